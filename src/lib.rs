@@ -1,0 +1,24 @@
+//! minibroker: a small, fast, embeddable MQTT broker on a single-threaded mio event loop.
+//!
+//! # Module map
+//! - [`protocol`]: the MQTT 3.1, 3.1.1 and 5.0 wire format, pure and fuzzable.
+//! - [`topic`]: topic names, precompiled topic filters and matching.
+//! - [`router`]: the broker's state and rules without I/O: sessions, subscriptions, retained
+//!   messages, outbound queues, timers.
+//! - `net`: the only code touching sockets: the mio reactor, listeners and connections.
+//! - [`config`]: plain configuration data with defaults and validation.
+//! - [`broker`]: the embedding façade: bind, run, and a handle to stop a background broker.
+//!
+//! # Data flow
+//! The reactor accepts a socket, keeps it in a slab and reads into the connection's buffer; it
+//! hands the bytes to the router, which decodes every complete packet, applies the protocol,
+//! matches PUBLISH topics against the subscription table and encodes deliveries into each
+//! receiving link's output buffer. After every batch of events the reactor writes each link's
+//! output once, and registers for writability only while output remains.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod protocol;
+pub mod router;
+
+pub use config::Config;

@@ -1,0 +1,3 @@
+//! The `minibroker` command: options, logging, run.
+
+fn main() {}
