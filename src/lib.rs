@@ -20,5 +20,6 @@
 pub mod config;
 pub mod protocol;
 pub mod router;
+pub mod topic;
 
 pub use config::Config;
