@@ -6,6 +6,8 @@
 //! No socket, clock or thread is touched here, which is what lets tests and the `session` fuzz
 //! target drive many clients in-process.
 
+pub mod subscriptions;
+
 use std::net::SocketAddr;
 use std::time::Instant;
 
