@@ -359,4 +359,6 @@ fn merge_by_key<K: Copy + Ord>(out: &mut Vec<Delivery<K>>) {
 }
 
 #[cfg(test)]
+mod model_tests;
+#[cfg(test)]
 mod tests;

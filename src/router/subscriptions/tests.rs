@@ -50,7 +50,7 @@ fn plain(key: u32, qos: QoS) -> Delivery<u32> {
 
 /// Checks that both indexes agree: every position a key holds points at that key's entry, every
 /// subscriber is held by its key, the wildcard positions are exact, and `len` is the total.
-fn assert_consistent(table: &SubscriptionTable<u32>) {
+pub(super) fn assert_consistent(table: &SubscriptionTable<u32>) {
     let mut total = 0;
     for (key, held) in &table.held {
         assert!(!held.is_empty(), "key {key} kept an empty index");
@@ -365,6 +365,11 @@ fn large_table_delivers_only_the_matching_subscriptions() {
     assert_eq!(table.len(), 100_010);
     assert_eq!(table.filter_count(), 100_010);
     assert_eq!(table.filters.wildcard.len(), 10);
+    let mut visited = 0;
+    table
+        .filters
+        .for_each_match("devices/77777/state", |_| visited += 1);
+    assert_eq!(visited, 1);
 
     assert_eq!(
         deliver(&table, "devices/77777/state", None),
