@@ -5,7 +5,7 @@
 //! with one lookup of its topic; filters with wildcards are a flat list of distinct precompiled
 //! filters, each tried against the topic. A PUBLISH therefore costs work in proportion to the
 //! wildcard filters and the matching subscriptions, never to every subscription held. The
-//! wildcard list is private to [`Filters`], so an index over it (a trie of levels, say) can
+//! wildcard list is private to `Filters`, so an index over it (a trie of levels, say) can
 //! replace the scan later without touching the table's API.
 //!
 //! The table is generic over the subscriber key: the router uses its session key, tests use
