@@ -25,6 +25,7 @@ pub mod config;
 mod net;
 pub mod protocol;
 pub mod router;
+pub mod topic;
 
 pub use broker::{BindError, Broker, BrokerHandle, RunOptions};
 pub use config::Config;
