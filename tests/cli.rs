@@ -1,8 +1,10 @@
 //! The `minibroker` binary's command line, run as a user would: help, version, and the one-line
-//! errors with their exit statuses. None of these needs a running broker.
+//! errors with their exit statuses, and a clean stop on SIGTERM.
 
-use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader, Read};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 fn minibroker(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_minibroker"))
@@ -94,4 +96,54 @@ fn unusable_address_is_one_line() {
         "{text}"
     );
     assert_eq!(text.lines().count(), 1, "{text}");
+}
+
+/// Starts the broker on a free loopback port and returns it with the port it logged.
+fn start_on_loopback() -> (
+    std::process::Child,
+    BufReader<std::process::ChildStderr>,
+    u16,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minibroker"))
+        .args(["-b", "127.0.0.1", "-p", "0"])
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start minibroker");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("first log line");
+    let (stamp, message) = line.trim_end().split_once(": ").expect("timestamped line");
+    assert!(stamp.parse::<u64>().is_ok(), "{line}");
+    let addr = message
+        .strip_prefix("listening on ")
+        .expect("listening line");
+    let port = addr
+        .rsplit_once(':')
+        .expect("port")
+        .1
+        .parse()
+        .expect("number");
+    (child, stderr, port)
+}
+
+#[test]
+fn sigterm_closes_connections_and_exits_zero() {
+    let (mut child, mut stderr, port) = start_on_loopback();
+    let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    // The broker closes the connection on its way out: the client reads end of stream.
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut buf = [0; 16];
+    assert_eq!(client.read(&mut buf).expect("read"), 0);
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("log");
+    assert!(rest.contains("SIGTERM received, shutting down"), "{rest}");
 }

@@ -2,7 +2,7 @@
 //! partial packet it may be holding between reads.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::time::Instant;
 
 use mio::net::TcpStream;
@@ -30,7 +30,6 @@ pub(crate) enum ReadOutcome {
 pub(crate) struct Connection {
     pub(crate) stream: TcpStream,
     pub(crate) link: LinkId,
-    pub(crate) peer: SocketAddr,
     /// A partial packet the router has not consumed yet. Empty (and unallocated) for an idle
     /// connection: complete packets go from the shared scratch buffer straight to the router.
     pending_in: Vec<u8>,
@@ -43,11 +42,10 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(stream: TcpStream, link: LinkId, peer: SocketAddr) -> Connection {
+    pub(crate) fn new(stream: TcpStream, link: LinkId) -> Connection {
         Connection {
             stream,
             link,
-            peer,
             pending_in: Vec::new(),
             writable_registered: false,
             closing: false,

@@ -12,13 +12,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use log::{debug, info, warn};
+use log::info;
 use mio::event::Event;
-use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
+
+mod accept;
 
 use super::connection::{Connection, ReadOutcome};
 use super::listener::{Listener, os_message};
@@ -258,71 +259,6 @@ impl Reactor {
         }
     }
 
-    fn resume_listeners(&mut self, now: Instant) {
-        for index in 0..self.listeners.len() {
-            let slot = &mut self.listeners[index];
-            if slot.paused_until.is_some_and(|until| until <= now) {
-                slot.paused_until = None;
-                // Edge-triggered: connections that queued up meanwhile raise no new event.
-                self.accept(index, now);
-            }
-        }
-    }
-
-    /// Accepts until the listener would block or runs out of resources.
-    fn accept(&mut self, index: usize, now: Instant) {
-        loop {
-            let Some(slot) = self.listeners.get_mut(index) else {
-                return;
-            };
-            if slot.paused_until.is_some() {
-                return;
-            }
-            match slot.listener.socket.accept() {
-                Ok((stream, peer)) => {
-                    self.accept_starved = false;
-                    self.add_connection(stream, peer, now);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if accept_error_is_transient(&e) => {
-                    debug!("accept on {}: {}", slot.listener.addr, os_message(&e));
-                }
-                Err(e) => {
-                    slot.paused_until = Some(now + ACCEPT_PAUSE);
-                    if !self.accept_starved {
-                        self.accept_starved = true;
-                        warn!(
-                            "cannot accept on {}: {}; pausing new connections",
-                            slot.listener.addr,
-                            os_message(&e)
-                        );
-                    }
-                    return;
-                }
-            }
-        }
-    }
-
-    fn add_connection(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr, now: Instant) {
-        let entry = self.connections.vacant_entry();
-        let token = Token(entry.key());
-        if token.0 >= FIRST_LISTENER {
-            warn!("connection from {peer} refused: no token left");
-            return;
-        }
-        if let Err(e) = stream.set_nodelay(true) {
-            debug!("TCP_NODELAY on {peer}: {}", os_message(&e));
-        }
-        let registry = self.poll.registry();
-        if let Err(e) = registry.register(&mut stream, token, Interest::READABLE) {
-            warn!("connection from {peer} dropped: {}", os_message(&e));
-            return;
-        }
-        let link = self.router.open_link(token.0, peer, now);
-        entry.insert(Connection::new(stream, link, peer));
-        debug!("new connection from {peer}");
-    }
-
     /// Writes once to every ready or writable connection.
     fn flush(&mut self, now: Instant) {
         self.router.take_ready(&mut self.ready);
@@ -401,8 +337,8 @@ impl Reactor {
             }
             let mut conn = self.connections.remove(token.0);
             self.release(&mut conn);
+            // The router logs the client's departure; it knows who the client was.
             let loss = ending.unwrap_or_else(requested_close);
-            debug!("connection from {} closed: {loss:?}", conn.peer);
             self.router.close_link(link, loss, now);
         }
     }
@@ -443,15 +379,4 @@ impl Reactor {
 /// router knows it asked and does not treat this as a loss.
 fn requested_close() -> LinkLoss {
     LinkLoss::Io("closed at the broker's request".into())
-}
-
-/// Accept errors about one connection (it was reset before we took it) rather than about us.
-fn accept_error_is_transient(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::PermissionDenied
-    ) || error.raw_os_error() == Some(71) // EPROTO
 }
