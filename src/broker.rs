@@ -97,13 +97,9 @@ impl Broker {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn run_with(self, options: RunOptions) -> io::Result<()> {
-        for listener in &self.listeners {
-            info!("listening on {}", listener.addr);
-        }
-        let everywhere = self.listeners.iter().any(|l| l.addr.ip().is_unspecified());
-        if everywhere && self.config.allow_anonymous {
-            warn!("anonymous clients are allowed and the broker listens on all interfaces");
-        }
+        // Logged only once signals are handled: a script that waits for "listening on" and
+        // then sends SIGTERM must not find the default action still in place.
+        let addrs = self.local_addrs();
         let router = Router::new(&self.config);
         let reactor = Reactor::new(
             self.poll,
@@ -113,6 +109,12 @@ impl Broker {
             options.handle_signals,
             self.config.max_packet_size,
         )?;
+        for addr in &addrs {
+            info!("listening on {addr}");
+        }
+        if addrs.iter().any(|a| a.ip().is_unspecified()) && self.config.allow_anonymous {
+            warn!("anonymous clients are allowed and the broker listens on all interfaces");
+        }
         reactor.run()
     }
 

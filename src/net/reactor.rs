@@ -74,8 +74,8 @@ pub(crate) struct Reactor {
     /// packet from its fixed header long before this is reached.
     max_pending_in: usize,
     turn: u64,
-    /// An accept failure for lack of resources was logged and none has succeeded since.
-    accept_starved: bool,
+    /// When running out of descriptors or memory was last logged.
+    accept_warned: Option<Instant>,
     stopping: bool,
 }
 
@@ -122,7 +122,7 @@ impl Reactor {
             doomed: Vec::new(),
             max_pending_in: usize::try_from(max_packet_size).unwrap_or(usize::MAX),
             turn: 0,
-            accept_starved: false,
+            accept_warned: None,
             stopping: false,
         })
     }

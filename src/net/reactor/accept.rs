@@ -3,13 +3,17 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use log::{debug, warn};
 use mio::net::TcpStream;
 use mio::{Interest, Token};
 
 use super::{ACCEPT_PAUSE, FIRST_LISTENER, Reactor};
+
+/// A process short of descriptors may stay short for a long time, hovering at its limit; one
+/// warning per this period says so without flooding the log.
+const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(10);
 use crate::net::connection::Connection;
 use crate::net::listener::os_message;
 
@@ -36,7 +40,6 @@ impl Reactor {
             }
             match slot.listener.socket.accept() {
                 Ok((stream, peer)) => {
-                    self.accept_starved = false;
                     self.add_connection(stream, peer, now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -45,8 +48,11 @@ impl Reactor {
                 }
                 Err(e) => {
                     slot.paused_until = Some(now + ACCEPT_PAUSE);
-                    if !self.accept_starved {
-                        self.accept_starved = true;
+                    let quiet = self
+                        .accept_warned
+                        .is_some_and(|at| now < at + ACCEPT_WARN_EVERY);
+                    if !quiet {
+                        self.accept_warned = Some(now);
                         warn!(
                             "cannot accept on {}: {}; pausing new connections",
                             slot.listener.addr,
