@@ -251,6 +251,24 @@ fn every_error_displays_and_maps_to_a_reason_code() {
         assert!(!e.to_string().is_empty());
         assert!(e.reason_code().is_error());
     }
+    use crate::protocol::ReasonCode;
+    let too_large = PacketTooLarge { size: 10, max: 5 };
+    assert_eq!(too_large.reason_code(), ReasonCode::PACKET_TOO_LARGE);
+    assert_eq!(EmptyTopicName.reason_code(), ReasonCode::PROTOCOL_ERROR);
+    assert_eq!(
+        DuplicateProperty { id: 1 }.reason_code(),
+        ReasonCode::PROTOCOL_ERROR
+    );
+    let not_allowed = PropertyNotAllowed {
+        id: 0x23,
+        packet: "CONNECT",
+    };
+    assert_eq!(not_allowed.reason_code(), ReasonCode::MALFORMED_PACKET);
+    assert_eq!(
+        not_allowed.to_string(),
+        "property 0x23 is not allowed in CONNECT"
+    );
+    assert_eq!(DupWithQoS0.reason_code(), ReasonCode::MALFORMED_PACKET);
     assert_eq!(
         PacketTooLarge { size: 10, max: 5 }.to_string(),
         "packet of 10 bytes exceeds the maximum of 5"

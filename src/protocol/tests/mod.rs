@@ -7,6 +7,7 @@
 mod fixtures;
 mod framing;
 mod malformed;
+mod mutation;
 mod properties;
 mod roundtrip;
 
