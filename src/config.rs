@@ -77,7 +77,10 @@ impl Config {
     /// Checks the values that would make the broker misbehave rather than fail to start.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.listeners.is_empty() {
-            return Err(ConfigError::new("listeners", "at least one listener is needed"));
+            return Err(ConfigError::new(
+                "listeners",
+                "at least one listener is needed",
+            ));
         }
         if self.max_packet_size < 2 || self.max_packet_size > MAX_REMAINING_LENGTH + 5 {
             return Err(ConfigError::new(

@@ -4,9 +4,38 @@
 //! sessions or time, which is what lets the fuzz targets and the router's tests drive it directly.
 //! One set of types serves every version; MQTT 5 adds properties and reason codes to the same
 //! structs, and the version a connection speaks is passed to the decoder and encoder.
+//!
+//! - `packet.rs`, `properties.rs`: the types.
+//! - `decode.rs` (with `decode_connect.rs`): [`decode_packet`], frame, bound, then parse.
+//! - `encode.rs`: [`encode`], and the delivery hot path [`encode_publish`] / [`publish_len`].
+//! - `properties_codec.rs`: MQTT 5 properties on the wire, and which packet may carry which.
+//! - `reader.rs`, `writer.rs`: the MQTT data types, read from a bounded body and written out.
+//! - `error.rs`: [`DecodeError`], one variant per rule of the specification.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
+mod decode;
+mod decode_connect;
+mod encode;
+mod error;
 mod packet;
 mod properties;
+mod properties_codec;
+mod reader;
+mod writer;
 
+#[cfg(test)]
+mod tests;
+
+pub use decode::decode_packet;
+pub use encode::{PublishHeader, encode, encode_publish, publish_len};
+pub use error::DecodeError;
 pub use packet::*;
 pub use properties::Properties;

@@ -5,18 +5,48 @@
 //! applies the protocol, and leaves encoded output in per-link buffers for the reactor to write.
 //! No socket, clock or thread is touched here, which is what lets tests and the `session` fuzz
 //! target drive many clients in-process.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
+mod connect;
+mod link;
+mod message;
+mod publish;
+mod retain;
+mod session;
+mod subscribe;
+pub mod subscriptions;
+mod timers;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
+use log::{debug, info};
+use slab::Slab;
+
 use crate::config::Config;
+use crate::protocol::{DecodeError, Packet, decode_packet, encode};
+use link::{Link, LinkState};
+pub use message::Message;
+use retain::RetainedStore;
+use session::Session;
+use subscriptions::{Delivery, SubscriptionTable};
+use timers::Deadlines;
 
 /// Names one network connection for as long as it lives. The generation makes a key that
 /// outlives its connection harmless: a reused slot gets a new generation, so a late message for
 /// a departed client never reaches the slot's next occupant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LinkId {
-    index: u32,
+    index: usize,
     generation: u32,
 }
 
@@ -39,23 +69,92 @@ pub struct Ready {
     pub link: LinkId,
 }
 
+/// Why a link ends, for the log line and for whether its will is published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ending {
+    /// The client sent DISCONNECT: the will is discarded [MQTT-3.1.2-10].
+    Disconnect,
+    /// CONNECT was refused with a CONNACK return code; there is no session or will yet.
+    Refused(&'static str),
+    ConnectTimeout,
+    KeepaliveTimeout,
+    /// Another connection with the same client id took over the session [MQTT-3.1.4-2].
+    TakenOver,
+    /// The client broke a protocol rule.
+    Violation(String),
+    Lost(LinkLoss),
+}
+
+impl Ending {
+    fn publishes_will(&self) -> bool {
+        !matches!(
+            self,
+            Ending::Disconnect | Ending::Refused(_) | Ending::Lost(LinkLoss::Shutdown)
+        )
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Ending::Disconnect => "disconnected".to_owned(),
+            Ending::Refused(why) => format!("refused: {why}"),
+            Ending::ConnectTimeout => "closed: no CONNECT within the connect timeout".to_owned(),
+            Ending::KeepaliveTimeout => "closed: keepalive timeout".to_owned(),
+            Ending::TakenOver => "closed: session taken over by a new connection".to_owned(),
+            Ending::Violation(why) => format!("closed: protocol error: {why}"),
+            Ending::Lost(LinkLoss::PeerClosed) => "closed its connection".to_owned(),
+            Ending::Lost(LinkLoss::Io(error)) => format!("closed: socket error: {error}"),
+            Ending::Lost(LinkLoss::Shutdown) => "closed: broker shutting down".to_owned(),
+        }
+    }
+}
+
 /// The sans-I/O broker core. One per broker; owned by the reactor's thread.
 pub struct Router {
-    _config: Config,
+    config: Config,
+    links: Slab<Link>,
+    next_generation: u32,
+    sessions: Slab<Session>,
+    session_by_client_id: HashMap<Arc<str>, usize>,
+    subscriptions: SubscriptionTable<usize>,
+    retained: RetainedStore,
+    deadlines: Deadlines,
+    ready: Vec<Ready>,
+    /// Reused for every PUBLISH so routing allocates nothing in the common case.
+    scratch_deliveries: Vec<Delivery<usize>>,
+    scratch_retained: Vec<Arc<Message>>,
+    /// Seeds assigned client ids, so they differ between broker runs.
+    id_seed: RandomState,
+    ids_assigned: u64,
 }
 
 impl Router {
     pub fn new(config: &Config) -> Router {
         Router {
-            _config: config.clone(),
+            config: config.clone(),
+            links: Slab::new(),
+            next_generation: 0,
+            sessions: Slab::new(),
+            session_by_client_id: HashMap::new(),
+            subscriptions: SubscriptionTable::new(),
+            retained: RetainedStore::default(),
+            deadlines: Deadlines::default(),
+            ready: Vec::new(),
+            scratch_deliveries: Vec::new(),
+            scratch_retained: Vec::new(),
+            id_seed: RandomState::new(),
+            ids_assigned: 0,
         }
     }
 
     /// A connection was accepted. `token` is the reactor's own key for it, handed back in
     /// [`Ready`]. The link must send CONNECT within the configured connect timeout.
     pub fn open_link(&mut self, token: usize, peer: SocketAddr, now: Instant) -> LinkId {
-        let _ = (token, peer, now);
-        unimplemented!()
+        let generation = self.next_generation;
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let index = self.links.insert(Link::new(token, generation, peer, now));
+        let id = LinkId { index, generation };
+        self.deadlines.push(now + self.config.connect_timeout, id);
+        id
     }
 
     /// Bytes arrived on `link`. Every complete packet at the front of `data` is decoded and
@@ -63,48 +162,253 @@ impl Router {
     /// (a partial packet) to present again with more bytes behind it. Once the link is closing,
     /// all of `data` is consumed and ignored.
     pub fn receive(&mut self, link: LinkId, data: &[u8], now: Instant) -> usize {
-        let _ = (link, data, now);
-        unimplemented!()
+        let Some(key) = self.live(link) else {
+            return data.len();
+        };
+        let mut consumed = 0;
+        loop {
+            let Some(link) = self.links.get_mut(key) else {
+                return data.len();
+            };
+            if link.state == LinkState::Closing {
+                return data.len();
+            }
+            link.last_activity = now;
+            let rest = data.get(consumed..).unwrap_or_default();
+            match decode_packet(rest, link.version, self.config.max_packet_size) {
+                Ok(None) => return consumed,
+                Ok(Some((packet, length))) => {
+                    consumed += length;
+                    self.handle_packet(key, packet, now);
+                }
+                Err(error) => {
+                    self.reject_input(key, error, now);
+                    return data.len();
+                }
+            }
+        }
     }
 
     /// Bytes waiting to be written to `link`'s socket (empty for an unknown link).
     pub fn output(&self, link: LinkId) -> &[u8] {
-        let _ = link;
-        unimplemented!()
+        self.live(link)
+            .and_then(|key| self.links.get(key))
+            .map_or(&[], |link| link.output.as_slice())
     }
 
     /// The reactor wrote the first `written` bytes of [`Router::output`]. Freed window space may
     /// pull queued messages into the output, which marks the link ready again.
     pub fn consume_output(&mut self, link: LinkId, written: usize, now: Instant) {
-        let _ = (link, written, now);
-        unimplemented!()
+        let _ = now;
+        let Some(key) = self.live(link) else {
+            return;
+        };
+        let Some(link) = self.links.get_mut(key) else {
+            return;
+        };
+        if written >= link.output.len() {
+            // Released, not cleared: idle connections must not each keep a buffer.
+            link.output = Vec::new();
+        } else {
+            link.output.drain(..written);
+        }
+        if let Some(session) = link.session {
+            self.pump(session);
+        }
     }
 
     /// True once the router wants the connection closed (after DISCONNECT, a protocol error,
     /// a refused CONNECT, a takeover or a timeout). The reactor writes what output it can, then
     /// closes the socket and calls [`Router::close_link`].
     pub fn wants_close(&self, link: LinkId) -> bool {
-        let _ = link;
-        unimplemented!()
+        self.live(link)
+            .and_then(|key| self.links.get(key))
+            .is_none_or(|link| link.state == LinkState::Closing)
     }
 
     /// The connection is gone. If the router had not asked for it, this is a loss: the will is
     /// published and a persistent session goes offline. Frees the link; idempotent.
     pub fn close_link(&mut self, link: LinkId, loss: LinkLoss, now: Instant) {
-        let _ = (link, loss, now);
-        unimplemented!()
+        let Some(key) = self.live(link) else {
+            return;
+        };
+        self.end_link(key, Ending::Lost(loss), now);
+        self.links.remove(key);
     }
 
     /// Moves the links with new output or a close request into `ready` (each once).
     pub fn take_ready(&mut self, ready: &mut Vec<Ready>) {
-        let _ = ready;
-        unimplemented!()
+        for entry in self.ready.drain(..) {
+            if let Some(link) = self.links.get_mut(entry.link.index)
+                && link.generation == entry.link.generation
+            {
+                link.ready = false;
+                ready.push(entry);
+            }
+        }
     }
 
     /// Runs the timers due at `now` (connect timeout, keepalive) and returns the next deadline,
     /// which the reactor uses as its poll timeout.
     pub fn tick(&mut self, now: Instant) -> Option<Instant> {
+        while let Some(id) = self.deadlines.pop_due(now) {
+            let Some(key) = self.live(id) else { continue };
+            let Some(link) = self.links.get(key) else {
+                continue;
+            };
+            let Some(deadline) = link.deadline(self.config.connect_timeout) else {
+                continue;
+            };
+            if deadline > now {
+                self.deadlines.push(deadline, id);
+                continue;
+            }
+            let ending = match link.state {
+                LinkState::AwaitingConnect => Ending::ConnectTimeout,
+                _ => Ending::KeepaliveTimeout,
+            };
+            self.end_link(key, ending, now);
+        }
+        self.deadlines.next()
+    }
+
+    /// Number of open links (connections), for statistics and tests.
+    pub fn link_count(&self) -> usize {
+        self.links.len()
+    }
+
+    /// Number of sessions, online and offline.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    fn live(&self, id: LinkId) -> Option<usize> {
+        let link = self.links.get(id.index)?;
+        (link.generation == id.generation).then_some(id.index)
+    }
+
+    fn handle_packet(&mut self, key: usize, packet: Packet, now: Instant) {
+        let Some(link) = self.links.get(key) else {
+            return;
+        };
+        if link.state == LinkState::AwaitingConnect {
+            match packet {
+                Packet::Connect(connect) => self.handle_connect(key, *connect, now),
+                other => self.violation(
+                    key,
+                    format!("first packet must be CONNECT, got {}", other.name()),
+                    now,
+                ),
+            }
+            return;
+        }
+        match packet {
+            Packet::Publish(publish) => self.handle_publish(key, publish, now),
+            Packet::PubAck(ack) => self.handle_puback(key, ack),
+            Packet::PubRec(rec) => self.handle_pubrec(key, rec),
+            Packet::PubRel(rel) => self.handle_pubrel(key, rel),
+            Packet::PubComp(comp) => self.handle_pubcomp(key, comp),
+            Packet::Subscribe(subscribe) => self.handle_subscribe(key, subscribe),
+            Packet::Unsubscribe(unsubscribe) => self.handle_unsubscribe(key, unsubscribe),
+            Packet::PingReq => self.send(key, &Packet::PingResp),
+            Packet::Disconnect(_) => self.end_link(key, Ending::Disconnect, now),
+            Packet::Connect(_) => self.violation(key, "second CONNECT".to_owned(), now),
+            other => self.violation(key, format!("{} is not sent by clients", other.name()), now),
+        }
+    }
+
+    /// A decode error closes the link. Before CONNECT is accepted, an unknown protocol version
+    /// is answered first with CONNACK return code 1 [MQTT-3.1.2-2].
+    fn reject_input(&mut self, key: usize, error: DecodeError, now: Instant) {
+        let awaiting_connect = self
+            .links
+            .get(key)
+            .is_some_and(|link| link.state == LinkState::AwaitingConnect);
+        if awaiting_connect && matches!(error, DecodeError::UnsupportedProtocolVersion { .. }) {
+            self.refuse_connect(key, connect::Refusal::UnsupportedVersion, now);
+        } else {
+            self.violation(key, error.to_string(), now);
+        }
+    }
+
+    fn violation(&mut self, key: usize, why: String, now: Instant) {
+        self.end_link(key, Ending::Violation(why), now);
+    }
+
+    /// Ends a link's protocol life: logs why, detaches its session (ending a clean one),
+    /// publishes the will unless the ending forbids it, and asks the reactor to close it.
+    fn end_link(&mut self, key: usize, ending: Ending, now: Instant) {
         let _ = now;
-        unimplemented!()
+        let Some(link) = self.links.get_mut(key) else {
+            return;
+        };
+        if link.state == LinkState::Closing {
+            return;
+        }
+        let was_connected = link.state == LinkState::Connected;
+        link.state = LinkState::Closing;
+        let will = link.will.take();
+        let session = link.session.take();
+        let line = format!(
+            "Client {} from {} {}",
+            link.name(),
+            link.peer,
+            ending.describe()
+        );
+        if was_connected || matches!(ending, Ending::Refused(_)) {
+            info!("{line}");
+        } else {
+            debug!("{line}");
+        }
+        self.mark_ready(key);
+        if let Some(session_key) = session {
+            self.detach_session(session_key);
+        }
+        if let Some(will) = will.filter(|_| ending.publishes_will()) {
+            self.route(Arc::new(Message::from_will(will)), None);
+        }
+    }
+
+    /// The session's link is gone: a clean session ends with it, a persistent one waits offline.
+    fn detach_session(&mut self, session_key: usize) {
+        let Some(session) = self.sessions.get_mut(session_key) else {
+            return;
+        };
+        session.link = None;
+        if session.clean {
+            self.remove_session(session_key);
+        }
+    }
+
+    fn remove_session(&mut self, session_key: usize) {
+        if let Some(session) = self.sessions.try_remove(session_key) {
+            self.subscriptions.remove_subscriber(session_key);
+            self.session_by_client_id.remove(&session.client_id);
+            if session.dropped > 0 {
+                debug!(
+                    "Session {} ended having dropped {} messages on full queues",
+                    session.client_id, session.dropped
+                );
+            }
+        }
+    }
+
+    /// Encodes `packet` into the link's output.
+    fn send(&mut self, key: usize, packet: &Packet) {
+        if let Some(link) = self.links.get_mut(key) {
+            encode(packet, link.version, &mut link.output);
+            self.mark_ready(key);
+        }
+    }
+
+    fn mark_ready(&mut self, key: usize) {
+        if let Some(link) = self.links.get_mut(key) {
+            publish::mark_ready(&mut self.ready, link, key);
+        }
+    }
+
+    fn assign_client_id(&mut self) -> String {
+        self.ids_assigned += 1;
+        format!("auto-{:016X}", self.id_seed.hash_one(self.ids_assigned))
     }
 }

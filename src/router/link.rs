@@ -1,0 +1,87 @@
+//! One network connection as the router sees it: where it is in the protocol, which session it
+//! serves, its will, its keepalive, and the encoded bytes waiting to be written to it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::protocol::{ProtocolVersion, Will};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Accepted; the first packet, which must be CONNECT, has not arrived [MQTT-3.1.0-1].
+    AwaitingConnect,
+    Connected,
+    /// The router has asked the reactor to close it; nothing more is read or routed.
+    Closing,
+}
+
+pub struct Link {
+    /// The reactor's key, handed back in `Ready`.
+    pub token: usize,
+    pub generation: u32,
+    pub peer: SocketAddr,
+    pub state: LinkState,
+    /// The version CONNECT announced; the decoder's guess before that.
+    pub version: ProtocolVersion,
+    /// Key of the session in the router's session slab, once connected.
+    pub session: Option<usize>,
+    /// For log lines; set from CONNECT.
+    pub client_id: Option<Arc<str>>,
+    pub will: Option<Will>,
+    /// Zero disables keepalive.
+    pub keep_alive: Duration,
+    pub opened_at: Instant,
+    pub last_activity: Instant,
+    /// Encoded packets not yet written. Released entirely when drained, so an idle connection
+    /// holds no output buffer.
+    pub output: Vec<u8>,
+    /// Whether the link is in the router's ready list.
+    pub ready: bool,
+}
+
+/// Above this many unwritten bytes a link takes no new deliveries into its output: they wait in
+/// the session's bounded queue instead, so a slow reader costs bounded memory.
+pub const OUTPUT_HIGH_WATER: usize = 256 * 1024;
+
+impl Link {
+    pub fn new(token: usize, generation: u32, peer: SocketAddr, now: Instant) -> Link {
+        Link {
+            token,
+            generation,
+            peer,
+            state: LinkState::AwaitingConnect,
+            version: ProtocolVersion::V3_1_1,
+            session: None,
+            client_id: None,
+            will: None,
+            keep_alive: Duration::ZERO,
+            opened_at: now,
+            last_activity: now,
+            output: Vec::new(),
+            ready: false,
+        }
+    }
+
+    /// When this link must be closed if nothing else happens: the CONNECT deadline before
+    /// CONNECT, one and a half keepalive periods after the last packet afterwards
+    /// [MQTT-3.1.2-24].
+    pub fn deadline(&self, connect_timeout: Duration) -> Option<Instant> {
+        match self.state {
+            LinkState::AwaitingConnect => Some(self.opened_at + connect_timeout),
+            LinkState::Connected if !self.keep_alive.is_zero() => {
+                Some(self.last_activity + self.keep_alive.mul_f32(1.5))
+            }
+            LinkState::Connected | LinkState::Closing => None,
+        }
+    }
+
+    pub fn has_room(&self) -> bool {
+        self.output.len() < OUTPUT_HIGH_WATER
+    }
+
+    /// The client id for log lines, or "<unknown>" before CONNECT.
+    pub fn name(&self) -> &str {
+        self.client_id.as_deref().unwrap_or("<unknown>")
+    }
+}

@@ -1,0 +1,364 @@
+//! The subscription table: which subscriber holds which topic filters, and who receives a
+//! PUBLISH.
+//!
+//! Filters without wildcards sit in a hash index keyed by their text, so a PUBLISH finds them
+//! with one lookup of its topic; filters with wildcards are a flat list of distinct precompiled
+//! filters, each tried against the topic. A PUBLISH therefore costs work in proportion to the
+//! wildcard filters and the matching subscriptions, never to every subscription held. The
+//! wildcard list is private to `Filters`, so an index over it (a trie of levels, say) can
+//! replace the scan later without touching the table's API.
+//!
+//! The table is generic over the subscriber key: the router uses its session key, tests use
+//! integers. It is pure data: no I/O, no clock.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use crate::protocol::{QoS, SubscriptionOptions};
+use crate::topic::TopicFilter;
+
+/// One receiver of a PUBLISH, after merging all of its subscriptions that match the topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery<K> {
+    pub key: K,
+    /// The highest QoS granted among the key's matching subscriptions: overlapping
+    /// subscriptions deliver once, "respecting the maximum QoS of all the matching
+    /// subscriptions" (MQTT 3.1.1 section 3.3.5). The caller still lowers it to the QoS of the
+    /// PUBLISH itself.
+    pub qos: QoS,
+    /// True when any matching subscription asked for the RETAIN flag as published (MQTT 5).
+    pub retain_as_published: bool,
+    /// The identifiers of every matching subscription that has one (MQTT 5 section 3.3.4).
+    /// Empty, and unallocated, when none has.
+    pub subscription_ids: Vec<u32>,
+}
+
+/// One key's subscription to one filter.
+#[derive(Debug, Clone, Copy)]
+struct Subscriber<K> {
+    key: K,
+    options: SubscriptionOptions,
+    identifier: Option<u32>,
+}
+
+/// A distinct filter and everyone subscribed to it (each key at most once).
+#[derive(Debug)]
+struct FilterEntry<K> {
+    filter: TopicFilter,
+    subscribers: Vec<Subscriber<K>>,
+}
+
+/// The distinct filters of the table, exact ones indexed by text, wildcard ones in a list.
+#[derive(Debug)]
+struct Filters<K> {
+    exact: HashMap<Arc<str>, FilterEntry<K>>,
+    wildcard: Vec<FilterEntry<K>>,
+    /// Where each wildcard filter sits in `wildcard`, so that subscribing to a filter someone
+    /// already holds finds it without a scan.
+    wildcard_positions: HashMap<Arc<str>, usize>,
+}
+
+/// A valid filter's text has a wildcard exactly when it contains `+` or `#`, so the text alone
+/// says which half of [`Filters`] holds it.
+fn is_wildcard_text(text: &str) -> bool {
+    text.contains(['+', '#'])
+}
+
+impl<K: Copy + Eq> Filters<K> {
+    fn new() -> Filters<K> {
+        Filters {
+            exact: HashMap::new(),
+            wildcard: Vec::new(),
+            wildcard_positions: HashMap::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.exact.len() + self.wildcard.len()
+    }
+
+    fn get(&self, text: &str) -> Option<&FilterEntry<K>> {
+        if is_wildcard_text(text) {
+            let position = *self.wildcard_positions.get(text)?;
+            self.wildcard.get(position)
+        } else {
+            self.exact.get(text)
+        }
+    }
+
+    fn get_mut(&mut self, text: &str) -> Option<&mut FilterEntry<K>> {
+        if is_wildcard_text(text) {
+            let position = *self.wildcard_positions.get(text)?;
+            self.wildcard.get_mut(position)
+        } else {
+            self.exact.get_mut(text)
+        }
+    }
+
+    /// Appends `subscriber` to `filter`'s list, adding the filter if it is new. Returns the
+    /// table's shared copy of the filter text and the subscriber's position in the list.
+    fn add(&mut self, filter: TopicFilter, subscriber: Subscriber<K>) -> (Arc<str>, usize) {
+        let text = Arc::clone(filter.as_arc());
+        if !filter.has_wildcards() {
+            let entry = self.exact.entry(text).or_insert_with(|| FilterEntry {
+                filter,
+                subscribers: Vec::new(),
+            });
+            let position = entry.subscribers.len();
+            entry.subscribers.push(subscriber);
+            return (Arc::clone(entry.filter.as_arc()), position);
+        }
+        let existing = self.wildcard_positions.get(&text).copied();
+        if let Some(entry) = existing.and_then(|position| self.wildcard.get_mut(position)) {
+            let position = entry.subscribers.len();
+            entry.subscribers.push(subscriber);
+            return (Arc::clone(entry.filter.as_arc()), position);
+        }
+        self.wildcard_positions
+            .insert(Arc::clone(&text), self.wildcard.len());
+        self.wildcard.push(FilterEntry {
+            filter,
+            subscribers: vec![subscriber],
+        });
+        (text, 0)
+    }
+
+    /// Removes the subscriber at `position` of the filter `text`, and the filter with it when
+    /// that was the last subscriber. The list is compacted with a swap, so the subscriber that
+    /// was last now sits at `position`: its key is returned for the caller to update its index.
+    fn remove(&mut self, text: &str, position: usize) -> Option<K> {
+        if !is_wildcard_text(text) {
+            let entry = self.exact.get_mut(text)?;
+            let moved = swap_remove_subscriber(&mut entry.subscribers, position);
+            if entry.subscribers.is_empty() {
+                self.exact.remove(text);
+            }
+            return moved;
+        }
+        let index = *self.wildcard_positions.get(text)?;
+        let entry = self.wildcard.get_mut(index)?;
+        let moved = swap_remove_subscriber(&mut entry.subscribers, position);
+        if entry.subscribers.is_empty() {
+            self.wildcard_positions.remove(text);
+            self.wildcard.swap_remove(index);
+            // The filter that was last now sits at `index`.
+            if let Some(shifted) = self.wildcard.get(index)
+                && let Some(slot) = self.wildcard_positions.get_mut(shifted.filter.as_str())
+            {
+                *slot = index;
+            }
+        }
+        moved
+    }
+
+    /// Calls `visit` with every filter that matches `topic`.
+    fn for_each_match(&self, topic: &str, mut visit: impl FnMut(&FilterEntry<K>)) {
+        if let Some(entry) = self.exact.get(topic) {
+            visit(entry);
+        }
+        for entry in &self.wildcard {
+            if entry.filter.matches(topic) {
+                visit(entry);
+            }
+        }
+    }
+}
+
+/// Removes `subscribers[position]` by swapping the last one into its place, and returns the key
+/// of the one that moved, if any did.
+fn swap_remove_subscriber<K: Copy>(
+    subscribers: &mut Vec<Subscriber<K>>,
+    position: usize,
+) -> Option<K> {
+    if position >= subscribers.len() {
+        return None;
+    }
+    subscribers.swap_remove(position);
+    subscribers.get(position).map(|moved| moved.key)
+}
+
+/// Every subscription of every subscriber, indexed both by filter (for PUBLISH) and by key (for
+/// UNSUBSCRIBE and session end), so neither direction scans the whole table.
+#[derive(Debug)]
+pub struct SubscriptionTable<K> {
+    filters: Filters<K>,
+    /// For each key, the filters it holds and its position in each filter's subscriber list.
+    held: HashMap<K, HashMap<Arc<str>, usize>>,
+    /// The number of subscriptions, over all keys.
+    len: usize,
+}
+
+impl<K: Copy + Eq + Hash + Ord + Debug> Default for SubscriptionTable<K> {
+    fn default() -> SubscriptionTable<K> {
+        SubscriptionTable::new()
+    }
+}
+
+impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
+    pub fn new() -> SubscriptionTable<K> {
+        SubscriptionTable {
+            filters: Filters::new(),
+            held: HashMap::new(),
+            len: 0,
+        }
+    }
+
+    /// Subscribes `key` to `filter`. Returns true for a new subscription, false when `key`
+    /// already held a filter with the same text, whose options and identifier are then replaced
+    /// [MQTT-3.8.4-3].
+    pub fn subscribe(
+        &mut self,
+        key: K,
+        filter: TopicFilter,
+        options: SubscriptionOptions,
+        identifier: Option<u32>,
+    ) -> bool {
+        let subscriber = Subscriber {
+            key,
+            options,
+            identifier,
+        };
+        let held = self.held.entry(key).or_default();
+        if let Some(&position) = held.get(filter.as_str()) {
+            if let Some(slot) = self
+                .filters
+                .get_mut(filter.as_str())
+                .and_then(|entry| entry.subscribers.get_mut(position))
+            {
+                *slot = subscriber;
+            }
+            return false;
+        }
+        let (text, position) = self.filters.add(filter, subscriber);
+        held.insert(text, position);
+        self.len += 1;
+        true
+    }
+
+    /// Removes `key`'s subscription to the filter with text `filter`. Returns true if it existed.
+    pub fn unsubscribe(&mut self, key: K, filter: &str) -> bool {
+        let Some(held) = self.held.get_mut(&key) else {
+            return false;
+        };
+        let Some(position) = held.remove(filter) else {
+            return false;
+        };
+        if held.is_empty() {
+            self.held.remove(&key);
+        }
+        self.len = self.len.saturating_sub(1);
+        self.detach(filter, position);
+        true
+    }
+
+    /// Removes every subscription `key` holds.
+    pub fn remove_subscriber(&mut self, key: K) {
+        let Some(held) = self.held.remove(&key) else {
+            return;
+        };
+        self.len = self.len.saturating_sub(held.len());
+        for (text, position) in held {
+            self.detach(&text, position);
+        }
+    }
+
+    /// Takes the subscriber at `position` out of filter `text` and repoints the index of the
+    /// subscriber moved into its place.
+    fn detach(&mut self, text: &str, position: usize) {
+        if let Some(moved) = self.filters.remove(text, position)
+            && let Some(slot) = self
+                .held
+                .get_mut(&moved)
+                .and_then(|held| held.get_mut(text))
+        {
+            *slot = position;
+        }
+    }
+
+    /// The subscriptions `key` holds, in no particular order: the filter, its options and its
+    /// subscription identifier.
+    pub fn subscriptions_of(
+        &self,
+        key: K,
+    ) -> impl Iterator<Item = (&TopicFilter, SubscriptionOptions, Option<u32>)> {
+        self.held
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter_map(|(text, &position)| {
+                let entry = self.filters.get(text)?;
+                let subscriber = entry.subscribers.get(position)?;
+                Some((&entry.filter, subscriber.options, subscriber.identifier))
+            })
+    }
+
+    /// Clears `out` and fills it with one [`Delivery`] per key that has a subscription matching
+    /// `topic`, in no particular order.
+    ///
+    /// A subscription with the no local option is skipped when its key is `publisher`
+    /// [MQTT-3.8.3-3]. `out` is the caller's scratch buffer, kept between calls so that a
+    /// PUBLISH allocates nothing once it has grown to the usual fan-out.
+    pub fn deliveries(&self, topic: &str, publisher: Option<K>, out: &mut Vec<Delivery<K>>) {
+        out.clear();
+        let mut matched_filters = 0usize;
+        self.filters.for_each_match(topic, |entry| {
+            matched_filters += 1;
+            for subscriber in &entry.subscribers {
+                if subscriber.options.no_local && publisher == Some(subscriber.key) {
+                    continue;
+                }
+                out.push(Delivery {
+                    key: subscriber.key,
+                    qos: subscriber.options.qos,
+                    retain_as_published: subscriber.options.retain_as_published,
+                    subscription_ids: subscriber.identifier.map_or_else(Vec::new, |id| vec![id]),
+                });
+            }
+        });
+        // A key appears at most once per filter, so duplicates need two matching filters.
+        if matched_filters > 1 {
+            merge_by_key(out);
+        }
+    }
+
+    /// The number of subscriptions, over all keys.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The number of distinct filters held, exact and wildcard.
+    pub fn filter_count(&self) -> usize {
+        self.filters.len()
+    }
+}
+
+/// Merges the deliveries of one key into one: sorting brings them together, then each run
+/// collapses into its first element. O(n log n) in the fan-out, with no allocation unless
+/// several subscription identifiers must be gathered.
+fn merge_by_key<K: Copy + Ord>(out: &mut Vec<Delivery<K>>) {
+    out.sort_unstable_by_key(|delivery| delivery.key);
+    out.dedup_by(|later, kept| {
+        if later.key != kept.key {
+            return false;
+        }
+        kept.qos = kept.qos.max(later.qos);
+        kept.retain_as_published |= later.retain_as_published;
+        kept.subscription_ids.append(&mut later.subscription_ids);
+        true
+    });
+}
+
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,555 @@
+//! Router scenario tests: many clients driven in-process with a fake clock, no sockets.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{LinkId, LinkLoss, Router};
+use crate::config::{Config, QueueFullPolicy};
+use crate::protocol::{Connect, PacketId};
+use crate::protocol::{
+    ConnectReturnCode, Packet, Properties, ProtocolVersion, PubResponse, Publish, QoS, Subscribe,
+    SubscriptionOptions, SubscriptionRequest, Unsubscribe, Will, decode_packet, encode,
+};
+
+const V4: ProtocolVersion = ProtocolVersion::V3_1_1;
+
+struct Harness {
+    router: Router,
+    now: Instant,
+    next_token: usize,
+    /// Packets read along with a CONNACK, returned by the next `read`.
+    unread: Vec<(LinkId, Packet)>,
+}
+
+fn pid(value: u16) -> PacketId {
+    PacketId::new(value).unwrap()
+}
+
+fn connect_packet(client_id: &str, clean: bool) -> Connect {
+    Connect {
+        protocol: V4,
+        clean_start: clean,
+        keep_alive: 0,
+        client_id: client_id.to_owned(),
+        will: None,
+        username: None,
+        password: None,
+        properties: Properties::default(),
+    }
+}
+
+fn publish(topic: &str, payload: &[u8], qos: QoS, id: Option<u16>, retain: bool) -> Packet {
+    Packet::Publish(Publish {
+        dup: false,
+        qos,
+        retain,
+        topic: topic.into(),
+        packet_id: id.map(pid),
+        properties: Properties::default(),
+        payload: payload.into(),
+    })
+}
+
+fn subscribe(id: u16, filters: &[(&str, QoS)]) -> Packet {
+    Packet::Subscribe(Subscribe {
+        packet_id: pid(id),
+        filters: filters
+            .iter()
+            .map(|(filter, qos)| SubscriptionRequest {
+                filter: (*filter).to_owned(),
+                options: SubscriptionOptions {
+                    qos: *qos,
+                    ..SubscriptionOptions::default()
+                },
+            })
+            .collect(),
+        properties: Properties::default(),
+    })
+}
+
+impl Harness {
+    fn new(config: Config) -> Harness {
+        Harness {
+            router: Router::new(&config),
+            now: Instant::now(),
+            next_token: 0,
+            unread: Vec::new(),
+        }
+    }
+
+    fn open(&mut self) -> LinkId {
+        self.next_token += 1;
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        self.router.open_link(self.next_token, peer, self.now)
+    }
+
+    fn send(&mut self, link: LinkId, packet: &Packet) {
+        let mut bytes = Vec::new();
+        encode(packet, V4, &mut bytes);
+        let consumed = self.router.receive(link, &bytes, self.now);
+        assert_eq!(consumed, bytes.len());
+    }
+
+    /// Everything the router wrote to `link`, decoded; the output counts as written.
+    fn read(&mut self, link: LinkId) -> Vec<Packet> {
+        let mut ready = Vec::new();
+        self.router.take_ready(&mut ready);
+        let bytes = self.router.output(link).to_vec();
+        self.router.consume_output(link, bytes.len(), self.now);
+        let (mut packets, others): (Vec<_>, Vec<_>) =
+            self.unread.drain(..).partition(|(id, _)| *id == link);
+        self.unread = others;
+        let mut packets: Vec<Packet> = packets.drain(..).map(|(_, packet)| packet).collect();
+        let mut rest = bytes.as_slice();
+        while let Some((packet, used)) = decode_packet(rest, V4, u32::MAX).unwrap() {
+            packets.push(packet);
+            rest = &rest[used..];
+        }
+        assert!(rest.is_empty(), "trailing partial packet in output");
+        packets
+    }
+
+    fn connect_with(&mut self, connect: Connect) -> (LinkId, bool) {
+        let link = self.open();
+        self.send(link, &Packet::Connect(Box::new(connect)));
+        let mut packets = self.read(link).into_iter();
+        match packets.next() {
+            Some(Packet::ConnAck(ack)) => {
+                assert_eq!(ack.return_code, ConnectReturnCode::Accepted);
+                self.unread.extend(packets.map(|packet| (link, packet)));
+                (link, ack.session_present)
+            }
+            other => panic!("expected CONNACK, got {other:?}"),
+        }
+    }
+
+    fn connect(&mut self, client_id: &str) -> LinkId {
+        self.connect_with(connect_packet(client_id, true)).0
+    }
+
+    fn subscribe(&mut self, link: LinkId, filter: &str, qos: QoS) {
+        self.send(link, &subscribe(1, &[(filter, qos)]));
+        let packets = self.read(link);
+        assert!(
+            matches!(packets.first(), Some(Packet::SubAck(_))),
+            "{packets:?}"
+        );
+    }
+
+    fn publishes(&mut self, link: LinkId) -> Vec<Publish> {
+        self.read(link)
+            .into_iter()
+            .filter_map(|packet| match packet {
+                Packet::Publish(publish) => Some(publish),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn qos0_fans_out_to_every_subscriber_and_not_to_others() {
+    let mut h = Harness::new(Config::default());
+    let a = h.connect("a");
+    let b = h.connect("b");
+    let c = h.connect("c");
+    h.subscribe(a, "Ergeschoss/Wohnzimmer/Temp", QoS::AtMostOnce);
+    h.subscribe(b, "Ergeschoss/+/Temp", QoS::AtMostOnce);
+    h.subscribe(c, "Keller/#", QoS::AtMostOnce);
+    let p = h.connect("p");
+    h.send(
+        p,
+        &publish(
+            "Ergeschoss/Wohnzimmer/Temp",
+            b"22",
+            QoS::AtMostOnce,
+            None,
+            false,
+        ),
+    );
+    for link in [a, b] {
+        let got = h.publishes(link);
+        assert_eq!(got.len(), 1);
+        assert_eq!(&*got[0].payload, b"22");
+        assert!(!got[0].retain);
+    }
+    assert!(h.publishes(c).is_empty());
+}
+
+#[test]
+fn overlapping_subscriptions_deliver_once_at_the_highest_qos() {
+    let mut h = Harness::new(Config::default());
+    let s = h.connect("s");
+    h.send(
+        s,
+        &subscribe(1, &[("a/+", QoS::AtMostOnce), ("a/#", QoS::ExactlyOnce)]),
+    );
+    h.read(s);
+    let p = h.connect("p");
+    h.send(p, &publish("a/b", b"x", QoS::AtLeastOnce, Some(7), false));
+    let got = h.publishes(s);
+    assert_eq!(got.len(), 1);
+    // Delivered QoS is the minimum of published (1) and the highest granted (2).
+    assert_eq!(got[0].qos, QoS::AtLeastOnce);
+}
+
+#[test]
+fn inflight_window_holds_back_qos1_until_acknowledged() {
+    let config = Config {
+        max_inflight_messages: 2,
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let s = h.connect("s");
+    h.subscribe(s, "t", QoS::AtLeastOnce);
+    let p = h.connect("p");
+    for i in 1..=5u16 {
+        h.send(
+            p,
+            &publish("t", &[i as u8], QoS::AtLeastOnce, Some(i), false),
+        );
+    }
+    let first = h.publishes(s);
+    assert_eq!(first.len(), 2);
+    h.send(
+        s,
+        &Packet::PubAck(PubResponse::new(first[0].packet_id.unwrap())),
+    );
+    let next = h.publishes(s);
+    assert_eq!(next.len(), 1);
+    assert_eq!(&*next[0].payload, &[3]);
+}
+
+#[test]
+fn full_queue_drops_new_messages_and_keeps_the_broker_going() {
+    let config = Config {
+        max_inflight_messages: 1,
+        max_queued_messages: 3,
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let s = h.connect("s");
+    h.subscribe(s, "t", QoS::AtLeastOnce);
+    let p = h.connect("p");
+    for i in 1..=10u16 {
+        h.send(
+            p,
+            &publish("t", &[i as u8], QoS::AtLeastOnce, Some(i), false),
+        );
+    }
+    // One in flight, three queued, six dropped.
+    let mut received = Vec::new();
+    for _ in 0..10 {
+        let got = h.publishes(s);
+        for publish in &got {
+            received.push(publish.payload[0]);
+            h.send(
+                s,
+                &Packet::PubAck(PubResponse::new(publish.packet_id.unwrap())),
+            );
+        }
+    }
+    assert_eq!(received, vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn drop_oldest_policy_keeps_the_newest_messages() {
+    let config = Config {
+        max_inflight_messages: 1,
+        max_queued_messages: 2,
+        queue_full_policy: QueueFullPolicy::DropOldest,
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let s = h.connect("s");
+    h.subscribe(s, "t", QoS::AtLeastOnce);
+    let p = h.connect("p");
+    for i in 1..=6u16 {
+        h.send(
+            p,
+            &publish("t", &[i as u8], QoS::AtLeastOnce, Some(i), false),
+        );
+    }
+    let mut received = Vec::new();
+    for _ in 0..6 {
+        for publish in h.publishes(s) {
+            received.push(publish.payload[0]);
+            h.send(
+                s,
+                &Packet::PubAck(PubResponse::new(publish.packet_id.unwrap())),
+            );
+        }
+    }
+    assert_eq!(received, vec![1, 5, 6]);
+}
+
+#[test]
+fn qos2_resent_publish_before_pubrel_is_delivered_once() {
+    let mut h = Harness::new(Config::default());
+    let s = h.connect("s");
+    h.subscribe(s, "t", QoS::ExactlyOnce);
+    let p = h.connect("p");
+    h.send(p, &publish("t", b"once", QoS::ExactlyOnce, Some(9), false));
+    let mut again = publish("t", b"once", QoS::ExactlyOnce, Some(9), false);
+    if let Packet::Publish(publish) = &mut again {
+        publish.dup = true;
+    }
+    h.send(p, &again);
+    let acks = h.read(p);
+    assert_eq!(acks.len(), 2);
+    assert!(
+        acks.iter()
+            .all(|packet| matches!(packet, Packet::PubRec(_)))
+    );
+    h.send(p, &Packet::PubRel(PubResponse::new(pid(9))));
+    assert!(matches!(h.read(p).as_slice(), [Packet::PubComp(_)]));
+    assert_eq!(h.publishes(s).len(), 1);
+    // After PUBREL the id is free again: a new message with it is delivered.
+    h.send(p, &publish("t", b"twice", QoS::ExactlyOnce, Some(9), false));
+    assert_eq!(h.publishes(s).len(), 1);
+}
+
+#[test]
+fn outbound_qos2_completes_with_pubrec_pubrel_pubcomp() {
+    let config = Config {
+        max_inflight_messages: 1,
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let s = h.connect("s");
+    h.subscribe(s, "t", QoS::ExactlyOnce);
+    let p = h.connect("p");
+    h.send(p, &publish("t", b"1", QoS::ExactlyOnce, Some(1), false));
+    h.send(p, &publish("t", b"2", QoS::ExactlyOnce, Some(2), false));
+    let got = h.publishes(s);
+    assert_eq!(got.len(), 1);
+    let id = got[0].packet_id.unwrap();
+    h.send(s, &Packet::PubRec(PubResponse::new(id)));
+    assert!(matches!(h.read(s).as_slice(), [Packet::PubRel(rel)] if rel.packet_id == id));
+    h.send(s, &Packet::PubComp(PubResponse::new(id)));
+    let next = h.publishes(s);
+    assert_eq!(next.len(), 1);
+    assert_eq!(&*next[0].payload, b"2");
+}
+
+#[test]
+fn retained_message_is_sent_on_subscribe_replaced_and_deleted() {
+    let mut h = Harness::new(Config::default());
+    let p = h.connect("p");
+    h.send(p, &publish("home/temp", b"20", QoS::AtMostOnce, None, true));
+    h.send(p, &publish("home/temp", b"21", QoS::AtMostOnce, None, true));
+    let s = h.connect("s");
+    h.send(s, &subscribe(1, &[("home/#", QoS::AtLeastOnce)]));
+    let packets = h.read(s);
+    assert!(matches!(packets[0], Packet::SubAck(_)));
+    match &packets[1..] {
+        [Packet::Publish(publish)] => {
+            assert!(publish.retain);
+            assert_eq!(&*publish.payload, b"21");
+            assert_eq!(publish.qos, QoS::AtMostOnce);
+        }
+        other => panic!("{other:?}"),
+    }
+    h.send(p, &publish("home/temp", b"", QoS::AtMostOnce, None, true));
+    // The empty retained message is forwarded as normal [MQTT-3.3.1-10] ...
+    assert_eq!(h.publishes(s).len(), 1);
+    // ... and a later subscriber gets nothing.
+    let late = h.connect("late");
+    h.send(late, &subscribe(1, &[("home/#", QoS::AtMostOnce)]));
+    assert_eq!(h.read(late).len(), 1);
+}
+
+#[test]
+fn will_is_published_on_loss_but_not_after_disconnect() {
+    let mut h = Harness::new(Config::default());
+    let s = h.connect("s");
+    h.subscribe(s, "wills/#", QoS::AtMostOnce);
+    for (id, clean_exit) in [("lost", false), ("polite", true)] {
+        let mut connect = connect_packet(id, true);
+        connect.will = Some(Will {
+            topic: format!("wills/{id}").into(),
+            payload: Arc::from(&b"gone"[..]),
+            qos: QoS::AtMostOnce,
+            retain: false,
+            properties: Properties::default(),
+        });
+        let (link, _) = h.connect_with(connect);
+        if clean_exit {
+            h.send(link, &Packet::Disconnect(Default::default()));
+            assert!(h.router.wants_close(link));
+        }
+        h.router.close_link(link, LinkLoss::PeerClosed, h.now);
+    }
+    let got = h.publishes(s);
+    assert_eq!(got.len(), 1);
+    assert_eq!(&*got[0].topic, "wills/lost");
+}
+
+#[test]
+fn keepalive_expires_after_one_and_a_half_periods() {
+    let mut h = Harness::new(Config::default());
+    let mut connect = connect_packet("k", true);
+    connect.keep_alive = 10;
+    let (link, _) = h.connect_with(connect);
+    let start = h.now;
+    h.now = start + Duration::from_secs(14);
+    h.router.tick(h.now);
+    assert!(!h.router.wants_close(link));
+    h.send(link, &Packet::PingReq);
+    assert!(matches!(h.read(link).as_slice(), [Packet::PingResp]));
+    h.now = start + Duration::from_secs(28);
+    h.router.tick(h.now);
+    assert!(
+        !h.router.wants_close(link),
+        "PINGREQ at 14 s moves the deadline to 29 s"
+    );
+    h.now = start + Duration::from_secs(30);
+    let next = h.router.tick(h.now);
+    assert!(h.router.wants_close(link));
+    assert!(next.is_none() || next > Some(h.now));
+}
+
+#[test]
+fn connect_timeout_closes_a_silent_socket() {
+    let mut h = Harness::new(Config::default());
+    let link = h.open();
+    let deadline = h.router.tick(h.now).unwrap();
+    assert_eq!(deadline, h.now + Duration::from_secs(10));
+    h.now = deadline;
+    h.router.tick(h.now);
+    assert!(h.router.wants_close(link));
+}
+
+#[test]
+fn takeover_closes_the_old_link_and_keeps_the_persistent_session() {
+    let mut h = Harness::new(Config::default());
+    let (old, present) = h.connect_with(connect_packet("dev", false));
+    assert!(!present);
+    h.subscribe(old, "t", QoS::AtLeastOnce);
+    let (new, present) = h.connect_with(connect_packet("dev", false));
+    assert!(present);
+    assert!(h.router.wants_close(old));
+    h.router.close_link(old, LinkLoss::PeerClosed, h.now);
+    let p = h.connect("p");
+    h.send(p, &publish("t", b"x", QoS::AtLeastOnce, Some(1), false));
+    assert_eq!(h.publishes(new).len(), 1);
+}
+
+#[test]
+fn persistent_session_queues_offline_and_resends_unacknowledged_with_dup() {
+    let mut h = Harness::new(Config::default());
+    let (s, _) = h.connect_with(connect_packet("sub", false));
+    h.subscribe(s, "t", QoS::AtLeastOnce);
+    let p = h.connect("p");
+    h.send(p, &publish("t", b"1", QoS::AtLeastOnce, Some(1), false));
+    assert_eq!(h.publishes(s).len(), 1);
+    h.router.close_link(s, LinkLoss::PeerClosed, h.now);
+    h.send(p, &publish("t", b"2", QoS::AtLeastOnce, Some(2), false));
+    h.send(
+        p,
+        &publish("t", b"qos0 is not queued", QoS::AtMostOnce, None, false),
+    );
+    let (s, present) = h.connect_with(connect_packet("sub", false));
+    assert!(present);
+    let got = h.publishes(s);
+    assert_eq!(got.len(), 2);
+    assert!(got[0].dup, "unacknowledged message re-sent with DUP");
+    assert_eq!(&*got[0].payload, b"1");
+    assert!(!got[1].dup);
+    assert_eq!(&*got[1].payload, b"2");
+}
+
+#[test]
+fn clean_session_discards_the_previous_session() {
+    let mut h = Harness::new(Config::default());
+    let (s, _) = h.connect_with(connect_packet("sub", false));
+    h.subscribe(s, "t", QoS::AtLeastOnce);
+    h.router.close_link(s, LinkLoss::PeerClosed, h.now);
+    let (s, present) = h.connect_with(connect_packet("sub", true));
+    assert!(!present);
+    let p = h.connect("p");
+    h.send(p, &publish("t", b"x", QoS::AtLeastOnce, Some(1), false));
+    assert!(h.publishes(s).is_empty());
+    h.router.close_link(s, LinkLoss::PeerClosed, h.now);
+    assert_eq!(h.router.session_count(), 1, "only p's session is left");
+}
+
+#[test]
+fn empty_client_id_is_assigned_with_clean_session_and_refused_without() {
+    let mut h = Harness::new(Config::default());
+    let (_, present) = h.connect_with(connect_packet("", true));
+    assert!(!present);
+    let link = h.open();
+    h.send(link, &Packet::Connect(Box::new(connect_packet("", false))));
+    match h.read(link).as_slice() {
+        [Packet::ConnAck(ack)] => {
+            assert_eq!(ack.return_code, ConnectReturnCode::IdentifierRejected);
+            assert!(!ack.session_present);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(h.router.wants_close(link));
+}
+
+#[test]
+fn first_packet_must_be_connect_and_second_connect_is_a_violation() {
+    let mut h = Harness::new(Config::default());
+    let link = h.open();
+    h.send(link, &Packet::PingReq);
+    assert!(h.router.wants_close(link));
+    let link = h.connect("twice");
+    h.send(
+        link,
+        &Packet::Connect(Box::new(connect_packet("twice", true))),
+    );
+    assert!(h.router.wants_close(link));
+}
+
+#[test]
+fn unsubscribe_stops_delivery() {
+    let mut h = Harness::new(Config::default());
+    let s = h.connect("s");
+    h.subscribe(s, "t/#", QoS::AtMostOnce);
+    h.send(
+        s,
+        &Packet::Unsubscribe(Unsubscribe {
+            packet_id: pid(3),
+            filters: vec!["t/#".to_owned()],
+            properties: Properties::default(),
+        }),
+    );
+    assert!(matches!(h.read(s).as_slice(), [Packet::UnsubAck(ack)] if ack.packet_id == pid(3)));
+    let p = h.connect("p");
+    h.send(p, &publish("t/x", b"x", QoS::AtMostOnce, None, false));
+    assert!(h.publishes(s).is_empty());
+}
+
+#[test]
+fn a_stale_link_id_reaches_nobody() {
+    let mut h = Harness::new(Config::default());
+    let old = h.connect("a");
+    h.router.close_link(old, LinkLoss::PeerClosed, h.now);
+    let new = h.connect("b");
+    assert_ne!(old, new);
+    assert!(h.router.output(old).is_empty());
+    assert!(h.router.wants_close(old));
+    assert_eq!(h.router.receive(old, b"\x30\x03\x00\x01a", h.now), 5);
+}
+
+#[test]
+fn partial_packets_are_left_for_the_next_read() {
+    let mut h = Harness::new(Config::default());
+    let link = h.open();
+    let mut bytes = Vec::new();
+    encode(
+        &Packet::Connect(Box::new(connect_packet("slow", true))),
+        V4,
+        &mut bytes,
+    );
+    for (i, _) in bytes.iter().enumerate().take(bytes.len() - 1) {
+        assert_eq!(h.router.receive(link, &bytes[..=i], h.now), 0);
+    }
+    assert_eq!(h.router.receive(link, &bytes, h.now), bytes.len());
+    assert!(matches!(h.read(link).as_slice(), [Packet::ConnAck(_)]));
+}
