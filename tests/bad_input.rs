@@ -294,3 +294,17 @@ fn thousand_idle_connections_do_not_disturb_traffic() {
     sleep(Duration::from_millis(100));
     assert_broker_healthy(&mut broker, "after-idle");
 }
+
+/// The contract's log: a protocol violation is logged with the client id (and a reason), in a
+/// line of its own after the connect line.
+#[test]
+fn protocol_violation_is_logged_with_client_id() {
+    let mut broker = Broker::start(&[]);
+    assert_closed_after_connect(&broker, "violator-5150", "reserved type 0", &[0x00, 0x00]);
+    assert!(
+        broker.wait_for_log_count("violator-5150", 2, TIMEOUT),
+        "the violation is not logged with the client id: {:#?}",
+        broker.logs()
+    );
+    assert_broker_healthy(&mut broker, "logged");
+}

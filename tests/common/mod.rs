@@ -20,8 +20,8 @@ pub fn pid(i: usize) -> u16 {
 }
 
 /// A well-behaved subscriber and publisher exchange `count` QoS 1 messages on their own topic;
-/// panics on any loss, duplicate or reordering. Messages go in batches of 10 so neither the
-/// in-flight window nor the queue of a default broker is ever the limit.
+/// panics on any loss, duplicate or reordering. Messages go in batches of 5 so neither the
+/// in-flight window nor the queue of the smallest broker limits used here (2 + 5) is ever hit.
 pub fn exchange_qos1(addr: SocketAddr, tag: &str, count: usize) {
     let topic = format!("healthy/{tag}");
     let mut subscriber = Client::connect(addr, &format!("{tag}-sub"));
@@ -29,7 +29,7 @@ pub fn exchange_qos1(addr: SocketAddr, tag: &str, count: usize) {
     let mut publisher = Client::connect(addr, &format!("{tag}-pub"));
     let mut next = 0;
     while next < count {
-        let end = (next + 10).min(count);
+        let end = (next + 5).min(count);
         for i in next..end {
             publisher
                 .publish(&Publish::new(&topic, format!("{tag} {i}").as_bytes()).qos(1, pid(i)));
