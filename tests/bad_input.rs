@@ -308,3 +308,22 @@ fn protocol_violation_is_logged_with_client_id() {
     );
     assert_broker_healthy(&mut broker, "logged");
 }
+
+/// A subscriber that never reads its socket (TCP back-pressure) while 200 QoS 0 messages of
+/// 64 KiB are routed to it: the single-threaded broker must not block on it, and other clients
+/// are served meanwhile.
+#[test]
+fn subscriber_that_never_reads_does_not_block_the_broker() {
+    let mut broker = Broker::start(&["--max-queued", "10"]);
+    let mut stuck = Client::connect(broker.addr(), "stuck");
+    stuck.subscribe(1, &[("firehose/t", 0)]);
+    let mut publisher = Client::connect(broker.addr(), "firehose");
+    let payload = vec![b'z'; 64 * 1024];
+    for _ in 0..200 {
+        publisher.publish(&Publish::new("firehose/t", &payload));
+    }
+    publisher.sync();
+    exchange_qos1(broker.addr(), "beside-stuck", 200);
+    drop(stuck);
+    assert_broker_healthy(&mut broker, "after-stuck");
+}

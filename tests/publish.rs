@@ -7,7 +7,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{Broker, Client, Packet, Publish, TIMEOUT, exchange_qos1, pid, wire};
+use common::{Broker, Client, Connect, Packet, Publish, TIMEOUT, exchange_qos1, pid, wire};
 
 /// A client subscribed to `filter` at `qos`.
 fn subscriber(addr: SocketAddr, id: &str, filter: &str, qos: u8) -> Client {
@@ -376,4 +376,51 @@ fn publish_with_packet_id_zero_closes_connection() {
     publisher.publish(&Publish::new("pid0/t", b"x").qos(1, 0));
     publisher.expect_closed(TIMEOUT);
     sub.expect_no_packet(Duration::from_millis(500));
+}
+
+/// §3.1.4 (a client may send packets right after CONNECT without waiting for CONNACK) and
+/// §4.2 (a stream transport may split or merge packets): CONNECT, SUBSCRIBE and 50 PUBLISHes
+/// in a single write are all processed, in order.
+#[test]
+fn packets_coalesced_in_one_write_are_all_processed() {
+    let broker = Broker::start(&[]);
+    let mut bytes = Connect::v311("pipelined").encode();
+    bytes.extend(wire::subscribe(1, &[("pipe/t", 1)]));
+    for i in 0..50 {
+        bytes.extend(
+            Publish::new("pipe/t", format!("m{i}").as_bytes())
+                .qos(1, pid(100 + i))
+                .encode(),
+        );
+    }
+    let mut client = Client::open(broker.addr());
+    client.send_raw(&bytes);
+    assert_eq!(client.expect_connack(), (false, 0));
+    assert_eq!(client.expect_suback(1), [1]);
+    for i in 0..50 {
+        client.expect_puback(pid(100 + i));
+    }
+    for i in 0..50 {
+        assert_eq!(client.receive().payload_str(), format!("m{i}"));
+    }
+}
+
+/// §4.2: a packet may arrive in any number of pieces; a CONNECT and a PUBLISH written one byte
+/// at a time are reassembled and processed.
+#[test]
+fn packets_split_into_single_bytes_are_reassembled() {
+    let broker = Broker::start(&[]);
+    let mut sub = subscriber(broker.addr(), "split-sub", "split/t", 1);
+    let mut publisher = Client::open(broker.addr());
+    for byte in Connect::v311("split-pub").encode() {
+        publisher.send_raw(&[byte]);
+    }
+    assert_eq!(publisher.expect_connack(), (false, 0));
+    let mut payload = vec![b'p'; 300]; // remaining length takes two bytes
+    payload[0] = b'<';
+    for byte in Publish::new("split/t", &payload).qos(1, 77).encode() {
+        publisher.send_raw(&[byte]);
+    }
+    publisher.expect_puback(77);
+    assert_eq!(sub.receive().payload, payload);
 }

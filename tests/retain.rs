@@ -136,3 +136,23 @@ fn resubscribe_resends_retained_messages() {
     let got = sub.receive();
     assert_eq!((got.payload.as_slice(), got.retain), (&b"again"[..], true));
 }
+
+/// [MQTT-4.7.2-1] Retained messages on '$' topics are not sent to a subscription whose filter
+/// starts with a wildcard, but are to one naming the '$' level.
+#[test]
+fn retained_dollar_topics_not_sent_to_leading_wildcards() {
+    let broker = Broker::start(&[]);
+    let mut publisher = Client::connect(broker.addr(), "dret-pub");
+    publisher.publish_complete(&Publish::new("$test/x", b"dollar").qos(1, 1).retain());
+    publisher.publish_complete(&Publish::new("plain/x", b"plain").qos(1, 2).retain());
+    let mut wild = Client::connect(broker.addr(), "dret-wild");
+    // One filter per SUBSCRIBE: each new subscription gets the retained 'plain/x' once.
+    for (pid, filter) in [(1, "#"), (2, "+/x")] {
+        wild.subscribe(pid, &[(filter, 1)]);
+        assert_eq!(wild.receive().payload, b"plain", "{filter}");
+        wild.expect_no_packet(Duration::from_millis(500));
+    }
+    let mut named = Client::connect(broker.addr(), "dret-named");
+    named.subscribe(1, &[("$test/#", 1)]);
+    assert_eq!(named.receive().payload, b"dollar");
+}

@@ -164,3 +164,27 @@ fn persistent_session_survives_takeover() {
         (&b"unacked"[..], true)
     );
 }
+
+/// [MQTT-4.4.0-1] [MQTT-4.3.3-2] The broker keeps an inbound QoS 2 exchange across a reconnect
+/// of a persistent session: the publisher re-sends the PUBLISH with DUP (answered by PUBREC),
+/// then PUBREL (answered by PUBCOMP), and the subscriber gets the message exactly once.
+#[test]
+fn inbound_qos2_survives_publisher_reconnect() {
+    let broker = Broker::start(&[]);
+    let mut sub = Client::connect(broker.addr(), "q2-watch");
+    sub.subscribe(1, &[("in2/t", 2)]);
+    let (mut publisher, _) = connect(broker.addr(), "q2-resumer", false);
+    let publish = Publish::new("in2/t", b"only once").qos(2, 21);
+    publisher.publish(&publish);
+    publisher.expect_pubrec(21);
+    publisher.drop_connection();
+
+    let (mut publisher, present) = connect(broker.addr(), "q2-resumer", false);
+    assert!(present);
+    publisher.publish(&publish.clone().dup());
+    publisher.expect_pubrec(21);
+    publisher.send(&wire::pubrel(21));
+    publisher.expect_pubcomp(21);
+    assert_eq!(sub.receive().payload, b"only once");
+    sub.expect_no_packet(Duration::from_secs(1));
+}

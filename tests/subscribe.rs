@@ -264,3 +264,16 @@ fn malformed_subscribe_and_unsubscribe_close_connection() {
         );
     }
 }
+
+/// §3.10.4: UNSUBSCRIBE removes only the filter that matches it character for character; it
+/// cannot punch a hole in a wildcard subscription [MQTT-3.10.4-1].
+#[test]
+fn unsubscribe_removes_only_the_exact_filter() {
+    let broker = Broker::start(&[]);
+    let mut sub = Client::connect(broker.addr(), "holes");
+    sub.subscribe(1, &[("test/#", 1)]);
+    sub.unsubscribe(2, &["test/one", "test/+"]);
+    let mut publisher = Client::connect(broker.addr(), "holes-pub");
+    publisher.publish_complete(&Publish::new("test/one", b"still").qos(1, 1));
+    assert_eq!(sub.receive().payload, b"still");
+}
