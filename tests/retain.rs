@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::{Broker, Client, Publish};
 
 /// [MQTT-3.3.1-5] [MQTT-3.3.1-6] [MQTT-3.3.1-8] A retained message is stored and sent to a new
-/// subscriber with RETAIN 1, after the publisher has gone.
+/// subscriber with RETAIN 1; [MQTT-3.1.2-7] it outlives the publisher's (clean) session.
 #[test]
 fn retained_message_is_sent_on_subscribe_with_retain_flag() {
     let broker = Broker::start(&[]);
