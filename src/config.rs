@@ -40,6 +40,9 @@ pub struct Config {
     pub allow_anonymous: bool,
     /// Queue QoS 0 messages for offline persistent sessions (mosquitto's queue_qos0_messages).
     pub queue_qos0_offline: bool,
+    /// Topic aliases an MQTT 5 client may set up on one connection (announced in CONNACK);
+    /// 0 disables inbound aliases. Each costs one stored topic per connection.
+    pub topic_alias_maximum: u16,
 }
 
 /// Mosquitto's default port for plain MQTT.
@@ -61,6 +64,7 @@ impl Default for Config {
             max_keepalive: 0,
             allow_anonymous: true,
             queue_qos0_offline: false,
+            topic_alias_maximum: 10,
         }
     }
 }

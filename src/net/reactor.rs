@@ -355,6 +355,8 @@ impl Reactor {
         for mut slot in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut slot.listener.socket);
         }
+        // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write.
+        self.router.shut_down(now);
         self.router.take_ready(&mut self.ready);
         self.ready.clear();
         let mut connections: Vec<Connection> = self.connections.drain().collect();

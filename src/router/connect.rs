@@ -1,27 +1,30 @@
 //! CONNECT: client identifiers, session take-over and resumption, CONNACK, and refusals.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use log::info;
 
-use super::link::LinkState;
-use super::session::{Flight, Session};
+use super::link::{ClientLimits, LinkState};
+use super::session::{Flight, NEVER_EXPIRES, Session};
 use super::{Ending, LinkId, Router};
+use crate::config::MAX_REMAINING_LENGTH;
 use crate::protocol::{
     ConnAck, Connect, ConnectReturnCode, Packet, Properties, ProtocolVersion, PubResponse,
-    PublishHeader, ReasonCode, encode_publish,
+    PublishHeader, ReasonCode,
 };
-use crate::topic::TopicName;
 
 /// Why a CONNECT is refused. [`Refusal::codes`] is the one place that turns a refusal into the
-/// codes CONNACK carries.
+/// codes CONNACK carries (3.x return code, MQTT 5 reason code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     /// [MQTT-3.1.2-2] unknown protocol name or level.
     UnsupportedVersion,
     /// [MQTT-3.1.3-8] empty client id without clean session; MQTT 3.1 ids of 1 to 23 characters.
     IdentifierRejected,
+    /// MQTT 5 enhanced authentication with a method the broker does not support
+    /// [MQTT-4.12.0-1].
+    BadAuthenticationMethod,
 }
 
 impl Refusal {
@@ -35,6 +38,10 @@ impl Refusal {
                 ConnectReturnCode::IdentifierRejected,
                 ReasonCode::CLIENT_IDENTIFIER_NOT_VALID,
             ),
+            Refusal::BadAuthenticationMethod => (
+                ConnectReturnCode::NotAuthorized,
+                ReasonCode::BAD_AUTHENTICATION_METHOD,
+            ),
         }
     }
 
@@ -42,6 +49,7 @@ impl Refusal {
         match self {
             Refusal::UnsupportedVersion => "unsupported protocol version",
             Refusal::IdentifierRejected => "client identifier rejected",
+            Refusal::BadAuthenticationMethod => "unsupported authentication method",
         }
     }
 }
@@ -51,29 +59,34 @@ impl Refusal {
 const MQTT31_MAX_CLIENT_ID: usize = 23;
 
 impl Router {
-    pub(super) fn handle_connect(&mut self, key: usize, connect: Connect, now: Instant) {
+    pub(super) fn handle_connect(&mut self, key: usize, connect: Connect) {
         if let Some(link) = self.links.get_mut(key) {
             link.version = connect.protocol;
         }
-        if connect.protocol == ProtocolVersion::V5 {
-            self.refuse_connect(key, Refusal::UnsupportedVersion, now);
+        if let Some(method) = &connect.properties.authentication_method {
+            log::debug!("Authentication method {method:?} is not supported");
+            self.refuse_connect(key, Refusal::BadAuthenticationMethod);
             return;
         }
-        if let Some(will) = &connect.will
-            && let Err(error) = TopicName::parse(&will.topic)
-        {
-            self.violation(key, format!("invalid will topic: {error}"), now);
-            return;
-        }
-        let client_id = match self.client_id_for(&connect) {
+        let (client_id, assigned) = match self.client_id_for(&connect) {
             Ok(id) => id,
             Err(refusal) => {
-                self.refuse_connect(key, refusal, now);
+                self.refuse_connect(key, refusal);
                 return;
             }
         };
-        self.take_over(&client_id, now);
-        let (session_key, session_present) = self.open_session(&client_id, connect.clean_start);
+        self.take_over(&client_id);
+        let is_v5 = connect.protocol.is_v5();
+        let expiry = match (is_v5, connect.clean_start) {
+            (true, _) => connect.properties.session_expiry_interval.unwrap_or(0),
+            (false, true) => 0,
+            (false, false) => NEVER_EXPIRES,
+        };
+        let (session_key, session_present) =
+            self.open_session(&client_id, connect.clean_start, expiry);
+        let keep_alive = self.keep_alive_for(&connect);
+        let assigned = assigned.then(|| client_id.to_string());
+        let connack = self.connack(&connect, session_present, assigned, keep_alive);
         let Some(link) = self.links.get_mut(key) else {
             return;
         };
@@ -81,16 +94,15 @@ impl Router {
         link.session = Some(session_key);
         link.client_id = Some(Arc::clone(&client_id));
         link.will = connect.will;
-        link.keep_alive = Duration::from_secs(u64::from(connect.keep_alive));
-        link.last_activity = now;
+        link.keep_alive = Duration::from_secs(u64::from(keep_alive));
+        link.last_activity = self.now;
+        link.limits = client_limits(&connect.properties);
         if let Some(deadline) = link.deadline(self.config.connect_timeout) {
-            self.deadlines.push(
-                deadline,
-                LinkId {
-                    index: key,
-                    generation: link.generation,
-                },
-            );
+            let id = LinkId {
+                index: key,
+                generation: link.generation,
+            };
+            self.deadlines.push(deadline, id);
         }
         info!(
             "New client connected from {} as {} (p{}, c{}, k{}).",
@@ -98,72 +110,115 @@ impl Router {
             client_id,
             connect.protocol.level(),
             u8::from(connect.clean_start),
-            connect.keep_alive
+            keep_alive
         );
+        let configured = usize::from(self.config.max_inflight_messages);
+        let receive_maximum = connect.properties.receive_maximum.map(usize::from);
         if let Some(session) = self.sessions.get_mut(session_key) {
             session.link = Some(key);
+            session.expiry_interval = expiry;
+            session.expires_at = None;
+            // [MQTT-3.1.3-9] a resumed session cancels the will still waiting out its delay.
+            session.pending_will = None;
+            session.window = receive_maximum.map_or(configured, |max| max.min(configured));
         }
-        // [MQTT-3.2.2-1] session present 0 with clean session; [MQTT-3.2.2-2] 1 when resumed.
-        self.send(
-            key,
-            &Packet::ConnAck(ConnAck {
-                session_present,
-                return_code: ConnectReturnCode::Accepted,
-                reason: ReasonCode::SUCCESS,
-                properties: Properties::default(),
-            }),
-        );
+        self.send(key, &Packet::ConnAck(connack));
         if session_present {
             self.resend_inflight(session_key, key);
             self.pump(session_key);
         }
     }
 
-    /// The id the client asked for, or one assigned by the broker [MQTT-3.1.3-6].
-    fn client_id_for(&mut self, connect: &Connect) -> Result<Arc<str>, Refusal> {
+    /// The id to use, and whether the broker assigned it [MQTT-3.1.3-6].
+    fn client_id_for(&mut self, connect: &Connect) -> Result<(Arc<str>, bool), Refusal> {
         let v31 = connect.protocol == ProtocolVersion::V3_1;
         if connect.client_id.is_empty() {
-            if !connect.clean_start || v31 {
+            // 3.1.1 assigns an id only to a clean session; MQTT 5 to any [MQTT-3.1.3-6].
+            if v31 || (!connect.clean_start && !connect.protocol.is_v5()) {
                 return Err(Refusal::IdentifierRejected);
             }
-            return Ok(self.assign_client_id().into());
+            return Ok((self.assign_client_id().into(), true));
         }
         if v31 && connect.client_id.chars().count() > MQTT31_MAX_CLIENT_ID {
             return Err(Refusal::IdentifierRejected);
         }
-        Ok(connect.client_id.as_str().into())
+        Ok((connect.client_id.as_str().into(), false))
+    }
+
+    /// The configured maximum keepalive overrides a longer (or disabled) one; an MQTT 5 client
+    /// is told through Server Keep Alive [MQTT-3.2.2-21].
+    fn keep_alive_for(&self, connect: &Connect) -> u16 {
+        let max = self.config.max_keepalive;
+        if max > 0 && (connect.keep_alive == 0 || connect.keep_alive > max) {
+            max
+        } else {
+            connect.keep_alive
+        }
+    }
+
+    fn connack(
+        &self,
+        connect: &Connect,
+        session_present: bool,
+        assigned: Option<String>,
+        keep_alive: u16,
+    ) -> ConnAck {
+        let mut properties = Properties::default();
+        if connect.protocol.is_v5() {
+            properties.receive_maximum = Some(self.config.max_inflight_messages);
+            properties.topic_alias_maximum = Some(self.config.topic_alias_maximum);
+            properties.retain_available = Some(1);
+            properties.wildcard_subscription_available = Some(1);
+            properties.subscription_identifier_available = Some(1);
+            properties.shared_subscription_available = Some(1);
+            if self.config.max_packet_size < MAX_REMAINING_LENGTH + 5 {
+                properties.maximum_packet_size = Some(self.config.max_packet_size);
+            }
+            properties.assigned_client_identifier = assigned;
+            if keep_alive != connect.keep_alive {
+                properties.server_keep_alive = Some(keep_alive);
+            }
+        }
+        ConnAck {
+            // [MQTT-3.2.2-1] 0 with clean session; [MQTT-3.2.2-2] 1 when a session resumed.
+            session_present,
+            return_code: ConnectReturnCode::Accepted,
+            reason: ReasonCode::SUCCESS,
+            properties,
+        }
     }
 
     /// [MQTT-3.1.4-2] A client already connected with this id is disconnected.
-    fn take_over(&mut self, client_id: &Arc<str>, now: Instant) {
+    fn take_over(&mut self, client_id: &Arc<str>) {
         let online = self
             .session_by_client_id
             .get(client_id)
             .and_then(|&session| self.sessions.get(session))
             .and_then(|session| session.link);
         if let Some(old_link) = online {
-            self.end_link(old_link, Ending::TakenOver, now);
+            self.end_link(old_link, Ending::TakenOver);
         }
     }
 
     /// Resumes the client's session or starts a new one; returns its key and whether it was
-    /// resumed. Clean session discards any previous session [MQTT-3.1.2-6].
-    fn open_session(&mut self, client_id: &Arc<str>, clean: bool) -> (usize, bool) {
+    /// resumed. Clean start discards any previous session [MQTT-3.1.2-6]; a will still waiting
+    /// out its delay in a discarded session is published now.
+    fn open_session(&mut self, client_id: &Arc<str>, clean: bool, expiry: u32) -> (usize, bool) {
         if let Some(&existing) = self.session_by_client_id.get(client_id) {
             if !clean {
                 return (existing, true);
             }
-            self.remove_session(existing);
+            self.end_session(existing);
         }
         let key = self
             .sessions
-            .insert(Session::new(Arc::clone(client_id), clean));
+            .insert(Session::new(Arc::clone(client_id), expiry));
         self.session_by_client_id.insert(Arc::clone(client_id), key);
         (key, false)
     }
 
     /// Answers CONNECT with a failure code and closes. [MQTT-3.2.2-4] session present is 0.
-    pub(super) fn refuse_connect(&mut self, key: usize, refusal: Refusal, now: Instant) {
+    pub(super) fn refuse_connect(&mut self, key: usize, refusal: Refusal) {
         let (return_code, reason) = refusal.codes();
         self.send(
             key,
@@ -174,7 +229,7 @@ impl Router {
                 properties: Properties::default(),
             }),
         );
-        self.end_link(key, Ending::Refused(refusal.describe()), now);
+        self.end_link(key, Ending::Refused(refusal.describe()));
     }
 
     /// [MQTT-4.4.0-1] On resumption, unacknowledged PUBLISH packets are re-sent with DUP set
@@ -193,15 +248,10 @@ impl Router {
                         retain: queued.retain,
                         packet_id: Some(*packet_id),
                     };
-                    let message = &queued.message;
-                    encode_publish(
-                        &mut link.output,
-                        link.version,
-                        header,
-                        &message.topic,
-                        &message.properties,
-                        &message.payload,
-                    );
+                    let ids = &queued.subscription_ids;
+                    // Too large for this connection's client: it stays in flight and is sent
+                    // again if a later connection allows it.
+                    super::outbound::write_publish(link, header, &queued.message, ids, self.now);
                 }
                 Flight::Released => crate::protocol::encode(
                     &Packet::PubRel(PubResponse::new(*packet_id)),
@@ -211,5 +261,15 @@ impl Router {
             }
         }
         self.mark_ready(key);
+    }
+}
+
+/// What the client's CONNECT properties allow the broker to send it.
+fn client_limits(properties: &Properties) -> ClientLimits {
+    ClientLimits {
+        maximum_packet_size: properties.maximum_packet_size.unwrap_or(u32::MAX),
+        topic_alias_maximum: properties.topic_alias_maximum.unwrap_or(0),
+        problem_information: properties.request_problem_information != Some(0),
+        ..ClientLimits::default()
     }
 }

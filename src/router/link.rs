@@ -1,6 +1,8 @@
 //! One network connection as the router sees it: where it is in the protocol, which session it
-//! serves, its will, its keepalive, and the encoded bytes waiting to be written to it.
+//! serves, its will, its keepalive, what the client allows the broker to send it, and the
+//! encoded bytes waiting to be written to it.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +16,38 @@ pub enum LinkState {
     Connected,
     /// The router has asked the reactor to close it; nothing more is read or routed.
     Closing,
+}
+
+/// What an MQTT 5 client announced in CONNECT about the packets it accepts, plus the topic
+/// aliases of this connection. Defaults are the values that apply when a property is absent,
+/// which are also what MQTT 3 clients get.
+#[derive(Debug)]
+pub struct ClientLimits {
+    /// Largest packet the client accepts [MQTT-3.1.2-24]; larger deliveries are dropped.
+    pub maximum_packet_size: u32,
+    /// Topic aliases the client accepts from the broker (0: none).
+    pub topic_alias_maximum: u16,
+    /// Whether reason strings may be sent outside CONNACK, PUBLISH and DISCONNECT
+    /// [MQTT-3.1.2-29].
+    pub problem_information: bool,
+    /// Aliases the broker set up towards the client, by topic. Bounded by
+    /// `topic_alias_maximum`.
+    pub aliases_out: HashMap<Arc<str>, u16>,
+    /// Aliases the client set up towards the broker. Bounded by the broker's announced
+    /// topic alias maximum (alias values above it are a protocol error).
+    pub aliases_in: HashMap<u16, Arc<str>>,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            maximum_packet_size: u32::MAX,
+            topic_alias_maximum: 0,
+            problem_information: true,
+            aliases_out: HashMap::new(),
+            aliases_in: HashMap::new(),
+        }
+    }
 }
 
 pub struct Link {
@@ -33,6 +67,7 @@ pub struct Link {
     pub keep_alive: Duration,
     pub opened_at: Instant,
     pub last_activity: Instant,
+    pub limits: ClientLimits,
     /// Encoded packets not yet written. Released entirely when drained, so an idle connection
     /// holds no output buffer.
     pub output: Vec<u8>,
@@ -58,6 +93,7 @@ impl Link {
             keep_alive: Duration::ZERO,
             opened_at: now,
             last_activity: now,
+            limits: ClientLimits::default(),
             output: Vec::new(),
             ready: false,
         }

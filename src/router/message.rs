@@ -1,6 +1,7 @@
 //! An application message as the broker stores and forwards it.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::protocol::{Properties, Publish, QoS, Will};
 
@@ -14,28 +15,72 @@ pub struct Message {
     pub qos: QoS,
     /// The RETAIN flag as published.
     pub retain: bool,
+    /// The properties forwarded to MQTT 5 subscribers (the topic alias and subscription
+    /// identifiers belong to one connection and are not kept).
     pub properties: Properties,
+    /// From the message expiry interval: after this instant the message is not delivered
+    /// (MQTT 5 section 3.3.2.3.3).
+    pub expires_at: Option<Instant>,
 }
 
 impl Message {
-    pub fn from_publish(publish: Publish) -> Message {
+    pub fn from_publish(publish: Publish, now: Instant) -> Message {
+        Message::new(
+            publish.topic,
+            publish.payload,
+            publish.qos,
+            publish.retain,
+            publish.properties,
+            now,
+        )
+    }
+
+    /// The message a will becomes when it is published [MQTT-3.1.2-8]; its expiry runs from
+    /// then.
+    pub fn from_will(will: Will, now: Instant) -> Message {
+        Message::new(
+            will.topic,
+            will.payload,
+            will.qos,
+            will.retain,
+            will.properties,
+            now,
+        )
+    }
+
+    fn new(
+        topic: Arc<str>,
+        payload: Arc<[u8]>,
+        qos: QoS,
+        retain: bool,
+        mut properties: Properties,
+        now: Instant,
+    ) -> Message {
+        properties.topic_alias = None;
+        properties.subscription_identifiers.clear();
+        properties.will_delay_interval = None;
+        let expires_at = properties
+            .message_expiry_interval
+            .map(|seconds| now + Duration::from_secs(u64::from(seconds)));
         Message {
-            topic: publish.topic,
-            payload: publish.payload,
-            qos: publish.qos,
-            retain: publish.retain,
-            properties: publish.properties,
+            topic,
+            payload,
+            qos,
+            retain,
+            properties,
+            expires_at,
         }
     }
 
-    /// The message a will becomes when it is published [MQTT-3.1.2-8].
-    pub fn from_will(will: Will) -> Message {
-        Message {
-            topic: will.topic,
-            payload: will.payload,
-            qos: will.qos,
-            retain: will.retain,
-            properties: will.properties,
-        }
+    pub fn is_expired(&self, now: Instant) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// Whole seconds of life left, sent in place of the original interval
+    /// [MQTT-3.3.2-6]; rounded up so a message is never sent with 0 while still alive.
+    pub fn remaining_expiry(&self, now: Instant) -> Option<u32> {
+        let left = self.expires_at?.saturating_duration_since(now);
+        let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        Some(u32::try_from(seconds).unwrap_or(u32::MAX))
     }
 }

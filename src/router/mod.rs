@@ -11,17 +11,23 @@
 )]
 
 mod connect;
+mod lifecycle;
 mod link;
 mod message;
+mod outbound;
 mod publish;
 mod retain;
 mod session;
+mod shared;
+mod shared_routing;
 mod subscribe;
 pub mod subscriptions;
 mod timers;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_v5;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -29,15 +35,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use log::{debug, info};
 use slab::Slab;
 
 use crate::config::Config;
-use crate::protocol::{DecodeError, Packet, decode_packet, encode};
+use crate::protocol::{DecodeError, Packet, ReasonCode, decode_packet, encode};
+use lifecycle::Ending;
 use link::{Link, LinkState};
 pub use message::Message;
 use retain::RetainedStore;
 use session::Session;
+use shared::{Member, SharedSubscriptions};
 use subscriptions::{Delivery, SubscriptionTable};
 use timers::Deadlines;
 
@@ -69,58 +76,25 @@ pub struct Ready {
     pub link: LinkId,
 }
 
-/// Why a link ends, for the log line and for whether its will is published.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Ending {
-    /// The client sent DISCONNECT: the will is discarded [MQTT-3.1.2-10].
-    Disconnect,
-    /// CONNECT was refused with a CONNACK return code; there is no session or will yet.
-    Refused(&'static str),
-    ConnectTimeout,
-    KeepaliveTimeout,
-    /// Another connection with the same client id took over the session [MQTT-3.1.4-2].
-    TakenOver,
-    /// The client broke a protocol rule.
-    Violation(String),
-    Lost(LinkLoss),
-}
-
-impl Ending {
-    fn publishes_will(&self) -> bool {
-        !matches!(
-            self,
-            Ending::Disconnect | Ending::Refused(_) | Ending::Lost(LinkLoss::Shutdown)
-        )
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Ending::Disconnect => "disconnected".to_owned(),
-            Ending::Refused(why) => format!("refused: {why}"),
-            Ending::ConnectTimeout => "closed: no CONNECT within the connect timeout".to_owned(),
-            Ending::KeepaliveTimeout => "closed: keepalive timeout".to_owned(),
-            Ending::TakenOver => "closed: session taken over by a new connection".to_owned(),
-            Ending::Violation(why) => format!("closed: protocol error: {why}"),
-            Ending::Lost(LinkLoss::PeerClosed) => "closed its connection".to_owned(),
-            Ending::Lost(LinkLoss::Io(error)) => format!("closed: socket error: {error}"),
-            Ending::Lost(LinkLoss::Shutdown) => "closed: broker shutting down".to_owned(),
-        }
-    }
-}
-
 /// The sans-I/O broker core. One per broker; owned by the reactor's thread.
 pub struct Router {
     config: Config,
+    /// The time passed in by the current call; every public entry point sets it.
+    now: Instant,
     links: Slab<Link>,
     next_generation: u32,
     sessions: Slab<Session>,
     session_by_client_id: HashMap<Arc<str>, usize>,
     subscriptions: SubscriptionTable<usize>,
+    shared: SharedSubscriptions,
     retained: RetainedStore,
     deadlines: Deadlines,
+    /// Session expiry and delayed wills, by session key; checked against the session when due.
+    session_deadlines: timers::SessionDeadlines,
     ready: Vec<Ready>,
     /// Reused for every PUBLISH so routing allocates nothing in the common case.
     scratch_deliveries: Vec<Delivery<usize>>,
+    scratch_shared: Vec<(Arc<str>, Member)>,
     scratch_retained: Vec<Arc<Message>>,
     /// Seeds assigned client ids, so they differ between broker runs.
     id_seed: RandomState,
@@ -131,15 +105,19 @@ impl Router {
     pub fn new(config: &Config) -> Router {
         Router {
             config: config.clone(),
+            now: Instant::now(),
             links: Slab::new(),
             next_generation: 0,
             sessions: Slab::new(),
             session_by_client_id: HashMap::new(),
             subscriptions: SubscriptionTable::new(),
+            shared: SharedSubscriptions::default(),
             retained: RetainedStore::default(),
             deadlines: Deadlines::default(),
+            session_deadlines: timers::SessionDeadlines::default(),
             ready: Vec::new(),
             scratch_deliveries: Vec::new(),
+            scratch_shared: Vec::new(),
             scratch_retained: Vec::new(),
             id_seed: RandomState::new(),
             ids_assigned: 0,
@@ -149,12 +127,12 @@ impl Router {
     /// A connection was accepted. `token` is the reactor's own key for it, handed back in
     /// [`Ready`]. The link must send CONNECT within the configured connect timeout.
     pub fn open_link(&mut self, token: usize, peer: SocketAddr, now: Instant) -> LinkId {
+        self.now = now;
         let generation = self.next_generation;
         self.next_generation = self.next_generation.wrapping_add(1);
         let index = self.links.insert(Link::new(token, generation, peer, now));
         let id = LinkId { index, generation };
         self.deadlines.push(now + self.config.connect_timeout, id);
-        debug!("New connection from {peer}");
         id
     }
 
@@ -163,6 +141,7 @@ impl Router {
     /// (a partial packet) to present again with more bytes behind it. Once the link is closing,
     /// all of `data` is consumed and ignored.
     pub fn receive(&mut self, link: LinkId, data: &[u8], now: Instant) -> usize {
+        self.now = now;
         let Some(key) = self.live(link) else {
             return data.len();
         };
@@ -180,10 +159,10 @@ impl Router {
                 Ok(None) => return consumed,
                 Ok(Some((packet, length))) => {
                     consumed += length;
-                    self.handle_packet(key, packet, now);
+                    self.handle_packet(key, packet);
                 }
                 Err(error) => {
-                    self.reject_input(key, error, now);
+                    self.reject_input(key, error);
                     return data.len();
                 }
             }
@@ -200,7 +179,7 @@ impl Router {
     /// The reactor wrote the first `written` bytes of [`Router::output`]. Freed window space may
     /// pull queued messages into the output, which marks the link ready again.
     pub fn consume_output(&mut self, link: LinkId, written: usize, now: Instant) {
-        let _ = now;
+        self.now = now;
         let Some(key) = self.live(link) else {
             return;
         };
@@ -230,11 +209,23 @@ impl Router {
     /// The connection is gone. If the router had not asked for it, this is a loss: the will is
     /// published and a persistent session goes offline. Frees the link; idempotent.
     pub fn close_link(&mut self, link: LinkId, loss: LinkLoss, now: Instant) {
+        self.now = now;
         let Some(key) = self.live(link) else {
             return;
         };
-        self.end_link(key, Ending::Lost(loss), now);
+        self.end_link(key, Ending::Lost(loss));
         self.links.remove(key);
+    }
+
+    /// The broker is stopping: MQTT 5 clients are sent DISCONNECT with reason "server shutting
+    /// down" (0x8B), and every link is marked closing. Wills are not published, and persistent
+    /// sessions are not ended, since the broker's state ends with it.
+    pub fn shut_down(&mut self, now: Instant) {
+        self.now = now;
+        let keys: Vec<usize> = self.links.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            self.end_link(key, Ending::ServerShutdown);
+        }
     }
 
     /// Moves the links with new output or a close request into `ready` (each once).
@@ -249,9 +240,10 @@ impl Router {
         }
     }
 
-    /// Runs the timers due at `now` (connect timeout, keepalive) and returns the next deadline,
-    /// which the reactor uses as its poll timeout.
+    /// Runs the timers due at `now` (connect timeout, keepalive, session expiry, will delay)
+    /// and returns the next deadline, which the reactor uses as its poll timeout.
     pub fn tick(&mut self, now: Instant) -> Option<Instant> {
+        self.now = now;
         while let Some(id) = self.deadlines.pop_due(now) {
             let Some(key) = self.live(id) else { continue };
             let Some(link) = self.links.get(key) else {
@@ -268,9 +260,15 @@ impl Router {
                 LinkState::AwaitingConnect => Ending::ConnectTimeout,
                 _ => Ending::KeepaliveTimeout,
             };
-            self.end_link(key, ending, now);
+            self.end_link(key, ending);
         }
-        self.deadlines.next()
+        while let Some(session_key) = self.session_deadlines.pop_due(now) {
+            self.session_timer(session_key);
+        }
+        [self.deadlines.next(), self.session_deadlines.next()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Number of open links (connections), for statistics and tests.
@@ -288,23 +286,22 @@ impl Router {
         (link.generation == id.generation).then_some(id.index)
     }
 
-    fn handle_packet(&mut self, key: usize, packet: Packet, now: Instant) {
+    fn handle_packet(&mut self, key: usize, packet: Packet) {
         let Some(link) = self.links.get(key) else {
             return;
         };
         if link.state == LinkState::AwaitingConnect {
             match packet {
-                Packet::Connect(connect) => self.handle_connect(key, *connect, now),
-                other => self.violation(
-                    key,
-                    format!("first packet must be CONNECT, got {}", other.name()),
-                    now,
-                ),
+                Packet::Connect(connect) => self.handle_connect(key, *connect),
+                other => {
+                    let why = format!("first packet must be CONNECT, got {}", other.name());
+                    self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
+                }
             }
             return;
         }
         match packet {
-            Packet::Publish(publish) => self.handle_publish(key, publish, now),
+            Packet::Publish(publish) => self.handle_publish(key, publish),
             Packet::PubAck(ack) => self.handle_puback(key, ack),
             Packet::PubRec(rec) => self.handle_pubrec(key, rec),
             Packet::PubRel(rel) => self.handle_pubrel(key, rel),
@@ -312,86 +309,34 @@ impl Router {
             Packet::Subscribe(subscribe) => self.handle_subscribe(key, subscribe),
             Packet::Unsubscribe(unsubscribe) => self.handle_unsubscribe(key, unsubscribe),
             Packet::PingReq => self.send(key, &Packet::PingResp),
-            Packet::Disconnect(_) => self.end_link(key, Ending::Disconnect, now),
-            Packet::Connect(_) => self.violation(key, "second CONNECT".to_owned(), now),
-            other => self.violation(key, format!("{} is not sent by clients", other.name()), now),
+            Packet::Disconnect(disconnect) => self.handle_disconnect(key, disconnect),
+            Packet::Connect(_) => {
+                let why = "second CONNECT".to_owned();
+                self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
+            }
+            other => {
+                let why = format!("{} is not accepted from clients", other.name());
+                self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
+            }
         }
     }
 
     /// A decode error closes the link. Before CONNECT is accepted, an unknown protocol version
     /// is answered first with CONNACK return code 1 [MQTT-3.1.2-2].
-    fn reject_input(&mut self, key: usize, error: DecodeError, now: Instant) {
+    fn reject_input(&mut self, key: usize, error: DecodeError) {
         let awaiting_connect = self
             .links
             .get(key)
             .is_some_and(|link| link.state == LinkState::AwaitingConnect);
         if awaiting_connect && matches!(error, DecodeError::UnsupportedProtocolVersion { .. }) {
-            self.refuse_connect(key, connect::Refusal::UnsupportedVersion, now);
+            self.refuse_connect(key, connect::Refusal::UnsupportedVersion);
         } else {
-            self.violation(key, error.to_string(), now);
+            self.violation(key, error.reason_code(), error.to_string());
         }
     }
 
-    fn violation(&mut self, key: usize, why: String, now: Instant) {
-        self.end_link(key, Ending::Violation(why), now);
-    }
-
-    /// Ends a link's protocol life: logs why, detaches its session (ending a clean one),
-    /// publishes the will unless the ending forbids it, and asks the reactor to close it.
-    fn end_link(&mut self, key: usize, ending: Ending, now: Instant) {
-        let _ = now;
-        let Some(link) = self.links.get_mut(key) else {
-            return;
-        };
-        if link.state == LinkState::Closing {
-            return;
-        }
-        let was_connected = link.state == LinkState::Connected;
-        link.state = LinkState::Closing;
-        let will = link.will.take();
-        let session = link.session.take();
-        let line = format!(
-            "Client {} from {} {}",
-            link.name(),
-            link.peer,
-            ending.describe()
-        );
-        if was_connected || matches!(ending, Ending::Refused(_)) {
-            info!("{line}");
-        } else {
-            debug!("{line}");
-        }
-        self.mark_ready(key);
-        if let Some(session_key) = session {
-            self.detach_session(session_key);
-        }
-        if let Some(will) = will.filter(|_| ending.publishes_will()) {
-            self.route(Arc::new(Message::from_will(will)), None);
-        }
-    }
-
-    /// The session's link is gone: a clean session ends with it, a persistent one waits offline.
-    fn detach_session(&mut self, session_key: usize) {
-        let Some(session) = self.sessions.get_mut(session_key) else {
-            return;
-        };
-        session.link = None;
-        if session.clean {
-            self.remove_session(session_key);
-        }
-    }
-
-    fn remove_session(&mut self, session_key: usize) {
-        if let Some(session) = self.sessions.try_remove(session_key) {
-            self.subscriptions.remove_subscriber(session_key);
-            self.session_by_client_id.remove(&session.client_id);
-            if session.dropped > 0 {
-                debug!(
-                    "Session {} ended having dropped {} messages on full queues",
-                    session.client_id, session.dropped
-                );
-            }
-        }
+    fn violation(&mut self, key: usize, reason: ReasonCode, why: String) {
+        self.end_link(key, Ending::Violation { reason, why });
     }
 
     /// Encodes `packet` into the link's output.

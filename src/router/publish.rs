@@ -2,59 +2,100 @@
 //! outbound in-flight window with the queue behind it.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use log::debug;
 
 use super::link::{Link, LinkState};
 use super::message::Message;
+use super::outbound::write_publish;
 use super::session::{Enqueued, Flight, Queued, Session};
 use super::{LinkId, Ready, Router};
 use crate::config::Config;
-use crate::protocol::{Packet, PubResponse, Publish, PublishHeader, QoS, encode_publish};
+use crate::protocol::{Packet, PacketId, PubResponse, Publish, PublishHeader, QoS, ReasonCode};
 
 impl Router {
-    pub(super) fn handle_publish(&mut self, key: usize, publish: Publish, now: Instant) {
-        let Some(session_key) = self.links.get(key).and_then(|link| link.session) else {
+    pub(super) fn handle_publish(&mut self, key: usize, mut publish: Publish) {
+        let Some(link) = self.links.get_mut(key) else {
             return;
         };
+        let Some(session_key) = link.session else {
+            return;
+        };
+        if link.version.is_v5() {
+            if let Err((reason, why)) = resolve_topic_alias(link, &mut publish, &self.config) {
+                self.violation(key, reason, why);
+                return;
+            }
+            if !publish.properties.subscription_identifiers.is_empty() {
+                // [MQTT-3.3.4-6] only the broker sends subscription identifiers.
+                let why = "PUBLISH from a client carries a subscription identifier";
+                self.violation(key, ReasonCode::PROTOCOL_ERROR, why.to_owned());
+                return;
+            }
+        }
         if publish.topic.is_empty() {
-            self.violation(key, "PUBLISH with an empty topic".to_owned(), now);
+            let why = "PUBLISH with an empty topic".to_owned();
+            self.violation(key, ReasonCode::TOPIC_NAME_INVALID, why);
             return;
         }
-        let packet_id = publish.packet_id;
-        match (publish.qos, packet_id) {
+        let now = self.now;
+        match (publish.qos, publish.packet_id) {
             (QoS::AtMostOnce, _) => {
-                self.route(Arc::new(Message::from_publish(publish)), Some(session_key));
+                self.route(
+                    Arc::new(Message::from_publish(publish, now)),
+                    Some(session_key),
+                );
             }
             // [MQTT-4.3.2-2] PUBACK after taking ownership of the message.
             (QoS::AtLeastOnce, Some(id)) => {
-                self.route(Arc::new(Message::from_publish(publish)), Some(session_key));
+                self.route(
+                    Arc::new(Message::from_publish(publish, now)),
+                    Some(session_key),
+                );
                 self.send(key, &Packet::PubAck(PubResponse::new(id)));
             }
-            // [MQTT-4.3.3-2] Delivered once on first receipt ("method B"); a re-sent PUBLISH with
-            // the same id before PUBREL is acknowledged again but not delivered again.
-            (QoS::ExactlyOnce, Some(id)) => {
-                let first = self
-                    .sessions
-                    .get_mut(session_key)
-                    .is_some_and(|session| session.inbound_qos2.insert(id.get()));
-                if first {
-                    self.route(Arc::new(Message::from_publish(publish)), Some(session_key));
-                }
-                self.send(key, &Packet::PubRec(PubResponse::new(id)));
+            (QoS::ExactlyOnce, Some(id)) => self.receive_qos2(key, session_key, id, publish),
+            (_, None) => {
+                let why = "PUBLISH without packet id".to_owned();
+                self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
             }
-            (_, None) => self.violation(key, "PUBLISH without packet id".to_owned(), now),
         }
     }
 
-    /// [MQTT-4.3.3-2] PUBREL releases the packet id; PUBCOMP answers it whether or not the id
-    /// was known, so a client re-sending PUBREL after a reconnect completes its flow.
-    pub(super) fn handle_pubrel(&mut self, key: usize, rel: PubResponse) {
-        if let Some(session) = self.session_of(key) {
-            session.inbound_qos2.remove(&rel.packet_id.get());
+    /// [MQTT-4.3.3-2] Delivered once on first receipt ("method B"); a re-sent PUBLISH with the
+    /// same id before PUBREL is acknowledged again but not delivered again. For MQTT 5 the ids
+    /// awaiting PUBREL count against the receive maximum the broker announced [MQTT-3.3.4-8].
+    fn receive_qos2(&mut self, key: usize, session_key: usize, id: PacketId, publish: Publish) {
+        let receive_maximum = usize::from(self.config.max_inflight_messages);
+        let is_v5 = self.links.get(key).is_some_and(|link| link.version.is_v5());
+        let Some(session) = self.sessions.get_mut(session_key) else {
+            return;
+        };
+        let known = session.inbound_qos2.contains(&id.get());
+        if !known && is_v5 && session.inbound_qos2.len() >= receive_maximum {
+            let why = format!("more than {receive_maximum} QoS 2 messages awaiting PUBREL");
+            self.violation(key, ReasonCode::RECEIVE_MAXIMUM_EXCEEDED, why);
+            return;
         }
-        self.send(key, &Packet::PubComp(PubResponse::new(rel.packet_id)));
+        if !known {
+            session.inbound_qos2.insert(id.get());
+            let message = Message::from_publish(publish, self.now);
+            self.route(Arc::new(message), Some(session_key));
+        }
+        self.send(key, &Packet::PubRec(PubResponse::new(id)));
+    }
+
+    /// [MQTT-4.3.3-2] PUBREL releases the packet id; PUBCOMP answers it whether or not the id
+    /// was known (MQTT 5 says which), so a client re-sending PUBREL after a reconnect completes.
+    pub(super) fn handle_pubrel(&mut self, key: usize, rel: PubResponse) {
+        let known = self
+            .session_of(key)
+            .is_some_and(|session| session.inbound_qos2.remove(&rel.packet_id.get()));
+        let mut comp = PubResponse::new(rel.packet_id);
+        if !known {
+            comp.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
+        }
+        self.send(key, &Packet::PubComp(comp));
     }
 
     pub(super) fn handle_puback(&mut self, key: usize, ack: PubResponse) {
@@ -70,37 +111,32 @@ impl Router {
     }
 
     /// PUBREC moves a QoS 2 delivery to its second half: the message is released and PUBREL
-    /// sent [MQTT-4.3.3-1]. A repeated or unknown PUBREC is answered with PUBREL too.
+    /// sent [MQTT-4.3.3-1]. A repeated PUBREC is answered with PUBREL again; an MQTT 5 PUBREC
+    /// with an error code ends the flow [MQTT-4.3.3-4].
     pub(super) fn handle_pubrec(&mut self, key: usize, rec: PubResponse) {
         let id = rec.packet_id;
-        let failed = rec.reason.is_error();
+        if rec.reason.is_error() {
+            self.finish_flight(key, id, |flight| matches!(flight, Flight::Qos2Sent(_)));
+            return;
+        }
+        let mut known = false;
         if let Some(session) = self.session_of(key)
             && let Some(position) = session.flight_position(id)
+            && let Some((_, flight)) = session.inflight.get_mut(position)
         {
-            if failed {
-                // An MQTT 5 receiver may refuse the message: the flow ends here.
-                session.inflight.remove(position);
-            } else if let Some((_, flight)) = session.inflight.get_mut(position) {
-                *flight = Flight::Released;
-            }
+            *flight = Flight::Released;
+            known = true;
         }
-        if failed {
-            if let Some(session_key) = self.links.get(key).and_then(|link| link.session) {
-                self.pump(session_key);
-            }
-        } else {
-            self.send(key, &Packet::PubRel(PubResponse::new(id)));
+        let mut rel = PubResponse::new(id);
+        if !known {
+            rel.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
         }
+        self.send(key, &Packet::PubRel(rel));
     }
 
     /// Removes the in-flight entry `id` if it is in the state `expected` accepts, then refills
     /// the window from the queue.
-    fn finish_flight(
-        &mut self,
-        key: usize,
-        id: crate::protocol::PacketId,
-        expected: impl Fn(&Flight) -> bool,
-    ) {
+    fn finish_flight(&mut self, key: usize, id: PacketId, expected: impl Fn(&Flight) -> bool) {
         let Some(session_key) = self.links.get(key).and_then(|link| link.session) else {
             return;
         };
@@ -126,7 +162,8 @@ impl Router {
     }
 
     /// Stores a retained message and delivers `message` to every matching subscription, once per
-    /// session at the highest granted QoS (3.1.1 section 3.3.5).
+    /// session at the highest granted QoS (3.1.1 section 3.3.5), and to one member of each
+    /// matching shared subscription group.
     pub(super) fn route(&mut self, message: Arc<Message>, publisher: Option<usize>) {
         if message.retain {
             self.retained.update(&message);
@@ -134,17 +171,20 @@ impl Router {
         let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
         self.subscriptions
             .deliveries(&message.topic, publisher, &mut deliveries);
-        for delivery in &deliveries {
+        for delivery in &mut deliveries {
             let item = Queued {
                 message: Arc::clone(&message),
                 qos: message.qos.min(delivery.qos),
                 // [MQTT-3.3.1-9] cleared on normal forwarding unless v5 retain-as-published.
                 retain: message.retain && delivery.retain_as_published,
+                subscription_ids: std::mem::take(&mut delivery.subscription_ids),
+                shared_group: None,
             };
             self.deliver(delivery.key, item);
         }
         deliveries.clear();
         self.scratch_deliveries = deliveries;
+        self.route_shared(&message, publisher);
     }
 
     /// Sends `item` to the session now if its link has room and the window allows, else queues
@@ -161,9 +201,9 @@ impl Router {
             Some((key, link))
                 if session.queue.is_empty()
                     && link.has_room()
-                    && (item.qos == QoS::AtMostOnce || !session.window_full(&self.config)) =>
+                    && (item.qos == QoS::AtMostOnce || !session.window_full()) =>
             {
-                transmit(session, link, item);
+                transmit(session, link, item, self.now);
                 mark_ready(&mut self.ready, link, key);
             }
             Some(_) => enqueue(session, item, &self.config),
@@ -172,7 +212,8 @@ impl Router {
         }
     }
 
-    /// Moves queued messages into the link's output while it has room and the window allows.
+    /// Moves queued messages into the link's output while it has room and the window allows;
+    /// expired messages are dropped on the way [MQTT-3.3.2-5].
     pub(super) fn pump(&mut self, session_key: usize) {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
@@ -191,13 +232,19 @@ impl Router {
             let Some(front) = session.queue.front() else {
                 break;
             };
-            if front.qos != QoS::AtMostOnce && session.window_full(&self.config) {
+            if front.qos != QoS::AtMostOnce
+                && session.window_full()
+                && !front.message.is_expired(self.now)
+            {
                 break;
             }
             let Some(item) = session.dequeue() else {
                 break;
             };
-            transmit(session, link, item);
+            if item.message.is_expired(self.now) {
+                continue;
+            }
+            transmit(session, link, item, self.now);
             sent = true;
         }
         if sent {
@@ -205,14 +252,53 @@ impl Router {
         }
     }
 
-    fn session_of(&mut self, key: usize) -> Option<&mut Session> {
+    pub(super) fn session_of(&mut self, key: usize) -> Option<&mut Session> {
         let session_key = self.links.get(key)?.session?;
         self.sessions.get_mut(session_key)
     }
 }
 
+/// MQTT 5 topic aliases from the client: an alias with a topic (re)defines it, an alias with an
+/// empty topic uses it. Values outside 1..=maximum are a protocol error [MQTT-3.3.2-9].
+fn resolve_topic_alias(
+    link: &mut Link,
+    publish: &mut Publish,
+    config: &Config,
+) -> Result<(), (ReasonCode, String)> {
+    let Some(alias) = publish.properties.topic_alias else {
+        return Ok(());
+    };
+    if alias == 0 || alias > config.topic_alias_maximum {
+        let why = format!(
+            "topic alias {alias} outside 1..={}",
+            config.topic_alias_maximum
+        );
+        return Err((ReasonCode::TOPIC_ALIAS_INVALID, why));
+    }
+    if publish.topic.is_empty() {
+        match link.limits.aliases_in.get(&alias) {
+            Some(topic) => publish.topic = Arc::clone(topic),
+            None => {
+                let why = format!("topic alias {alias} used before it was set");
+                return Err((ReasonCode::PROTOCOL_ERROR, why));
+            }
+        }
+    } else {
+        link.limits
+            .aliases_in
+            .insert(alias, Arc::clone(&publish.topic));
+    }
+    Ok(())
+}
+
 /// Encodes `item` into the link's output, taking a packet id and a window slot for QoS 1/2.
-fn transmit(session: &mut Session, link: &mut Link, item: Queued) {
+/// A delivery too large for the client is dropped as if it had been acknowledged.
+pub(super) fn transmit(
+    session: &mut Session,
+    link: &mut Link,
+    item: Queued,
+    now: std::time::Instant,
+) {
     let packet_id = match item.qos {
         QoS::AtMostOnce => None,
         QoS::AtLeastOnce | QoS::ExactlyOnce => session.allocate_packet_id(),
@@ -227,15 +313,14 @@ fn transmit(session: &mut Session, link: &mut Link, item: Queued) {
         retain: item.retain,
         packet_id,
     };
-    let message = &item.message;
-    encode_publish(
-        &mut link.output,
-        link.version,
-        header,
-        &message.topic,
-        &message.properties,
-        &message.payload,
-    );
+    if !write_publish(link, header, &item.message, &item.subscription_ids, now) {
+        debug!(
+            "Message on {} dropped: larger than client {} accepts",
+            item.message.topic,
+            link.name()
+        );
+        return;
+    }
     if let Some(id) = packet_id {
         let flight = match item.qos {
             QoS::ExactlyOnce => Flight::Qos2Sent(item),

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::message::Message;
 use crate::topic::TopicFilter;
@@ -23,14 +24,20 @@ impl RetainedStore {
         }
     }
 
-    /// Every retained message whose topic matches `filter`, into `out`.
-    pub fn matching(&self, filter: &TopicFilter, out: &mut Vec<Arc<Message>>) {
+    /// Every unexpired retained message whose topic matches `filter`, into `out`. Expired
+    /// ones are removed on the way (MQTT 5 section 3.3.2.3.3).
+    pub fn matching(&mut self, filter: &TopicFilter, now: Instant, out: &mut Vec<Arc<Message>>) {
         if !filter.has_wildcards() {
             if let Some(message) = self.by_topic.get(filter.as_str()) {
-                out.push(Arc::clone(message));
+                if message.is_expired(now) {
+                    self.by_topic.remove(filter.as_str());
+                } else {
+                    out.push(Arc::clone(message));
+                }
             }
             return;
         }
+        self.by_topic.retain(|_, message| !message.is_expired(now));
         out.extend(
             self.by_topic
                 .values()

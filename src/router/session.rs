@@ -6,10 +6,11 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::message::Message;
 use crate::config::{Config, QueueFullPolicy};
-use crate::protocol::{PacketId, QoS};
+use crate::protocol::{PacketId, QoS, Will};
 
 /// A message waiting for room in the in-flight window or in the link's output.
 #[derive(Debug, Clone)]
@@ -20,6 +21,11 @@ pub struct Queued {
     /// The RETAIN flag to send: set for retained messages sent on subscribe, clear on normal
     /// forwarding [MQTT-3.3.1-9].
     pub retain: bool,
+    /// MQTT 5 subscription identifiers of the matching subscriptions [MQTT-3.3.4-3].
+    pub subscription_ids: Vec<u32>,
+    /// The shared subscription group it was delivered through, so that it can be re-sent to
+    /// another member if this one leaves before acknowledging it.
+    pub shared_group: Option<Arc<str>>,
 }
 
 /// The state of one outbound QoS 1 or 2 delivery: which acknowledgement is due next.
@@ -44,12 +50,25 @@ pub enum Enqueued {
     Dropped,
 }
 
+/// Session expiry interval meaning "never expires" (MQTT 5 section 3.1.2.11.2); what a 3.x
+/// client with clean session 0 gets.
+pub const NEVER_EXPIRES: u32 = u32::MAX;
+
 pub struct Session {
     pub client_id: Arc<str>,
-    /// Clean session / clean start: the session ends with its connection.
-    pub clean: bool,
+    /// Seconds the session outlives its connection: 0 for clean session (and MQTT 5's default),
+    /// [`NEVER_EXPIRES`] for a 3.x persistent session.
+    pub expiry_interval: u32,
+    /// When an offline session with a finite expiry interval ends.
+    pub expires_at: Option<Instant>,
+    /// An MQTT 5 will waiting out its will delay interval; cancelled when the client resumes the
+    /// session first [MQTT-3.1.3-9].
+    pub pending_will: Option<(Instant, Will)>,
     /// The key of the link currently attached, if the client is online.
     pub link: Option<usize>,
+    /// QoS 1 and 2 deliveries in flight at once: the broker's limit, lowered to the client's
+    /// receive maximum [MQTT-3.3.4-9].
+    pub window: usize,
     /// Outbound deliveries awaiting acknowledgement, in the order they were sent (which is the
     /// order they are re-sent in on reconnect). Bounded by the in-flight window, so a linear
     /// search per acknowledgement is cheap and acknowledgements usually match the front.
@@ -67,11 +86,14 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(client_id: Arc<str>, clean: bool) -> Session {
+    pub fn new(client_id: Arc<str>, expiry_interval: u32) -> Session {
         Session {
             client_id,
-            clean,
+            expiry_interval,
+            expires_at: None,
+            pending_will: None,
             link: None,
+            window: 1,
             inflight: VecDeque::new(),
             queue: VecDeque::new(),
             queued_bytes: 0,
@@ -96,8 +118,8 @@ impl Session {
         None
     }
 
-    pub fn window_full(&self, config: &Config) -> bool {
-        self.inflight.len() >= usize::from(config.max_inflight_messages)
+    pub fn window_full(&self) -> bool {
+        self.inflight.len() >= self.window
     }
 
     pub fn flight_position(&self, id: PacketId) -> Option<usize> {
@@ -141,5 +163,33 @@ impl Session {
         let item = self.queue.pop_front()?;
         self.queued_bytes -= item.message.payload.len();
         Some(item)
+    }
+}
+
+impl Session {
+    /// Removes and returns every not-yet-acknowledged delivery that came through a shared
+    /// subscription, in order, so that another member of its group can have it (MQTT 5 section
+    /// 4.8.2: a member that leaves does not keep the group's messages).
+    pub fn take_shared(&mut self) -> Vec<Queued> {
+        let mut taken = Vec::new();
+        self.inflight.retain(|(_, flight)| match flight {
+            Flight::Qos1Sent(item) | Flight::Qos2Sent(item) if item.shared_group.is_some() => {
+                taken.push(item.clone());
+                false
+            }
+            _ => true,
+        });
+        let (shared, own): (VecDeque<Queued>, VecDeque<Queued>) = self
+            .queue
+            .drain(..)
+            .partition(|item| item.shared_group.is_some());
+        self.queue = own;
+        self.queued_bytes = self
+            .queue
+            .iter()
+            .map(|item| item.message.payload.len())
+            .sum();
+        taken.extend(shared);
+        taken
     }
 }

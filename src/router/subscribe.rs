@@ -1,4 +1,4 @@
-//! SUBSCRIBE and UNSUBSCRIBE: the subscription table's updates, SUBACK/UNSUBACK, and retained
+//! SUBSCRIBE and UNSUBSCRIBE: the subscription tables' updates, SUBACK/UNSUBACK, and retained
 //! messages sent to a new subscription.
 
 use std::sync::Arc;
@@ -7,59 +7,58 @@ use log::debug;
 
 use super::Router;
 use super::session::Queued;
+use super::shared::{self, Member};
 use crate::protocol::{
-    Packet, Properties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, UnsubAck, Unsubscribe,
+    Packet, Properties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscriptionRequest,
+    UnsubAck, Unsubscribe,
 };
 use crate::topic::TopicFilter;
 
 /// The highest QoS the broker grants.
 const MAXIMUM_QOS: QoS = QoS::ExactlyOnce;
 
+/// What one SUBSCRIBE entry did: its SUBACK code, and the filter whose retained messages to send.
+struct Outcome {
+    reason: ReasonCode,
+    send_retained: Option<(TopicFilter, QoS, Option<u32>)>,
+    /// Why the entry failed, for an MQTT 5 reason string.
+    problem: Option<String>,
+}
+
 impl Router {
     pub(super) fn handle_subscribe(&mut self, key: usize, subscribe: Subscribe) {
-        let Some((session_key, version)) = self
+        let Some((session_key, version, problem_information)) = self
             .links
             .get(key)
-            .and_then(|link| Some((link.session?, link.version)))
+            .and_then(|link| Some((link.session?, link.version, link.limits.problem_information)))
         else {
             return;
         };
+        let mut problems = Vec::new();
+        let identifier = subscribe
+            .properties
+            .subscription_identifiers
+            .first()
+            .copied();
         let mut reasons = Vec::with_capacity(subscribe.filters.len());
-        let mut send_retained = Vec::new();
+        let mut retained = Vec::new();
         for request in subscribe.filters {
-            let filter = match TopicFilter::parse(&request.filter) {
-                Ok(filter) => filter,
-                Err(error) => {
-                    debug!("Invalid topic filter {:?}: {error}", request.filter);
-                    // [MQTT-3.9.3-2] 0x80 is the 3.1.1 failure code; v5 names the cause.
-                    reasons.push(if version.is_v5() {
-                        ReasonCode::TOPIC_FILTER_INVALID
-                    } else {
-                        ReasonCode::UNSPECIFIED_ERROR
-                    });
-                    continue;
-                }
-            };
-            let mut options = request.options;
-            // [MQTT-3.8.4-6] granted QoS may be lower than requested, never higher than offered.
-            options.qos = options.qos.min(MAXIMUM_QOS);
-            let identifier = subscribe
-                .properties
-                .subscription_identifiers
-                .first()
-                .copied();
-            let is_new =
-                self.subscriptions
-                    .subscribe(session_key, filter.clone(), options, identifier);
-            reasons.push(ReasonCode(options.qos.bits()));
-            let wanted = match options.retain_handling {
-                RetainHandling::SendAtSubscribe => true,
-                RetainHandling::SendIfNew => is_new,
-                RetainHandling::DoNotSend => false,
-            };
-            if wanted {
-                send_retained.push((filter, options.qos));
+            let shared = shared::parse(&request.filter).is_some();
+            if version.is_v5() && request.options.no_local && shared {
+                // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
+                let why = format!("No Local on shared subscription {}", request.filter);
+                self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
+                return;
             }
+            let outcome = self.subscribe_one(session_key, request, identifier, version.is_v5());
+            reasons.push(outcome.reason);
+            retained.extend(outcome.send_retained);
+            problems.extend(outcome.problem);
+        }
+        let mut properties = Properties::default();
+        // [MQTT-3.1.2-29] no reason string when the client asked for no problem information.
+        if version.is_v5() && problem_information && !problems.is_empty() {
+            properties.reason_string = Some(problems.join("; "));
         }
         // [MQTT-3.8.4-1] SUBACK with the same packet id, one code per filter [MQTT-3.8.4-5].
         self.send(
@@ -67,19 +66,75 @@ impl Router {
             &Packet::SubAck(SubAck {
                 packet_id: subscribe.packet_id,
                 reasons,
-                properties: Properties::default(),
+                properties,
             }),
         );
-        for (filter, granted) in send_retained {
-            self.send_retained(session_key, &filter, granted);
+        for (filter, granted, identifier) in retained {
+            self.send_retained(session_key, &filter, granted, identifier);
+        }
+    }
+
+    fn subscribe_one(
+        &mut self,
+        session_key: usize,
+        request: SubscriptionRequest,
+        identifier: Option<u32>,
+        is_v5: bool,
+    ) -> Outcome {
+        let mut options = request.options;
+        // [MQTT-3.8.4-6] granted QoS may be lower than requested, never higher than offered.
+        options.qos = options.qos.min(MAXIMUM_QOS);
+        let granted = ReasonCode(options.qos.bits());
+        if let Some(parsed) = shared::parse(&request.filter) {
+            return match parsed {
+                Ok(filter) => {
+                    let member = Member {
+                        session: session_key,
+                        options,
+                        identifier,
+                    };
+                    self.shared.subscribe(&request.filter, filter, member);
+                    // Retained messages are not sent to shared subscriptions [MQTT-3.8.4-?,
+                    // MQTT 5 section 4.8.2].
+                    Outcome {
+                        reason: granted,
+                        send_retained: None,
+                        problem: None,
+                    }
+                }
+                Err(error) => invalid_filter(&request.filter, &error, is_v5),
+            };
+        }
+        let filter = match TopicFilter::parse(&request.filter) {
+            Ok(filter) => filter,
+            Err(error) => return invalid_filter(&request.filter, &error, is_v5),
+        };
+        let is_new = self
+            .subscriptions
+            .subscribe(session_key, filter.clone(), options, identifier);
+        let wanted = match options.retain_handling {
+            RetainHandling::SendAtSubscribe => true,
+            RetainHandling::SendIfNew => is_new,
+            RetainHandling::DoNotSend => false,
+        };
+        Outcome {
+            reason: granted,
+            send_retained: wanted.then_some((filter, options.qos, identifier)),
+            problem: None,
         }
     }
 
     /// [MQTT-3.3.1-6] Retained messages matching a new subscription are sent with RETAIN set
-    /// [MQTT-3.3.1-8], at the lower of their QoS and the granted QoS.
-    fn send_retained(&mut self, session_key: usize, filter: &TopicFilter, granted: QoS) {
+    /// [MQTT-3.3.1-8], at the lower of their QoS and the granted QoS; expired ones are skipped.
+    fn send_retained(
+        &mut self,
+        session_key: usize,
+        filter: &TopicFilter,
+        granted: QoS,
+        identifier: Option<u32>,
+    ) {
         let mut messages = std::mem::take(&mut self.scratch_retained);
-        self.retained.matching(filter, &mut messages);
+        self.retained.matching(filter, self.now, &mut messages);
         for message in messages.drain(..) {
             let qos = message.qos.min(granted);
             self.deliver(
@@ -88,6 +143,8 @@ impl Router {
                     message: Arc::clone(&message),
                     qos,
                     retain: true,
+                    subscription_ids: identifier.into_iter().collect(),
+                    shared_group: None,
                 },
             );
         }
@@ -104,7 +161,11 @@ impl Router {
         };
         let mut reasons = Vec::new();
         for filter in &unsubscribe.filters {
-            let existed = self.subscriptions.unsubscribe(session_key, filter);
+            let existed = if shared::parse(filter).is_some() {
+                self.shared.unsubscribe(filter, session_key)
+            } else {
+                self.subscriptions.unsubscribe(session_key, filter)
+            };
             if version.is_v5() {
                 reasons.push(if existed {
                     ReasonCode::SUCCESS
@@ -123,5 +184,19 @@ impl Router {
                 properties: Properties::default(),
             }),
         );
+    }
+}
+
+/// [MQTT-3.9.3-2] 0x80 is the 3.1.1 failure code; MQTT 5 names the cause (0x8F).
+fn invalid_filter(filter: &str, error: &dyn std::fmt::Display, is_v5: bool) -> Outcome {
+    debug!("Invalid topic filter {filter:?}: {error}");
+    Outcome {
+        reason: if is_v5 {
+            ReasonCode::TOPIC_FILTER_INVALID
+        } else {
+            ReasonCode::UNSPECIFIED_ERROR
+        },
+        send_retained: None,
+        problem: Some(format!("invalid topic filter {filter:?}: {error}")),
     }
 }

@@ -14,19 +14,21 @@ use crate::protocol::{
 
 const V4: ProtocolVersion = ProtocolVersion::V3_1_1;
 
-struct Harness {
-    router: Router,
-    now: Instant,
+pub(super) struct Harness {
+    pub(super) router: Router,
+    pub(super) now: Instant,
     next_token: usize,
+    /// The version each link speaks, for encoding and decoding its packets.
+    versions: std::collections::HashMap<LinkId, ProtocolVersion>,
     /// Packets read along with a CONNACK, returned by the next `read`.
-    unread: Vec<(LinkId, Packet)>,
+    pub(super) unread: Vec<(LinkId, Packet)>,
 }
 
-fn pid(value: u16) -> PacketId {
+pub(super) fn pid(value: u16) -> PacketId {
     PacketId::new(value).unwrap()
 }
 
-fn connect_packet(client_id: &str, clean: bool) -> Connect {
+pub(super) fn connect_packet(client_id: &str, clean: bool) -> Connect {
     Connect {
         protocol: V4,
         clean_start: clean,
@@ -39,7 +41,13 @@ fn connect_packet(client_id: &str, clean: bool) -> Connect {
     }
 }
 
-fn publish(topic: &str, payload: &[u8], qos: QoS, id: Option<u16>, retain: bool) -> Packet {
+pub(super) fn publish(
+    topic: &str,
+    payload: &[u8],
+    qos: QoS,
+    id: Option<u16>,
+    retain: bool,
+) -> Packet {
     Packet::Publish(Publish {
         dup: false,
         qos,
@@ -51,7 +59,7 @@ fn publish(topic: &str, payload: &[u8], qos: QoS, id: Option<u16>, retain: bool)
     })
 }
 
-fn subscribe(id: u16, filters: &[(&str, QoS)]) -> Packet {
+pub(super) fn subscribe(id: u16, filters: &[(&str, QoS)]) -> Packet {
     Packet::Subscribe(Subscribe {
         packet_id: pid(id),
         filters: filters
@@ -69,30 +77,38 @@ fn subscribe(id: u16, filters: &[(&str, QoS)]) -> Packet {
 }
 
 impl Harness {
-    fn new(config: Config) -> Harness {
+    pub(super) fn new(config: Config) -> Harness {
         Harness {
             router: Router::new(&config),
             now: Instant::now(),
             next_token: 0,
+            versions: std::collections::HashMap::new(),
             unread: Vec::new(),
         }
     }
 
-    fn open(&mut self) -> LinkId {
+    pub(super) fn open(&mut self) -> LinkId {
         self.next_token += 1;
         let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         self.router.open_link(self.next_token, peer, self.now)
     }
 
-    fn send(&mut self, link: LinkId, packet: &Packet) {
+    fn version(&self, link: LinkId) -> ProtocolVersion {
+        self.versions.get(&link).copied().unwrap_or(V4)
+    }
+
+    pub(super) fn send(&mut self, link: LinkId, packet: &Packet) {
+        if let Packet::Connect(connect) = packet {
+            self.versions.insert(link, connect.protocol);
+        }
         let mut bytes = Vec::new();
-        encode(packet, V4, &mut bytes);
+        encode(packet, self.version(link), &mut bytes);
         let consumed = self.router.receive(link, &bytes, self.now);
         assert_eq!(consumed, bytes.len());
     }
 
     /// Everything the router wrote to `link`, decoded; the output counts as written.
-    fn read(&mut self, link: LinkId) -> Vec<Packet> {
+    pub(super) fn read(&mut self, link: LinkId) -> Vec<Packet> {
         let mut ready = Vec::new();
         self.router.take_ready(&mut ready);
         let bytes = self.router.output(link).to_vec();
@@ -102,7 +118,8 @@ impl Harness {
         self.unread = others;
         let mut packets: Vec<Packet> = packets.drain(..).map(|(_, packet)| packet).collect();
         let mut rest = bytes.as_slice();
-        while let Some((packet, used)) = decode_packet(rest, V4, u32::MAX).unwrap() {
+        let version = self.version(link);
+        while let Some((packet, used)) = decode_packet(rest, version, u32::MAX).unwrap() {
             packets.push(packet);
             rest = &rest[used..];
         }
@@ -110,7 +127,7 @@ impl Harness {
         packets
     }
 
-    fn connect_with(&mut self, connect: Connect) -> (LinkId, bool) {
+    pub(super) fn connect_with(&mut self, connect: Connect) -> (LinkId, bool) {
         let link = self.open();
         self.send(link, &Packet::Connect(Box::new(connect)));
         let mut packets = self.read(link).into_iter();
@@ -124,11 +141,11 @@ impl Harness {
         }
     }
 
-    fn connect(&mut self, client_id: &str) -> LinkId {
+    pub(super) fn connect(&mut self, client_id: &str) -> LinkId {
         self.connect_with(connect_packet(client_id, true)).0
     }
 
-    fn subscribe(&mut self, link: LinkId, filter: &str, qos: QoS) {
+    pub(super) fn subscribe(&mut self, link: LinkId, filter: &str, qos: QoS) {
         self.send(link, &subscribe(1, &[(filter, qos)]));
         let packets = self.read(link);
         assert!(
@@ -137,7 +154,7 @@ impl Harness {
         );
     }
 
-    fn publishes(&mut self, link: LinkId) -> Vec<Publish> {
+    pub(super) fn publishes(&mut self, link: LinkId) -> Vec<Publish> {
         self.read(link)
             .into_iter()
             .filter_map(|packet| match packet {

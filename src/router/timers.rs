@@ -35,3 +35,29 @@ impl Deadlines {
         self.heap.peek().map(|Reverse((at, _))| *at)
     }
 }
+
+/// Session expiry and will-delay deadlines, by session key. An entry may be stale (the session
+/// resumed, ended, or its slot was reused); the router checks the session's own fields when the
+/// entry comes due.
+#[derive(Default)]
+pub struct SessionDeadlines {
+    heap: BinaryHeap<Reverse<(Instant, usize)>>,
+}
+
+impl SessionDeadlines {
+    pub fn push(&mut self, at: Instant, session: usize) {
+        self.heap.push(Reverse((at, session)));
+    }
+
+    pub fn pop_due(&mut self, now: Instant) -> Option<usize> {
+        let Reverse((at, _)) = self.heap.peek()?;
+        if *at > now {
+            return None;
+        }
+        self.heap.pop().map(|Reverse((_, session))| session)
+    }
+
+    pub fn next(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((at, _))| *at)
+    }
+}

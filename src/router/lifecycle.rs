@@ -1,0 +1,227 @@
+//! How links and sessions end: the reason logged, the MQTT 5 DISCONNECT the broker sends, the
+//! will (at once or after its delay), and when an offline session expires.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use log::{debug, info};
+
+use super::link::LinkState;
+use super::message::Message;
+use super::session::NEVER_EXPIRES;
+use super::{LinkLoss, Router};
+use crate::protocol::{Disconnect, Packet, Properties, ReasonCode, Will, encode};
+
+/// Why a link ends, for the log line, the DISCONNECT an MQTT 5 client is sent, and whether its
+/// will is published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// The client sent DISCONNECT: the will is discarded [MQTT-3.1.2-10].
+    Disconnect,
+    /// MQTT 5 DISCONNECT with reason 0x04: the client asks for its will to be published.
+    DisconnectWithWill,
+    /// CONNECT was refused with a CONNACK failure code; there is no session or will yet.
+    Refused(&'static str),
+    ConnectTimeout,
+    KeepaliveTimeout,
+    /// Another connection with the same client id took over the session [MQTT-3.1.4-2].
+    TakenOver,
+    /// The client broke a protocol rule; MQTT 5 clients are told which.
+    Violation {
+        reason: ReasonCode,
+        why: String,
+    },
+    ServerShutdown,
+    Lost(LinkLoss),
+}
+
+impl Ending {
+    fn publishes_will(&self) -> bool {
+        !matches!(
+            self,
+            Ending::Disconnect
+                | Ending::Refused(_)
+                | Ending::ServerShutdown
+                | Ending::Lost(LinkLoss::Shutdown)
+        )
+    }
+
+    /// The reason code of the DISCONNECT sent to an MQTT 5 client before closing, if any
+    /// (MQTT 5 section 4.13: the broker should say why it closes).
+    fn disconnect_reason(&self) -> Option<ReasonCode> {
+        match self {
+            Ending::Violation { reason, .. } => Some(*reason),
+            Ending::TakenOver => Some(ReasonCode::SESSION_TAKEN_OVER),
+            Ending::KeepaliveTimeout => Some(ReasonCode::KEEP_ALIVE_TIMEOUT),
+            Ending::ServerShutdown => Some(ReasonCode::SERVER_SHUTTING_DOWN),
+            _ => None,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Ending::Disconnect => "disconnected".to_owned(),
+            Ending::DisconnectWithWill => "disconnected, asking for its will".to_owned(),
+            Ending::Refused(why) => format!("refused: {why}"),
+            Ending::ConnectTimeout => "closed: no CONNECT within the connect timeout".to_owned(),
+            Ending::KeepaliveTimeout => "closed: keepalive timeout".to_owned(),
+            Ending::TakenOver => "closed: session taken over by a new connection".to_owned(),
+            Ending::Violation { why, .. } => format!("closed: protocol error: {why}"),
+            Ending::ServerShutdown => "closed: broker shutting down".to_owned(),
+            Ending::Lost(LinkLoss::PeerClosed) => "closed its connection".to_owned(),
+            Ending::Lost(LinkLoss::Io(error)) => format!("closed: socket error: {error}"),
+            Ending::Lost(LinkLoss::Shutdown) => "closed: broker shutting down".to_owned(),
+        }
+    }
+}
+
+impl Router {
+    /// Ends a link's protocol life: logs why, tells an MQTT 5 client, detaches its session,
+    /// deals with the will, and asks the reactor to close the socket.
+    pub(super) fn end_link(&mut self, key: usize, ending: Ending) {
+        let Some(link) = self.links.get_mut(key) else {
+            return;
+        };
+        if link.state == LinkState::Closing {
+            return;
+        }
+        let was_connected = link.state == LinkState::Connected;
+        if was_connected
+            && link.version.is_v5()
+            && let Some(reason) = ending.disconnect_reason()
+        {
+            let mut properties = Properties::default();
+            if let Ending::Violation { why, .. } = &ending {
+                properties.reason_string = Some(why.clone());
+            }
+            let disconnect = Packet::Disconnect(Disconnect { reason, properties });
+            encode(&disconnect, link.version, &mut link.output);
+        }
+        link.state = LinkState::Closing;
+        let will = link.will.take().filter(|_| ending.publishes_will());
+        let session = link.session.take();
+        let line = format!(
+            "Client {} from {} {}",
+            link.name(),
+            link.peer,
+            ending.describe()
+        );
+        if was_connected || matches!(ending, Ending::Refused(_) | Ending::Violation { .. }) {
+            info!("{line}");
+        } else {
+            debug!("{line}");
+        }
+        self.mark_ready(key);
+        match session {
+            Some(session_key) => self.detach_session(session_key, will),
+            None => {
+                if let Some(will) = will {
+                    self.publish_will(will);
+                }
+            }
+        }
+    }
+
+    /// The session's link is gone. Its will is published now or, with an MQTT 5 will delay,
+    /// when the delay or the session ends, whichever is first [MQTT-3.1.3-9]. A session with
+    /// expiry interval 0 ends now; others wait offline until they expire.
+    fn detach_session(&mut self, session_key: usize, will: Option<Will>) {
+        let Some(session) = self.sessions.get_mut(session_key) else {
+            return;
+        };
+        session.link = None;
+        let expiry = session.expiry_interval;
+        let now = self.now;
+        let mut publish_now = None;
+        if let Some(will) = will {
+            let delay = will.properties.will_delay_interval.unwrap_or(0).min(expiry);
+            if delay > 0 {
+                let at = now + Duration::from_secs(u64::from(delay));
+                session.pending_will = Some((at, will));
+                self.session_deadlines.push(at, session_key);
+            } else {
+                publish_now = Some(will);
+            }
+        }
+        if expiry != 0 && expiry != NEVER_EXPIRES {
+            let at = now + Duration::from_secs(u64::from(expiry));
+            session.expires_at = Some(at);
+            self.session_deadlines.push(at, session_key);
+        }
+        self.reassign_shared(session_key);
+        if let Some(will) = publish_now {
+            self.publish_will(will);
+        }
+        if expiry == 0 {
+            self.end_session(session_key);
+        }
+    }
+
+    /// Removes a session and everything it holds; a will still delayed is published now.
+    pub(super) fn end_session(&mut self, session_key: usize) {
+        let Some(session) = self.sessions.try_remove(session_key) else {
+            return;
+        };
+        self.subscriptions.remove_subscriber(session_key);
+        self.shared.remove_session(session_key);
+        self.session_by_client_id.remove(&session.client_id);
+        if session.dropped > 0 {
+            debug!(
+                "Session {} ended having dropped {} messages on full queues",
+                session.client_id, session.dropped
+            );
+        }
+        if let Some((_, will)) = session.pending_will {
+            self.publish_will(will);
+        }
+    }
+
+    /// A session deadline came due: a delayed will, or the end of an offline session.
+    pub(super) fn session_timer(&mut self, session_key: usize) {
+        let now = self.now;
+        let Some(session) = self.sessions.get_mut(session_key) else {
+            return;
+        };
+        if session
+            .pending_will
+            .as_ref()
+            .is_some_and(|(at, _)| *at <= now)
+            && let Some((_, will)) = session.pending_will.take()
+        {
+            self.publish_will(will);
+        }
+        let expired = self.sessions.get(session_key).is_some_and(|session| {
+            session.link.is_none() && session.expires_at.is_some_and(|at| at <= now)
+        });
+        if expired {
+            debug!("Session {session_key} expired");
+            self.end_session(session_key);
+        }
+    }
+
+    fn publish_will(&mut self, will: Will) {
+        let message = Message::from_will(will, self.now);
+        self.route(Arc::new(message), None);
+    }
+
+    /// DISCONNECT from the client. An MQTT 5 client may change the session expiry interval,
+    /// but not from 0 to non-zero [MQTT-3.14.2-2], and may ask for its will with 0x04.
+    pub(super) fn handle_disconnect(&mut self, key: usize, disconnect: Disconnect) {
+        if let Some(expiry) = disconnect.properties.session_expiry_interval
+            && let Some(session) = self.session_of(key)
+        {
+            if session.expiry_interval == 0 && expiry != 0 {
+                let why = "DISCONNECT sets a session expiry after CONNECT set none".to_owned();
+                self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
+                return;
+            }
+            session.expiry_interval = expiry;
+        }
+        let ending = if disconnect.reason == ReasonCode::DISCONNECT_WITH_WILL {
+            Ending::DisconnectWithWill
+        } else {
+            Ending::Disconnect
+        };
+        self.end_link(key, ending);
+    }
+}
