@@ -86,13 +86,13 @@ fn options() -> Options {
     o.optopt(
         "",
         "max-queued-bytes",
-        "payload bytes queued per client, 0 = no limit (default 0)",
+        "payload bytes queued per client (default 0: no limit)",
         "N",
     );
     o.optopt(
         "",
         "max-packet-size",
-        "largest packet accepted, in bytes",
+        "largest packet accepted, in bytes (default 268435455)",
         "N",
     );
     o.optopt(
