@@ -120,7 +120,7 @@ impl Broker {
 
     /// Runs the broker on a background thread; the handle stops it.
     ///
-    /// ```no_run
+    /// ```
     /// use minibroker::{Broker, Config};
     ///
     /// let config = Config {
