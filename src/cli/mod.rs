@@ -103,6 +103,18 @@ fn options() -> Options {
     );
     o.optopt(
         "",
+        "max-keepalive",
+        "longest keepalive a client may use, in seconds; 0 = no limit (default 0)",
+        "SECS",
+    );
+    o.optopt(
+        "",
+        "max-topic-alias",
+        "topic aliases an MQTT 5 client may set up per connection (default 10)",
+        "N",
+    );
+    o.optopt(
+        "",
         "queue-full",
         "when a client's queue is full (default drop-new)",
         "drop-new|drop-oldest",
@@ -172,6 +184,12 @@ fn config_from(m: &Matches) -> Result<Config, UsageError> {
     }
     if let Some(n) = number(m, "max-packet-size", "--max-packet-size")? {
         config.max_packet_size = n;
+    }
+    if let Some(n) = number(m, "max-keepalive", "--max-keepalive")? {
+        config.max_keepalive = n;
+    }
+    if let Some(n) = number(m, "max-topic-alias", "--max-topic-alias")? {
+        config.topic_alias_maximum = n;
     }
     if let Some(text) = m.opt_str("connect-timeout") {
         config.connect_timeout = seconds(&text, "--connect-timeout")?;

@@ -173,3 +173,18 @@ fn every_error_is_one_line() {
         assert!(!error(args).contains('\n'));
     }
 }
+
+#[test]
+fn keepalive_and_topic_alias_limits() {
+    let Command::Run(settings) =
+        parse(["--max-keepalive", "30", "--max-topic-alias", "0"]).unwrap()
+    else {
+        panic!("expected a run command");
+    };
+    assert_eq!(settings.config.max_keepalive, 30);
+    assert_eq!(settings.config.topic_alias_maximum, 0);
+    assert_eq!(
+        error(&["--max-topic-alias", "70000"]),
+        "--max-topic-alias: expected a whole number from 0 to 65535, not '70000'"
+    );
+}

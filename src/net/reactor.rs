@@ -338,7 +338,7 @@ impl Reactor {
             let mut conn = self.connections.remove(token.0);
             self.release(&mut conn);
             // The router logs the client's departure; it knows who the client was.
-            let loss = ending.unwrap_or_else(requested_close);
+            let loss = ending.unwrap_or(LinkLoss::Requested);
             self.router.close_link(link, loss, now);
         }
     }
@@ -375,10 +375,4 @@ impl Reactor {
         }
         info!("stopped");
     }
-}
-
-/// The loss passed to [`Router::close_link`] for a close the router itself asked for; the
-/// router knows it asked and does not treat this as a loss.
-fn requested_close() -> LinkLoss {
-    LinkLoss::Io("closed at the broker's request".into())
 }

@@ -71,6 +71,7 @@ impl Ending {
             Ending::Lost(LinkLoss::PeerClosed) => "closed its connection".to_owned(),
             Ending::Lost(LinkLoss::Io(error)) => format!("closed: socket error: {error}"),
             Ending::Lost(LinkLoss::Shutdown) => "closed: broker shutting down".to_owned(),
+            Ending::Lost(LinkLoss::Requested) => "closed".to_owned(),
         }
     }
 }

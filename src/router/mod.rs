@@ -66,6 +66,8 @@ pub enum LinkLoss {
     Io(String),
     /// The broker is shutting down.
     Shutdown,
+    /// The router asked for the close ([`Router::wants_close`]); not a loss at all.
+    Requested,
 }
 
 /// A link whose output or state changed since the reactor last asked; see [`Router::take_ready`].
