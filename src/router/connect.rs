@@ -25,6 +25,8 @@ pub enum Refusal {
     /// MQTT 5 enhanced authentication with a method the broker does not support
     /// [MQTT-4.12.0-1].
     BadAuthenticationMethod,
+    /// A 3.x keepalive above the configured maximum (or 0 when there is one).
+    KeepAliveTooLong,
 }
 
 impl Refusal {
@@ -34,7 +36,7 @@ impl Refusal {
                 ConnectReturnCode::UnacceptableProtocolVersion,
                 ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
             ),
-            Refusal::IdentifierRejected => (
+            Refusal::IdentifierRejected | Refusal::KeepAliveTooLong => (
                 ConnectReturnCode::IdentifierRejected,
                 ReasonCode::CLIENT_IDENTIFIER_NOT_VALID,
             ),
@@ -50,6 +52,7 @@ impl Refusal {
             Refusal::UnsupportedVersion => "unsupported protocol version",
             Refusal::IdentifierRejected => "client identifier rejected",
             Refusal::BadAuthenticationMethod => "unsupported authentication method",
+            Refusal::KeepAliveTooLong => "keepalive above the configured maximum",
         }
     }
 }
@@ -66,6 +69,11 @@ impl Router {
         if let Some(method) = &connect.properties.authentication_method {
             log::debug!("Authentication method {method:?} is not supported");
             self.refuse_connect(key, Refusal::BadAuthenticationMethod);
+            return;
+        }
+        if !connect.protocol.is_v5() && self.keep_alive_for(&connect) != connect.keep_alive {
+            // A 3.x client cannot be told a shorter keepalive; mosquitto refuses it likewise.
+            self.refuse_connect(key, Refusal::KeepAliveTooLong);
             return;
         }
         let (client_id, assigned) = match self.client_id_for(&connect) {

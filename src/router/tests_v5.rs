@@ -509,3 +509,43 @@ fn inbound_qos2_beyond_the_receive_maximum_closes_with_0x93() {
         Some(ReasonCode::RECEIVE_MAXIMUM_EXCEEDED)
     );
 }
+
+#[test]
+fn max_keepalive_is_imposed_on_v5_and_refuses_longer_v3_keepalives() {
+    let config = Config {
+        max_keepalive: 30,
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let mut connect = connect_v5("five", true, Properties::default());
+    connect.keep_alive = 120;
+    let link = h.open();
+    h.send(link, &Packet::Connect(Box::new(connect)));
+    match h.read(link).as_slice() {
+        [Packet::ConnAck(ack)] => {
+            assert_eq!(ack.reason, ReasonCode::SUCCESS);
+            assert_eq!(
+                ack.properties.server_keep_alive,
+                Some(30),
+                "[MQTT-3.2.2-21]"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut connect = connect_packet("three", true);
+    connect.keep_alive = 120;
+    let link = h.open();
+    h.send(link, &Packet::Connect(Box::new(connect)));
+    match h.read(link).as_slice() {
+        [Packet::ConnAck(ack)] => {
+            assert_eq!(
+                ack.return_code,
+                crate::protocol::ConnectReturnCode::IdentifierRejected
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut connect = connect_packet("short", true);
+    connect.keep_alive = 20;
+    h.connect_with(connect);
+}
