@@ -8,6 +8,8 @@
 //! - `net`: the only code touching sockets: the mio reactor, listeners and connections.
 //! - [`config`]: plain configuration data with defaults and validation.
 //! - [`broker`]: the embedding façade: bind, run, and a handle to stop a background broker.
+//! - [`cli`]: the command line's options, parsed into a [`Config`] (used by the `minibroker`
+//!   binary).
 //!
 //! # Data flow
 //! The reactor accepts a socket, keeps it in a slab and reads into the connection's buffer; it
@@ -17,9 +19,13 @@
 //! output once, and registers for writability only while output remains.
 #![forbid(unsafe_code)]
 
+pub mod broker;
+pub mod cli;
 pub mod config;
+mod net;
 pub mod protocol;
 pub mod router;
 pub mod topic;
 
+pub use broker::{BindError, Broker, BrokerHandle, RunOptions};
 pub use config::Config;

@@ -42,22 +42,9 @@ pub(crate) fn decode_connect(r: &mut Reader<'_>) -> Result<Connect, DecodeError>
     let keep_alive = r.u16()?;
     let properties = decode_properties_for(r, protocol, PropertyContext::Connect)?;
     let client_id = r.utf8()?.to_owned();
-    let will = if will_flag {
-        let properties = decode_properties_for(r, protocol, PropertyContext::Will)?;
-        let topic = r.topic_name()?;
-        // [MQTT-4.7.3-1] A will has no topic alias to stand in for an empty topic.
-        if topic.is_empty() {
-            return Err(DecodeError::EmptyTopicName);
-        }
-        Some(Will {
-            topic: Arc::from(topic),
-            payload: Arc::from(r.binary()?),
-            qos: will_qos,
-            retain: will_retain,
-            properties,
-        })
-    } else {
-        None
+    let will = match will_flag {
+        true => Some(decode_will(r, protocol, will_qos, will_retain)?),
+        false => None,
     };
     let username = match username_flag {
         true => Some(r.utf8()?.to_owned()),
@@ -75,6 +62,28 @@ pub(crate) fn decode_connect(r: &mut Reader<'_>) -> Result<Connect, DecodeError>
         will,
         username,
         password,
+        properties,
+    })
+}
+
+/// The will properties (5.0), topic and message of a CONNECT payload.
+fn decode_will(
+    r: &mut Reader<'_>,
+    protocol: ProtocolVersion,
+    qos: QoS,
+    retain: bool,
+) -> Result<Will, DecodeError> {
+    let properties = decode_properties_for(r, protocol, PropertyContext::Will)?;
+    let topic = r.topic_name()?;
+    // [MQTT-4.7.3-1] A will has no topic alias to stand in for an empty topic.
+    if topic.is_empty() {
+        return Err(DecodeError::EmptyTopicName);
+    }
+    Ok(Will {
+        topic: Arc::from(topic),
+        payload: Arc::from(r.binary()?),
+        qos,
+        retain,
         properties,
     })
 }

@@ -83,7 +83,8 @@ pub enum DecodeError {
     UnknownProperty { id: u32 },
     /// [MQTT-5.0 2.2.2.2] The property may appear at most once in a packet, and appeared again.
     DuplicateProperty { id: u8 },
-    /// [MQTT-5.0 2.2.2.2] The property is not one this packet (or a will) may carry.
+    /// [MQTT-5.0 2.2.2.2] The property is not one this packet (or a will) may carry: a
+    /// malformed packet.
     PropertyNotAllowed { id: u8, packet: &'static str },
     /// [MQTT-5.0 3.1.2.11, 3.2.2.3, 3.3.2.3] The property value is out of range: zero where it
     /// must be non-zero (receive maximum, maximum packet size, topic alias, subscription
@@ -106,7 +107,6 @@ impl DecodeError {
             | DecodeError::InvalidSubscriptionQoS
             | DecodeError::AuthRequiresV5
             | DecodeError::DuplicateProperty { .. }
-            | DecodeError::PropertyNotAllowed { .. }
             | DecodeError::InvalidPropertyValue { .. } => ReasonCode::PROTOCOL_ERROR,
             _ => ReasonCode::MALFORMED_PACKET,
         }

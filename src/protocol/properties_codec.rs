@@ -6,7 +6,9 @@
 //! identifier order, user properties in the order given.
 
 use super::reader::Reader;
-use super::writer::{put_bytes, put_str, put_u16, put_u32, put_varint, str_len, varint_len};
+use super::writer::{
+    bytes_len, put_bytes, put_str, put_u16, put_u32, put_varint, str_len, varint_len,
+};
 use super::{DecodeError, Properties, ProtocolVersion};
 
 /// Where a property list appears; each place allows its own set of properties.
@@ -201,7 +203,7 @@ pub(crate) fn properties_body_len(p: &Properties) -> usize {
     let two = |v: &Option<u16>| v.map_or(0, |_| 3);
     let four = |v: &Option<u32>| v.map_or(0, |_| 5);
     let text = |v: &Option<String>| v.as_deref().map_or(0, |s| 1 + str_len(s));
-    let data = |v: &Option<Vec<u8>>| v.as_deref().map_or(0, |d| 1 + super::writer::bytes_len(d));
+    let data = |v: &Option<Vec<u8>>| v.as_deref().map_or(0, |d| 1 + bytes_len(d));
     let ids: usize = p
         .subscription_identifiers
         .iter()
@@ -247,70 +249,75 @@ pub(crate) fn properties_len(p: &Properties) -> usize {
     varint_len(body) + body
 }
 
+fn put_byte(out: &mut Vec<u8>, id: u8, value: Option<u8>) {
+    if let Some(value) = value {
+        out.extend_from_slice(&[id, value]);
+    }
+}
+
+fn put_two(out: &mut Vec<u8>, id: u8, value: Option<u16>) {
+    if let Some(value) = value {
+        out.push(id);
+        put_u16(out, value);
+    }
+}
+
+fn put_four(out: &mut Vec<u8>, id: u8, value: Option<u32>) {
+    if let Some(value) = value {
+        out.push(id);
+        put_u32(out, value);
+    }
+}
+
+fn put_text(out: &mut Vec<u8>, id: u8, value: &Option<String>) {
+    if let Some(value) = value {
+        out.push(id);
+        put_str(out, value);
+    }
+}
+
+fn put_data(out: &mut Vec<u8>, id: u8, value: &Option<Vec<u8>>) {
+    if let Some(value) = value {
+        out.push(id);
+        put_bytes(out, value);
+    }
+}
+
 /// Writes the property length and the properties, in identifier order.
 pub(crate) fn encode_properties(p: &Properties, out: &mut Vec<u8>) {
     put_varint(out, properties_body_len(p));
-    let byte = |out: &mut Vec<u8>, id: u8, v: Option<u8>| {
-        if let Some(v) = v {
-            out.extend_from_slice(&[id, v]);
-        }
-    };
-    let two = |out: &mut Vec<u8>, id: u8, v: Option<u16>| {
-        if let Some(v) = v {
-            out.push(id);
-            put_u16(out, v);
-        }
-    };
-    let four = |out: &mut Vec<u8>, id: u8, v: Option<u32>| {
-        if let Some(v) = v {
-            out.push(id);
-            put_u32(out, v);
-        }
-    };
-    let text = |out: &mut Vec<u8>, id: u8, v: &Option<String>| {
-        if let Some(v) = v {
-            out.push(id);
-            put_str(out, v);
-        }
-    };
-    let data = |out: &mut Vec<u8>, id: u8, v: &Option<Vec<u8>>| {
-        if let Some(v) = v {
-            out.push(id);
-            put_bytes(out, v);
-        }
-    };
-    byte(out, 0x01, p.payload_format_indicator);
-    four(out, 0x02, p.message_expiry_interval);
-    text(out, 0x03, &p.content_type);
-    text(out, 0x08, &p.response_topic);
-    data(out, 0x09, &p.correlation_data);
+    put_byte(out, 0x01, p.payload_format_indicator);
+    put_four(out, 0x02, p.message_expiry_interval);
+    put_text(out, 0x03, &p.content_type);
+    put_text(out, 0x08, &p.response_topic);
+    put_data(out, 0x09, &p.correlation_data);
     for &id in &p.subscription_identifiers {
         out.push(0x0B);
         put_varint(out, id as usize);
     }
-    four(out, 0x11, p.session_expiry_interval);
-    text(out, 0x12, &p.assigned_client_identifier);
-    two(out, 0x13, p.server_keep_alive);
-    text(out, 0x15, &p.authentication_method);
-    data(out, 0x16, &p.authentication_data);
-    byte(out, 0x17, p.request_problem_information);
-    four(out, 0x18, p.will_delay_interval);
-    byte(out, 0x19, p.request_response_information);
-    text(out, 0x1A, &p.response_information);
-    text(out, 0x1C, &p.server_reference);
-    text(out, 0x1F, &p.reason_string);
-    two(out, 0x21, p.receive_maximum);
-    two(out, 0x22, p.topic_alias_maximum);
-    two(out, 0x23, p.topic_alias);
-    byte(out, 0x24, p.maximum_qos);
-    byte(out, 0x25, p.retain_available);
+    put_four(out, 0x11, p.session_expiry_interval);
+    put_text(out, 0x12, &p.assigned_client_identifier);
+    put_two(out, 0x13, p.server_keep_alive);
+    put_text(out, 0x15, &p.authentication_method);
+    put_data(out, 0x16, &p.authentication_data);
+    put_byte(out, 0x17, p.request_problem_information);
+    put_four(out, 0x18, p.will_delay_interval);
+    put_byte(out, 0x19, p.request_response_information);
+    put_text(out, 0x1A, &p.response_information);
+    put_text(out, 0x1C, &p.server_reference);
+    put_text(out, 0x1F, &p.reason_string);
+    put_two(out, 0x21, p.receive_maximum);
+    put_two(out, 0x22, p.topic_alias_maximum);
+    put_two(out, 0x23, p.topic_alias);
+    put_byte(out, 0x24, p.maximum_qos);
+    put_byte(out, 0x25, p.retain_available);
     for (key, value) in &p.user_properties {
         out.push(0x26);
         put_str(out, key);
         put_str(out, value);
     }
-    four(out, 0x27, p.maximum_packet_size);
-    byte(out, 0x28, p.wildcard_subscription_available);
-    byte(out, 0x29, p.subscription_identifier_available);
-    byte(out, 0x2A, p.shared_subscription_available);
+    put_four(out, 0x27, p.maximum_packet_size);
+    put_byte(out, 0x28, p.wildcard_subscription_available);
+    put_byte(out, 0x29, p.subscription_identifier_available);
+    put_byte(out, 0x2A, p.shared_subscription_available);
 }

@@ -154,7 +154,6 @@ impl Router {
         let index = self.links.insert(Link::new(token, generation, peer, now));
         let id = LinkId { index, generation };
         self.deadlines.push(now + self.config.connect_timeout, id);
-        debug!("New connection from {peer}");
         id
     }
 

@@ -1,0 +1,108 @@
+# Build, run and test minibroker.
+#
+#   make run    release build, then a broker on port 1883
+#   make test   install what the tests need, then run every check
+#
+# `make test` runs each step even when an earlier one failed (a formatting slip should not hide a
+# failing test), prints one line naming the failed steps, and exits non-zero if there were any.
+# The steps can also be run one by one: fmt-check, clippy, cargo-test, e2e-paho1, e2e-paho2.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+
+CARGO ?= cargo
+PYTHON ?= python3
+PORT ?= 1883
+# Extra arguments for pytest, e.g. `make e2e-paho2 PYTEST_ARGS='-k retained -x'`.
+PYTEST_ARGS ?=
+
+E2E_DIR := tests/e2e
+TEST_STEPS := fmt-check clippy cargo-test e2e-paho1 e2e-paho2
+
+.PHONY: all build run test deps mosquitto-clients venvs \
+        fmt-check clippy cargo-test e2e e2e-paho1 e2e-paho2 clean
+
+all: build
+
+build:
+	$(CARGO) build
+
+run:
+	$(CARGO) build --release
+	./target/release/minibroker -p $(PORT)
+
+test: deps
+	@failed=""; \
+	for step in $(TEST_STEPS); do \
+	    echo "==> make $$step"; \
+	    $(MAKE) --no-print-directory $$step || failed="$$failed $$step"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	    echo "make test: FAILED:$$failed"; \
+	    exit 1; \
+	fi; \
+	echo "make test: all steps passed ($(TEST_STEPS))"
+
+# --- what the tests need ------------------------------------------------------------------
+
+deps: mosquitto-clients venvs
+
+# The e2e tests drive the broker with mosquitto_pub and mosquitto_sub.
+mosquitto-clients:
+	@if command -v mosquitto_sub >/dev/null && command -v mosquitto_pub >/dev/null; then \
+	    exit 0; \
+	fi; \
+	if [ "$$(id -u)" -eq 0 ]; then \
+	    echo "mosquitto_sub not found: installing mosquitto-clients"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y mosquitto-clients; \
+	else \
+	    echo "error: mosquitto_sub and mosquitto_pub are needed by the tests in $(E2E_DIR)." >&2; \
+	    echo "       Install them as root, e.g.: sudo apt-get install -y mosquitto-clients" >&2; \
+	    exit 1; \
+	fi
+
+venvs: .venv-paho1/.installed .venv-paho2/.installed
+
+# One virtualenv per paho-mqtt major version. The stamp file makes a second `make test` skip
+# the install; editing the requirements file rebuilds that venv from scratch.
+#
+# Debian's python3 cannot create a venv with pip in it unless python3-venv is installed; then
+# the venv is created without pip and the system pip installs into it (pip >= 22.3).
+.venv-%/.installed: $(E2E_DIR)/requirements-%.txt
+	@echo "creating .venv-$* from $<"
+	@rm -rf .venv-$*
+	@if $(PYTHON) -m venv .venv-$* >/dev/null 2>&1 && [ -x .venv-$*/bin/pip ]; then \
+	    .venv-$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<; \
+	else \
+	    echo "python3 -m venv cannot provide pip here (on Debian: apt-get install python3-venv);" \
+	         "using the system pip for .venv-$*"; \
+	    rm -rf .venv-$*; \
+	    $(PYTHON) -m venv --without-pip .venv-$*; \
+	    $(PYTHON) -m pip --python .venv-$*/bin/python install --quiet \
+	        --disable-pip-version-check -r $<; \
+	fi
+	@touch $@
+
+# --- the checks ---------------------------------------------------------------------------
+
+fmt-check:
+	$(CARGO) fmt --check
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+cargo-test:
+	$(CARGO) test
+
+e2e: e2e-paho1 e2e-paho2
+
+e2e-paho1: .venv-paho1/.installed build
+	.venv-paho1/bin/python -m pytest $(E2E_DIR) $(PYTEST_ARGS)
+
+e2e-paho2: .venv-paho2/.installed build
+	.venv-paho2/bin/python -m pytest $(E2E_DIR) $(PYTEST_ARGS)
+
+clean:
+	$(CARGO) clean
+	rm -rf .venv-paho1 .venv-paho2 $(E2E_DIR)/.pytest_cache

@@ -1,0 +1,194 @@
+//! The embedding façade: bind the listeners, then run the broker on the calling thread or on a
+//! background thread behind a [`BrokerHandle`].
+//!
+//! Binding is separate from running so a program learns about a taken port before it commits to
+//! a thread, and so a broker on port 0 can report its real port before the first client comes.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+
+use log::{info, warn};
+use mio::{Poll, Waker};
+
+use crate::config::{Config, ConfigError};
+use crate::net::{self, Listener, Reactor};
+use crate::router::Router;
+
+pub use crate::net::BindError;
+
+/// A broker whose listeners are bound, ready to run.
+///
+/// ```
+/// use minibroker::{Broker, Config};
+///
+/// let config = Config {
+///     listeners: vec!["127.0.0.1:0".parse()?],
+///     ..Config::default()
+/// };
+/// let broker = Broker::bind(config)?;
+/// assert_ne!(broker.local_addrs()[0].port(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Broker {
+    config: Config,
+    poll: Poll,
+    listeners: Vec<Listener>,
+    waker: Arc<Waker>,
+    stop: Arc<AtomicBool>,
+}
+
+/// How [`Broker::run_with`] runs the broker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    handle_signals: bool,
+}
+
+impl RunOptions {
+    /// Stop on SIGINT and SIGTERM and log SIGHUP. Off by default: a library must not take the
+    /// host program's signals; the `minibroker` command turns it on.
+    pub fn handle_signals(mut self, on: bool) -> RunOptions {
+        self.handle_signals = on;
+        self
+    }
+}
+
+impl Broker {
+    /// Checks `config` and binds every listener; on error nothing stays bound.
+    pub fn bind(config: Config) -> Result<Broker, BindError> {
+        config.validate().map_err(BindError::Config)?;
+        if config.listeners.len() > net::MAX_LISTENERS {
+            let message = format!("at most {} listeners", net::MAX_LISTENERS);
+            return Err(BindError::Config(ConfigError::new("listeners", message)));
+        }
+        let listeners = net::bind_all(&config)?;
+        let poll = Poll::new().map_err(BindError::Poll)?;
+        let waker = Waker::new(poll.registry(), net::WAKER).map_err(BindError::Poll)?;
+        Ok(Broker {
+            config,
+            poll,
+            listeners,
+            waker: Arc::new(waker),
+            stop: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The addresses actually listened on, with the ports the kernel chose for port 0.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.iter().map(|l| l.addr).collect()
+    }
+
+    /// Runs the broker on this thread until the process ends; signals are left alone.
+    pub fn run(self) -> io::Result<()> {
+        self.run_with(RunOptions::default())
+    }
+
+    /// Runs the broker on this thread. With [`RunOptions::handle_signals`], SIGINT or SIGTERM
+    /// closes every connection and returns `Ok`.
+    ///
+    /// ```no_run
+    /// use minibroker::{Broker, Config, RunOptions};
+    ///
+    /// let broker = Broker::bind(Config::default())?;
+    /// broker.run_with(RunOptions::default().handle_signals(true))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run_with(self, options: RunOptions) -> io::Result<()> {
+        for listener in &self.listeners {
+            info!("listening on {}", listener.addr);
+        }
+        let everywhere = self.listeners.iter().any(|l| l.addr.ip().is_unspecified());
+        if everywhere && self.config.allow_anonymous {
+            warn!("anonymous clients are allowed and the broker listens on all interfaces");
+        }
+        let router = Router::new(&self.config);
+        let reactor = Reactor::new(
+            self.poll,
+            self.listeners,
+            router,
+            self.stop,
+            options.handle_signals,
+            self.config.max_packet_size,
+        )?;
+        reactor.run()
+    }
+
+    /// Runs the broker on a background thread; the handle stops it.
+    ///
+    /// ```no_run
+    /// use minibroker::{Broker, Config};
+    ///
+    /// let config = Config {
+    ///     listeners: vec!["127.0.0.1:0".parse()?],
+    ///     ..Config::default()
+    /// };
+    /// let handle = Broker::bind(config)?.spawn();
+    /// println!("MQTT on {:?}", handle.local_addrs());
+    /// handle.stop()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If the operating system cannot create a thread, as [`std::thread::spawn`] does.
+    pub fn spawn(self) -> BrokerHandle {
+        let addrs = self.local_addrs();
+        let waker = Arc::clone(&self.waker);
+        let stop = Arc::clone(&self.stop);
+        let thread = thread::Builder::new()
+            .name("minibroker".into())
+            .spawn(move || self.run())
+            .unwrap_or_else(|e| panic!("cannot start the broker thread: {e}"));
+        BrokerHandle {
+            addrs,
+            waker,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+/// A broker running on a background thread. Dropping the handle stops the broker too.
+#[derive(Debug)]
+pub struct BrokerHandle {
+    addrs: Vec<SocketAddr>,
+    waker: Arc<Waker>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl BrokerHandle {
+    /// The addresses the broker listens on.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.addrs.clone()
+    }
+
+    /// Closes every connection, stops the broker and waits for its thread to end; returns the
+    /// error that ended the broker early, if one did.
+    pub fn stop(mut self) -> io::Result<()> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> io::Result<()> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        self.stop.store(true, Ordering::Release);
+        // If waking fails the loop is already gone (it ended with an error), and join returns.
+        let _ = self.waker.wake();
+        match thread.join() {
+            Ok(result) => result,
+            Err(_) => Err(io::Error::other("the broker thread panicked")),
+        }
+    }
+}
+
+impl Drop for BrokerHandle {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop_and_join() {
+            warn!("broker stopped with an error: {e}");
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The `minibroker` command line: options parsed into a [`Config`] and a log level, kept in the
+//! library so `main` stays thin and every option can be tested without starting a process.
+
+mod logging;
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use getopts::{Fail, Matches, Options};
+use log::LevelFilter;
+
+use crate::config::{Config, ConfigError, DEFAULT_PORT, QueueFullPolicy};
+
+pub use logging::init_logging;
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run a broker.
+    Run(RunSettings),
+    /// Print [`usage`] and exit.
+    Help,
+    /// Print [`version`] and exit.
+    Version,
+}
+
+/// A broker to run, as the command line describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSettings {
+    pub config: Config,
+    /// The log level `-v` or `-q` asked for; `None` leaves it to `RUST_LOG`, else info.
+    pub log_level: Option<LevelFilter>,
+}
+
+/// A command line that cannot be run, naming the option at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError {
+    /// The option as the user would write it (`-p`, `--max-inflight`).
+    pub option: String,
+    pub message: String,
+}
+
+impl UsageError {
+    fn new(option: impl Into<String>, message: impl Into<String>) -> UsageError {
+        UsageError {
+            option: option.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.option, self.message)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn options() -> Options {
+    let mut o = Options::new();
+    o.optopt("p", "port", "port to listen on (default 1883)", "PORT");
+    o.optmulti(
+        "b",
+        "bind",
+        "address to listen on, repeatable (default: all IPv4 and IPv6 addresses)",
+        "ADDR",
+    );
+    o.optflag("v", "verbose", "log debug messages");
+    o.optflag("q", "quiet", "log errors only");
+    o.optopt(
+        "",
+        "max-inflight",
+        "QoS 1/2 messages in flight per client (default 20)",
+        "N",
+    );
+    o.optopt(
+        "",
+        "max-queued",
+        "messages queued per client (default 1000)",
+        "N",
+    );
+    o.optopt(
+        "",
+        "max-queued-bytes",
+        "payload bytes queued per client, 0 = no limit (default 0)",
+        "N",
+    );
+    o.optopt(
+        "",
+        "max-packet-size",
+        "largest packet accepted, in bytes",
+        "N",
+    );
+    o.optopt(
+        "",
+        "connect-timeout",
+        "seconds a new connection has to send CONNECT (default 10)",
+        "SECS",
+    );
+    o.optopt(
+        "",
+        "queue-full",
+        "when a client's queue is full (default drop-new)",
+        "drop-new|drop-oldest",
+    );
+    o.optflag("h", "help", "print this help and exit");
+    o.optflag("V", "version", "print the version and exit");
+    o
+}
+
+/// The help text.
+pub fn usage() -> String {
+    options().usage(&format!(
+        "minibroker {}: a small, fast, embeddable MQTT broker\n\nUsage: minibroker [options]",
+        env!("CARGO_PKG_VERSION")
+    ))
+}
+
+/// The version line.
+pub fn version() -> String {
+    format!("minibroker {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Parses the arguments after the program name.
+pub fn parse<I>(args: I) -> Result<Command, UsageError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<OsStr>,
+{
+    let matches = options().parse(args).map_err(from_getopts)?;
+    if matches.opt_present("h") {
+        return Ok(Command::Help);
+    }
+    if matches.opt_present("V") {
+        return Ok(Command::Version);
+    }
+    if let Some(extra) = matches.free.first() {
+        return Err(UsageError::new(extra.as_str(), "unexpected argument"));
+    }
+    let config = config_from(&matches)?;
+    config.validate().map_err(from_config)?;
+    Ok(Command::Run(RunSettings {
+        config,
+        log_level: log_level(&matches)?,
+    }))
+}
+
+fn config_from(m: &Matches) -> Result<Config, UsageError> {
+    let mut config = Config::default();
+    let port = number(m, "p", "-p")?.unwrap_or(DEFAULT_PORT);
+    let binds = m.opt_strs("b");
+    config.listeners = if binds.is_empty() {
+        Config::all_addresses(port)
+    } else {
+        binds
+            .iter()
+            .map(|text| bind_address(text, port))
+            .collect::<Result<_, _>>()?
+    };
+    if let Some(n) = number(m, "max-inflight", "--max-inflight")? {
+        config.max_inflight_messages = n;
+    }
+    if let Some(n) = number(m, "max-queued", "--max-queued")? {
+        config.max_queued_messages = n;
+    }
+    if let Some(n) = number(m, "max-queued-bytes", "--max-queued-bytes")? {
+        config.max_queued_bytes = n;
+    }
+    if let Some(n) = number(m, "max-packet-size", "--max-packet-size")? {
+        config.max_packet_size = n;
+    }
+    if let Some(text) = m.opt_str("connect-timeout") {
+        config.connect_timeout = seconds(&text, "--connect-timeout")?;
+    }
+    if let Some(text) = m.opt_str("queue-full") {
+        config.queue_full_policy = match text.as_str() {
+            "drop-new" => QueueFullPolicy::DropNew,
+            "drop-oldest" => QueueFullPolicy::DropOldest,
+            _ => {
+                let message = format!("expected drop-new or drop-oldest, not '{text}'");
+                return Err(UsageError::new("--queue-full", message));
+            }
+        };
+    }
+    Ok(config)
+}
+
+/// `ADDR` as an IPv4 or IPv6 address (bare or in brackets) on `port`, or `ADDR:PORT`.
+fn bind_address(text: &str, port: u16) -> Result<SocketAddr, UsageError> {
+    if let Ok(ip) = IpAddr::from_str(text) {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']'))
+        && let Ok(ip) = Ipv6Addr::from_str(inner)
+    {
+        return Ok(SocketAddr::new(IpAddr::V6(ip), port));
+    }
+    SocketAddr::from_str(text)
+        .map_err(|_| UsageError::new("-b", format!("not an IP address: '{text}'")))
+}
+
+/// An option's value as a number of type `T`, with the type's range in the error.
+fn number<T>(m: &Matches, name: &str, shown: &str) -> Result<Option<T>, UsageError>
+where
+    T: FromStr + Bounded,
+{
+    let Some(text) = m.opt_str(name) else {
+        return Ok(None);
+    };
+    text.parse().map(Some).map_err(|_| {
+        let message = format!(
+            "expected a whole number from 0 to {}, not '{text}'",
+            T::MAX_TEXT
+        );
+        UsageError::new(shown, message)
+    })
+}
+
+/// The largest value of a number type, for error messages.
+trait Bounded {
+    const MAX_TEXT: &'static str;
+}
+
+impl Bounded for u16 {
+    const MAX_TEXT: &'static str = "65535";
+}
+
+impl Bounded for u32 {
+    const MAX_TEXT: &'static str = "4294967295";
+}
+
+impl Bounded for usize {
+    const MAX_TEXT: &'static str = "18446744073709551615";
+}
+
+fn seconds(text: &str, shown: &str) -> Result<Duration, UsageError> {
+    match f64::from_str(text).map(Duration::try_from_secs_f64) {
+        Ok(Ok(duration)) if !duration.is_zero() => Ok(duration),
+        _ => Err(UsageError::new(
+            shown,
+            format!("expected a number of seconds above zero, not '{text}'"),
+        )),
+    }
+}
+
+fn log_level(m: &Matches) -> Result<Option<LevelFilter>, UsageError> {
+    match (m.opt_present("v"), m.opt_present("q")) {
+        (true, true) => Err(UsageError::new("-q", "cannot be combined with -v")),
+        (true, false) => Ok(Some(LevelFilter::Debug)),
+        (false, true) => Ok(Some(LevelFilter::Error)),
+        (false, false) => Ok(None),
+    }
+}
+
+/// Names an option the way the user typed it: `-p` or `--port`.
+fn dashed(name: &str) -> String {
+    if name.chars().count() == 1 {
+        format!("-{name}")
+    } else {
+        format!("--{name}")
+    }
+}
+
+fn from_getopts(fail: Fail) -> UsageError {
+    match fail {
+        Fail::ArgumentMissing(name) => UsageError::new(dashed(&name), "needs a value"),
+        Fail::UnrecognizedOption(name) => UsageError::new(dashed(&name), "unknown option"),
+        Fail::OptionMissing(name) => UsageError::new(dashed(&name), "is required"),
+        Fail::OptionDuplicated(name) => UsageError::new(dashed(&name), "given more than once"),
+        Fail::UnexpectedArgument(name) => UsageError::new(dashed(&name), "takes no value"),
+    }
+}
+
+/// Reports a configuration rule under the option that sets it.
+fn from_config(error: ConfigError) -> UsageError {
+    let option = match error.setting {
+        "listeners" => "-b",
+        "max_packet_size" => "--max-packet-size",
+        "max_inflight_messages" => "--max-inflight",
+        "max_queued_messages" => "--max-queued",
+        "max_queued_bytes" => "--max-queued-bytes",
+        "connect_timeout" => "--connect-timeout",
+        other => other,
+    };
+    UsageError::new(option, error.message)
+}
+
+#[cfg(test)]
+mod tests;

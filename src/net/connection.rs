@@ -1,0 +1,119 @@
+//! One accepted TCP connection: its socket, the router link it feeds, and the few bytes of a
+//! partial packet it may be holding between reads.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::time::Instant;
+
+use mio::net::TcpStream;
+
+use crate::router::{LinkId, Router};
+
+/// A leftover partial packet keeps its buffer only while it is at most this much larger than
+/// needed; beyond that the buffer is shrunk, so one large PUBLISH does not pin its memory.
+const SPARE_CAPACITY: usize = 16 * 1024;
+
+/// What one read on the socket came to.
+#[derive(Debug)]
+pub(crate) enum ReadOutcome {
+    /// Bytes were read and handed to the router.
+    Data,
+    /// Nothing more to read until the next readiness event.
+    WouldBlock,
+    /// The peer closed its end.
+    Closed,
+    /// The socket failed.
+    Failed(io::Error),
+}
+
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) stream: TcpStream,
+    pub(crate) link: LinkId,
+    pub(crate) peer: SocketAddr,
+    /// A partial packet the router has not consumed yet. Empty (and unallocated) for an idle
+    /// connection: complete packets go from the shared scratch buffer straight to the router.
+    pending_in: Vec<u8>,
+    /// Whether WRITABLE interest is registered, i.e. output is waiting on a full socket buffer.
+    pub(crate) writable_registered: bool,
+    /// Set once the connection is queued for removal, so nothing else in the batch touches it.
+    pub(crate) closing: bool,
+    /// The loop turn in which output was last written, to write at most once per turn.
+    pub(crate) flushed_in_turn: u64,
+}
+
+impl Connection {
+    pub(crate) fn new(stream: TcpStream, link: LinkId, peer: SocketAddr) -> Connection {
+        Connection {
+            stream,
+            link,
+            peer,
+            pending_in: Vec::new(),
+            writable_registered: false,
+            closing: false,
+            flushed_in_turn: 0,
+        }
+    }
+
+    /// Bytes of a partial packet held between reads.
+    pub(crate) fn pending_len(&self) -> usize {
+        self.pending_in.len()
+    }
+
+    /// Reads once into `scratch` and gives the router every complete packet; only an incomplete
+    /// tail is copied into this connection's own buffer.
+    pub(crate) fn read_once(
+        &mut self,
+        router: &mut Router,
+        scratch: &mut [u8],
+        now: Instant,
+    ) -> ReadOutcome {
+        let n = match self.stream.read(scratch) {
+            Ok(0) => return ReadOutcome::Closed,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return ReadOutcome::Data,
+            Err(e) => return ReadOutcome::Failed(e),
+        };
+        let fresh = &scratch[..n];
+        if self.pending_in.is_empty() {
+            let consumed = router.receive(self.link, fresh, now).min(n);
+            self.pending_in.extend_from_slice(&fresh[consumed..]);
+        } else {
+            self.pending_in.extend_from_slice(fresh);
+            let consumed = router
+                .receive(self.link, &self.pending_in, now)
+                .min(self.pending_in.len());
+            self.pending_in.drain(..consumed);
+            self.release_spare();
+        }
+        ReadOutcome::Data
+    }
+
+    /// Gives back the partial-packet buffer's memory once it is no longer needed.
+    fn release_spare(&mut self) {
+        if self.pending_in.is_empty() {
+            self.pending_in = Vec::new();
+        } else if self.pending_in.capacity() > self.pending_in.len() + SPARE_CAPACITY {
+            self.pending_in.shrink_to(self.pending_in.len());
+        }
+    }
+
+    /// Writes as much of `data` as the socket takes now, in one call; `Ok(0)` when it is full.
+    pub(crate) fn write_once(&mut self, data: &[u8]) -> io::Result<usize> {
+        loop {
+            match self.stream.write(data) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Ends the TCP conversation; dropping the stream afterwards closes the descriptor.
+    pub(crate) fn shutdown(&self) {
+        // The peer may already be gone; there is nothing to do about a failure here.
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}

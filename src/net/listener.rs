@@ -1,0 +1,212 @@
+//! Listening sockets: created with socket2 so the options are set before `bind`, then handed to
+//! mio.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+
+use log::warn;
+use mio::net::TcpListener;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::config::{Config, ConfigError};
+
+/// Pending connections the kernel may hold for us; a burst of reconnecting clients after a
+/// broker restart should not be refused while the loop is busy.
+const BACKLOG: i32 = 1024;
+
+/// Why the broker could not start listening.
+#[derive(Debug)]
+pub enum BindError {
+    /// The configuration was refused before any socket was made.
+    Config(ConfigError),
+    /// One listener could not be set up; nothing is left bound.
+    Listen { addr: SocketAddr, error: io::Error },
+    /// The event loop itself could not be created.
+    Poll(io::Error),
+}
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BindError::Config(e) => write!(f, "invalid configuration: {e}"),
+            BindError::Listen { addr, error } => {
+                write!(f, "cannot listen on {addr}: {}", os_message(error))
+            }
+            BindError::Poll(e) => write!(f, "cannot create the event loop: {}", os_message(e)),
+        }
+    }
+}
+
+impl std::error::Error for BindError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BindError::Config(e) => Some(e),
+            BindError::Listen { error, .. } | BindError::Poll(error) => Some(error),
+        }
+    }
+}
+
+/// The operating system's text for an error without std's " (os error N)" suffix, so a one-line
+/// message reads "Address already in use" as users know it from other servers.
+pub(crate) fn os_message(error: &io::Error) -> String {
+    let text = error.to_string();
+    match (error.raw_os_error(), text.rfind(" (os error ")) {
+        (Some(_), Some(at)) => text[..at].to_string(),
+        _ => text,
+    }
+}
+
+/// One bound, listening, non-blocking socket.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    pub(crate) socket: TcpListener,
+    /// The address actually bound (port 0 resolved to the port the kernel chose).
+    pub(crate) addr: SocketAddr,
+}
+
+/// Binds every address in `config.listeners`, in order.
+///
+/// Several addresses asking for port 0 share the port the kernel gave the first of them, so a
+/// test or a user asking for "any port" on all interfaces gets one port to connect to. When the
+/// listeners are exactly the default (every IPv4 and IPv6 address) and the machine has no IPv6,
+/// the IPv6 listener is skipped with a warning rather than failing the start.
+pub(crate) fn bind_all(config: &Config) -> Result<Vec<Listener>, BindError> {
+    let default_pair = config.listeners.len() == 2
+        && config.listeners == Config::all_addresses(config.listeners[0].port());
+    let mut listeners: Vec<Listener> = Vec::with_capacity(config.listeners.len());
+    let mut chosen_port = None;
+    for &wanted in &config.listeners {
+        let mut addr = wanted;
+        if addr.port() == 0
+            && let Some(port) = chosen_port
+        {
+            addr.set_port(port);
+        }
+        match bind_one(addr) {
+            Ok(listener) => {
+                if wanted.port() == 0 && chosen_port.is_none() {
+                    chosen_port = Some(listener.addr.port());
+                }
+                listeners.push(listener);
+            }
+            Err(error) if default_pair && addr.is_ipv6() && ipv6_unavailable(&error) => {
+                warn!(
+                    "IPv6 is not available ({}); listening on IPv4 only",
+                    os_message(&error)
+                );
+            }
+            Err(error) => return Err(BindError::Listen { addr, error }),
+        }
+    }
+    Ok(listeners)
+}
+
+/// Binds one address with the options every listener gets.
+pub(crate) fn bind_one(addr: SocketAddr) -> io::Result<Listener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // Lets a restarted broker bind while old connections sit in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        // Without this, `::` also claims the IPv4 port and binding 0.0.0.0 beside it fails.
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    let std_listener: std::net::TcpListener = socket.into();
+    let addr = std_listener.local_addr()?;
+    Ok(Listener {
+        socket: TcpListener::from_std(std_listener),
+        addr,
+    })
+}
+
+/// Errors meaning "this machine has no IPv6", as opposed to "the port is taken".
+fn ipv6_unavailable(error: &io::Error) -> bool {
+    const EADDRNOTAVAIL: i32 = 99;
+    const EAFNOSUPPORT: i32 = 97;
+    const EPROTONOSUPPORT: i32 = 93;
+    matches!(
+        error.kind(),
+        io::ErrorKind::AddrNotAvailable | io::ErrorKind::Unsupported
+    ) || matches!(
+        error.raw_os_error(),
+        Some(EADDRNOTAVAIL | EAFNOSUPPORT | EPROTONOSUPPORT)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    fn config_with(listeners: Vec<SocketAddr>) -> Config {
+        Config {
+            listeners,
+            ..Config::default()
+        }
+    }
+
+    fn ipv6_loopback_works() -> bool {
+        std::net::TcpListener::bind("[::1]:0").is_ok()
+    }
+
+    #[test]
+    fn port_zero_on_two_addresses_shares_one_port() {
+        let mut wanted = vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)];
+        if ipv6_loopback_works() {
+            wanted.push(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0));
+        }
+        let listeners = bind_all(&config_with(wanted.clone())).expect("bind");
+        assert_eq!(listeners.len(), wanted.len());
+        let port = listeners[0].addr.port();
+        assert_ne!(port, 0);
+        for (listener, asked) in listeners.iter().zip(&wanted) {
+            assert_eq!(listener.addr.ip(), asked.ip());
+            assert_eq!(listener.addr.port(), port);
+        }
+    }
+
+    #[test]
+    fn ipv4_and_ipv6_wildcards_bind_on_one_port() {
+        if !ipv6_loopback_works() {
+            return;
+        }
+        let listeners = bind_all(&config_with(Config::all_addresses(0))).expect("bind");
+        assert_eq!(listeners.len(), 2);
+        assert_eq!(listeners[0].addr.port(), listeners[1].addr.port());
+    }
+
+    #[test]
+    fn port_in_use_names_the_address() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = taken.local_addr().expect("addr");
+        let error = bind_all(&config_with(vec![addr])).expect_err("port is taken");
+        assert_eq!(
+            error.to_string(),
+            format!("cannot listen on {addr}: Address already in use")
+        );
+    }
+
+    #[test]
+    fn unusable_address_is_an_error() {
+        // TEST-NET-1 is never assigned to a local interface.
+        let addr: SocketAddr = "192.0.2.1:0".parse().expect("addr");
+        let error = bind_all(&config_with(vec![addr])).expect_err("not local");
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot listen on 192.0.2.1:0: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn os_message_drops_the_error_number() {
+        let error = io::Error::from_raw_os_error(98);
+        assert_eq!(os_message(&error), "Address already in use");
+        let plain = io::Error::other("custom");
+        assert_eq!(os_message(&plain), "custom");
+    }
+}

@@ -1,0 +1,457 @@
+//! The event loop: one `mio::Poll` turning socket readiness into router calls, and router output
+//! into socket writes. It knows nothing of MQTT; the router decides what bytes mean.
+//!
+//! One loop turn: poll, read the clock once, handle every event (accept, read, note writability),
+//! run the router's timers, write each ready link's output once, then remove the connections that
+//! ended during the turn. Removal waits for the end of the turn so no event is ever matched to a
+//! slot that was freed (and possibly reused) earlier in the same batch.
+
+use std::io;
+use std::mem;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use log::{debug, info, warn};
+use mio::event::Event;
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+use slab::Slab;
+
+use super::connection::{Connection, ReadOutcome};
+use super::listener::{Listener, os_message};
+use crate::router::{LinkId, LinkLoss, Ready, Router};
+
+/// Wakes the loop from another thread (a [`crate::BrokerHandle`] asking it to stop).
+pub(crate) const WAKER: Token = Token(usize::MAX);
+/// Readable when a signal arrived (command-line use only).
+const SIGNALS: Token = Token(usize::MAX - 1);
+/// Listener `i` has token `FIRST_LISTENER + i`. Everything below is a slab key, so a connection's
+/// token can never be mistaken for a listener's.
+const FIRST_LISTENER: usize = usize::MAX - 1 - MAX_LISTENERS;
+/// More listeners than this are refused at bind time.
+pub(crate) const MAX_LISTENERS: usize = 1024;
+
+/// Reads per connection per turn before others get their go; the rest waits for the next turn,
+/// which then polls without blocking (edge-triggered readiness will not be reported again).
+const READS_PER_TURN: usize = 16;
+/// The shared buffer every socket is read into; only partial packets are copied out of it.
+const SCRATCH_SIZE: usize = 64 * 1024;
+/// How long to stop accepting when out of file descriptors or memory, instead of spinning on a
+/// listener that stays readable.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+const EVENTS_CAPACITY: usize = 1024;
+
+/// Why a connection is being removed: a loss the router did not ask for, or its own request.
+type Ending = Option<LinkLoss>;
+
+struct ListenerSlot {
+    listener: Listener,
+    /// Accepting is suspended until then, after running out of descriptors or memory.
+    paused_until: Option<Instant>,
+}
+
+pub(crate) struct Reactor {
+    poll: Poll,
+    listeners: Vec<ListenerSlot>,
+    connections: Slab<Connection>,
+    router: Router,
+    signals: Option<Signals>,
+    stop: Arc<AtomicBool>,
+    scratch: Box<[u8]>,
+    /// Links to write; filled by the router, carried to the next turn when it refills output.
+    ready: Vec<Ready>,
+    /// Connections whose socket became writable this turn.
+    writable: Vec<Token>,
+    /// Connections that hit [`READS_PER_TURN`] and still have bytes waiting.
+    continue_reading: Vec<(Token, LinkId)>,
+    /// Connections to remove at the end of the turn.
+    doomed: Vec<(Token, LinkId, Ending)>,
+    /// Bound on a connection's partial packet, in bytes; the router should refuse an oversize
+    /// packet from its fixed header long before this is reached.
+    max_pending_in: usize,
+    turn: u64,
+    /// An accept failure for lack of resources was logged and none has succeeded since.
+    accept_starved: bool,
+    stopping: bool,
+}
+
+impl Reactor {
+    /// Registers the listeners (and the signals when `handle_signals`) with `poll`, whose waker
+    /// must already be registered under [`WAKER`].
+    pub(crate) fn new(
+        poll: Poll,
+        listeners: Vec<Listener>,
+        router: Router,
+        stop: Arc<AtomicBool>,
+        handle_signals: bool,
+        max_packet_size: u32,
+    ) -> io::Result<Reactor> {
+        let mut slots = Vec::with_capacity(listeners.len());
+        for (i, mut listener) in listeners.into_iter().enumerate() {
+            let token = Token(FIRST_LISTENER + i);
+            poll.registry()
+                .register(&mut listener.socket, token, Interest::READABLE)?;
+            slots.push(ListenerSlot {
+                listener,
+                paused_until: None,
+            });
+        }
+        let signals = if handle_signals {
+            let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+            poll.registry()
+                .register(&mut signals, SIGNALS, Interest::READABLE)?;
+            Some(signals)
+        } else {
+            None
+        };
+        Ok(Reactor {
+            poll,
+            listeners: slots,
+            connections: Slab::new(),
+            router,
+            signals,
+            stop,
+            scratch: vec![0; SCRATCH_SIZE].into_boxed_slice(),
+            ready: Vec::new(),
+            writable: Vec::new(),
+            continue_reading: Vec::new(),
+            doomed: Vec::new(),
+            max_pending_in: usize::try_from(max_packet_size).unwrap_or(usize::MAX),
+            turn: 0,
+            accept_starved: false,
+            stopping: false,
+        })
+    }
+
+    /// Runs until asked to stop (by the waker or a signal), then closes every connection.
+    pub(crate) fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(EVENTS_CAPACITY);
+        let mut now = Instant::now();
+        let mut deadline = self.router.tick(now);
+        loop {
+            let timeout = self.poll_timeout(deadline, now);
+            if let Err(e) = self.poll.poll(&mut events, timeout)
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                return Err(e);
+            }
+            now = Instant::now();
+            self.turn += 1;
+            self.resume_listeners(now);
+            self.continue_reads(now);
+            for event in events.iter() {
+                self.dispatch(event, now);
+            }
+            if self.stopping {
+                self.shut_down(now);
+                return Ok(());
+            }
+            deadline = self.router.tick(now);
+            self.flush(now);
+            self.remove_doomed(now);
+            // Writes and closes may have produced output (freed window, a will); write it next
+            // turn, which then does not block.
+            self.router.take_ready(&mut self.ready);
+        }
+    }
+
+    fn poll_timeout(&self, deadline: Option<Instant>, now: Instant) -> Option<Duration> {
+        if !self.ready.is_empty() || !self.continue_reading.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let resume = self.listeners.iter().filter_map(|s| s.paused_until).min();
+        let next = [deadline, resume].into_iter().flatten().min();
+        next.map(|at| at.saturating_duration_since(now))
+    }
+
+    fn dispatch(&mut self, event: &Event, now: Instant) {
+        match event.token() {
+            WAKER => {
+                if self.stop.load(Ordering::Acquire) {
+                    self.stopping = true;
+                }
+            }
+            SIGNALS => self.take_signals(),
+            Token(t) if t >= FIRST_LISTENER => self.accept(t - FIRST_LISTENER, now),
+            token => self.connection_event(token, event, now),
+        }
+    }
+
+    fn take_signals(&mut self) {
+        let Some(signals) = self.signals.as_mut() else {
+            return;
+        };
+        for signal in signals.pending() {
+            match signal {
+                SIGINT | SIGTERM => {
+                    let name = if signal == SIGINT {
+                        "SIGINT"
+                    } else {
+                        "SIGTERM"
+                    };
+                    info!("{name} received, shutting down");
+                    self.stopping = true;
+                }
+                SIGHUP => info!("reload requested"),
+                _ => {}
+            }
+        }
+    }
+
+    fn connection_event(&mut self, token: Token, event: &Event, now: Instant) {
+        // Events are hints: the slot may have gone (spurious) or be on its way out.
+        match self.connections.get(token.0) {
+            Some(conn) if !conn.closing => {}
+            _ => return,
+        }
+        if event.is_writable() {
+            self.writable.push(token);
+        }
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.read(token, now);
+        }
+    }
+
+    /// Connections that used up their reads last turn read again before new events.
+    fn continue_reads(&mut self, now: Instant) {
+        for (token, link) in mem::take(&mut self.continue_reading) {
+            match self.connections.get(token.0) {
+                Some(conn) if conn.link == link && !conn.closing => self.read(token, now),
+                _ => {}
+            }
+        }
+    }
+
+    /// Reads until the socket is drained, the router wants the link closed, or the turn's share
+    /// is used up.
+    fn read(&mut self, token: Token, now: Instant) {
+        let Some(conn) = self.connections.get_mut(token.0) else {
+            return;
+        };
+        let link = conn.link;
+        for _ in 0..READS_PER_TURN {
+            match conn.read_once(&mut self.router, &mut self.scratch, now) {
+                ReadOutcome::Data if conn.pending_len() > self.max_pending_in => {
+                    let loss = LinkLoss::Io("partial packet larger than the maximum".into());
+                    return self.doom(token, link, Some(loss));
+                }
+                ReadOutcome::Data if self.router.wants_close(link) => return,
+                ReadOutcome::Data => {}
+                ReadOutcome::WouldBlock => return,
+                ReadOutcome::Closed => return self.doom(token, link, Some(LinkLoss::PeerClosed)),
+                ReadOutcome::Failed(e) => {
+                    return self.doom(token, link, Some(LinkLoss::Io(os_message(&e))));
+                }
+            }
+        }
+        self.continue_reading.push((token, link));
+    }
+
+    /// Queues a connection for removal at the end of the turn.
+    fn doom(&mut self, token: Token, link: LinkId, ending: Ending) {
+        if let Some(conn) = self.connections.get_mut(token.0) {
+            conn.closing = true;
+            self.doomed.push((token, link, ending));
+        }
+    }
+
+    fn resume_listeners(&mut self, now: Instant) {
+        for index in 0..self.listeners.len() {
+            let slot = &mut self.listeners[index];
+            if slot.paused_until.is_some_and(|until| until <= now) {
+                slot.paused_until = None;
+                // Edge-triggered: connections that queued up meanwhile raise no new event.
+                self.accept(index, now);
+            }
+        }
+    }
+
+    /// Accepts until the listener would block or runs out of resources.
+    fn accept(&mut self, index: usize, now: Instant) {
+        loop {
+            let Some(slot) = self.listeners.get_mut(index) else {
+                return;
+            };
+            if slot.paused_until.is_some() {
+                return;
+            }
+            match slot.listener.socket.accept() {
+                Ok((stream, peer)) => {
+                    self.accept_starved = false;
+                    self.add_connection(stream, peer, now);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if accept_error_is_transient(&e) => {
+                    debug!("accept on {}: {}", slot.listener.addr, os_message(&e));
+                }
+                Err(e) => {
+                    slot.paused_until = Some(now + ACCEPT_PAUSE);
+                    if !self.accept_starved {
+                        self.accept_starved = true;
+                        warn!(
+                            "cannot accept on {}: {}; pausing new connections",
+                            slot.listener.addr,
+                            os_message(&e)
+                        );
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn add_connection(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr, now: Instant) {
+        let entry = self.connections.vacant_entry();
+        let token = Token(entry.key());
+        if token.0 >= FIRST_LISTENER {
+            warn!("connection from {peer} refused: no token left");
+            return;
+        }
+        if let Err(e) = stream.set_nodelay(true) {
+            debug!("TCP_NODELAY on {peer}: {}", os_message(&e));
+        }
+        let registry = self.poll.registry();
+        if let Err(e) = registry.register(&mut stream, token, Interest::READABLE) {
+            warn!("connection from {peer} dropped: {}", os_message(&e));
+            return;
+        }
+        let link = self.router.open_link(token.0, peer, now);
+        entry.insert(Connection::new(stream, link, peer));
+        debug!("new connection from {peer}");
+    }
+
+    /// Writes once to every ready or writable connection.
+    fn flush(&mut self, now: Instant) {
+        self.router.take_ready(&mut self.ready);
+        let mut ready = mem::take(&mut self.ready);
+        for r in &ready {
+            match self.connections.get(r.token) {
+                Some(conn) if conn.link == r.link => self.flush_one(Token(r.token), now),
+                // The link is gone, or its slot now holds a newer connection.
+                _ => {}
+            }
+        }
+        ready.clear();
+        self.ready = ready;
+        for token in mem::take(&mut self.writable) {
+            self.flush_one(token, now);
+        }
+    }
+
+    /// One `write` of the link's output; closes it if the router asked; keeps WRITABLE interest
+    /// exactly while output remains.
+    fn flush_one(&mut self, token: Token, now: Instant) {
+        let Some(conn) = self.connections.get_mut(token.0) else {
+            return;
+        };
+        if conn.closing || conn.flushed_in_turn == self.turn {
+            return;
+        }
+        conn.flushed_in_turn = self.turn;
+        let link = conn.link;
+        let output = self.router.output(link);
+        if !output.is_empty() {
+            match conn.write_once(output) {
+                Ok(0) => {}
+                Ok(written) => self.router.consume_output(link, written, now),
+                Err(e) => return self.doom(token, link, Some(LinkLoss::Io(os_message(&e)))),
+            }
+        }
+        if self.router.wants_close(link) {
+            return self.doom(token, link, None);
+        }
+        let pending = !self.router.output(link).is_empty();
+        self.set_writable(token, pending);
+    }
+
+    fn set_writable(&mut self, token: Token, wanted: bool) {
+        let Some(conn) = self.connections.get_mut(token.0) else {
+            return;
+        };
+        if conn.writable_registered == wanted {
+            return;
+        }
+        let interest = if wanted {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        match self
+            .poll
+            .registry()
+            .reregister(&mut conn.stream, token, interest)
+        {
+            Ok(()) => conn.writable_registered = wanted,
+            Err(e) => {
+                let link = conn.link;
+                self.doom(token, link, Some(LinkLoss::Io(os_message(&e))));
+            }
+        }
+    }
+
+    /// Closes the connections that ended this turn and tells the router.
+    fn remove_doomed(&mut self, now: Instant) {
+        for (token, link, ending) in mem::take(&mut self.doomed) {
+            match self.connections.get(token.0) {
+                Some(conn) if conn.link == link => {}
+                _ => continue, // already removed: doomed twice in one turn
+            }
+            let mut conn = self.connections.remove(token.0);
+            self.release(&mut conn);
+            let loss = ending.unwrap_or_else(requested_close);
+            debug!("connection from {} closed: {loss:?}", conn.peer);
+            self.router.close_link(link, loss, now);
+        }
+    }
+
+    fn release(&self, conn: &mut Connection) {
+        // Deregistering a socket that is about to be closed only fails if it was never
+        // registered, which cannot happen here.
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        conn.shutdown();
+    }
+
+    /// Stops accepting, gives every connection a last write, and closes them all.
+    fn shut_down(&mut self, now: Instant) {
+        for mut slot in self.listeners.drain(..) {
+            let _ = self.poll.registry().deregister(&mut slot.listener.socket);
+        }
+        self.router.take_ready(&mut self.ready);
+        self.ready.clear();
+        let mut connections: Vec<Connection> = self.connections.drain().collect();
+        for conn in &mut connections {
+            let output = self.router.output(conn.link);
+            if !output.is_empty()
+                && let Ok(written) = conn.write_once(output)
+                && written > 0
+            {
+                self.router.consume_output(conn.link, written, now);
+            }
+        }
+        for mut conn in connections {
+            self.release(&mut conn);
+            self.router.close_link(conn.link, LinkLoss::Shutdown, now);
+        }
+        info!("stopped");
+    }
+}
+
+/// The loss passed to [`Router::close_link`] for a close the router itself asked for; the
+/// router knows it asked and does not treat this as a loss.
+fn requested_close() -> LinkLoss {
+    LinkLoss::Io("closed at the broker's request".into())
+}
+
+/// Accept errors about one connection (it was reset before we took it) rather than about us.
+fn accept_error_is_transient(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::PermissionDenied
+    ) || error.raw_os_error() == Some(71) // EPROTO
+}

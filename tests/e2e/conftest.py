@@ -1,0 +1,176 @@
+"""End-to-end test fixtures: a real minibroker process on an ephemeral port, and MQTT clients.
+
+Each test gets its own broker (`target/debug/minibroker -b 127.0.0.1 -p 0 -v`, built by
+`cargo build`), so retained messages and sessions never leak from one test into another. The
+broker's log is read in a thread for the whole run, so the pipe never fills; tests can look at
+it, and a failing test shows it in its report.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from paho_client import PAHO_VERSION, TestClient
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The binary under test; `MINIBROKER_BIN` points the tests at another build (e.g. release).
+BROKER_BIN = Path(os.environ.get("MINIBROKER_BIN", REPO_ROOT / "target" / "debug" / "minibroker"))
+
+START_TIMEOUT = 10.0  # seconds until the "listening on" line
+STOP_TIMEOUT = 5.0  # seconds from SIGTERM to exit
+LISTENING = re.compile(r"listening on (\S+)")
+#: Log lines a failing test's report shows (the end of the log).
+REPORT_LOG_LINES = 300
+
+
+def pytest_report_header(config):
+    return [f"paho-mqtt {PAHO_VERSION}", f"broker under test: {BROKER_BIN}"]
+
+
+class Broker:
+    """A running minibroker process and everything it has logged so far."""
+
+    def __init__(self, args):
+        if not BROKER_BIN.exists():
+            pytest.fail(f"{BROKER_BIN} does not exist; build it with `cargo build`", pytrace=False)
+        env = dict(os.environ)
+        env.pop("RUST_LOG", None)  # -v decides the log level, whatever the caller's shell says
+        self.args = [str(BROKER_BIN), *args]
+        self.host = None
+        self.port = None
+        self._lines = []
+        self._eof = False
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            self.args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        self._reader = threading.Thread(target=self._read, name="minibroker-log", daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            with self._cond:
+                self._lines.append(line)
+                self._cond.notify_all()
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
+
+    @property
+    def lines(self):
+        """The log lines so far (stderr and stdout interleaved)."""
+        with self._cond:
+            return list(self._lines)
+
+    def log_text(self, last=None):
+        lines = self.lines
+        if last is not None and len(lines) > last:
+            lines = [f"... {len(lines) - last} earlier lines left out ..."] + lines[-last:]
+        return "\n".join(lines) if lines else "(nothing logged)"
+
+    def wait_for_log(self, pattern, timeout=5.0):
+        """Waits for a log line matching the regular expression `pattern`; returns the match.
+        Fails after `timeout` seconds, or at once when the broker has exited."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self._cond:
+            while True:
+                for line in self._lines[seen:]:
+                    found = regex.search(line)
+                    if found:
+                        return found
+                seen = len(self._lines)
+                if self._eof:
+                    raise AssertionError(
+                        f"the broker exited (status {self.proc.poll()}) before logging "
+                        f"/{pattern}/; its log:\n{self.log_text(REPORT_LOG_LINES)}"
+                    )
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"no log line matched /{pattern}/ within {timeout:g} s; "
+                        f"the log:\n{self.log_text(REPORT_LOG_LINES)}"
+                    )
+                self._cond.wait(remaining)
+
+    def wait_listening(self):
+        address = self.wait_for_log(LISTENING.pattern, START_TIMEOUT).group(1)
+        found = re.fullmatch(r"\[?([^\]]*?)\]?:(\d+)\W*", address)
+        assert found, f"cannot read an address from 'listening on {address}'"
+        self.host, self.port = found.group(1), int(found.group(2))
+
+    def stop(self):
+        """SIGTERM, then expects exit status 0 within STOP_TIMEOUT (else SIGKILL and fail)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            status = self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=STOP_TIMEOUT)
+            raise AssertionError(f"the broker did not exit within {STOP_TIMEOUT:g} s of SIGTERM")
+        finally:
+            self._reader.join(timeout=STOP_TIMEOUT)
+        assert status == 0, f"the broker exited with status {status} after SIGTERM"
+
+    def panics(self):
+        return [line for line in self.lines if "panicked at" in line]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Adds the broker's log to the report of a failed test."""
+    outcome = yield
+    report = outcome.get_result()
+    broker = getattr(item, "minibroker", None)
+    if broker is not None and report.failed:
+        report.sections.append(("minibroker log", broker.log_text(REPORT_LOG_LINES)))
+
+
+@pytest.fixture
+def broker(request):
+    """A minibroker on 127.0.0.1 and an ephemeral port; stopped with SIGTERM afterwards, which
+    must end it with status 0 and without a panic in its log."""
+    b = Broker(["-b", "127.0.0.1", "-p", "0", "-v"])
+    request.node.minibroker = b
+    try:
+        b.wait_listening()
+    except BaseException:
+        if b.proc.poll() is None:
+            b.proc.kill()
+        b.proc.wait(timeout=STOP_TIMEOUT)
+        raise
+    yield b
+    b.stop()
+    assert not b.panics(), "the broker panicked:\n" + "\n".join(b.panics())
+
+
+@pytest.fixture
+def mqtt_client(broker):
+    """Makes `TestClient`s connected to the test's broker (call `.connect()`); all are
+    disconnected and their network threads stopped when the test ends."""
+    made = []
+
+    def make(client_id="", **kwargs):
+        client = TestClient(broker.host, broker.port, client_id=client_id, **kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        try:
+            client.close()
+        except Exception:  # cleanup must not hide the test's own result
+            pass
