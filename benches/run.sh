@@ -88,13 +88,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A free loopback port from a random start, probed with bash's /dev/tcp.
+# Free loopback ports from a random start, probed with bash's /dev/tcp. Not called in a
+# subshell, so that each call moves past the port it handed out.
 next_port=$((20000 + RANDOM % 20000))
-free_port() {
+take_port() { # name
     while (exec 3<>"/dev/tcp/127.0.0.1/$next_port") 2>/dev/null; do
         next_port=$((next_port + 1))
     done
-    echo "$next_port"
+    port[$1]=$next_port
     next_port=$((next_port + 1))
 }
 
@@ -157,7 +158,7 @@ if [[ -n $rumqttd_bin ]]; then
 fi
 
 for name in "${names[@]}"; do
-    port[$name]=$(free_port)
+    take_port "$name"
     p=${port[$name]}
     case $name in
     mosquitto) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised ;;
@@ -208,10 +209,11 @@ run_load() { # name scenario args...
     fi
     local args=("$@" --port "${port[$name]}" --secs "$secs" --broker-pid "$p" --label "${label[$name]}")
     [[ -n ${note[$name]} ]] && args+=(--note "${note[$name]}")
-    local output status=0
+    local output status=0 t0=$SECONDS
     output=$(timeout 300 "${pin_load[@]}" "$load_bin" "${args[@]}" 2>&1) || status=$?
     grep -v '^{' <<<"$output" | sed "s/^/   [$name] /" >&2 || true
     grep '^{' <<<"$output" >>"$results" || true
+    log "$name $* took $((SECONDS - t0))s"
     if ((status != 0)); then
         log "mqtt-load $1 against $name failed (status $status)"
     fi
@@ -225,6 +227,8 @@ for name in "${names[@]}"; do
 done
 
 started=$(date +%s)
+# Other work on the machine shows up in every figure; the table records how busy it was.
+load_average=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 for ((round = 1; round <= rounds; round++)); do
     log "round $round of $rounds"
     for name in "${names[@]}"; do
@@ -266,7 +270,8 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
     echo "is better and below 1 for those where lower is better (latency, memory, time)."
     echo
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "- Machine: $(uname -m), ${cpu_model:-unknown CPU}, $(nproc) cores; $pinning"
+    echo "- Machine: $(uname -m), ${cpu_model:-unknown CPU}, $(nproc) cores; $pinning;"
+    echo "  load average before the run: $load_average"
     echo "- minibroker: $minibroker_version, \`--max-queued 1000000 --max-inflight 100\`"
     echo "- mosquitto: $mosquitto_version, \`max_queued_messages 1000000\`, \`max_inflight_messages 100\`, \`set_tcp_nodelay true\`"
     [[ -n $rumqttd_bin ]] && echo "- rumqttd: $rumqttd_version, \`max_inflight_count 100\`"

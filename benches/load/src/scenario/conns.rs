@@ -27,7 +27,7 @@ const SETTLE: Duration = Duration::from_millis(300);
 const MAX_IDLE: Duration = Duration::from_secs(2);
 
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
-    let mut report = Report::new("conns", String::new(), o.label.as_deref());
+    let mut report = Report::new("conns", o.case(format!("n{}", o.conns)), o.label.as_deref());
     let mut n = o.conns;
     if let Some(limit) = open_files_limit()
         && limit < n + SPARE_FDS
@@ -37,7 +37,6 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
             "only {limit} open files allowed (ulimit -n): trying {n} connections"
         ));
     }
-    report = Report::new("conns", o.case(format!("n{}", o.conns)), o.label.as_deref());
     let mut net = Net::new(o.addr)?;
     let rss_before = o.broker_pid.and_then(rss_kb);
     let qos = o.qos;

@@ -97,6 +97,7 @@ fn run_one(o: &Opts, n: usize, ticks: f64) -> io::Result<Report> {
     report.num("subscribe_s", subscribe_secs);
     report.rate("published", at_end.published, &cpu);
     report.rate("delivered", at_end.delivered, &cpu);
+    report.num("window_stalls", window.stalls as f64);
     report.cpu(&cpu);
     if refused > 0 {
         report.warn(format!("the broker refused {refused} of {n} subscriptions"));
