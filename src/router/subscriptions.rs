@@ -3,10 +3,9 @@
 //!
 //! Filters without wildcards sit in a hash index keyed by their text, so a PUBLISH finds them
 //! with one lookup of its topic; filters with wildcards are a flat list of distinct precompiled
-//! filters, each tried against the topic. A PUBLISH therefore costs work in proportion to the
-//! wildcard filters and the matching subscriptions, never to every subscription held. The
-//! wildcard list is private to `Filters`, so an index over it (a trie of levels, say) can
-//! replace the scan later without touching the table's API.
+//! filters, with an index ([`index::WildcardIndex`]) that narrows a PUBLISH down to the filters
+//! that share one of its levels. A PUBLISH therefore costs work in proportion to the candidate
+//! filters and the matching subscriptions, never to every subscription held.
 //!
 //! The table is generic over the subscriber key: the router uses its session key, tests use
 //! integers. It is pure data: no I/O, no clock.
@@ -22,6 +21,9 @@ use std::sync::Arc;
 
 use crate::protocol::{QoS, SubscriptionOptions};
 use crate::topic::TopicFilter;
+use index::{IndexKey, WildcardIndex};
+
+mod index;
 
 /// One receiver of a PUBLISH, after merging all of its subscriptions that match the topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +54,8 @@ struct Subscriber<K> {
 struct FilterEntry<K> {
     filter: TopicFilter,
     subscribers: Vec<Subscriber<K>>,
+    /// Where a wildcard filter is filed in the index; `None` for exact filters too.
+    index_key: IndexKey,
 }
 
 /// The distinct filters of the table, exact ones indexed by text, wildcard ones in a list.
@@ -62,6 +66,7 @@ struct Filters<K> {
     /// Where each wildcard filter sits in `wildcard`, so that subscribing to a filter someone
     /// already holds finds it without a scan.
     wildcard_positions: HashMap<Arc<str>, usize>,
+    index: WildcardIndex,
 }
 
 /// A valid filter's text has a wildcard exactly when it contains `+` or `#`, so the text alone
@@ -76,6 +81,7 @@ impl<K: Copy + Eq> Filters<K> {
             exact: HashMap::new(),
             wildcard: Vec::new(),
             wildcard_positions: HashMap::new(),
+            index: WildcardIndex::default(),
         }
     }
 
@@ -109,6 +115,7 @@ impl<K: Copy + Eq> Filters<K> {
             let entry = self.exact.entry(text).or_insert_with(|| FilterEntry {
                 filter,
                 subscribers: Vec::new(),
+                index_key: None,
             });
             let position = entry.subscribers.len();
             entry.subscribers.push(subscriber);
@@ -120,11 +127,14 @@ impl<K: Copy + Eq> Filters<K> {
             entry.subscribers.push(subscriber);
             return (Arc::clone(entry.filter.as_arc()), position);
         }
-        self.wildcard_positions
-            .insert(Arc::clone(&text), self.wildcard.len());
+        let position = self.wildcard.len();
+        let index_key = self.index.choose_key(&filter);
+        self.index.insert(&index_key, position);
+        self.wildcard_positions.insert(Arc::clone(&text), position);
         self.wildcard.push(FilterEntry {
             filter,
             subscribers: vec![subscriber],
+            index_key,
         });
         (text, 0)
     }
@@ -146,12 +156,15 @@ impl<K: Copy + Eq> Filters<K> {
         let moved = swap_remove_subscriber(&mut entry.subscribers, position);
         if entry.subscribers.is_empty() {
             self.wildcard_positions.remove(text);
-            self.wildcard.swap_remove(index);
+            let removed = self.wildcard.swap_remove(index);
+            self.index.remove(&removed.index_key, index);
             // The filter that was last now sits at `index`.
-            if let Some(shifted) = self.wildcard.get(index)
-                && let Some(slot) = self.wildcard_positions.get_mut(shifted.filter.as_str())
-            {
-                *slot = index;
+            let last = self.wildcard.len();
+            if let Some(shifted) = self.wildcard.get(index) {
+                self.index.relocate(&shifted.index_key, last, index);
+                if let Some(slot) = self.wildcard_positions.get_mut(shifted.filter.as_str()) {
+                    *slot = index;
+                }
             }
         }
         moved
@@ -162,11 +175,13 @@ impl<K: Copy + Eq> Filters<K> {
         if let Some(entry) = self.exact.get(topic) {
             visit(entry);
         }
-        for entry in &self.wildcard {
-            if entry.filter.matches(topic) {
+        self.index.candidates(topic, |position| {
+            if let Some(entry) = self.wildcard.get(position)
+                && entry.filter.matches(topic)
+            {
                 visit(entry);
             }
-        }
+        });
     }
 }
 
