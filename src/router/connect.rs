@@ -101,7 +101,7 @@ impl Router {
         link.state = LinkState::Connected;
         link.session = Some(session_key);
         link.client_id = Some(Arc::clone(&client_id));
-        link.will = connect.will;
+        link.will = connect.will.map(Box::new);
         link.keep_alive = Duration::from_secs(u64::from(keep_alive));
         link.last_activity = self.now;
         link.limits = client_limits(&connect.properties);

@@ -275,8 +275,9 @@ fn resolve_topic_alias(
         );
         return Err((ReasonCode::TOPIC_ALIAS_INVALID, why));
     }
+    let aliases = link.limits.aliases.get_or_insert_with(Box::default);
     if publish.topic.is_empty() {
-        match link.limits.aliases_in.get(&alias) {
+        match aliases.inbound.get(&alias) {
             Some(topic) => publish.topic = Arc::clone(topic),
             None => {
                 let why = format!("topic alias {alias} used before it was set");
@@ -284,9 +285,7 @@ fn resolve_topic_alias(
             }
         }
     } else {
-        link.limits
-            .aliases_in
-            .insert(alias, Arc::clone(&publish.topic));
+        aliases.inbound.insert(alias, Arc::clone(&publish.topic));
     }
     Ok(())
 }

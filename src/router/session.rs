@@ -63,7 +63,7 @@ pub struct Session {
     pub expires_at: Option<Instant>,
     /// An MQTT 5 will waiting out its will delay interval; cancelled when the client resumes the
     /// session first [MQTT-3.1.3-9].
-    pub pending_will: Option<(Instant, Will)>,
+    pub pending_will: Option<Box<(Instant, Will)>>,
     /// The key of the link currently attached, if the client is online.
     pub link: Option<usize>,
     /// QoS 1 and 2 deliveries in flight at once: the broker's limit, lowered to the client's
