@@ -26,7 +26,11 @@ fn connack_announces_limits_and_features() {
         assert!(p.0.contains(&prop), "{prop:?} missing from {p:?}");
     }
     assert_eq!(p.assigned_client_id(), None, "the client chose its id");
-    assert_eq!(p.server_keep_alive(), None, "keepalive 60 s is accepted as sent");
+    assert_eq!(
+        p.server_keep_alive(),
+        None,
+        "keepalive 60 s is accepted as sent"
+    );
 
     let broker = Broker::start(&["--max-inflight", "7"]);
     let (_client, connack) = Client::connect_v5_ok(broker.addr(), &ConnectV5::new("seven"));
@@ -44,7 +48,10 @@ fn empty_client_id_gets_a_unique_assigned_identifier() {
     let a = ack_a.props.assigned_client_id().expect("assigned id for a");
     let b = ack_b.props.assigned_client_id().expect("assigned id for b");
     assert!(!a.is_empty() && !b.is_empty());
-    assert_ne!(a, b, "[MQTT-3.2.2-16] a new identifier not used by another session");
+    assert_ne!(
+        a, b,
+        "[MQTT-3.2.2-16] a new identifier not used by another session"
+    );
 }
 
 /// User Properties on CONNECT (§3.1.2.11.8) and Request Problem Information (§3.1.2.11.7) are
@@ -102,7 +109,11 @@ fn client_receive_maximum_limits_unacknowledged_deliveries() {
     sub.ack_v5(&third);
     got.push(sub.receive_v5().payload_str());
     got.push(sub.receive_v5().payload_str());
-    assert_eq!(got, ["m1", "m2", "m3", "m4", "m5"], "[MQTT-4.6.0-6] order kept");
+    assert_eq!(
+        got,
+        ["m1", "m2", "m3", "m4", "m5"],
+        "[MQTT-4.6.0-6] order kept"
+    );
 }
 
 /// [MQTT-3.1.2-24] [MQTT-3.1.2-25] A delivery larger than the client's Maximum Packet Size is
@@ -145,7 +156,11 @@ fn keep_alive_within_limits_gets_no_server_keep_alive() {
     for keep_alive in [0, 5, 65_535] {
         let connect = ConnectV5::new("ka").keep_alive(keep_alive);
         let (_client, connack) = Client::connect_v5_ok(broker.addr(), &connect);
-        assert_eq!(connack.props.server_keep_alive(), None, "keepalive {keep_alive}");
+        assert_eq!(
+            connack.props.server_keep_alive(),
+            None,
+            "keepalive {keep_alive}"
+        );
     }
 }
 
@@ -165,12 +180,27 @@ fn acknowledgements_with_reason_codes_and_properties_are_accepted() {
     publisher.publish_v5_complete(&PublishV5::new("ack/q2", b"two").qos(2, 2));
     let reason_string = Props::new().with(Prop::ReasonString("fine".into()));
     let q1 = sub.expect_publish_v5();
-    sub.send(&wire_v5::pub_response(0x40, q1.pid.unwrap(), 0, &reason_string));
+    sub.send(&wire_v5::pub_response(
+        0x40,
+        q1.pid.unwrap(),
+        0,
+        &reason_string,
+    ));
     let q2 = sub.expect_publish_v5();
     assert_eq!(q2.props.subscription_ids(), [42]);
-    sub.send(&wire_v5::pub_response(0x50, q2.pid.unwrap(), 0, &reason_string));
+    sub.send(&wire_v5::pub_response(
+        0x50,
+        q2.pid.unwrap(),
+        0,
+        &reason_string,
+    ));
     sub.expect_pub_response(0x62, q2.pid.unwrap());
-    sub.send(&wire_v5::pub_response(0x70, q2.pid.unwrap(), 0, &reason_string));
+    sub.send(&wire_v5::pub_response(
+        0x70,
+        q2.pid.unwrap(),
+        0,
+        &reason_string,
+    ));
     // Both completed: nothing is re-sent, and the next message flows.
     publisher.publish_v5_complete(&PublishV5::new("ack/q1", b"three").qos(1, 3));
     assert_eq!(sub.receive_v5().payload, b"three");

@@ -33,7 +33,10 @@ fn expired_messages_are_not_delivered_to_a_returning_subscriber() {
     assert!(connack.session_present);
     let first = sub.receive_v5();
     let second = sub.receive_v5();
-    assert_eq!((first.payload_str(), second.payload_str()), ("long".into(), "forever".into()));
+    assert_eq!(
+        (first.payload_str(), second.payload_str()),
+        ("long".into(), "forever".into())
+    );
     assert_eq!(second.props.message_expiry(), None, "no expiry was set");
     sub.expect_no_packet(Duration::from_millis(500));
 }
@@ -51,8 +54,14 @@ fn delivered_message_carries_the_remaining_expiry_interval() {
     let (mut sub, _) = Client::connect_v5_ok(broker.addr(), &connect);
     let got = sub.receive_v5();
     let left = got.props.message_expiry().expect("Message Expiry Interval");
-    assert!((1..60).contains(&left), "remaining interval {left}, sent 60 and waited 2 s");
-    assert!(left >= 50, "remaining interval {left}: far more than the 2 s waited was taken off");
+    assert!(
+        (1..60).contains(&left),
+        "remaining interval {left}, sent 60 and waited 2 s"
+    );
+    assert!(
+        left >= 50,
+        "remaining interval {left}: far more than the 2 s waited was taken off"
+    );
 }
 
 /// §3.3.2.3.4: a Topic Alias set with a topic can then be used with an empty topic name; the
@@ -140,7 +149,11 @@ fn unknown_topic_alias_gets_disconnect_0x82() {
     client.disconnect();
     let mut client = Client::connect_v5(broker.addr(), "carried");
     client.publish_v5(&PublishV5::new("", b"x").prop(Prop::TopicAlias(5)));
-    assert_eq!(client.expect_disconnect_v5(TIMEOUT).0, 0x82, "[MQTT-3.3.2-7]");
+    assert_eq!(
+        client.expect_disconnect_v5(TIMEOUT).0,
+        0x82,
+        "[MQTT-3.3.2-7]"
+    );
 }
 
 /// [MQTT-3.3.2-11] [MQTT-3.1.2-26] With a Topic Alias Maximum of 2 the broker may send
@@ -153,7 +166,9 @@ fn outbound_topic_aliases_stay_within_the_client_maximum() {
     let (mut sub, _) = Client::connect_v5_ok(broker.addr(), &connect);
     sub.sub_v5("out/#", 0);
     let mut publisher = Client::connect(broker.addr(), "out-pub");
-    let topics = ["out/a", "out/a", "out/b", "out/b", "out/c", "out/a", "out/c", "out/b"];
+    let topics = [
+        "out/a", "out/a", "out/b", "out/b", "out/c", "out/a", "out/c", "out/b",
+    ];
     for topic in topics {
         publisher.publish_complete(&common::Publish::new(topic, topic.as_bytes()));
     }
@@ -178,7 +193,10 @@ fn outbound_topic_aliases_stay_within_the_client_maximum() {
         assert_eq!(resolved, topic, "{got:?}");
         assert_eq!(got.payload_str(), topic);
     }
-    assert!(used_alias_alone, "a repeated topic was never sent as an alias alone");
+    assert!(
+        used_alias_alone,
+        "a repeated topic was never sent as an alias alone"
+    );
 }
 
 /// [MQTT-3.1.2-27] A client that announces no Topic Alias Maximum gets no aliases.
@@ -193,7 +211,10 @@ fn no_outbound_topic_aliases_without_a_client_maximum() {
     }
     for _ in 0..3 {
         let got = sub.expect_publish_v5();
-        assert_eq!((got.topic.as_str(), got.props.topic_alias()), ("plain/t", None));
+        assert_eq!(
+            (got.topic.as_str(), got.props.topic_alias()),
+            ("plain/t", None)
+        );
     }
 }
 
@@ -217,7 +238,9 @@ fn publish_properties_are_forwarded_unaltered() {
         .user("zeta", "3")
         .user("ünïcödé", "✓");
     for (qos, pid) in [(0, 0), (1, 1), (2, 2)] {
-        let publish = PublishV5::new("props/t", b"{}").qos(qos, pid).props(props.clone());
+        let publish = PublishV5::new("props/t", b"{}")
+            .qos(qos, pid)
+            .props(props.clone());
         publisher.publish_v5_complete(&publish.prop(Prop::TopicAlias(3)));
         let got = sub.receive_v5();
         assert_eq!(got.qos, qos);
@@ -232,8 +255,14 @@ fn publish_properties_are_forwarded_unaltered() {
 fn overlapping_subscriptions_deliver_both_subscription_identifiers() {
     let broker = Broker::start(&[]);
     let mut sub = Client::connect_v5(broker.addr(), "ids");
-    assert_eq!(sub.subscribe_v5(1, &[Filter::new("ids/+/temp", 1)], Some(1)), [1]);
-    assert_eq!(sub.subscribe_v5(2, &[Filter::new("ids/#", 1)], Some(268_435_455)), [1]);
+    assert_eq!(
+        sub.subscribe_v5(1, &[Filter::new("ids/+/temp", 1)], Some(1)),
+        [1]
+    );
+    assert_eq!(
+        sub.subscribe_v5(2, &[Filter::new("ids/#", 1)], Some(268_435_455)),
+        [1]
+    );
     assert_eq!(sub.subscribe_v5(3, &[Filter::new("other/#", 1)], None), [1]);
     let mut publisher = Client::connect_v5(broker.addr(), "ids-pub");
     publisher.publish_v5_complete(&PublishV5::new("ids/kitchen/temp", b"21").qos(1, 1));
@@ -263,7 +292,15 @@ fn inbound_qos2_beyond_the_receive_maximum_gets_disconnect_0x93() {
     let packets = client.expect_closed(TIMEOUT);
     let pubrecs = packets
         .iter()
-        .filter(|p| matches!(p, common::Packet::V5(common::PacketV5::PubResponse { first_byte: 0x50, .. })))
+        .filter(|p| {
+            matches!(
+                p,
+                common::Packet::V5(common::PacketV5::PubResponse {
+                    first_byte: 0x50,
+                    ..
+                })
+            )
+        })
         .count();
     assert_eq!(pubrecs, 20, "{packets:?}");
     let reason = packets.iter().find_map(|p| match p {

@@ -144,14 +144,19 @@ fn shutdown_sends_disconnect_0x8b() {
     let mut a = Client::connect_v5(broker.addr(), "a");
     let mut b = Client::connect_v5(broker.addr(), "b");
     let mut old = Client::connect(broker.addr(), "old");
-    let status = broker.stop(Duration::from_secs(10)).expect("exit after SIGTERM");
+    let status = broker
+        .stop(Duration::from_secs(10))
+        .expect("exit after SIGTERM");
     assert!(status.success(), "{status}");
     for client in [&mut a, &mut b] {
         let (reason, _) = client.expect_disconnect_v5(TIMEOUT);
         assert_eq!(reason, 0x8B);
     }
     let before_close = old.expect_closed(TIMEOUT);
-    assert!(before_close.is_empty(), "3.1.1 has no DISCONNECT from the server: {before_close:?}");
+    assert!(
+        before_close.is_empty(),
+        "3.1.1 has no DISCONNECT from the server: {before_close:?}"
+    );
 }
 
 /// [MQTT-3.1.0-2] A second CONNECT on a connection is a Protocol Error: DISCONNECT 0x82 and

@@ -19,9 +19,12 @@ fn watcher(addr: SocketAddr, id: &str, filter: &str) -> Client {
 /// expiry.
 fn with_will(addr: SocketAddr, id: &str, will_props: Props, expiry: u32) -> Client {
     let topic = format!("wills/{id}");
-    let connect = ConnectV5::new(id)
-        .persistent(expiry)
-        .will(&topic, format!("{id} is gone").as_bytes(), 1, will_props);
+    let connect = ConnectV5::new(id).persistent(expiry).will(
+        &topic,
+        format!("{id} is gone").as_bytes(),
+        1,
+        will_props,
+    );
     Client::connect_v5_ok(addr, &connect).0
 }
 
@@ -62,7 +65,10 @@ fn will_delay_publishes_the_will_after_the_delay() {
     watch.expect_no_packet(Duration::from_secs(1));
     let got = watch.expect_publish_v5_within(Duration::from_secs(10));
     assert_eq!(got.topic, "wills/late");
-    assert!(dropped.elapsed() >= Duration::from_millis(1500), "too early");
+    assert!(
+        dropped.elapsed() >= Duration::from_millis(1500),
+        "too early"
+    );
 }
 
 /// [MQTT-3.1.3-9] A new connection to the session before the Will Delay Interval has passed
@@ -111,7 +117,11 @@ fn will_message_expiry_applies_to_the_published_will() {
     with_will(broker.addr(), "fleeting", expiry, 0).drop_connection();
     let got = online.receive_v5();
     assert_eq!(got.topic, "wills/fleeting");
-    assert!(got.props.message_expiry().is_some_and(|s| s <= 1), "{:?}", got.props);
+    assert!(
+        got.props.message_expiry().is_some_and(|s| s <= 1),
+        "{:?}",
+        got.props
+    );
 
     sleep(Duration::from_secs(3));
     let (mut offline, connack) = Client::connect_v5_ok(broker.addr(), &connect);
@@ -130,6 +140,9 @@ fn disconnect_with_reason_0x04_publishes_the_will_and_0x00_does_not() {
     let leaving = with_will(broker.addr(), "leaving", Props::new(), 0);
     leaving.disconnect_v5(0x04, &Props::new());
     let got = watch.receive_v5();
-    assert_eq!(got.topic, "wills/leaving", "the 0x00 will must not come first");
+    assert_eq!(
+        got.topic, "wills/leaving",
+        "the 0x00 will must not come first"
+    );
     watch.expect_no_packet(Duration::from_millis(500));
 }

@@ -272,6 +272,19 @@ impl Client {
         }
     }
 
+    /// The next packet (kept ones first) if one arrives within `timeout`; `None` if none does.
+    /// Panics if the connection closes.
+    pub fn try_next(&mut self, timeout: Duration) -> Option<Packet> {
+        if let Some(packet) = self.pending.pop_front() {
+            return Some(packet);
+        }
+        match self.read_one(Instant::now() + timeout) {
+            Read1::Packet(p) => Some(p),
+            Read1::TimedOut => None,
+            Read1::Closed(why) => panic!("{}: connection closed ({why})", self.label),
+        }
+    }
+
     /// Asserts that nothing arrives and the connection stays open for `duration`.
     pub fn expect_no_packet(&mut self, duration: Duration) {
         assert!(
