@@ -148,7 +148,10 @@ fn shared_subscription_spreads_messages_over_its_members() {
     let mut got_b = BTreeSet::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while got_a.len() + got_b.len() < usize::from(count) {
-        assert!(Instant::now() < deadline, "lost messages: a {got_a:?}, b {got_b:?}");
+        assert!(
+            Instant::now() < deadline,
+            "lost messages: a {got_a:?}, b {got_b:?}"
+        );
         for (client, got) in [(&mut a, &mut got_a), (&mut b, &mut got_b)] {
             if let Some(p) = try_publish(client) {
                 client.ack_v5(&p);
