@@ -206,3 +206,32 @@ fn acknowledgements_with_reason_codes_and_properties_are_accepted() {
     assert_eq!(sub.receive_v5().payload, b"three");
     assert_eq!(sub.unsubscribe_v5(2, &["ack/+"]), [0x00]);
 }
+
+/// [MQTT-4.3.3-4] PUBREL follows only a PUBREC with a reason code below 0x80; [MQTT-3.3.4-9] a
+/// PUBREC with 0x80 or above (and any PUBACK) ends the flow and frees its place in the
+/// client's Receive Maximum, so the next message comes.
+#[test]
+fn failure_pubrec_ends_the_qos2_flow_and_frees_the_receive_maximum() {
+    let broker = Broker::start(&[]);
+    let connect = ConnectV5::new("refuser").prop(Prop::ReceiveMaximum(1));
+    let (mut sub, _) = Client::connect_v5_ok(broker.addr(), &connect);
+    sub.sub_v5("refuse/t", 2);
+    let mut publisher = Client::connect_v5(broker.addr(), "refuse-pub");
+    for pid in 1..=3u16 {
+        let publish = PublishV5::new("refuse/t", format!("m{pid}").as_bytes()).qos(2, pid);
+        publisher.publish_v5_complete(&publish);
+    }
+    let first = sub.expect_publish_v5();
+    assert_eq!(first.payload, b"m1");
+    sub.send(&wire_v5::pubrec(first.pid.unwrap(), 0x80));
+    let second = sub.expect_publish_v5();
+    assert_eq!(
+        second.payload, b"m2",
+        "no PUBREL for a refused message, and the next one"
+    );
+    sub.send(&wire_v5::pubrec(second.pid.unwrap(), 0x00));
+    sub.expect_pub_response(0x62, second.pid.unwrap());
+    sub.send(&wire_v5::pubcomp(second.pid.unwrap(), 0x00));
+    assert_eq!(sub.receive_v5().payload, b"m3");
+    sub.expect_no_packet(Duration::from_millis(500));
+}
