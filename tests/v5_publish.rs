@@ -119,8 +119,6 @@ fn topic_alias_above_the_maximum_gets_disconnect_0x94() {
 /// value of 0 or greater than the Maximum Topic Alias is a Protocol Error, the receiver uses
 /// DISCONNECT with Reason Code of 0x94 (Topic Alias invalid)".
 #[test]
-#[ignore = "broker bug: Topic Alias 0 is rejected by the property decoder as an invalid \
-            property value and answered with DISCONNECT 0x82, not 0x94 (§3.3.2.3.4)"]
 fn topic_alias_0_gets_disconnect_0x94() {
     let broker = Broker::start(&[]);
     let mut client = Client::connect_v5(broker.addr(), "alias-zero");

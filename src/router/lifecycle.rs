@@ -206,7 +206,7 @@ impl Router {
     }
 
     /// DISCONNECT from the client. An MQTT 5 client may change the session expiry interval,
-    /// but not from 0 to non-zero [MQTT-3.14.2-2], and may ask for its will with 0x04.
+    /// but not from 0 to non-zero (MQTT 5 section 3.14.2.2.2), and may ask for its will with 0x04.
     pub(super) fn handle_disconnect(&mut self, key: usize, disconnect: Disconnect) {
         if let Some(expiry) = disconnect.properties.session_expiry_interval
             && let Some(session) = self.session_of(key)
