@@ -148,8 +148,7 @@ fn packet_over_the_broker_maximum_gets_disconnect_0x95() {
 }
 
 /// §3.2.2.3.14: the broker announces no Server Keep Alive when the client's keepalive is
-/// acceptable. (The binary has no option to lower the maximum keepalive, so the case where
-/// it overrides the client [MQTT-3.2.2-21] is covered only by the router tests.)
+/// acceptable.
 #[test]
 fn keep_alive_within_limits_gets_no_server_keep_alive() {
     let broker = Broker::start(&[]);
@@ -234,4 +233,30 @@ fn failure_pubrec_ends_the_qos2_flow_and_frees_the_receive_maximum() {
     sub.send(&wire_v5::pubcomp(second.pid.unwrap(), 0x00));
     assert_eq!(sub.receive_v5().payload, b"m3");
     sub.expect_no_packet(Duration::from_millis(500));
+}
+
+/// [MQTT-3.2.2-21] With `--max-keepalive 30`, a v5 client asking for 120 s (or none) is told
+/// Server Keep Alive 30 and must use it; a 3.1.1 client cannot be told, so as with mosquitto it
+/// is refused (return code 2) while one asking for 20 s is accepted.
+#[test]
+fn max_keepalive_sets_server_keep_alive_and_refuses_longer_v3_keepalives() {
+    let broker = Broker::start(&["--max-keepalive", "30"]);
+    for keep_alive in [120, 0] {
+        let connect = ConnectV5::new("long").keep_alive(keep_alive);
+        let (_client, connack) = Client::connect_v5_ok(broker.addr(), &connect);
+        assert_eq!(
+            connack.props.server_keep_alive(),
+            Some(30),
+            "keepalive {keep_alive}"
+        );
+    }
+    let mut connect = common::wire::Connect::v311("old-long");
+    connect.keep_alive = 120;
+    let (mut client, (session_present, code)) = Client::connect_with(broker.addr(), &connect);
+    assert_eq!((session_present, code), (false, 2));
+    assert!(client.closed_within(Duration::from_secs(5)).is_some());
+    let mut connect = common::wire::Connect::v311("old-short");
+    connect.keep_alive = 20;
+    let (_client, (_, code)) = Client::connect_with(broker.addr(), &connect);
+    assert_eq!(code, 0);
 }
