@@ -21,8 +21,10 @@ use std::sync::Arc;
 
 use crate::protocol::{QoS, SubscriptionOptions};
 use crate::topic::TopicFilter;
+use held::HeldFilters;
 use index::{IndexKey, WildcardIndex};
 
+mod held;
 mod index;
 
 /// One receiver of a PUBLISH, after merging all of its subscriptions that match the topic.
@@ -204,7 +206,7 @@ fn swap_remove_subscriber<K: Copy>(
 pub struct SubscriptionTable<K> {
     filters: Filters<K>,
     /// For each key, the filters it holds and its position in each filter's subscriber list.
-    held: HashMap<K, HashMap<Arc<str>, usize>>,
+    held: HashMap<K, HeldFilters>,
     /// The number of subscriptions, over all keys.
     len: usize,
 }
@@ -240,7 +242,7 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
             identifier,
         };
         let held = self.held.entry(key).or_default();
-        if let Some(&position) = held.get(filter.as_str()) {
+        if let Some(position) = held.get(filter.as_str()) {
             if let Some(slot) = self
                 .filters
                 .get_mut(filter.as_str())
@@ -278,7 +280,7 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
             return;
         };
         self.len = self.len.saturating_sub(held.len());
-        for (text, position) in held {
+        for (text, position) in held.into_entries() {
             self.detach(&text, position);
         }
     }
@@ -305,8 +307,8 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
         self.held
             .get(&key)
             .into_iter()
-            .flatten()
-            .filter_map(|(text, &position)| {
+            .flat_map(HeldFilters::iter)
+            .filter_map(|(text, position)| {
                 let entry = self.filters.get(text)?;
                 let subscriber = entry.subscribers.get(position)?;
                 Some((&entry.filter, subscriber.options, subscriber.identifier))
