@@ -71,7 +71,7 @@ impl Router {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
-        let known = session.inbound_qos2.contains(&id.get());
+        let known = session.inbound_qos2.contains(id.get());
         if !known && is_v5 && session.inbound_qos2.len() >= receive_maximum {
             let why = format!("more than {receive_maximum} QoS 2 messages awaiting PUBREL");
             self.violation(key, ReasonCode::RECEIVE_MAXIMUM_EXCEEDED, why);
@@ -90,7 +90,7 @@ impl Router {
     pub(super) fn handle_pubrel(&mut self, key: usize, rel: PubResponse) {
         let known = self
             .session_of(key)
-            .is_some_and(|session| session.inbound_qos2.remove(&rel.packet_id.get()));
+            .is_some_and(|session| session.inbound_qos2.remove(rel.packet_id.get()));
         let mut comp = PubResponse::new(rel.packet_id);
         if !known {
             comp.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;

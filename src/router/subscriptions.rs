@@ -15,6 +15,7 @@
 )]
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -51,20 +52,22 @@ struct Subscriber<K> {
     identifier: Option<u32>,
 }
 
-/// A distinct filter and everyone subscribed to it (each key at most once).
+/// A distinct wildcard filter and everyone subscribed to it (each key at most once).
 #[derive(Debug)]
-struct FilterEntry<K> {
+struct WildcardEntry<K> {
     filter: TopicFilter,
     subscribers: Vec<Subscriber<K>>,
-    /// Where a wildcard filter is filed in the index; `None` for exact filters too.
+    /// Where the filter is filed in the index.
     index_key: IndexKey,
 }
 
-/// The distinct filters of the table, exact ones indexed by text, wildcard ones in a list.
+/// The distinct filters of the table: exact ones as their subscriber lists under their text
+/// (the text is all an exact filter is, so nothing else is stored for the many exact
+/// subscriptions of a large broker), wildcard ones in an indexed list.
 #[derive(Debug)]
 struct Filters<K> {
-    exact: HashMap<Arc<str>, FilterEntry<K>>,
-    wildcard: Vec<FilterEntry<K>>,
+    exact: HashMap<Arc<str>, Vec<Subscriber<K>>>,
+    wildcard: Vec<WildcardEntry<K>>,
     /// Where each wildcard filter sits in `wildcard`, so that subscribing to a filter someone
     /// already holds finds it without a scan.
     wildcard_positions: HashMap<Arc<str>, usize>,
@@ -91,19 +94,21 @@ impl<K: Copy + Eq> Filters<K> {
         self.exact.len() + self.wildcard.len()
     }
 
-    fn get(&self, text: &str) -> Option<&FilterEntry<K>> {
+    fn subscribers(&self, text: &str) -> Option<&Vec<Subscriber<K>>> {
         if is_wildcard_text(text) {
             let position = *self.wildcard_positions.get(text)?;
-            self.wildcard.get(position)
+            self.wildcard.get(position).map(|entry| &entry.subscribers)
         } else {
             self.exact.get(text)
         }
     }
 
-    fn get_mut(&mut self, text: &str) -> Option<&mut FilterEntry<K>> {
+    fn subscribers_mut(&mut self, text: &str) -> Option<&mut Vec<Subscriber<K>>> {
         if is_wildcard_text(text) {
             let position = *self.wildcard_positions.get(text)?;
-            self.wildcard.get_mut(position)
+            self.wildcard
+                .get_mut(position)
+                .map(|entry| &mut entry.subscribers)
         } else {
             self.exact.get_mut(text)
         }
@@ -114,14 +119,14 @@ impl<K: Copy + Eq> Filters<K> {
     fn add(&mut self, filter: TopicFilter, subscriber: Subscriber<K>) -> (Arc<str>, usize) {
         let text = Arc::clone(filter.as_arc());
         if !filter.has_wildcards() {
-            let entry = self.exact.entry(text).or_insert_with(|| FilterEntry {
-                filter,
-                subscribers: Vec::new(),
-                index_key: None,
-            });
-            let position = entry.subscribers.len();
-            entry.subscribers.push(subscriber);
-            return (Arc::clone(entry.filter.as_arc()), position);
+            // The table's own copy of the text is returned, so every key's index shares it.
+            let (text, subscribers) = match self.exact.entry(text) {
+                Entry::Occupied(entry) => (Arc::clone(entry.key()), entry.into_mut()),
+                Entry::Vacant(entry) => (Arc::clone(entry.key()), entry.insert(Vec::new())),
+            };
+            let position = subscribers.len();
+            subscribers.push(subscriber);
+            return (text, position);
         }
         let existing = self.wildcard_positions.get(&text).copied();
         if let Some(entry) = existing.and_then(|position| self.wildcard.get_mut(position)) {
@@ -133,7 +138,7 @@ impl<K: Copy + Eq> Filters<K> {
         let index_key = self.index.choose_key(&filter);
         self.index.insert(&index_key, position);
         self.wildcard_positions.insert(Arc::clone(&text), position);
-        self.wildcard.push(FilterEntry {
+        self.wildcard.push(WildcardEntry {
             filter,
             subscribers: vec![subscriber],
             index_key,
@@ -146,9 +151,9 @@ impl<K: Copy + Eq> Filters<K> {
     /// was last now sits at `position`: its key is returned for the caller to update its index.
     fn remove(&mut self, text: &str, position: usize) -> Option<K> {
         if !is_wildcard_text(text) {
-            let entry = self.exact.get_mut(text)?;
-            let moved = swap_remove_subscriber(&mut entry.subscribers, position);
-            if entry.subscribers.is_empty() {
+            let subscribers = self.exact.get_mut(text)?;
+            let moved = swap_remove_subscriber(subscribers, position);
+            if subscribers.is_empty() {
                 self.exact.remove(text);
             }
             return moved;
@@ -172,16 +177,16 @@ impl<K: Copy + Eq> Filters<K> {
         moved
     }
 
-    /// Calls `visit` with every filter that matches `topic`.
-    fn for_each_match(&self, topic: &str, mut visit: impl FnMut(&FilterEntry<K>)) {
-        if let Some(entry) = self.exact.get(topic) {
-            visit(entry);
+    /// Calls `visit` with the subscribers of every filter that matches `topic`.
+    fn for_each_match(&self, topic: &str, mut visit: impl FnMut(&[Subscriber<K>])) {
+        if let Some(subscribers) = self.exact.get(topic) {
+            visit(subscribers);
         }
         self.index.candidates(topic, |position| {
             if let Some(entry) = self.wildcard.get(position)
                 && entry.filter.matches(topic)
             {
-                visit(entry);
+                visit(&entry.subscribers);
             }
         });
     }
@@ -245,8 +250,8 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
         if let Some(position) = held.get(filter.as_str()) {
             if let Some(slot) = self
                 .filters
-                .get_mut(filter.as_str())
-                .and_then(|entry| entry.subscribers.get_mut(position))
+                .subscribers_mut(filter.as_str())
+                .and_then(|subscribers| subscribers.get_mut(position))
             {
                 *slot = subscriber;
             }
@@ -298,20 +303,19 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
         }
     }
 
-    /// The subscriptions `key` holds, in no particular order: the filter, its options and its
-    /// subscription identifier.
+    /// The subscriptions `key` holds, in no particular order: the filter text, its options and
+    /// its subscription identifier.
     pub fn subscriptions_of(
         &self,
         key: K,
-    ) -> impl Iterator<Item = (&TopicFilter, SubscriptionOptions, Option<u32>)> {
+    ) -> impl Iterator<Item = (&str, SubscriptionOptions, Option<u32>)> {
         self.held
             .get(&key)
             .into_iter()
             .flat_map(HeldFilters::iter)
             .filter_map(|(text, position)| {
-                let entry = self.filters.get(text)?;
-                let subscriber = entry.subscribers.get(position)?;
-                Some((&entry.filter, subscriber.options, subscriber.identifier))
+                let subscriber = self.filters.subscribers(text)?.get(position)?;
+                Some((&**text, subscriber.options, subscriber.identifier))
             })
     }
 
@@ -324,9 +328,9 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
     pub fn deliveries(&self, topic: &str, publisher: Option<K>, out: &mut Vec<Delivery<K>>) {
         out.clear();
         let mut matched_filters = 0usize;
-        self.filters.for_each_match(topic, |entry| {
+        self.filters.for_each_match(topic, |subscribers| {
             matched_filters += 1;
-            for subscriber in &entry.subscribers {
+            for subscriber in subscribers {
                 if subscriber.options.no_local && publisher == Some(subscriber.key) {
                     continue;
                 }

@@ -13,7 +13,10 @@ const PROMOTE_AT: usize = 16;
 #[derive(Debug)]
 pub enum HeldFilters {
     Few(Vec<(Arc<str>, usize)>),
-    Many(HashMap<Arc<str>, usize>),
+    /// Boxed so that the common `Few` case keeps the enum as small as a `Vec`: the table holds
+    /// one of these per subscriber, and an inline map would triple it.
+    #[allow(clippy::box_collection)]
+    Many(Box<HashMap<Arc<str>, usize>>),
 }
 
 impl Default for HeldFilters {
@@ -44,7 +47,7 @@ impl HeldFilters {
             HeldFilters::Few(list) => {
                 let mut map: HashMap<Arc<str>, usize> = list.drain(..).collect();
                 map.insert(text, position);
-                *self = HeldFilters::Many(map);
+                *self = HeldFilters::Many(Box::new(map));
             }
             HeldFilters::Many(map) => {
                 map.insert(text, position);
