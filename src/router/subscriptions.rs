@@ -125,6 +125,11 @@ impl<K: Copy + Eq> Filters<K> {
                 Entry::Vacant(entry) => (Arc::clone(entry.key()), entry.insert(Vec::new())),
             };
             let position = subscribers.len();
+            // Most exact filters have one subscriber: reserve for exactly that, not four;
+            // later pushes grow by doubling as usual.
+            if subscribers.is_empty() {
+                subscribers.reserve_exact(1);
+            }
             subscribers.push(subscriber);
             return (text, position);
         }

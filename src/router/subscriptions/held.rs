@@ -43,7 +43,13 @@ impl HeldFilters {
     /// Records a filter the key did not hold.
     pub fn insert(&mut self, text: Arc<str>, position: usize) {
         match self {
-            HeldFilters::Few(list) if list.len() < PROMOTE_AT => list.push((text, position)),
+            HeldFilters::Few(list) if list.len() < PROMOTE_AT => {
+                // Most keys hold one filter, and a first push would reserve room for four.
+                if list.is_empty() {
+                    list.reserve_exact(1);
+                }
+                list.push((text, position));
+            }
             HeldFilters::Few(list) => {
                 let mut map: HashMap<Arc<str>, usize> = list.drain(..).collect();
                 map.insert(text, position);
