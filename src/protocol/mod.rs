@@ -40,5 +40,5 @@ pub use encode::{
 };
 pub use error::DecodeError;
 pub use packet::*;
-pub use properties::Properties;
+pub use properties::{Properties, PropertyValues};
 pub use properties_codec::PublishOverrides;

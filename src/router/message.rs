@@ -56,9 +56,12 @@ impl Message {
         mut properties: Properties,
         now: Instant,
     ) -> Message {
-        properties.topic_alias = None;
-        properties.subscription_identifiers.clear();
-        properties.will_delay_interval = None;
+        // Written only when present: the first write would allocate an empty set.
+        if !properties.is_empty() {
+            properties.topic_alias = None;
+            properties.subscription_identifiers.clear();
+            properties.will_delay_interval = None;
+        }
         let expires_at = properties
             .message_expiry_interval
             .map(|seconds| now + Duration::from_secs(u64::from(seconds)));

@@ -7,8 +7,8 @@ use super::LinkLoss;
 use super::tests::{Harness, connect_packet, pid, publish, subscribe};
 use crate::config::Config;
 use crate::protocol::{
-    Connect, Disconnect, Packet, Properties, ProtocolVersion, PubResponse, QoS, ReasonCode,
-    RetainHandling, Subscribe, SubscriptionOptions, SubscriptionRequest, Will,
+    Connect, Disconnect, Packet, Properties, PropertyValues, ProtocolVersion, PubResponse, QoS,
+    ReasonCode, RetainHandling, Subscribe, SubscriptionOptions, SubscriptionRequest, Will,
 };
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
@@ -38,10 +38,11 @@ fn subscribe_with(
             filter: filter.to_owned(),
             options,
         }],
-        properties: Properties {
+        properties: PropertyValues {
             subscription_identifiers: sub_id.into_iter().collect(),
-            ..Properties::default()
-        },
+            ..PropertyValues::default()
+        }
+        .into(),
     })
 }
 
@@ -89,10 +90,11 @@ fn connack_announces_limits_and_assigns_an_id() {
 fn unsupported_authentication_method_is_refused_with_0x8c() {
     let mut h = Harness::new(Config::default());
     let link = h.open();
-    let properties = Properties {
+    let properties: Properties = PropertyValues {
         authentication_method: Some("SCRAM-SHA-1".into()),
-        ..Properties::default()
-    };
+        ..PropertyValues::default()
+    }
+    .into();
     h.send(
         link,
         &Packet::Connect(Box::new(connect_v5("a", true, properties))),
@@ -112,14 +114,15 @@ fn properties_reach_v5_subscribers_in_order_and_v3_subscribers_get_the_plain_mes
     h.subscribe(new, "t", QoS::AtMostOnce);
     h.subscribe(old, "t", QoS::AtMostOnce);
     let p = v5(&mut h, "p");
-    let properties = Properties {
+    let properties: Properties = PropertyValues {
         content_type: Some("text/plain".into()),
         payload_format_indicator: Some(1),
         response_topic: Some("reply/here".into()),
         correlation_data: Some(vec![1, 2, 3]),
         user_properties: vec![("z".into(), "1".into()), ("a".into(), "2".into())],
-        ..Properties::default()
-    };
+        ..PropertyValues::default()
+    }
+    .into();
     h.send(
         p,
         &publish_with("t", QoS::AtMostOnce, None, properties.clone()),
@@ -145,9 +148,12 @@ fn inbound_topic_aliases_are_resolved_and_bad_ones_close_with_0x94() {
     let s = h.connect("s");
     h.subscribe(s, "long/topic/name", QoS::AtMostOnce);
     let p = v5(&mut h, "p");
-    let alias = |n| Properties {
-        topic_alias: Some(n),
-        ..Properties::default()
+    let alias = |n| {
+        PropertyValues {
+            topic_alias: Some(n),
+            ..PropertyValues::default()
+        }
+        .into()
     };
     h.send(
         p,
@@ -177,10 +183,11 @@ fn inbound_topic_aliases_are_resolved_and_bad_ones_close_with_0x94() {
 #[test]
 fn outbound_topic_aliases_replace_repeated_topics() {
     let mut h = Harness::new(Config::default());
-    let properties = Properties {
+    let properties: Properties = PropertyValues {
         topic_alias_maximum: Some(1),
-        ..Properties::default()
-    };
+        ..PropertyValues::default()
+    }
+    .into();
     let (s, _) = h.connect_with(connect_v5("s", true, properties));
     h.subscribe(s, "#", QoS::AtMostOnce);
     let p = h.connect("p");
@@ -206,17 +213,21 @@ fn outbound_topic_aliases_replace_repeated_topics() {
 #[test]
 fn expired_messages_are_not_delivered_and_the_remaining_interval_is_sent() {
     let mut h = Harness::new(Config::default());
-    let properties = Properties {
+    let properties: Properties = PropertyValues {
         session_expiry_interval: Some(3600),
-        ..Properties::default()
-    };
+        ..PropertyValues::default()
+    }
+    .into();
     let (s, _) = h.connect_with(connect_v5("s", false, properties.clone()));
     h.subscribe(s, "t", QoS::AtLeastOnce);
     h.router.close_link(s, LinkLoss::PeerClosed, h.now);
     let p = v5(&mut h, "p");
-    let expiry = |seconds| Properties {
-        message_expiry_interval: Some(seconds),
-        ..Properties::default()
+    let expiry = |seconds| {
+        PropertyValues {
+            message_expiry_interval: Some(seconds),
+            ..PropertyValues::default()
+        }
+        .into()
     };
     h.send(p, &publish_with("t", QoS::AtLeastOnce, Some(1), expiry(10)));
     h.send(
@@ -242,10 +253,11 @@ fn expired_messages_are_not_delivered_and_the_remaining_interval_is_sent() {
 #[test]
 fn client_receive_maximum_limits_messages_in_flight() {
     let mut h = Harness::new(Config::default());
-    let properties = Properties {
+    let properties: Properties = PropertyValues {
         receive_maximum: Some(1),
-        ..Properties::default()
-    };
+        ..PropertyValues::default()
+    }
+    .into();
     let (s, _) = h.connect_with(connect_v5("s", true, properties));
     h.subscribe(s, "t", QoS::AtLeastOnce);
     let p = h.connect("p");
@@ -264,10 +276,11 @@ fn client_receive_maximum_limits_messages_in_flight() {
 #[test]
 fn deliveries_larger_than_the_client_accepts_are_dropped() {
     let mut h = Harness::new(Config::default());
-    let properties = Properties {
+    let properties: Properties = PropertyValues {
         maximum_packet_size: Some(64),
-        ..Properties::default()
-    };
+        ..PropertyValues::default()
+    }
+    .into();
     let (s, _) = h.connect_with(connect_v5("s", true, properties));
     h.subscribe(s, "t", QoS::AtLeastOnce);
     let p = h.connect("p");
@@ -364,10 +377,11 @@ fn shared_subscription_round_robin_without_retained_and_reassigned_on_leave() {
 #[test]
 fn session_expiry_ends_an_offline_session() {
     let mut h = Harness::new(Config::default());
-    let properties = Properties {
+    let properties: Properties = PropertyValues {
         session_expiry_interval: Some(10),
-        ..Properties::default()
-    };
+        ..PropertyValues::default()
+    }
+    .into();
     let (s, _) = h.connect_with(connect_v5("s", false, properties.clone()));
     h.router.close_link(s, LinkLoss::PeerClosed, h.now);
     h.now += Duration::from_secs(5);
@@ -390,20 +404,22 @@ fn connect_with_delayed_will(client_id: &str, delay: u32) -> Connect {
     let mut connect = connect_v5(
         client_id,
         false,
-        Properties {
+        PropertyValues {
             session_expiry_interval: Some(100),
-            ..Properties::default()
-        },
+            ..PropertyValues::default()
+        }
+        .into(),
     );
     connect.will = Some(Will {
         topic: format!("wills/{client_id}").into(),
         payload: Arc::from(&b"gone"[..]),
         qos: QoS::AtMostOnce,
         retain: false,
-        properties: Properties {
+        properties: PropertyValues {
             will_delay_interval: Some(delay),
-            ..Properties::default()
-        },
+            ..PropertyValues::default()
+        }
+        .into(),
     });
     connect
 }
@@ -479,10 +495,11 @@ fn disconnect_with_will_publishes_it_and_expiry_cannot_grow_from_zero() {
     let z = v5(&mut h, "zero");
     let disconnect = Disconnect {
         reason: ReasonCode::NORMAL_DISCONNECTION,
-        properties: Properties {
+        properties: PropertyValues {
             session_expiry_interval: Some(60),
-            ..Properties::default()
-        },
+            ..PropertyValues::default()
+        }
+        .into(),
     };
     h.send(z, &Packet::Disconnect(disconnect));
     assert_eq!(

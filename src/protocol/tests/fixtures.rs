@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::protocol::PropertyValues;
 use crate::protocol::{
     ConnAck, Connect, ConnectReturnCode, PubResponse, ReasonCode, RetainHandling, SubAck,
     Subscribe, SubscriptionOptions, SubscriptionRequest, Will,
@@ -105,11 +106,12 @@ fn connect_v5_with_properties() {
         will: None,
         username: None,
         password: None,
-        properties: Properties {
+        properties: PropertyValues {
             session_expiry_interval: Some(3600),
             receive_maximum: Some(16),
-            ..Properties::default()
-        },
+            ..PropertyValues::default()
+        }
+        .into(),
     };
     // The connection's version does not matter for CONNECT.
     fixture(
@@ -183,11 +185,12 @@ fn publish_qos_0_1_2() {
     ];
     let p = Publish {
         dup: true,
-        properties: Properties {
+        properties: PropertyValues {
             payload_format_indicator: Some(1),
             topic_alias: Some(5),
-            ..Properties::default()
-        },
+            ..PropertyValues::default()
+        }
+        .into(),
         ..publish(QoS::ExactlyOnce, "a/b", b"hi")
     };
     fixture(&qos2, ProtocolVersion::V5, Packet::Publish(p));
@@ -240,10 +243,11 @@ fn subscribe_v3_and_v5() {
     let s = Subscribe {
         packet_id: id(2),
         filters: vec![sub("c", options)],
-        properties: Properties {
+        properties: PropertyValues {
             subscription_identifiers: vec![5],
-            ..Properties::default()
-        },
+            ..PropertyValues::default()
+        }
+        .into(),
     };
     fixture(&v5, ProtocolVersion::V5, Packet::Subscribe(s));
 }

@@ -14,7 +14,8 @@ mod roundtrip;
 use std::sync::Arc;
 
 use super::{
-    Packet, PacketId, Properties, ProtocolVersion, Publish, QoS, decode_packet, encode, publish_len,
+    Packet, PacketId, Properties, PropertyValues, ProtocolVersion, Publish, QoS, decode_packet,
+    encode, publish_len,
 };
 
 /// A maximum packet size no test packet reaches.
@@ -107,7 +108,7 @@ pub(super) fn user_properties() -> Vec<(String, String)> {
 
 /// Every property a PUBLISH may carry.
 pub(super) fn publish_properties() -> Properties {
-    Properties {
+    PropertyValues {
         payload_format_indicator: Some(1),
         message_expiry_interval: Some(3600),
         content_type: Some("text/plain".into()),
@@ -116,13 +117,14 @@ pub(super) fn publish_properties() -> Properties {
         subscription_identifiers: vec![1, 300, 268_435_455],
         topic_alias: Some(7),
         user_properties: user_properties(),
-        ..Properties::default()
+        ..PropertyValues::default()
     }
+    .into()
 }
 
 /// Every property a will may carry.
 pub(super) fn will_properties() -> Properties {
-    Properties {
+    PropertyValues {
         payload_format_indicator: Some(0),
         message_expiry_interval: Some(10),
         content_type: Some("application/json".into()),
@@ -130,13 +132,14 @@ pub(super) fn will_properties() -> Properties {
         correlation_data: Some(b"corr".to_vec()),
         will_delay_interval: Some(30),
         user_properties: user_properties(),
-        ..Properties::default()
+        ..PropertyValues::default()
     }
+    .into()
 }
 
 /// Every property a CONNECT may carry.
 pub(super) fn connect_properties() -> Properties {
-    Properties {
+    PropertyValues {
         session_expiry_interval: Some(u32::MAX),
         authentication_method: Some("SCRAM-SHA-1".into()),
         authentication_data: Some(vec![9; 20]),
@@ -146,13 +149,14 @@ pub(super) fn connect_properties() -> Properties {
         topic_alias_maximum: Some(0),
         maximum_packet_size: Some(65_536),
         user_properties: user_properties(),
-        ..Properties::default()
+        ..PropertyValues::default()
     }
+    .into()
 }
 
 /// Every property a CONNACK may carry.
 pub(super) fn connack_properties() -> Properties {
-    Properties {
+    PropertyValues {
         session_expiry_interval: Some(0),
         assigned_client_identifier: Some("auto-1".into()),
         server_keep_alive: Some(30),
@@ -170,15 +174,17 @@ pub(super) fn connack_properties() -> Properties {
         wildcard_subscription_available: Some(1),
         subscription_identifier_available: Some(0),
         shared_subscription_available: Some(1),
-        ..Properties::default()
+        ..PropertyValues::default()
     }
+    .into()
 }
 
 /// The properties of acknowledgements: a reason string and user properties.
 pub(super) fn ack_properties() -> Properties {
-    Properties {
+    PropertyValues {
         reason_string: Some("because".into()),
         user_properties: user_properties(),
-        ..Properties::default()
+        ..PropertyValues::default()
     }
+    .into()
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::protocol::DecodeError::{self, *};
+use crate::protocol::PropertyValues;
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
 
@@ -206,12 +207,13 @@ fn publish_overrides_replace_per_delivery_properties() {
     use crate::protocol::{
         PacketId, PublishHeader, PublishOverrides, encode_publish_with, publish_len_with,
     };
-    let stored = Properties {
+    let stored = PropertyValues {
         message_expiry_interval: Some(100),
         content_type: Some("text/plain".into()),
         user_properties: vec![("k".into(), "v".into())],
-        ..Properties::default()
-    };
+        ..PropertyValues::default()
+    }
+    .into();
     let ids = [7, 300];
     let overrides = PublishOverrides {
         topic_alias: Some(3),
@@ -234,12 +236,13 @@ fn publish_overrides_replace_per_delivery_properties() {
         panic!("not a PUBLISH");
     };
     assert_eq!(used, out.len());
-    let expected = Properties {
+    let expected = PropertyValues {
         message_expiry_interval: Some(42),
         topic_alias: Some(3),
         subscription_identifiers: vec![7, 300],
-        ..stored
-    };
+        ..(*stored).clone()
+    }
+    .into();
     assert_eq!(publish.properties, expected);
     assert_eq!(&*publish.payload, b"hi");
 }

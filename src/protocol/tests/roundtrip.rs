@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::protocol::PropertyValues;
 use crate::protocol::decode_connect::{reason_for, return_code_for};
 use crate::protocol::{
     Auth, ConnAck, Connect, ConnectReturnCode, Disconnect, PubResponse, ReasonCode, RetainHandling,
@@ -146,10 +147,11 @@ fn publish_v5_with_every_property() {
         round_trip(&Packet::Publish(p), ProtocolVersion::V5);
         // An empty topic stands for the topic alias.
         let p = Publish {
-            properties: Properties {
+            properties: PropertyValues {
                 topic_alias: Some(1),
-                ..Properties::default()
-            },
+                ..PropertyValues::default()
+            }
+            .into(),
             ..publish(qos, "", b"x")
         };
         round_trip(&Packet::Publish(p), ProtocolVersion::V5);
@@ -232,11 +234,12 @@ fn subscribe_every_version() {
     let s = Subscribe {
         packet_id: id(4),
         filters: v5_filters,
-        properties: Properties {
+        properties: PropertyValues {
             subscription_identifiers: vec![99],
             user_properties: user_properties(),
-            ..Properties::default()
-        },
+            ..PropertyValues::default()
+        }
+        .into(),
     };
     round_trip(&Packet::Subscribe(s), ProtocolVersion::V5);
 }
@@ -288,10 +291,11 @@ fn unsubscribe_and_unsuback_every_version() {
     let u = Unsubscribe {
         packet_id: id(9),
         filters: vec!["x".into()],
-        properties: Properties {
+        properties: PropertyValues {
             user_properties: user_properties(),
-            ..Properties::default()
-        },
+            ..PropertyValues::default()
+        }
+        .into(),
     };
     round_trip(&Packet::Unsubscribe(u), ProtocolVersion::V5);
     let u = UnsubAck {
@@ -318,11 +322,12 @@ fn ping_and_disconnect_every_version() {
     assert_eq!(bytes, [0xE0, 1, 0x04]);
     let full = Disconnect {
         reason: ReasonCode::SERVER_MOVED,
-        properties: Properties {
+        properties: PropertyValues {
             session_expiry_interval: Some(5),
             server_reference: Some("elsewhere".into()),
-            ..ack_properties()
-        },
+            ..(*ack_properties()).clone()
+        }
+        .into(),
     };
     round_trip(&Packet::Disconnect(full), ProtocolVersion::V5);
 }
@@ -343,11 +348,12 @@ fn auth_v5() {
     assert_eq!(bytes, [0xF0, 2, 0x18, 0]);
     let a = Auth {
         reason: ReasonCode::RE_AUTHENTICATE,
-        properties: Properties {
+        properties: PropertyValues {
             authentication_method: Some("SCRAM-SHA-1".into()),
             authentication_data: Some(b"client-first".to_vec()),
-            ..ack_properties()
-        },
+            ..(*ack_properties()).clone()
+        }
+        .into(),
     };
     round_trip(&Packet::Auth(a), ProtocolVersion::V5);
 }
