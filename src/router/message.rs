@@ -61,6 +61,10 @@ impl Message {
             properties.topic_alias = None;
             properties.subscription_identifiers.clear();
             properties.will_delay_interval = None;
+            if properties.is_empty() {
+                // Only the alias was there: keep no empty allocation in a stored message.
+                properties = Properties::default();
+            }
         }
         let expires_at = properties
             .message_expiry_interval

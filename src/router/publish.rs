@@ -276,8 +276,9 @@ fn resolve_topic_alias(
         return Err((ReasonCode::TOPIC_ALIAS_INVALID, why));
     }
     let aliases = link.limits.aliases.get_or_insert_with(Box::default);
+    let slot = usize::from(alias - 1);
     if publish.topic.is_empty() {
-        match aliases.inbound.get(&alias) {
+        match aliases.inbound.get(slot).and_then(Option::as_ref) {
             Some(topic) => publish.topic = Arc::clone(topic),
             None => {
                 let why = format!("topic alias {alias} used before it was set");
@@ -285,7 +286,12 @@ fn resolve_topic_alias(
             }
         }
     } else {
-        aliases.inbound.insert(alias, Arc::clone(&publish.topic));
+        if aliases.inbound.len() <= slot {
+            aliases.inbound.resize(slot + 1, None);
+        }
+        if let Some(entry) = aliases.inbound.get_mut(slot) {
+            *entry = Some(Arc::clone(&publish.topic));
+        }
     }
     Ok(())
 }
