@@ -117,7 +117,10 @@ fn getopts_failures_name_the_option() {
     assert_eq!(error(&["--nope"]), "--nope: unknown option");
     assert_eq!(error(&["-x"]), "-x: unknown option");
     assert_eq!(error(&["-p"]), "-p: needs a value");
-    assert_eq!(error(&["-p", "1", "-p", "2"]), "--port: given more than once");
+    assert_eq!(
+        error(&["-p", "1", "-p", "2"]),
+        "--port: given more than once"
+    );
     assert_eq!(error(&["--verbose=yes"]), "--verbose: takes no value");
     assert_eq!(error(&["stray"]), "stray: unexpected argument");
 }

@@ -11,6 +11,7 @@
 )]
 
 mod connect;
+mod invariants;
 mod link;
 mod message;
 mod publish;
