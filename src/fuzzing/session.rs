@@ -4,7 +4,8 @@
 //! the way a connection's read buffer does, writes output partially, moves time and runs the
 //! timers. After every step it checks the router's own invariants and reads all new output as
 //! the client would: every byte must decode, and every PUBLISH must match a filter the client's
-//! session was granted (tracked from the SUBSCRIBE the client sent and the SUBACK it got).
+//! session was granted (tracked from the SUBSCRIBE the client sent and the SUBACK it got), and
+//! no new QoS 1 or 2 PUBLISH may reuse a packet id the client has not acknowledged yet.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -67,9 +68,7 @@ struct Harness {
     max_packet_size: u32,
     clients: Vec<Client>,
     next_token: usize,
-    /// For each session, every filter it was granted since it began: a message queued before
-    /// an UNSUBSCRIBE may still arrive after it, so this only grows until the session is new.
-    granted: HashMap<String, HashSet<String>>,
+    sessions: HashMap<String, SessionView>,
     ready: Vec<Ready>,
 }
 
@@ -81,7 +80,7 @@ impl Harness {
             max_packet_size: config.max_packet_size,
             clients: Vec::new(),
             next_token: 0,
-            granted: HashMap::new(),
+            sessions: HashMap::new(),
             ready: Vec::new(),
         }
     }
@@ -151,7 +150,16 @@ impl Harness {
         let consumed = self.router.receive(client.id, &client.unread, self.now);
         assert!(consumed <= client.unread.len(), "consumed more than given");
         client.sent.extend(client.unread.drain(..consumed));
-        read_sent(client, self.max_packet_size);
+        let acknowledged = read_sent(client, self.max_packet_size);
+        if let Some(view) = client
+            .session
+            .as_ref()
+            .and_then(|s| self.sessions.get_mut(s))
+        {
+            for id in acknowledged {
+                view.unacknowledged.remove(&id);
+            }
+        }
     }
 
     /// The reactor wrote `amount` bytes of output; a link the router wants closed is closed once
@@ -218,7 +226,7 @@ impl Harness {
                 Ok(None) => panic!("output ends in a partial packet: {rest:?}"),
                 Err(e) => panic!("broker wrote an invalid packet ({e}): {rest:?}"),
             };
-            received(client, &mut self.granted, packet);
+            received(client, &mut self.sessions, packet);
         }
     }
 
@@ -236,7 +244,9 @@ impl Harness {
 
 /// Decodes the bytes the router consumed from a client, to learn its CONNECT and SUBSCRIBEs.
 /// The router decoded the same bytes with the same versions, so stops at the same error.
-fn read_sent(client: &mut Client, max_packet_size: u32) {
+/// Returns the packet ids the client acknowledged (any of PUBACK, PUBREC or PUBCOMP).
+fn read_sent(client: &mut Client, max_packet_size: u32) -> Vec<u16> {
+    let mut acknowledged = Vec::new();
     while !client.sent_garbage {
         let version = client.version();
         match decode_packet(&client.sent, version, max_packet_size) {
@@ -250,17 +260,32 @@ fn read_sent(client: &mut Client, max_packet_size: u32) {
                         let filters = s.filters.into_iter().map(|f| f.filter).collect();
                         client.subscribing.push((s.packet_id.get(), filters));
                     }
+                    Packet::PubAck(ack) | Packet::PubRec(ack) | Packet::PubComp(ack) => {
+                        acknowledged.push(ack.packet_id.get());
+                    }
                     _ => {}
                 }
             }
-            Ok(None) => return,
+            Ok(None) => break,
             Err(_) => client.sent_garbage = true,
         }
     }
+    acknowledged
+}
+
+/// What a client has learned of its session from the broker's packets.
+#[derive(Default)]
+struct SessionView {
+    /// Every filter granted since the session began: a message queued before an UNSUBSCRIBE
+    /// may still arrive after it, so this only grows until the session is new.
+    granted: HashSet<String>,
+    /// Packet ids of QoS 1 and 2 PUBLISH packets received and not acknowledged. Any
+    /// acknowledgement frees an id here, which is laxer than the broker, never stricter.
+    unacknowledged: HashSet<u16>,
 }
 
 /// Checks one packet the broker sent to `client` and learns what it grants.
-fn received(client: &mut Client, granted: &mut HashMap<String, HashSet<String>>, packet: Packet) {
+fn received(client: &mut Client, sessions: &mut HashMap<String, SessionView>, packet: Packet) {
     match packet {
         Packet::ConnAck(ack) if ack.return_code == ConnectReturnCode::Accepted => {
             let client_id = client.connect.as_ref().map_or("", |(id, _)| id.as_str());
@@ -270,7 +295,7 @@ fn received(client: &mut Client, granted: &mut HashMap<String, HashSet<String>>,
                 false => client_id.to_owned(),
             };
             if !ack.session_present {
-                granted.insert(key.clone(), HashSet::new());
+                sessions.insert(key.clone(), SessionView::default());
             }
             client.session = Some(key);
         }
@@ -288,26 +313,33 @@ fn received(client: &mut Client, granted: &mut HashMap<String, HashSet<String>>,
                 "one SUBACK code per filter"
             );
             let session = client.session.clone().unwrap_or_default();
-            let held = granted.entry(session).or_default();
+            let view = sessions.entry(session).or_default();
             for (filter, reason) in filters.into_iter().zip(ack.reasons) {
                 if !reason.is_error() {
-                    held.insert(filter);
+                    view.granted.insert(filter);
                 }
             }
         }
         Packet::Publish(publish) => {
             let session = client.session.as_ref().expect("PUBLISH before CONNACK");
-            let subscribed = granted.get(session).is_some_and(|filters| {
-                filters.iter().any(|f| {
-                    TopicFilter::parse(f).is_ok_and(|filter| filter.matches(&publish.topic))
-                })
-            });
+            let view = sessions.entry(session.clone()).or_default();
+            let subscribed = view
+                .granted
+                .iter()
+                .any(|f| TopicFilter::parse(f).is_ok_and(|filter| filter.matches(&publish.topic)));
             assert!(
                 subscribed,
                 "PUBLISH to {:?} delivered to {session:?}, subscribed to {:?}",
-                publish.topic,
-                granted.get(session)
+                publish.topic, view.granted
             );
+            if let Some(id) = publish.packet_id {
+                let fresh = view.unacknowledged.insert(id.get());
+                assert!(
+                    fresh || publish.dup,
+                    "packet id {} reused for {session:?} before it was acknowledged",
+                    id.get()
+                );
+            }
         }
         _ => {}
     }
