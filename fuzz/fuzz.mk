@@ -55,6 +55,17 @@ fuzz-cmin: fuzz-install
 		$(FUZZ_CARGO) fuzz cmin $$t corpus/$$t; \
 	done
 
+# Coverage of the codec by the decode corpus (seeds and what runs found); needs llvm-tools:
+# `rustup component add llvm-tools-preview --toolchain nightly`.
+FUZZ_RUSTC := $(shell if rustup toolchain list 2>/dev/null | grep -q '^nightly'; \
+	then echo 'rustc +nightly'; else echo 'rustc'; fi)
+FUZZ_HOST = $(shell $(FUZZ_RUSTC) -vV | sed -n 's/^host: //p')
+FUZZ_LLVM_COV = $(shell $(FUZZ_RUSTC) --print sysroot)/lib/rustlib/$(FUZZ_HOST)/bin/llvm-cov
+
 fuzz-coverage: fuzz-install
-	cd $(FUZZ_DIR) && $(FUZZ_CARGO) fuzz coverage decode corpus/decode
-	@echo "report: see fuzz/README.md, section Coverage"
+	cd $(FUZZ_DIR) && mkdir -p target/corpus/decode && \
+		$(FUZZ_CARGO) fuzz coverage decode corpus/decode target/corpus/decode
+	$(FUZZ_LLVM_COV) report \
+		$(FUZZ_DIR)/target/$(FUZZ_HOST)/coverage/$(FUZZ_HOST)/release/decode \
+		-instr-profile=$(FUZZ_DIR)/coverage/decode/coverage.profdata \
+		$(abspath $(FUZZ_DIR)/../src/protocol)

@@ -190,7 +190,7 @@ fn publish(version: ProtocolVersion, qos: QoS) -> Publish {
 fn response(version: ProtocolVersion, value: u16) -> PubResponse {
     PubResponse {
         packet_id: id(value),
-        reason: if version.is_v5() && value % 2 == 0 {
+        reason: if version.is_v5() && value.is_multiple_of(2) {
             ReasonCode::NO_MATCHING_SUBSCRIBERS
         } else {
             ReasonCode::SUCCESS
