@@ -109,3 +109,4 @@ clean:
 	rm -rf .venv-paho1 .venv-paho2 $(E2E_DIR)/.pytest_cache
 
 include benches/bench.mk
+include fuzz/fuzz.mk

@@ -22,6 +22,8 @@
 pub mod broker;
 pub mod cli;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 mod net;
 pub mod protocol;
 pub mod router;

@@ -11,6 +11,7 @@
 )]
 
 mod connect;
+mod invariants;
 mod lifecycle;
 mod link;
 mod message;

@@ -1,0 +1,261 @@
+//! The seed corpus of every target, built from valid packets of every type and version.
+//!
+//! Written to `fuzz/corpus/<target>/` by the ignored test `generate_seed_corpus` in
+//! `tests/fuzz_replay.rs`; see `fuzz/README.md`.
+
+use super::{Op, Script, VERSIONS, sample_packets};
+use crate::protocol::{
+    Connect, Disconnect, Packet, PacketId, Properties, ProtocolVersion, PubResponse, Publish, QoS,
+    Subscribe, SubscriptionOptions, SubscriptionRequest, Unsubscribe, Will, encode,
+};
+
+/// One seed: its target, a file name saying what it holds, and its bytes.
+pub struct Seed {
+    pub target: &'static str,
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+fn tag(version: ProtocolVersion) -> &'static str {
+    match version {
+        ProtocolVersion::V3_1 => "v31",
+        ProtocolVersion::V3_1_1 => "v311",
+        ProtocolVersion::V5 => "v5",
+    }
+}
+
+fn encoded(packet: &Packet, version: ProtocolVersion) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    encode(packet, version, &mut bytes);
+    bytes
+}
+
+/// Every seed of every target.
+pub fn all() -> Vec<Seed> {
+    let mut seeds = Vec::new();
+    for (index, version) in VERSIONS.into_iter().enumerate() {
+        let mut stream = Vec::new();
+        for (kind, (name, packet)) in sample_packets(version).into_iter().enumerate() {
+            let bytes = encoded(&packet, version);
+            stream.extend_from_slice(&bytes);
+            let name = format!("{}-{name}", tag(version));
+            // The roundtrip input: version, packet type, then the packet's own bytes as the
+            // material for its fields.
+            let wire_type = u8::try_from(wire_type(&packet)).unwrap_or(0);
+            let mut structured = vec![index as u8, wire_type];
+            structured.extend_from_slice(&bytes);
+            seeds.push(Seed {
+                target: "roundtrip",
+                name: format!("{name}-{kind}"),
+                bytes: structured,
+            });
+            seeds.push(Seed {
+                target: "decode",
+                name,
+                bytes,
+            });
+        }
+        let name = format!("{}-all-types", tag(version));
+        seeds.push(Seed {
+            target: "decode",
+            name: name.clone(),
+            bytes: stream.clone(),
+        });
+        // One piece, then reads of 1, 2, 3 and 7 bytes.
+        for (split, sizes) in [("whole", &[][..]), ("split", &[1, 2, 3, 7][..])] {
+            let mut bytes = vec![index as u8, sizes.len() as u8];
+            bytes.extend_from_slice(sizes);
+            bytes.extend_from_slice(&stream);
+            seeds.push(Seed {
+                target: "decode_chunked",
+                name: format!("{name}-{split}"),
+                bytes,
+            });
+        }
+    }
+    seeds.extend(session_seeds());
+    seeds
+}
+
+/// The index in [`super::structured`]'s type choice: wire type minus one, AUTH last.
+fn wire_type(packet: &Packet) -> usize {
+    match packet {
+        Packet::Connect(_) => 0,
+        Packet::ConnAck(_) => 1,
+        Packet::Publish(_) => 2,
+        Packet::PubAck(_) => 3,
+        Packet::PubRec(_) => 4,
+        Packet::PubRel(_) => 5,
+        Packet::PubComp(_) => 6,
+        Packet::Subscribe(_) => 7,
+        Packet::SubAck(_) => 8,
+        Packet::Unsubscribe(_) => 9,
+        Packet::UnsubAck(_) => 10,
+        Packet::PingReq => 11,
+        Packet::PingResp => 12,
+        Packet::Disconnect(_) => 13,
+        Packet::Auth(_) => 14,
+    }
+}
+
+fn id(value: u16) -> PacketId {
+    PacketId::new(value).unwrap_or(PacketId(std::num::NonZeroU16::MIN))
+}
+
+fn connect(version: ProtocolVersion, client_id: &str, clean: bool, will: bool) -> Packet {
+    Packet::Connect(Box::new(Connect {
+        protocol: version,
+        clean_start: clean,
+        keep_alive: 5,
+        client_id: client_id.into(),
+        will: will.then(|| Will {
+            topic: format!("status/{client_id}").into(),
+            payload: b"offline"[..].into(),
+            qos: QoS::AtLeastOnce,
+            retain: true,
+            properties: Properties::default(),
+        }),
+        username: None,
+        password: None,
+        properties: Properties::default(),
+    }))
+}
+
+fn subscribe(packet_id: u16, filters: &[(&str, QoS)]) -> Packet {
+    Packet::Subscribe(Subscribe {
+        packet_id: id(packet_id),
+        filters: filters
+            .iter()
+            .map(|&(filter, qos)| SubscriptionRequest {
+                filter: filter.into(),
+                options: SubscriptionOptions {
+                    qos,
+                    ..SubscriptionOptions::default()
+                },
+            })
+            .collect(),
+        properties: Properties::default(),
+    })
+}
+
+fn publish(topic: &str, qos: QoS, packet_id: u16, retain: bool) -> Packet {
+    Packet::Publish(Publish {
+        dup: false,
+        qos,
+        retain,
+        topic: topic.into(),
+        packet_id: (qos != QoS::AtMostOnce).then(|| id(packet_id)),
+        properties: Properties::default(),
+        payload: b"payload"[..].into(),
+    })
+}
+
+/// Client scripts: two or three clients subscribing, publishing at every QoS, acknowledging,
+/// leaving their wills, reconnecting to persistent sessions, and timing out.
+fn session_seeds() -> Vec<Seed> {
+    let mut seeds = Vec::new();
+    for version in [ProtocolVersion::V3_1, ProtocolVersion::V3_1_1] {
+        let v = version;
+        let ack = |id_value| PubResponse::new(id(id_value));
+        let script = Script::new([0x01, 4, 0, 0])
+            .op(Op::Open)
+            .op(Op::Open)
+            .send(0, &connect(v, "sub", false, false), v, 1000)
+            .send(1, &connect(v, "pub", true, true), v, 3)
+            .read(0)
+            .read(1)
+            .send(
+                0,
+                &subscribe(1, &[("a/+", QoS::ExactlyOnce), ("#", QoS::AtLeastOnce)]),
+                v,
+                1000,
+            )
+            .send(0, &subscribe(2, &[("a/#/b", QoS::AtMostOnce)]), v, 1000)
+            .read(0)
+            .send(1, &publish("a/b", QoS::AtMostOnce, 0, false), v, 1000)
+            .send(1, &publish("a/c", QoS::AtLeastOnce, 1, true), v, 1000)
+            .send(1, &publish("a/d", QoS::ExactlyOnce, 2, false), v, 4)
+            .send(1, &Packet::PubRel(ack(2)), v, 1000)
+            .op(Op::Consume { link: 0, amount: 9 })
+            .read(0)
+            .read(1)
+            .send(0, &Packet::PubAck(ack(1)), v, 1000)
+            .send(0, &Packet::PubRec(ack(2)), v, 1000)
+            .send(0, &Packet::PubComp(ack(2)), v, 1000)
+            .send(0, &Packet::PingReq, v, 1000)
+            .op(Op::Close { link: 1, loss: 0 })
+            .read(0)
+            .send(
+                0,
+                &Packet::Unsubscribe(Unsubscribe {
+                    packet_id: id(3),
+                    filters: vec!["#".into()],
+                    properties: Properties::default(),
+                }),
+                v,
+                1000,
+            )
+            .send(0, &Packet::Disconnect(Disconnect::default()), v, 1000)
+            .read(0)
+            .op(Op::Open)
+            .send(0, &connect(v, "sub", false, false), v, 1000)
+            .read(0)
+            .op(Op::Advance { tenths: 80 })
+            .op(Op::Tick)
+            .read(0);
+        seeds.push(Seed {
+            target: "session",
+            name: format!("{}-two-clients", tag(version)),
+            bytes: script.into_bytes(),
+        });
+    }
+    // Slow reader: a tiny window and queue fill up while nothing is read, then drain.
+    let v = ProtocolVersion::V3_1_1;
+    let mut script = Script::new([0x80, 2, 4, 0])
+        .op(Op::Open)
+        .op(Op::Open)
+        .send(0, &connect(v, "slow", true, false), v, 1000)
+        .send(1, &connect(v, "", true, true), v, 1000)
+        .send(0, &subscribe(1, &[("t", QoS::ExactlyOnce)]), v, 1000);
+    for n in 1..=6 {
+        script = script.send(1, &publish("t", QoS::AtLeastOnce, n, n == 6), v, 1000);
+    }
+    script = script
+        .op(Op::Consume { link: 0, amount: 5 })
+        .read(0)
+        .send(0, &Packet::PubAck(PubResponse::new(id(1))), v, 1000)
+        .read(0)
+        .op(Op::Close { link: 1, loss: 1 })
+        .read(0);
+    seeds.push(Seed {
+        target: "session",
+        name: "v311-slow-reader".into(),
+        bytes: script.into_bytes(),
+    });
+    // Refusals and timeouts: a 5.0 CONNECT, a link that never sends CONNECT, and garbage.
+    let script = Script::new([0, 0, 0, 2])
+        .op(Op::Open)
+        .op(Op::Open)
+        .op(Op::Open)
+        .send(
+            0,
+            &connect(ProtocolVersion::V5, "five", true, false),
+            ProtocolVersion::V5,
+            1000,
+        )
+        .op(Op::Send {
+            link: 2,
+            bytes: &[0x10, 0x04, 0x00, 0x02, b'M', b'Q'],
+        })
+        .read(0)
+        .op(Op::Advance { tenths: 30 })
+        .op(Op::Tick)
+        .read(1)
+        .read(2);
+    seeds.push(Seed {
+        target: "session",
+        name: "refusals-and-timeouts".into(),
+        bytes: script.into_bytes(),
+    });
+    seeds
+}

@@ -1,0 +1,184 @@
+//! The byte layout of a `session` fuzz input: a configuration, then a script of operations.
+//!
+//! The layout is simple enough to write by hand or from code ([`Script`] builds one for the seed
+//! corpus), and every byte string is a valid script: a short or truncated one just ends early.
+//!
+//! - 4 bytes of configuration, see [`config_from`];
+//! - operations, each an opcode byte (modulo 6) and its arguments, as in [`Op`].
+
+use std::time::Duration;
+
+use crate::config::{Config, QueueFullPolicy};
+use crate::protocol::{Packet, ProtocolVersion, encode};
+
+/// One step of a client population. A link is named by its position among the links open at
+/// the time, modulo their number; when none is open, the step is skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op<'a> {
+    /// `0`: a new connection is accepted.
+    Open,
+    /// `1, link, len (u16 BE), bytes`: the client's bytes arrive (`len` is cut to what remains).
+    Send { link: u8, bytes: &'a [u8] },
+    /// `2, link, n (u16 BE)`: the reactor writes `n` bytes of the link's output (0xFFFF: all).
+    Consume { link: u8, amount: u16 },
+    /// `3, link, loss`: the connection is lost (peer closed, socket error or shutdown).
+    Close { link: u8, loss: u8 },
+    /// `4, tenths (u16 BE)`: time passes.
+    Advance { tenths: u16 },
+    /// `5`: the reactor runs the router's timers.
+    Tick,
+}
+
+impl Op<'_> {
+    pub fn duration(tenths: u16) -> Duration {
+        Duration::from_millis(u64::from(tenths) * 100)
+    }
+}
+
+/// Reads operations from the bytes after the configuration.
+pub(crate) struct OpReader<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> OpReader<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> OpReader<'a> {
+        OpReader { data }
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        let (&first, rest) = self.data.split_first()?;
+        self.data = rest;
+        Some(first)
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_be_bytes([self.u8()?, self.u8()?]))
+    }
+
+    fn bytes(&mut self, len: usize) -> &'a [u8] {
+        let (head, tail) = self.data.split_at(len.min(self.data.len()));
+        self.data = tail;
+        head
+    }
+}
+
+impl<'a> Iterator for OpReader<'a> {
+    type Item = Op<'a>;
+
+    fn next(&mut self) -> Option<Op<'a>> {
+        Some(match self.u8()? % 6 {
+            0 => Op::Open,
+            1 => {
+                let link = self.u8()?;
+                let len = self.u16()?;
+                Op::Send {
+                    link,
+                    bytes: self.bytes(usize::from(len)),
+                }
+            }
+            2 => Op::Consume {
+                link: self.u8()?,
+                amount: self.u16()?,
+            },
+            3 => Op::Close {
+                link: self.u8()?,
+                loss: self.u8()?,
+            },
+            4 => Op::Advance {
+                tenths: self.u16()?,
+            },
+            _ => Op::Tick,
+        })
+    }
+}
+
+/// The broker configuration for a run, from the first four bytes of the input (missing bytes
+/// read as zero): small windows and queues, so the fuzzer reaches their limits quickly.
+///
+/// - byte 0: in-flight window `1 + (b & 3)`; bit 6 queues QoS 0 for offline sessions; bit 7
+///   selects the drop-oldest queue policy;
+/// - byte 1: queued messages per session, `b % 8`;
+/// - byte 2: queued payload bytes per session, `4 * b` (0: no byte limit);
+/// - byte 3: bit 0 limits packets to 256 bytes; bits 1-7 the connect timeout, `1 + b >> 1`
+///   seconds.
+pub(crate) fn config_from(head: [u8; 4]) -> Config {
+    let [window, queued, bytes, limits] = head;
+    Config {
+        max_inflight_messages: 1 + u16::from(window & 3),
+        queue_qos0_offline: window & 0x40 != 0,
+        queue_full_policy: if window & 0x80 != 0 {
+            QueueFullPolicy::DropOldest
+        } else {
+            QueueFullPolicy::DropNew
+        },
+        max_queued_messages: usize::from(queued % 8),
+        max_queued_bytes: 4 * usize::from(bytes),
+        max_packet_size: if limits & 1 != 0 {
+            256
+        } else {
+            super::MAX_PACKET_SIZE
+        },
+        connect_timeout: Duration::from_secs(1 + u64::from(limits >> 1)),
+        ..Config::default()
+    }
+}
+
+/// Builds a `session` input, for seeds and tests.
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    bytes: Vec<u8>,
+}
+
+impl Script {
+    /// A script with the given configuration bytes (see [`config_from`]).
+    pub fn new(config: [u8; 4]) -> Script {
+        Script {
+            bytes: config.to_vec(),
+        }
+    }
+
+    pub fn op(mut self, op: Op<'_>) -> Script {
+        let out = &mut self.bytes;
+        match op {
+            Op::Open => out.push(0),
+            Op::Send { link, bytes } => {
+                let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
+                out.extend_from_slice(&[1, link]);
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(&bytes[..usize::from(len)]);
+            }
+            Op::Consume { link, amount } => {
+                out.extend_from_slice(&[2, link]);
+                out.extend_from_slice(&amount.to_be_bytes());
+            }
+            Op::Close { link, loss } => out.extend_from_slice(&[3, link, loss]),
+            Op::Advance { tenths } => {
+                out.push(4);
+                out.extend_from_slice(&tenths.to_be_bytes());
+            }
+            Op::Tick => out.push(5),
+        }
+        self
+    }
+
+    /// Sends `packet`, encoded for `version`, on `link`, in pieces of at most `piece` bytes.
+    pub fn send(self, link: u8, packet: &Packet, version: ProtocolVersion, piece: usize) -> Script {
+        let mut bytes = Vec::new();
+        encode(packet, version, &mut bytes);
+        bytes
+            .chunks(piece.max(1))
+            .fold(self, |script, bytes| script.op(Op::Send { link, bytes }))
+    }
+
+    /// Reads all of `link`'s output.
+    pub fn read(self, link: u8) -> Script {
+        self.op(Op::Consume {
+            link,
+            amount: u16::MAX,
+        })
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}

@@ -1,0 +1,123 @@
+//! The router's internal invariants, checked from outside by the `session` fuzz target and tests.
+//!
+//! Each rule is one the rest of the router relies on without re-checking it: the in-flight window
+//! and queue bounds, unique packet ids, and the links, sessions and subscription table agreeing
+//! about who belongs to whom.
+
+use std::collections::HashSet;
+
+use super::Router;
+use super::link::LinkState;
+use super::session::Session;
+
+impl Router {
+    /// Checks every internal invariant and names the first one broken. Costs a walk over all
+    /// links, sessions and subscriptions, so it is for tests and fuzzing, not for the hot path.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for (key, session) in &self.sessions {
+            self.check_session(key, session)
+                .map_err(|why| format!("session {:?}: {why}", session.client_id))?;
+        }
+        self.check_links()?;
+        self.check_client_ids()?;
+        let held: usize = self
+            .sessions
+            .iter()
+            .map(|(key, _)| self.subscriptions.subscriptions_of(key).count())
+            .sum();
+        if held != self.subscriptions.len() {
+            return Err(format!(
+                "subscription table holds {} subscriptions, live sessions {held}",
+                self.subscriptions.len()
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_session(&self, key: usize, session: &Session) -> Result<(), String> {
+        let window = usize::from(self.config.max_inflight_messages);
+        if session.inflight.len() > window {
+            return Err(format!(
+                "{} messages in flight, window {window}",
+                session.inflight.len()
+            ));
+        }
+        let mut ids = HashSet::new();
+        if let Some((id, _)) = session.inflight.iter().find(|(id, _)| !ids.insert(*id)) {
+            return Err(format!("packet id {} in flight twice", id.get()));
+        }
+        if session.queue.len() > self.config.max_queued_messages {
+            return Err(format!(
+                "{} messages queued, limit {}",
+                session.queue.len(),
+                self.config.max_queued_messages
+            ));
+        }
+        let bytes: usize = session.queue.iter().map(|q| q.message.payload.len()).sum();
+        if bytes != session.queued_bytes {
+            return Err(format!(
+                "queued_bytes {} but queue holds {bytes}",
+                session.queued_bytes
+            ));
+        }
+        let byte_limit = self.config.max_queued_bytes;
+        if byte_limit != 0 && bytes > byte_limit {
+            return Err(format!("{bytes} payload bytes queued, limit {byte_limit}"));
+        }
+        if let Some(link_key) = session.link {
+            let link = self
+                .links
+                .get(link_key)
+                .ok_or_else(|| format!("attached to missing link {link_key}"))?;
+            if link.session != Some(key) {
+                return Err(format!("link {link_key} does not point back"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_links(&self) -> Result<(), String> {
+        for (key, link) in &self.links {
+            if link.ready
+                && !self
+                    .ready
+                    .iter()
+                    .any(|r| r.link.index == key && r.link.generation == link.generation)
+            {
+                return Err(format!("link {key} marked ready but not in the ready list"));
+            }
+            let Some(session_key) = link.session else {
+                continue;
+            };
+            if link.state != LinkState::Connected {
+                return Err(format!("link {key} holds a session while {:?}", link.state));
+            }
+            let session = self
+                .sessions
+                .get(session_key)
+                .ok_or_else(|| format!("link {key} holds missing session {session_key}"))?;
+            if session.link != Some(key) {
+                return Err(format!("session of link {key} is attached elsewhere"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_client_ids(&self) -> Result<(), String> {
+        if self.session_by_client_id.len() != self.sessions.len() {
+            return Err(format!(
+                "{} client ids for {} sessions",
+                self.session_by_client_id.len(),
+                self.sessions.len()
+            ));
+        }
+        for (client_id, &key) in &self.session_by_client_id {
+            match self.sessions.get(key) {
+                Some(session) if session.client_id == *client_id => {}
+                _ => return Err(format!("client id {client_id:?} maps to a wrong session")),
+            }
+        }
+        Ok(())
+    }
+}
