@@ -12,7 +12,10 @@ use std::time::Duration;
 use getopts::{Fail, Matches, Options};
 use log::LevelFilter;
 
-use crate::config::{Config, ConfigError, DEFAULT_PORT, QueueFullPolicy};
+use crate::config::{
+    Config, ConfigError, DEFAULT_PORT, DEFAULT_TLS_PORT, ListenerConfig, QueueFullPolicy,
+    TlsIdentity,
+};
 
 pub use logging::init_logging;
 
@@ -69,6 +72,37 @@ fn options() -> Options {
         "address to listen on, repeatable (default: all IPv4 and IPv6 addresses)",
         "ADDR",
     );
+    o.optopt(
+        "",
+        "tls-port",
+        "port for MQTT over TLS, usually 8883 (default: no TLS listener)",
+        "PORT",
+    );
+    o.optmulti(
+        "",
+        "tls-bind",
+        "address for the TLS listener, repeatable (default: all IPv4 and IPv6 addresses)",
+        "ADDR",
+    );
+    o.optopt(
+        "",
+        "cert",
+        "TLS certificate chain, PEM, the server's certificate first",
+        "FILE",
+    );
+    o.optopt("", "key", "TLS private key, PEM PKCS#8", "FILE");
+    o.optopt(
+        "",
+        "pkcs12",
+        "TLS certificate chain and key in one PKCS#12 file, instead of --cert and --key",
+        "FILE",
+    );
+    o.optopt(
+        "",
+        "pkcs12-password-env",
+        "environment variable holding the --pkcs12 password (default: no password)",
+        "VAR",
+    );
     o.optflag("v", "verbose", "log debug messages");
     o.optflag("q", "quiet", "log errors only");
     o.optopt(
@@ -98,7 +132,7 @@ fn options() -> Options {
     o.optopt(
         "",
         "connect-timeout",
-        "seconds a new connection has to send CONNECT (default 10)",
+        "seconds a new connection has to send CONNECT, TLS handshake included (default 10)",
         "SECS",
     );
     o.optopt(
@@ -164,15 +198,11 @@ where
 fn config_from(m: &Matches) -> Result<Config, UsageError> {
     let mut config = Config::default();
     let port = number(m, "p", "-p")?.unwrap_or(DEFAULT_PORT);
-    let binds = m.opt_strs("b");
-    config.listeners = if binds.is_empty() {
-        Config::all_addresses(port)
-    } else {
-        binds
-            .iter()
-            .map(|text| bind_address(text, port))
-            .collect::<Result<_, _>>()?
-    };
+    config.listeners = addresses(&m.opt_strs("b"), port, "-b")?
+        .into_iter()
+        .map(ListenerConfig::plain)
+        .collect();
+    tls_from(m, &mut config)?;
     if let Some(n) = number(m, "max-inflight", "--max-inflight")? {
         config.max_inflight_messages = n;
     }
@@ -207,8 +237,98 @@ fn config_from(m: &Matches) -> Result<Config, UsageError> {
     Ok(config)
 }
 
+/// The TLS listeners and their certificate: present when `--tls-port` or `--tls-bind` is given.
+fn tls_from(m: &Matches, config: &mut Config) -> Result<(), UsageError> {
+    let wanted = m.opt_present("tls-port") || m.opt_present("tls-bind");
+    let identity = tls_identity(m)?;
+    if !cfg!(feature = "tls")
+        && let Some(option) = TLS_OPTIONS.iter().find(|o| m.opt_present(o))
+    {
+        let message = "this minibroker was built without TLS support (the `tls` feature)";
+        return Err(UsageError::new(dashed(option), message));
+    }
+    match (wanted, identity) {
+        (false, None) => return Ok(()),
+        (false, Some(_)) => {
+            let option = if m.opt_present("pkcs12") {
+                "--pkcs12"
+            } else {
+                "--cert"
+            };
+            return Err(UsageError::new(option, "needs --tls-port"));
+        }
+        (true, None) => {
+            let message = "needs --cert and --key, or --pkcs12";
+            return Err(UsageError::new("--tls-port", message));
+        }
+        (true, Some(identity)) => config.tls = Some(identity),
+    }
+    let port = number(m, "tls-port", "--tls-port")?.unwrap_or(DEFAULT_TLS_PORT);
+    let addrs = addresses(&m.opt_strs("tls-bind"), port, "--tls-bind")?;
+    config
+        .listeners
+        .extend(addrs.into_iter().map(ListenerConfig::tls));
+    Ok(())
+}
+
+/// The options that only make sense with TLS support compiled in.
+const TLS_OPTIONS: [&str; 6] = [
+    "tls-port",
+    "tls-bind",
+    "cert",
+    "key",
+    "pkcs12",
+    "pkcs12-password-env",
+];
+
+/// `--cert` with `--key`, or `--pkcs12` with its password from the environment.
+fn tls_identity(m: &Matches) -> Result<Option<TlsIdentity>, UsageError> {
+    let (cert, key, pkcs12) = (m.opt_str("cert"), m.opt_str("key"), m.opt_str("pkcs12"));
+    let password_env = m.opt_str("pkcs12-password-env");
+    if password_env.is_some() && pkcs12.is_none() {
+        return Err(UsageError::new("--pkcs12-password-env", "needs --pkcs12"));
+    }
+    match (cert, key, pkcs12) {
+        (None, None, None) => Ok(None),
+        (Some(cert), Some(key), None) => Ok(Some(TlsIdentity::Pem {
+            cert: cert.into(),
+            key: key.into(),
+        })),
+        (Some(_), None, None) => Err(UsageError::new("--cert", "needs --key")),
+        (None, Some(_), None) => Err(UsageError::new("--key", "needs --cert")),
+        (None, None, Some(file)) => {
+            let password = match password_env {
+                None => String::new(),
+                Some(var) => std::env::var(&var).map_err(|_| {
+                    let message = format!("the environment variable {var} is not set");
+                    UsageError::new("--pkcs12-password-env", message)
+                })?,
+            };
+            Ok(Some(TlsIdentity::Pkcs12 {
+                file: file.into(),
+                password,
+            }))
+        }
+        (_, _, Some(_)) => Err(UsageError::new(
+            "--pkcs12",
+            "cannot be combined with --cert and --key",
+        )),
+    }
+}
+
+/// The addresses given with `option` (`-b`, `--tls-bind`) on `port`; all addresses if none.
+fn addresses(texts: &[String], port: u16, option: &str) -> Result<Vec<SocketAddr>, UsageError> {
+    if texts.is_empty() {
+        return Ok(Config::all_addresses(port));
+    }
+    texts
+        .iter()
+        .map(|text| bind_address(text, port, option))
+        .collect()
+}
+
 /// `ADDR` as an IPv4 or IPv6 address (bare or in brackets) on `port`, or `ADDR:PORT`.
-fn bind_address(text: &str, port: u16) -> Result<SocketAddr, UsageError> {
+fn bind_address(text: &str, port: u16, option: &str) -> Result<SocketAddr, UsageError> {
     if let Ok(ip) = IpAddr::from_str(text) {
         return Ok(SocketAddr::new(ip, port));
     }
@@ -218,7 +338,7 @@ fn bind_address(text: &str, port: u16) -> Result<SocketAddr, UsageError> {
         return Ok(SocketAddr::new(IpAddr::V6(ip), port));
     }
     SocketAddr::from_str(text)
-        .map_err(|_| UsageError::new("-b", format!("not an IP address: '{text}'")))
+        .map_err(|_| UsageError::new(option, format!("not an IP address: '{text}'")))
 }
 
 /// An option's value as a number of type `T`, with the type's range in the error.
@@ -302,6 +422,7 @@ fn from_config(error: ConfigError) -> UsageError {
         "max_queued_messages" => "--max-queued",
         "max_queued_bytes" => "--max-queued-bytes",
         "connect_timeout" => "--connect-timeout",
+        "tls" => "--tls-port",
         other => other,
     };
     UsageError::new(option, error.message)
