@@ -93,7 +93,7 @@ impl Transport {
         match self {
             Transport::Plain(stream) => stream.write(data),
             #[cfg(feature = "tls")]
-            Transport::Tls(tls) => tls.write(data),
+            Transport::Tls(tls) => write_records(tls, data),
             #[cfg(feature = "tls")]
             Transport::Handshaking(_) | Transport::Failed => Err(not_established()),
         }
@@ -139,6 +139,29 @@ impl Transport {
     fn continue_handshake(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// Writes records until `data` is all sent or the socket is full.
+///
+/// With partial writes enabled, one `SSL_write` sends a single record (at most 16 KiB) and
+/// returns. The reactor takes a short write to mean "the socket is full, wait for WRITABLE",
+/// which is true of TCP but not of this: edge-triggered readiness would never report the socket
+/// writable again, and the rest would wait forever. So a short count from here, too, means the
+/// socket is full. A `WouldBlock` after some records ends the loop with what was written; the
+/// next call starts at the first unwritten byte, which is the retry OpenSSL expects.
+#[cfg(feature = "tls")]
+fn write_records(tls: &mut TlsStream<TcpStream>, data: &[u8]) -> io::Result<usize> {
+    let mut written = 0;
+    while let Some(rest) = data.get(written..).filter(|rest| !rest.is_empty()) {
+        match tls.write(rest) {
+            Ok(0) => break,
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if written > 0 && e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written)
 }
 
 #[cfg(feature = "tls")]

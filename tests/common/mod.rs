@@ -5,6 +5,8 @@
 
 pub mod broker;
 pub mod client;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod wire;
 
 use std::net::SocketAddr;
