@@ -2,6 +2,7 @@
 #
 #   make run    release build, then a broker on port 1883
 #   make test   install what the tests need, then run every check
+#   make bench  minibroker against mosquitto, results in BENCHMARKS.md (benches/bench.mk)
 #
 # `make test` runs each step even when an earlier one failed (a formatting slip should not hide a
 # failing test), prints one line naming the failed steps, and exits non-zero if there were any.
@@ -106,3 +107,5 @@ e2e-paho2: .venv-paho2/.installed build
 clean:
 	$(CARGO) clean
 	rm -rf .venv-paho1 .venv-paho2 $(E2E_DIR)/.pytest_cache
+
+include benches/bench.mk

@@ -204,6 +204,23 @@ impl TopicFilter {
         matches!(self.pattern, Pattern::Wildcard { .. })
     }
 
+    /// The literal levels of a wildcard filter with their depth (`a/+/c` gives `(0, "a")` and
+    /// `(2, "c")`); none for a filter without wildcards. Lets an index file a filter under a
+    /// level a matching topic must have.
+    pub fn literal_levels(&self) -> impl Iterator<Item = (usize, &str)> {
+        let levels: &[Level] = match &self.pattern {
+            Pattern::Exact => &[],
+            Pattern::Wildcard { levels, .. } => levels,
+        };
+        levels
+            .iter()
+            .enumerate()
+            .filter_map(|(depth, level)| match level {
+                Level::Literal(text) => Some((depth, &**text)),
+                Level::SingleLevel => None,
+            })
+    }
+
     /// Whether a PUBLISH to `topic` reaches this filter. `topic` is expected to be a valid topic
     /// name; this walks its levels once and allocates nothing.
     pub fn matches(&self, topic: &str) -> bool {

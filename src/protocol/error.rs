@@ -92,6 +92,9 @@ pub enum DecodeError {
     InvalidPropertyValue { id: u8 },
 }
 
+/// Property identifier of Topic Alias.
+const TOPIC_ALIAS_ID: u8 = 0x23;
+
 impl DecodeError {
     /// The MQTT 5 reason code a server reports (in CONNACK or DISCONNECT) before closing a
     /// connection for this error. A 3.x server only answers `UnsupportedProtocolVersion`, with
@@ -99,6 +102,11 @@ impl DecodeError {
     pub fn reason_code(&self) -> ReasonCode {
         match self {
             DecodeError::PacketTooLarge { .. } => ReasonCode::PACKET_TOO_LARGE,
+            // MQTT 5 section 3.3.2.3.4: a Topic Alias of 0 is "Topic Alias invalid" like one
+            // above the maximum.
+            DecodeError::InvalidPropertyValue { id: TOPIC_ALIAS_ID } => {
+                ReasonCode::TOPIC_ALIAS_INVALID
+            }
             DecodeError::UnsupportedProtocolVersion { .. } => {
                 ReasonCode::UNSUPPORTED_PROTOCOL_VERSION
             }

@@ -101,11 +101,16 @@ impl Router {
         link.state = LinkState::Connected;
         link.session = Some(session_key);
         link.client_id = Some(Arc::clone(&client_id));
-        link.will = connect.will;
+        link.will = connect.will.map(Box::new);
         link.keep_alive = Duration::from_secs(u64::from(keep_alive));
         link.last_activity = self.now;
         link.limits = client_limits(&connect.properties);
-        if let Some(deadline) = link.deadline(self.config.connect_timeout) {
+        // The CONNECT-timeout entry is still in the heap and re-arms itself at the keepalive
+        // deadline when it comes due; a second entry is needed only to fire sooner than that.
+        let pending_entry = link.opened_at + self.config.connect_timeout;
+        if let Some(deadline) = link.deadline(self.config.connect_timeout)
+            && deadline < pending_entry
+        {
             let id = LinkId {
                 index: key,
                 generation: link.generation,

@@ -117,7 +117,7 @@ impl Router {
             Some(session_key) => self.detach_session(session_key, will),
             None => {
                 if let Some(will) = will {
-                    self.publish_will(will);
+                    self.publish_will(*will);
                 }
             }
         }
@@ -126,7 +126,7 @@ impl Router {
     /// The session's link is gone. Its will is published now or, with an MQTT 5 will delay,
     /// when the delay or the session ends, whichever is first [MQTT-3.1.3-9]. A session with
     /// expiry interval 0 ends now; others wait offline until they expire.
-    fn detach_session(&mut self, session_key: usize, will: Option<Will>) {
+    fn detach_session(&mut self, session_key: usize, will: Option<Box<Will>>) {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
@@ -138,10 +138,10 @@ impl Router {
             let delay = will.properties.will_delay_interval.unwrap_or(0).min(expiry);
             if delay > 0 {
                 let at = now + Duration::from_secs(u64::from(delay));
-                session.pending_will = Some((at, will));
+                session.pending_will = Some(Box::new((at, *will)));
                 self.session_deadlines.push(at, session_key);
             } else {
-                publish_now = Some(will);
+                publish_now = Some(*will);
             }
         }
         if expiry != 0 && expiry != NEVER_EXPIRES {
@@ -172,8 +172,8 @@ impl Router {
                 session.client_id, session.dropped
             );
         }
-        if let Some((_, will)) = session.pending_will {
-            self.publish_will(will);
+        if let Some(pending) = session.pending_will {
+            self.publish_will(pending.1);
         }
     }
 
@@ -186,10 +186,10 @@ impl Router {
         if session
             .pending_will
             .as_ref()
-            .is_some_and(|(at, _)| *at <= now)
-            && let Some((_, will)) = session.pending_will.take()
+            .is_some_and(|pending| pending.0 <= now)
+            && let Some(pending) = session.pending_will.take()
         {
-            self.publish_will(will);
+            self.publish_will(pending.1);
         }
         let expired = self.sessions.get(session_key).is_some_and(|session| {
             session.link.is_none() && session.expires_at.is_some_and(|at| at <= now)
@@ -206,7 +206,7 @@ impl Router {
     }
 
     /// DISCONNECT from the client. An MQTT 5 client may change the session expiry interval,
-    /// but not from 0 to non-zero [MQTT-3.14.2-2], and may ask for its will with 0x04.
+    /// but not from 0 to non-zero (MQTT 5 section 3.14.2.2.2), and may ask for its will with 0x04.
     pub(super) fn handle_disconnect(&mut self, key: usize, disconnect: Disconnect) {
         if let Some(expiry) = disconnect.properties.session_expiry_interval
             && let Some(session) = self.session_of(key)

@@ -30,12 +30,20 @@ pub struct ClientLimits {
     /// Whether reason strings may be sent outside CONNACK, PUBLISH and DISCONNECT
     /// [MQTT-3.1.2-29].
     pub problem_information: bool,
-    /// Aliases the broker set up towards the client, by topic. Bounded by
-    /// `topic_alias_maximum`.
-    pub aliases_out: HashMap<Arc<str>, u16>,
+    /// Allocated when the first alias is set up, so connections without aliases (all 3.x
+    /// ones) do not carry two empty maps.
+    pub aliases: Option<Box<TopicAliases>>,
+}
+
+/// The topic aliases of one MQTT 5 connection, in both directions.
+#[derive(Debug, Default)]
+pub struct TopicAliases {
+    /// Aliases the broker set up towards the client, by topic. Bounded by the client's
+    /// topic alias maximum.
+    pub outbound: HashMap<Arc<str>, u16>,
     /// Aliases the client set up towards the broker. Bounded by the broker's announced
     /// topic alias maximum (alias values above it are a protocol error).
-    pub aliases_in: HashMap<u16, Arc<str>>,
+    pub inbound: HashMap<u16, Arc<str>>,
 }
 
 impl Default for ClientLimits {
@@ -44,8 +52,7 @@ impl Default for ClientLimits {
             maximum_packet_size: u32::MAX,
             topic_alias_maximum: 0,
             problem_information: true,
-            aliases_out: HashMap::new(),
-            aliases_in: HashMap::new(),
+            aliases: None,
         }
     }
 }
@@ -62,7 +69,8 @@ pub struct Link {
     pub session: Option<usize>,
     /// For log lines; set from CONNECT.
     pub client_id: Option<Arc<str>>,
-    pub will: Option<Will>,
+    /// Boxed: most clients have none, and a will's properties are large.
+    pub will: Option<Box<Will>>,
     /// Zero disables keepalive.
     pub keep_alive: Duration,
     pub opened_at: Instant,

@@ -90,9 +90,9 @@ pub struct Router {
     subscriptions: SubscriptionTable<usize>,
     shared: SharedSubscriptions,
     retained: RetainedStore,
-    deadlines: Deadlines,
+    deadlines: Deadlines<LinkId>,
     /// Session expiry and delayed wills, by session key; checked against the session when due.
-    session_deadlines: timers::SessionDeadlines,
+    session_deadlines: Deadlines<usize>,
     ready: Vec<Ready>,
     /// Reused for every PUBLISH so routing allocates nothing in the common case.
     scratch_deliveries: Vec<Delivery<usize>>,
@@ -116,7 +116,7 @@ impl Router {
             shared: SharedSubscriptions::default(),
             retained: RetainedStore::default(),
             deadlines: Deadlines::default(),
-            session_deadlines: timers::SessionDeadlines::default(),
+            session_deadlines: Deadlines::default(),
             ready: Vec::new(),
             scratch_deliveries: Vec::new(),
             scratch_shared: Vec::new(),

@@ -41,10 +41,11 @@ pub fn write_publish(
         properties.to_mut().subscription_identifiers = subscription_ids.to_vec();
     }
     let limits = &link.limits;
-    let known_alias = limits.aliases_out.get(&message.topic).copied();
+    let aliases = limits.aliases.as_deref();
+    let known_alias = aliases.and_then(|a| a.outbound.get(&message.topic).copied());
     let new_alias = match known_alias {
         Some(_) => None,
-        None => u16::try_from(limits.aliases_out.len() + 1)
+        None => u16::try_from(aliases.map_or(0, |a| a.outbound.len()) + 1)
             .ok()
             .filter(|next| *next <= limits.topic_alias_maximum),
     };
@@ -68,9 +69,8 @@ pub fn write_publish(
         return false;
     }
     if let Some(alias) = new_alias {
-        link.limits
-            .aliases_out
-            .insert(Arc::clone(&message.topic), alias);
+        let aliases = link.limits.aliases.get_or_insert_with(Box::default);
+        aliases.outbound.insert(Arc::clone(&message.topic), alias);
     }
     encode_publish(
         &mut link.output,

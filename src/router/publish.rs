@@ -71,7 +71,7 @@ impl Router {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
-        let known = session.inbound_qos2.contains(&id.get());
+        let known = session.inbound_qos2.contains(id.get());
         if !known && is_v5 && session.inbound_qos2.len() >= receive_maximum {
             let why = format!("more than {receive_maximum} QoS 2 messages awaiting PUBREL");
             self.violation(key, ReasonCode::RECEIVE_MAXIMUM_EXCEEDED, why);
@@ -90,7 +90,7 @@ impl Router {
     pub(super) fn handle_pubrel(&mut self, key: usize, rel: PubResponse) {
         let known = self
             .session_of(key)
-            .is_some_and(|session| session.inbound_qos2.remove(&rel.packet_id.get()));
+            .is_some_and(|session| session.inbound_qos2.remove(rel.packet_id.get()));
         let mut comp = PubResponse::new(rel.packet_id);
         if !known {
             comp.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
@@ -275,8 +275,9 @@ fn resolve_topic_alias(
         );
         return Err((ReasonCode::TOPIC_ALIAS_INVALID, why));
     }
+    let aliases = link.limits.aliases.get_or_insert_with(Box::default);
     if publish.topic.is_empty() {
-        match link.limits.aliases_in.get(&alias) {
+        match aliases.inbound.get(&alias) {
             Some(topic) => publish.topic = Arc::clone(topic),
             None => {
                 let why = format!("topic alias {alias} used before it was set");
@@ -284,9 +285,7 @@ fn resolve_topic_alias(
             }
         }
     } else {
-        link.limits
-            .aliases_in
-            .insert(alias, Arc::clone(&publish.topic));
+        aliases.inbound.insert(alias, Arc::clone(&publish.topic));
     }
     Ok(())
 }

@@ -63,7 +63,7 @@ pub struct Session {
     pub expires_at: Option<Instant>,
     /// An MQTT 5 will waiting out its will delay interval; cancelled when the client resumes the
     /// session first [MQTT-3.1.3-9].
-    pub pending_will: Option<(Instant, Will)>,
+    pub pending_will: Option<Box<(Instant, Will)>>,
     /// The key of the link currently attached, if the client is online.
     pub link: Option<usize>,
     /// QoS 1 and 2 deliveries in flight at once: the broker's limit, lowered to the client's
@@ -79,7 +79,7 @@ pub struct Session {
     /// Inbound QoS 2 packet ids whose PUBLISH was delivered and whose PUBREL has not come:
     /// a re-sent PUBLISH with one of these ids is not delivered again [MQTT-4.3.3-2]. Bounded by
     /// the 65,535 possible ids.
-    pub inbound_qos2: HashSet<u16>,
+    pub inbound_qos2: InboundQos2,
     next_packet_id: u16,
     /// Messages dropped because the queue was full, since the session began.
     pub dropped: u64,
@@ -97,7 +97,7 @@ impl Session {
             inflight: VecDeque::new(),
             queue: VecDeque::new(),
             queued_bytes: 0,
-            inbound_qos2: HashSet::new(),
+            inbound_qos2: InboundQos2::default(),
             next_packet_id: 0,
             dropped: 0,
         }
@@ -191,5 +191,29 @@ impl Session {
             .sum();
         taken.extend(shared);
         taken
+    }
+}
+
+/// The inbound QoS 2 packet ids awaiting PUBREL. Allocated on first use: most sessions never
+/// receive QoS 2, and an empty inline set would cost every idle client 48 bytes.
+#[derive(Debug, Default)]
+#[allow(clippy::box_collection)]
+pub struct InboundQos2(Option<Box<HashSet<u16>>>);
+
+impl InboundQos2 {
+    pub fn contains(&self, id: u16) -> bool {
+        self.0.as_ref().is_some_and(|ids| ids.contains(&id))
+    }
+
+    pub fn insert(&mut self, id: u16) -> bool {
+        self.0.get_or_insert_default().insert(id)
+    }
+
+    pub fn remove(&mut self, id: u16) -> bool {
+        self.0.as_mut().is_some_and(|ids| ids.remove(&id))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |ids| ids.len())
     }
 }

@@ -3,10 +3,9 @@
 //!
 //! Filters without wildcards sit in a hash index keyed by their text, so a PUBLISH finds them
 //! with one lookup of its topic; filters with wildcards are a flat list of distinct precompiled
-//! filters, each tried against the topic. A PUBLISH therefore costs work in proportion to the
-//! wildcard filters and the matching subscriptions, never to every subscription held. The
-//! wildcard list is private to `Filters`, so an index over it (a trie of levels, say) can
-//! replace the scan later without touching the table's API.
+//! filters, with an index ([`index::WildcardIndex`]) that narrows a PUBLISH down to the filters
+//! that share one of its levels. A PUBLISH therefore costs work in proportion to the candidate
+//! filters and the matching subscriptions, never to every subscription held.
 //!
 //! The table is generic over the subscriber key: the router uses its session key, tests use
 //! integers. It is pure data: no I/O, no clock.
@@ -16,12 +15,18 @@
 )]
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
 
 use crate::protocol::{QoS, SubscriptionOptions};
 use crate::topic::TopicFilter;
+use held::HeldFilters;
+use index::{IndexKey, WildcardIndex};
+
+mod held;
+mod index;
 
 /// One receiver of a PUBLISH, after merging all of its subscriptions that match the topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,21 +52,26 @@ struct Subscriber<K> {
     identifier: Option<u32>,
 }
 
-/// A distinct filter and everyone subscribed to it (each key at most once).
+/// A distinct wildcard filter and everyone subscribed to it (each key at most once).
 #[derive(Debug)]
-struct FilterEntry<K> {
+struct WildcardEntry<K> {
     filter: TopicFilter,
     subscribers: Vec<Subscriber<K>>,
+    /// Where the filter is filed in the index.
+    index_key: IndexKey,
 }
 
-/// The distinct filters of the table, exact ones indexed by text, wildcard ones in a list.
+/// The distinct filters of the table: exact ones as their subscriber lists under their text
+/// (the text is all an exact filter is, so nothing else is stored for the many exact
+/// subscriptions of a large broker), wildcard ones in an indexed list.
 #[derive(Debug)]
 struct Filters<K> {
-    exact: HashMap<Arc<str>, FilterEntry<K>>,
-    wildcard: Vec<FilterEntry<K>>,
+    exact: HashMap<Arc<str>, Vec<Subscriber<K>>>,
+    wildcard: Vec<WildcardEntry<K>>,
     /// Where each wildcard filter sits in `wildcard`, so that subscribing to a filter someone
     /// already holds finds it without a scan.
     wildcard_positions: HashMap<Arc<str>, usize>,
+    index: WildcardIndex,
 }
 
 /// A valid filter's text has a wildcard exactly when it contains `+` or `#`, so the text alone
@@ -76,6 +86,7 @@ impl<K: Copy + Eq> Filters<K> {
             exact: HashMap::new(),
             wildcard: Vec::new(),
             wildcard_positions: HashMap::new(),
+            index: WildcardIndex::default(),
         }
     }
 
@@ -83,19 +94,21 @@ impl<K: Copy + Eq> Filters<K> {
         self.exact.len() + self.wildcard.len()
     }
 
-    fn get(&self, text: &str) -> Option<&FilterEntry<K>> {
+    fn subscribers(&self, text: &str) -> Option<&Vec<Subscriber<K>>> {
         if is_wildcard_text(text) {
             let position = *self.wildcard_positions.get(text)?;
-            self.wildcard.get(position)
+            self.wildcard.get(position).map(|entry| &entry.subscribers)
         } else {
             self.exact.get(text)
         }
     }
 
-    fn get_mut(&mut self, text: &str) -> Option<&mut FilterEntry<K>> {
+    fn subscribers_mut(&mut self, text: &str) -> Option<&mut Vec<Subscriber<K>>> {
         if is_wildcard_text(text) {
             let position = *self.wildcard_positions.get(text)?;
-            self.wildcard.get_mut(position)
+            self.wildcard
+                .get_mut(position)
+                .map(|entry| &mut entry.subscribers)
         } else {
             self.exact.get_mut(text)
         }
@@ -106,13 +119,19 @@ impl<K: Copy + Eq> Filters<K> {
     fn add(&mut self, filter: TopicFilter, subscriber: Subscriber<K>) -> (Arc<str>, usize) {
         let text = Arc::clone(filter.as_arc());
         if !filter.has_wildcards() {
-            let entry = self.exact.entry(text).or_insert_with(|| FilterEntry {
-                filter,
-                subscribers: Vec::new(),
-            });
-            let position = entry.subscribers.len();
-            entry.subscribers.push(subscriber);
-            return (Arc::clone(entry.filter.as_arc()), position);
+            // The table's own copy of the text is returned, so every key's index shares it.
+            let (text, subscribers) = match self.exact.entry(text) {
+                Entry::Occupied(entry) => (Arc::clone(entry.key()), entry.into_mut()),
+                Entry::Vacant(entry) => (Arc::clone(entry.key()), entry.insert(Vec::new())),
+            };
+            let position = subscribers.len();
+            // Most exact filters have one subscriber: reserve for exactly that, not four;
+            // later pushes grow by doubling as usual.
+            if subscribers.is_empty() {
+                subscribers.reserve_exact(1);
+            }
+            subscribers.push(subscriber);
+            return (text, position);
         }
         let existing = self.wildcard_positions.get(&text).copied();
         if let Some(entry) = existing.and_then(|position| self.wildcard.get_mut(position)) {
@@ -120,11 +139,14 @@ impl<K: Copy + Eq> Filters<K> {
             entry.subscribers.push(subscriber);
             return (Arc::clone(entry.filter.as_arc()), position);
         }
-        self.wildcard_positions
-            .insert(Arc::clone(&text), self.wildcard.len());
-        self.wildcard.push(FilterEntry {
+        let position = self.wildcard.len();
+        let index_key = self.index.choose_key(&filter);
+        self.index.insert(&index_key, position);
+        self.wildcard_positions.insert(Arc::clone(&text), position);
+        self.wildcard.push(WildcardEntry {
             filter,
             subscribers: vec![subscriber],
+            index_key,
         });
         (text, 0)
     }
@@ -134,9 +156,9 @@ impl<K: Copy + Eq> Filters<K> {
     /// was last now sits at `position`: its key is returned for the caller to update its index.
     fn remove(&mut self, text: &str, position: usize) -> Option<K> {
         if !is_wildcard_text(text) {
-            let entry = self.exact.get_mut(text)?;
-            let moved = swap_remove_subscriber(&mut entry.subscribers, position);
-            if entry.subscribers.is_empty() {
+            let subscribers = self.exact.get_mut(text)?;
+            let moved = swap_remove_subscriber(subscribers, position);
+            if subscribers.is_empty() {
                 self.exact.remove(text);
             }
             return moved;
@@ -146,27 +168,32 @@ impl<K: Copy + Eq> Filters<K> {
         let moved = swap_remove_subscriber(&mut entry.subscribers, position);
         if entry.subscribers.is_empty() {
             self.wildcard_positions.remove(text);
-            self.wildcard.swap_remove(index);
+            let removed = self.wildcard.swap_remove(index);
+            self.index.remove(&removed.index_key, index);
             // The filter that was last now sits at `index`.
-            if let Some(shifted) = self.wildcard.get(index)
-                && let Some(slot) = self.wildcard_positions.get_mut(shifted.filter.as_str())
-            {
-                *slot = index;
+            let last = self.wildcard.len();
+            if let Some(shifted) = self.wildcard.get(index) {
+                self.index.relocate(&shifted.index_key, last, index);
+                if let Some(slot) = self.wildcard_positions.get_mut(shifted.filter.as_str()) {
+                    *slot = index;
+                }
             }
         }
         moved
     }
 
-    /// Calls `visit` with every filter that matches `topic`.
-    fn for_each_match(&self, topic: &str, mut visit: impl FnMut(&FilterEntry<K>)) {
-        if let Some(entry) = self.exact.get(topic) {
-            visit(entry);
+    /// Calls `visit` with the subscribers of every filter that matches `topic`.
+    fn for_each_match(&self, topic: &str, mut visit: impl FnMut(&[Subscriber<K>])) {
+        if let Some(subscribers) = self.exact.get(topic) {
+            visit(subscribers);
         }
-        for entry in &self.wildcard {
-            if entry.filter.matches(topic) {
-                visit(entry);
+        self.index.candidates(topic, |position| {
+            if let Some(entry) = self.wildcard.get(position)
+                && entry.filter.matches(topic)
+            {
+                visit(&entry.subscribers);
             }
-        }
+        });
     }
 }
 
@@ -189,7 +216,7 @@ fn swap_remove_subscriber<K: Copy>(
 pub struct SubscriptionTable<K> {
     filters: Filters<K>,
     /// For each key, the filters it holds and its position in each filter's subscriber list.
-    held: HashMap<K, HashMap<Arc<str>, usize>>,
+    held: HashMap<K, HeldFilters>,
     /// The number of subscriptions, over all keys.
     len: usize,
 }
@@ -225,11 +252,11 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
             identifier,
         };
         let held = self.held.entry(key).or_default();
-        if let Some(&position) = held.get(filter.as_str()) {
+        if let Some(position) = held.get(filter.as_str()) {
             if let Some(slot) = self
                 .filters
-                .get_mut(filter.as_str())
-                .and_then(|entry| entry.subscribers.get_mut(position))
+                .subscribers_mut(filter.as_str())
+                .and_then(|subscribers| subscribers.get_mut(position))
             {
                 *slot = subscriber;
             }
@@ -263,7 +290,7 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
             return;
         };
         self.len = self.len.saturating_sub(held.len());
-        for (text, position) in held {
+        for (text, position) in held.into_entries() {
             self.detach(&text, position);
         }
     }
@@ -281,20 +308,19 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
         }
     }
 
-    /// The subscriptions `key` holds, in no particular order: the filter, its options and its
-    /// subscription identifier.
+    /// The subscriptions `key` holds, in no particular order: the filter text, its options and
+    /// its subscription identifier.
     pub fn subscriptions_of(
         &self,
         key: K,
-    ) -> impl Iterator<Item = (&TopicFilter, SubscriptionOptions, Option<u32>)> {
+    ) -> impl Iterator<Item = (&str, SubscriptionOptions, Option<u32>)> {
         self.held
             .get(&key)
             .into_iter()
-            .flatten()
-            .filter_map(|(text, &position)| {
-                let entry = self.filters.get(text)?;
-                let subscriber = entry.subscribers.get(position)?;
-                Some((&entry.filter, subscriber.options, subscriber.identifier))
+            .flat_map(HeldFilters::iter)
+            .filter_map(|(text, position)| {
+                let subscriber = self.filters.subscribers(text)?.get(position)?;
+                Some((&**text, subscriber.options, subscriber.identifier))
             })
     }
 
@@ -307,9 +333,9 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
     pub fn deliveries(&self, topic: &str, publisher: Option<K>, out: &mut Vec<Delivery<K>>) {
         out.clear();
         let mut matched_filters = 0usize;
-        self.filters.for_each_match(topic, |entry| {
+        self.filters.for_each_match(topic, |subscribers| {
             matched_filters += 1;
-            for subscriber in &entry.subscribers {
+            for subscriber in subscribers {
                 if subscriber.options.no_local && publisher == Some(subscriber.key) {
                     continue;
                 }

@@ -488,7 +488,7 @@ fn disconnect_with_will_publishes_it_and_expiry_cannot_grow_from_zero() {
     assert_eq!(
         disconnect_reason(&h.read(z)),
         Some(ReasonCode::PROTOCOL_ERROR),
-        "[MQTT-3.14.2-2]"
+        "section 3.14.2.2.2"
     );
 }
 

@@ -1,62 +1,42 @@
-//! Deadlines for links (CONNECT timeout, keepalive), kept in one min-heap.
+//! Deadlines (CONNECT timeout, keepalive, session expiry, will delay), kept in min-heaps.
 //!
-//! Entries are never updated in place: a link's activity only moves its real deadline later, so
-//! a popped entry is checked against the link's current deadline and pushed again if it moved.
-//! That costs one heap operation per link per keepalive period instead of one per packet.
+//! Entries are never updated in place: activity only moves a real deadline later, so a popped
+//! entry is checked against its owner's current deadline and pushed again if it moved. That
+//! costs one heap operation per link per keepalive period instead of one per packet. An entry
+//! may also be stale (its owner gone, or a slot reused); the router checks before acting.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
-use super::LinkId;
-
-#[derive(Default)]
-pub struct Deadlines {
-    heap: BinaryHeap<Reverse<(Instant, LinkId)>>,
+/// A min-heap of `(deadline, key)`.
+pub struct Deadlines<K: Ord> {
+    heap: BinaryHeap<Reverse<(Instant, K)>>,
 }
 
-impl Deadlines {
-    pub fn push(&mut self, at: Instant, link: LinkId) {
-        self.heap.push(Reverse((at, link)));
+impl<K: Ord> Default for Deadlines<K> {
+    fn default() -> Self {
+        Deadlines {
+            heap: BinaryHeap::new(),
+        }
+    }
+}
+
+impl<K: Ord> Deadlines<K> {
+    pub fn push(&mut self, at: Instant, key: K) {
+        self.heap.push(Reverse((at, key)));
     }
 
-    /// Removes and returns the earliest entry if it is due at `now`.
-    pub fn pop_due(&mut self, now: Instant) -> Option<LinkId> {
+    /// Removes and returns the earliest entry's key if it is due at `now`.
+    pub fn pop_due(&mut self, now: Instant) -> Option<K> {
         let Reverse((at, _)) = self.heap.peek()?;
         if *at > now {
             return None;
         }
-        self.heap.pop().map(|Reverse((_, link))| link)
+        self.heap.pop().map(|Reverse((_, key))| key)
     }
 
-    /// The earliest deadline, possibly of a link that has gone or moved on (a spurious wake-up
-    /// costs one empty poll turn).
-    pub fn next(&self) -> Option<Instant> {
-        self.heap.peek().map(|Reverse((at, _))| *at)
-    }
-}
-
-/// Session expiry and will-delay deadlines, by session key. An entry may be stale (the session
-/// resumed, ended, or its slot was reused); the router checks the session's own fields when the
-/// entry comes due.
-#[derive(Default)]
-pub struct SessionDeadlines {
-    heap: BinaryHeap<Reverse<(Instant, usize)>>,
-}
-
-impl SessionDeadlines {
-    pub fn push(&mut self, at: Instant, session: usize) {
-        self.heap.push(Reverse((at, session)));
-    }
-
-    pub fn pop_due(&mut self, now: Instant) -> Option<usize> {
-        let Reverse((at, _)) = self.heap.peek()?;
-        if *at > now {
-            return None;
-        }
-        self.heap.pop().map(|Reverse((_, session))| session)
-    }
-
+    /// The earliest deadline, possibly a stale one (a spurious wake-up costs one empty turn).
     pub fn next(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse((at, _))| *at)
     }

@@ -7,6 +7,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use super::wire::{self, Connect, Packet, Publish};
+use super::wire_v5;
 
 /// How long an `expect_*` call waits before failing: generous for a slow, busy machine.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,6 +27,8 @@ pub struct Client {
     pending: VecDeque<Packet>,
     closed: Option<String>,
     label: String,
+    /// Decode what arrives as MQTT 5 packets (`Packet::V5`).
+    v5: bool,
 }
 
 impl Client {
@@ -45,6 +48,7 @@ impl Client {
             pending: VecDeque::new(),
             closed: None,
             label,
+            v5: false,
         }
     }
 
@@ -62,6 +66,17 @@ impl Client {
         client.send(&connect.encode());
         let connack = client.expect_connack();
         (client, connack)
+    }
+
+    /// From now on, decodes what the broker sends as MQTT 5 packets; `label` names the client
+    /// in failure messages.
+    pub fn use_v5(&mut self, label: &str) {
+        self.v5 = true;
+        self.label = label.to_string();
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -147,6 +162,11 @@ impl Client {
         self.send(&wire::disconnect());
         let _ = self.stream.shutdown(Shutdown::Write);
         self.expect_closed(TIMEOUT);
+    }
+
+    /// Half-closes: the broker sees the end of the stream, this side can still read.
+    pub fn shutdown_write(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Write);
     }
 
     /// Closes the socket without DISCONNECT (a network failure, as far as the broker knows).
@@ -252,6 +272,19 @@ impl Client {
         }
     }
 
+    /// The next packet (kept ones first) if one arrives within `timeout`; `None` if none does.
+    /// Panics if the connection closes.
+    pub fn try_next(&mut self, timeout: Duration) -> Option<Packet> {
+        if let Some(packet) = self.pending.pop_front() {
+            return Some(packet);
+        }
+        match self.read_one(Instant::now() + timeout) {
+            Read1::Packet(p) => Some(p),
+            Read1::TimedOut => None,
+            Read1::Closed(why) => panic!("{}: connection closed ({why})", self.label),
+        }
+    }
+
     /// Asserts that nothing arrives and the connection stays open for `duration`.
     pub fn expect_no_packet(&mut self, duration: Duration) {
         assert!(
@@ -306,7 +339,12 @@ impl Client {
             match wire::split_packet(&self.buf) {
                 Ok(Some((first_byte, body, used))) => {
                     self.buf.drain(..used);
-                    return Read1::Packet(Packet::decode(first_byte, body));
+                    let packet = if self.v5 {
+                        wire_v5::decode(first_byte, body)
+                    } else {
+                        Packet::decode(first_byte, body)
+                    };
+                    return Read1::Packet(packet);
                 }
                 Ok(None) => {}
                 Err(e) => panic!("{}: {e}", self.label),

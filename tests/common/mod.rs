@@ -5,9 +5,12 @@
 
 pub mod broker;
 pub mod client;
+pub mod client_v5;
+pub mod props_v5;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod wire;
+pub mod wire_v5;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -15,6 +18,7 @@ use std::time::Duration;
 pub use broker::Broker;
 pub use client::{Client, TIMEOUT};
 pub use wire::{Connect, Packet, Publish};
+pub use wire_v5::{ConnectV5, Filter, PacketV5, Prop, Props, PublishV5};
 
 /// A packet identifier for the `i`-th message of a sequence: never 0 [MQTT-2.3.1-1].
 pub fn pid(i: usize) -> u16 {

@@ -309,16 +309,27 @@ pub fn disconnect() -> Vec<u8> {
 /// flags other than 0b0010, for instance, decodes as `Other`, so a test expecting it fails.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
-    ConnAck { session_present: bool, code: u8 },
+    ConnAck {
+        session_present: bool,
+        code: u8,
+    },
     Publish(Publish),
     PubAck(u16),
     PubRec(u16),
     PubRel(u16),
     PubComp(u16),
-    SubAck { pid: u16, codes: Vec<u8> },
+    SubAck {
+        pid: u16,
+        codes: Vec<u8>,
+    },
     UnsubAck(u16),
     PingResp,
-    Other { first_byte: u8, body: Vec<u8> },
+    /// Any packet received on an MQTT 5 connection, decoded by `wire_v5`.
+    V5(super::wire_v5::PacketV5),
+    Other {
+        first_byte: u8,
+        body: Vec<u8>,
+    },
 }
 
 impl Packet {
@@ -333,6 +344,7 @@ impl Packet {
             Packet::SubAck { .. } => "SUBACK",
             Packet::UnsubAck(_) => "UNSUBACK",
             Packet::PingResp => "PINGRESP",
+            Packet::V5(_) => "MQTT 5 packet",
             Packet::Other { .. } => "unexpected packet",
         }
     }

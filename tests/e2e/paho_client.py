@@ -18,6 +18,7 @@ PAHO_VERSION = paho.mqtt.__version__
 
 MQTTv31 = mqtt.MQTTv31
 MQTTv311 = mqtt.MQTTv311
+MQTTv5 = mqtt.MQTTv5
 
 #: Seconds any single wait may take before the test fails.
 TIMEOUT = 10.0
@@ -72,12 +73,16 @@ class TestClient:
         self.host = host
         self.port = port
         self.client_id = client_id
+        self.protocol = protocol
         kwargs = dict(
             client_id=client_id,
             clean_session=clean_session,
             protocol=protocol,
             reconnect_on_failure=False,
         )
+        if protocol == MQTTv5:
+            # MQTT 5 has clean start (an argument of connect) instead of clean session.
+            del kwargs["clean_session"]
         if PAHO_2:
             self.paho = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, **kwargs)
         else:
@@ -92,6 +97,7 @@ class TestClient:
         self.subacks: dict = {}  # packet id -> granted QoS list
         self.acked: set = set()  # packet ids of our PUBLISHes that completed
         self.messages: list = []  # Message, in arrival order
+        self.properties: list = []  # the MQTT 5 properties of each message (None for 3.x)
         self.connection_lost = False
 
         self.paho.on_connect = self._on_connect
@@ -123,6 +129,7 @@ class TestClient:
         message = Message(msg.topic, bytes(msg.payload), int(msg.qos), bool(msg.retain))
         with self._cond:
             self.messages.append(message)
+            self.properties.append(getattr(msg, "properties", None))
             self._cond.notify_all()
 
     def _on_disconnect(self, client, userdata, *flags_rc_properties):
@@ -146,12 +153,19 @@ class TestClient:
 
     # --- actions ----------------------------------------------------------------------------
 
-    def will_set(self, topic: str, payload, qos: int = 0, retain: bool = False):
-        self.paho.will_set(topic, payload, qos=qos, retain=retain)
+    def will_set(self, topic: str, payload, qos: int = 0, retain: bool = False,
+                 properties=None):
+        self.paho.will_set(topic, payload, qos=qos, retain=retain, properties=properties)
 
-    def connect(self, keepalive: int = 60, timeout: float = TIMEOUT) -> bool:
-        """Connects, starts the network thread and waits for CONNACK; returns session present."""
-        self.paho.connect(self.host, self.port, keepalive=keepalive)
+    def connect(self, keepalive: int = 60, timeout: float = TIMEOUT, clean_start=True,
+                properties=None) -> bool:
+        """Connects, starts the network thread and waits for CONNACK; returns session present.
+        `clean_start` and `properties` apply to MQTT 5 only."""
+        if self.protocol == MQTTv5:
+            self.paho.connect(self.host, self.port, keepalive=keepalive,
+                              clean_start=clean_start, properties=properties)
+        else:
+            self.paho.connect(self.host, self.port, keepalive=keepalive)
         self.paho.loop_start()
         self._loop_running = True
         self.wait_for(lambda: self.connacks, "CONNACK", timeout)
@@ -173,15 +187,16 @@ class TestClient:
         self.wait_for(lambda: len(self.subacks) >= count, f"{count} SUBACK(s)", timeout)
 
     def publish(self, topic: str, payload=None, qos: int = 0, retain: bool = False,
-                timeout: float = TIMEOUT):
+                timeout: float = TIMEOUT, properties=None):
         """Publishes and waits until paho reports it done: written for QoS 0, PUBACK for
         QoS 1, PUBCOMP for QoS 2."""
-        info = self.publish_nowait(topic, payload, qos, retain)
+        info = self.publish_nowait(topic, payload, qos, retain, properties)
         self.wait_for(lambda: info.mid in self.acked, f"completion of PUBLISH to {topic!r}",
                       timeout)
 
-    def publish_nowait(self, topic: str, payload=None, qos: int = 0, retain: bool = False):
-        info = self.paho.publish(topic, payload, qos=qos, retain=retain)
+    def publish_nowait(self, topic: str, payload=None, qos: int = 0, retain: bool = False,
+                       properties=None):
+        info = self.paho.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         assert info.rc == 0, f"publish to {topic!r} failed locally: {info.rc}"
         return info
 
@@ -212,6 +227,13 @@ class TestClient:
     def received(self) -> list:
         with self._cond:
             return list(self.messages)
+
+    def wait_message_with_properties(self, topic: str, payload: Optional[bytes] = None,
+                                     timeout: float = TIMEOUT):
+        """Like `wait_message_on`, but returns (message, its MQTT 5 properties)."""
+        found = self.wait_message_on(topic, payload, timeout)
+        with self._cond:
+            return found, self.properties[self.messages.index(found)]
 
     def disconnect(self, timeout: float = TIMEOUT):
         """Sends DISCONNECT and waits until paho has closed the connection."""

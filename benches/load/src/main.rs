@@ -1,0 +1,45 @@
+//! `mqtt-load`: drives an MQTT broker with one scenario and reports what it sustained, or turns
+//! saved results into a comparison table.
+#![forbid(unsafe_code)]
+
+mod client;
+mod codec;
+mod flow;
+mod net;
+mod opts;
+mod procstat;
+mod report;
+mod scenario;
+mod table;
+mod window;
+
+use std::process::ExitCode;
+
+use opts::Command;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match opts::parse(&args) {
+        Ok(Command::Help(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Table(files)) => table::print(&files),
+        Ok(Command::Run(o)) => scenario::run(&o, procstat::clock_ticks()).map(|reports| {
+            for report in reports {
+                report.print();
+            }
+        }),
+        Err(e) => {
+            eprintln!("mqtt-load: {e}\n\n{}", opts::usage());
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mqtt-load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The command line: which scenario to run against which broker, and its knobs.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::str::FromStr;
+use std::time::Duration;
+
+use getopts::{Matches, Options};
+
+pub const SCENARIOS: &[&str] = &["fanin", "fanout", "latency", "conns", "subs"];
+
+/// Everything a scenario may need; each reads only its own fields.
+#[derive(Debug, Clone)]
+pub struct Opts {
+    pub scenario: String,
+    pub addr: SocketAddr,
+    pub secs: Duration,
+    pub qos: u8,
+    pub publishers: usize,
+    pub topics: usize,
+    pub payload: usize,
+    pub window: u64,
+    pub inflight: u32,
+    pub subscribers: usize,
+    pub rate: u64,
+    pub conns: usize,
+    pub subs_counts: Vec<usize>,
+    pub broker_pid: Option<u32>,
+    pub label: Option<String>,
+    /// Appended to the case name, e.g. `default limits`, to keep such runs in their own rows.
+    pub note: Option<String>,
+}
+
+/// What `main` should do.
+pub enum Command {
+    Run(Box<Opts>),
+    /// Read result lines from files and print the comparison table.
+    Table(Vec<String>),
+    Help(String),
+}
+
+fn options() -> Options {
+    let mut o = Options::new();
+    o.optopt("", "host", "broker host (default 127.0.0.1)", "HOST");
+    o.optopt("p", "port", "broker port (default 1883)", "PORT");
+    o.optopt("s", "secs", "measured seconds per run (default 5)", "SECS");
+    o.optopt(
+        "q",
+        "qos",
+        "QoS of publishes and subscriptions (default 0)",
+        "0|1|2",
+    );
+    o.optopt("", "publishers", "fanin: publishers (default 8)", "N");
+    o.optopt("", "topics", "fanin: topics (default 8)", "N");
+    o.optopt("", "payload", "payload bytes (default 64)", "BYTES");
+    o.optopt(
+        "",
+        "window",
+        "messages published and not yet delivered before publishers pause (default 10000)",
+        "N",
+    );
+    o.optopt(
+        "",
+        "inflight",
+        "QoS 1/2 packet ids in flight per publisher (default 32)",
+        "N",
+    );
+    o.optopt("", "subscribers", "fanout: subscribers (default 100)", "N");
+    o.optopt(
+        "",
+        "rate",
+        "latency: messages per second (default 10000)",
+        "N",
+    );
+    o.optopt("", "conns", "conns: idle connections (default 10000)", "N");
+    o.optopt(
+        "",
+        "subs-counts",
+        "subs: subscription counts to try (default 10,1000,10000,100000)",
+        "LIST",
+    );
+    o.optopt(
+        "",
+        "broker-pid",
+        "sample this process's CPU time and memory",
+        "PID",
+    );
+    o.optopt("", "label", "broker name to put in the JSON lines", "NAME");
+    o.optopt("", "note", "appended to the case name", "TEXT");
+    o.optflag("h", "help", "print this help");
+    o
+}
+
+pub fn usage() -> String {
+    let brief = format!(
+        "Usage: mqtt-load SCENARIO [options]   (SCENARIO: {})\n       \
+         mqtt-load table RESULTS.jsonl...     (medians per broker as a markdown table)",
+        SCENARIOS.join(", ")
+    );
+    options().usage(&brief)
+}
+
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let m = options().parse(args).map_err(|e| e.to_string())?;
+    if m.opt_present("h") {
+        return Ok(Command::Help(usage()));
+    }
+    let Some(scenario) = m.free.first().cloned() else {
+        return Err("no scenario given".to_owned());
+    };
+    if scenario == "table" {
+        return Ok(Command::Table(m.free[1..].to_vec()));
+    }
+    if !SCENARIOS.contains(&scenario.as_str()) {
+        return Err(format!("unknown scenario {scenario}"));
+    }
+    let host = m.opt_str("host").unwrap_or_else(|| "127.0.0.1".to_owned());
+    let port: u16 = get(&m, "port", 1883)?;
+    let addr = (host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(|e| format!("--host {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("--host {host}: no address"))?;
+    let qos: u8 = get(&m, "qos", 0)?;
+    if qos > 2 {
+        return Err("--qos must be 0, 1 or 2".to_owned());
+    }
+    let secs: f64 = get(&m, "secs", 5.0)?;
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err("--secs must be between 0 and 3600".to_owned());
+    }
+    let subs_counts = match m.opt_str("subs-counts") {
+        None => vec![10, 1_000, 10_000, 100_000],
+        Some(list) => list
+            .split(',')
+            .map(|n| n.trim().parse().map_err(|_| format!("--subs-counts: {n}")))
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(Command::Run(Box::new(Opts {
+        scenario,
+        addr,
+        secs: Duration::from_secs_f64(secs),
+        qos,
+        publishers: get(&m, "publishers", 8usize)?.max(1),
+        topics: get(&m, "topics", 8usize)?.max(1),
+        payload: get(&m, "payload", 64)?,
+        window: get(&m, "window", 10_000)?,
+        inflight: get(&m, "inflight", 32)?,
+        subscribers: get(&m, "subscribers", 100usize)?.max(1),
+        rate: get(&m, "rate", 10_000u64)?.max(1),
+        conns: get(&m, "conns", 10_000)?,
+        subs_counts,
+        broker_pid: m
+            .opt_str("broker-pid")
+            .map(|p| p.parse())
+            .transpose()
+            .map_err(|_| "--broker-pid: not a number".to_owned())?,
+        label: m.opt_str("label"),
+        note: m.opt_str("note"),
+    })))
+}
+
+fn get<T: FromStr>(m: &Matches, name: &str, default: T) -> Result<T, String> {
+    match m.opt_str(name) {
+        None => Ok(default),
+        Some(text) => text
+            .parse()
+            .map_err(|_| format!("--{name}: cannot read {text:?}")),
+    }
+}
+
+impl Opts {
+    /// The case name with the note, if any, in parentheses.
+    pub fn case(&self, base: String) -> String {
+        match &self.note {
+            Some(note) => format!("{base} ({note})"),
+            None => base,
+        }
+    }
+
+    /// A client id prefix unique to this process, so runs never share sessions.
+    pub fn prefix(&self, role: &str) -> String {
+        format!("ml{}-{}-{role}", std::process::id(), self.scenario)
+    }
+}

@@ -1,0 +1,48 @@
+//! One module per scenario; each opens its own links, measures, and returns its reports.
+
+pub mod conns;
+pub mod fanin;
+pub mod fanout;
+pub mod latency;
+pub mod subs;
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use crate::opts::Opts;
+use crate::report::Report;
+
+/// How long opening the links of a scenario may take before it gives up.
+const SETUP_LIMIT: Duration = Duration::from_secs(30);
+
+pub fn run(o: &Opts, ticks: f64) -> io::Result<Vec<Report>> {
+    match o.scenario.as_str() {
+        "fanin" => fanin::run(o, ticks).map(|r| vec![r]),
+        "fanout" => fanout::run(o, ticks).map(|r| vec![r]),
+        "latency" => latency::run(o, ticks).map(|r| vec![r]),
+        "conns" => conns::run(o, ticks).map(|r| vec![r]),
+        "subs" => subs::run(o, ticks),
+        other => Err(io::Error::other(format!("unknown scenario {other}"))),
+    }
+}
+
+/// The deadline for opening links.
+fn setup_deadline() -> Instant {
+    Instant::now() + SETUP_LIMIT
+}
+
+/// Fails unless all `count` links opened.
+fn expect_opened(opened: usize, count: usize, what: &str) -> io::Result<()> {
+    if opened == count {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "only {opened} of {count} {what} connected within {SETUP_LIMIT:?}"
+        )))
+    }
+}
+
+/// A payload of `len` bytes; its content does not matter to a broker.
+fn payload(len: usize) -> Vec<u8> {
+    (0..len).map(|i| b'a' + (i % 26) as u8).collect()
+}

@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# Compares minibroker with mosquitto (and rumqttd when it is on PATH) on loopback and writes
+# the medians to BENCHMARKS.md.
+#
+# Every broker runs pinned to core 0 and the load generator to core 1, so the generator never
+# steals the broker's CPU. Each round starts every broker afresh (so the idle-connection memory
+# figure starts from an idle broker), then runs each scenario against each broker in turn.
+#
+# Environment:
+#   BENCH_SECS   measured seconds per run (default 4)
+#   BENCH_QUICK  1 for a single-round smoke run with 2-second runs
+#   BENCH_ROUNDS rounds (default 3; medians are taken over them)
+#   BENCH_CONNS  idle connections in the conns scenario (default 10000)
+#   BENCH_OUT    where to write the markdown (default BENCHMARKS.md at the repository root)
+
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+quick=${BENCH_QUICK:-0}
+if [[ $quick == 1 ]]; then
+    secs=${BENCH_SECS:-2}
+    rounds=${BENCH_ROUNDS:-1}
+else
+    secs=${BENCH_SECS:-4}
+    rounds=${BENCH_ROUNDS:-3}
+fi
+conns=${BENCH_CONNS:-10000}
+out=${BENCH_OUT:-$root/BENCHMARKS.md}
+command_line="BENCH_QUICK=$quick BENCH_SECS=$secs BENCH_ROUNDS=$rounds BENCH_CONNS=$conns benches/run.sh"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# --- what the run needs ---------------------------------------------------------------------
+
+# 10,000 idle connections need as many descriptors in the broker and in the generator; the
+# children inherit this.
+ulimit -n "$(ulimit -Hn)"
+if (($(ulimit -n) < conns + 100)); then
+    log "note: open files limited to $(ulimit -n); the conns scenario will open fewer connections"
+fi
+
+mosquitto_bin=$(command -v mosquitto || true)
+[[ -z $mosquitto_bin && -x /usr/sbin/mosquitto ]] && mosquitto_bin=/usr/sbin/mosquitto
+if [[ -z $mosquitto_bin ]]; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        log "installing mosquitto"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto >/dev/null
+        mosquitto_bin=/usr/sbin/mosquitto
+    else
+        log "mosquitto is missing: install it (apt-get install mosquitto) and run again"
+        exit 1
+    fi
+fi
+rumqttd_bin=$(command -v rumqttd || true)
+
+log "building minibroker and mqtt-load (release)"
+cargo build --release --quiet -p minibroker -p mqtt-load
+minibroker_bin=$root/target/release/minibroker
+load_bin=$root/target/release/mqtt-load
+
+pin_broker=()
+pin_load=()
+if command -v taskset >/dev/null && (($(nproc) >= 2)); then
+    pin_broker=(taskset -c 0)
+    pin_load=(taskset -c 1)
+    pinning="brokers on core 0, load generator on core 1 (taskset)"
+else
+    pinning="not pinned (taskset or a second core is missing)"
+    log "note: $pinning"
+fi
+
+# --- brokers --------------------------------------------------------------------------------
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/minibroker-bench.XXXXXX")
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Free loopback ports from a random start, probed with bash's /dev/tcp. Not called in a
+# subshell, so that each call moves past the port it handed out.
+next_port=$((20000 + RANDOM % 20000))
+take_port() { # name
+    while (exec 3<>"/dev/tcp/127.0.0.1/$next_port") 2>/dev/null; do
+        next_port=$((next_port + 1))
+    done
+    port[$1]=$next_port
+    next_port=$((next_port + 1))
+}
+
+# Broker instances: name, label in the table, note (separate rows), command (with PORT).
+names=()
+declare -A label note cmd port pid
+
+add_broker() {
+    names+=("$1")
+    label[$1]=$2
+    note[$1]=$3
+    cmd[$1]=$4
+}
+
+write_mosquitto_conf() { # file port raised?
+    {
+        echo "listener $2 127.0.0.1"
+        echo "allow_anonymous true"
+        echo "persistence false"
+        [[ $(id -u) == 0 ]] && echo "user root"
+        if [[ $3 == raised ]]; then
+            echo "max_queued_messages 1000000"
+            echo "max_inflight_messages 100"
+            # minibroker sets TCP_NODELAY; without this mosquitto's latency includes Nagle.
+            echo "set_tcp_nodelay true"
+        fi
+    } >"$1"
+}
+
+write_rumqttd_conf() { # file port
+    cat >"$1" <<EOF
+id = 0
+
+[router]
+id = 0
+max_connections = $((conns + 100))
+max_outgoing_packet_count = 200
+max_segment_size = 104857600
+max_segment_count = 10
+
+[v4.1]
+name = "v4-1"
+listen = "127.0.0.1:$2"
+next_connection_delay_ms = 0
+    [v4.1.connections]
+    connection_timeout_ms = 60000
+    max_payload_size = 20480
+    max_inflight_count = 100
+    dynamic_filters = true
+EOF
+}
+
+add_broker minibroker minibroker "" \
+    "$minibroker_bin -b 127.0.0.1 -p PORT --max-queued 1000000 --max-inflight 100 -q"
+add_broker mosquitto mosquitto "" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
+add_broker minibroker-defaults minibroker "default limits" "$minibroker_bin -b 127.0.0.1 -p PORT -q"
+add_broker mosquitto-defaults mosquitto "default limits" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
+if [[ -n $rumqttd_bin ]]; then
+    add_broker rumqttd rumqttd "" "$rumqttd_bin -c $tmp/rumqttd-PORT.toml"
+fi
+
+for name in "${names[@]}"; do
+    take_port "$name"
+    p=${port[$name]}
+    case $name in
+    mosquitto) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised ;;
+    mosquitto-defaults) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" defaults ;;
+    rumqttd) write_rumqttd_conf "$tmp/rumqttd-$p.toml" "$p" ;;
+    esac
+    cmd[$name]=${cmd[$name]//PORT/$p}
+done
+
+start_broker() { # name
+    local name=$1 p=${port[$1]} i
+    # shellcheck disable=SC2086 # the command is split into words on purpose
+    "${pin_broker[@]}" ${cmd[$name]} >>"$tmp/$name.log" 2>&1 &
+    pid[$name]=$!
+    pids+=("$!")
+    for ((i = 0; i < 100; i++)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "${pid[$name]}" 2>/dev/null || break
+        sleep 0.05
+    done
+    log "$name did not start listening on port $p; its log:"
+    tail -n 20 "$tmp/$name.log" >&2 || true
+    stop_broker "$name"
+    return 1
+}
+
+stop_broker() { # name
+    local p=${pid[$1]:-}
+    [[ -z $p ]] && return 0
+    kill "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+    pid[$1]=
+}
+
+results=$tmp/results.jsonl
+: >"$results"
+
+# Runs one scenario against one broker and keeps its JSON line.
+run_load() { # name scenario args...
+    local name=$1
+    shift
+    local p=${pid[$name]:-}
+    if [[ -z $p ]] || ! kill -0 "$p" 2>/dev/null; then
+        log "skipping $1 on $name: the broker is not running"
+        return 0
+    fi
+    local args=("$@" --port "${port[$name]}" --secs "$secs" --broker-pid "$p" --label "${label[$name]}")
+    [[ -n ${note[$name]} ]] && args+=(--note "${note[$name]}")
+    local output status=0 t0=$SECONDS
+    output=$(timeout 300 "${pin_load[@]}" "$load_bin" "${args[@]}" 2>&1) || status=$?
+    grep -v '^{' <<<"$output" | sed "s/^/   [$name] /" >&2 || true
+    grep '^{' <<<"$output" >>"$results" || true
+    log "$name $* took $((SECONDS - t0))s"
+    if ((status != 0)); then
+        log "mqtt-load $1 against $name failed (status $status)"
+    fi
+}
+
+# --- the rounds -----------------------------------------------------------------------------
+
+main_brokers=()
+for name in "${names[@]}"; do
+    [[ $name != *-defaults ]] && main_brokers+=("$name")
+done
+
+started=$(date +%s)
+# Other work on the machine shows up in every figure; the table records how busy it was.
+load_average=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+for ((round = 1; round <= rounds; round++)); do
+    log "round $round of $rounds"
+    for name in "${names[@]}"; do
+        start_broker "$name" || true
+    done
+    # Idle connections first, while every broker's memory is that of a fresh start.
+    for name in "${main_brokers[@]}"; do run_load "$name" conns --conns "$conns"; done
+    for qos in 0 1 2; do
+        for name in "${main_brokers[@]}"; do run_load "$name" fanin --qos "$qos"; done
+    done
+    # mosquitto's default limits (20 in flight, 1000 queued) drop QoS 1/2 under fan-in.
+    for qos in 1 2; do
+        for name in minibroker-defaults mosquitto-defaults; do run_load "$name" fanin --qos "$qos"; done
+    done
+    for name in "${main_brokers[@]}"; do run_load "$name" fanout; done
+    for name in "${main_brokers[@]}"; do run_load "$name" latency; done
+    for name in "${main_brokers[@]}"; do run_load "$name" subs; done
+    for name in "${names[@]}"; do
+        stop_broker "$name"
+    done
+done
+elapsed=$(($(date +%s) - started))
+
+# --- the report -----------------------------------------------------------------------------
+
+table=$("$load_bin" table "$results")
+cpu_model=$(grep -m1 -E '^(model name|Model|Hardware)' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
+version_of() { "$@" 2>&1 | head -n 1 || true; }
+mosquitto_version=$(version_of "$mosquitto_bin" -h)
+minibroker_version="$(version_of "$minibroker_bin" -V) ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
+
+{
+    echo "# Benchmarks"
+    echo
+    echo "minibroker against mosquitto on one machine over loopback, measured with \`mqtt-load\`"
+    echo "(\`benches/load\`). Each figure is the median of $rounds round(s) of $secs-second runs; the last"
+    echo "column is minibroker divided by mosquitto, so above 1 is better for figures where higher"
+    echo "is better and below 1 for those where lower is better (latency, memory, time)."
+    echo
+    echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- Machine: $(uname -m), ${cpu_model:-unknown CPU}, $(nproc) cores; $pinning;"
+    echo "  load average before the run: $load_average"
+    echo "- minibroker: $minibroker_version, \`--max-queued 1000000 --max-inflight 100\`"
+    echo "- mosquitto: $mosquitto_version, \`max_queued_messages 1000000\`, \`max_inflight_messages 100\`, \`set_tcp_nodelay true\`"
+    [[ -n $rumqttd_bin ]] && echo "- rumqttd: $rumqttd_version, \`max_inflight_count 100\`"
+    echo "- Rows marked *(default limits)* ran both brokers without those options."
+    echo "- Command: \`$command_line\` (took ${elapsed}s)"
+    echo
+    echo "$table"
+    echo
+    echo "Scenarios: *fanin* — publishers to 8 topics, one subscriber on \`#\`; *fanout* — one publisher,"
+    echo "100 subscribers; *latency* — 10,000 msg/s QoS 0, write-to-read time; *conns* — idle connections"
+    echo "with one subscription each, broker VmRSS before and after; *subs* — one client holding N"
+    echo "subscriptions (half exact, half \`sensors/N/+\`), publishing to topics that match a few. See"
+    echo "\`mqtt-load --help\`."
+} >"$out"
+
+echo
+echo "$table"
+echo
+log "wrote $out (${elapsed}s)"
