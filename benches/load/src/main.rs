@@ -10,6 +10,7 @@ mod opts;
 mod procstat;
 mod report;
 mod scenario;
+mod stream;
 mod table;
 mod window;
 
