@@ -17,7 +17,9 @@
 //! hands the bytes to the router, which decodes every complete packet, applies the protocol,
 //! matches PUBLISH topics against the subscription table and encodes deliveries into each
 //! receiving link's output buffer. After every batch of events the reactor writes each link's
-//! output once, and registers for writability only while output remains.
+//! output once, and registers for writability only while output remains. Under each connection
+//! sits a transport, plain TCP or TLS: on a TLS listener it runs the handshake and decrypts
+//! before the router sees a byte, and neither the reactor nor the router can tell the difference.
 #![forbid(unsafe_code)]
 
 pub mod broker;

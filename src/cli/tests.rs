@@ -1,7 +1,7 @@
 //! Tests of command-line parsing: defaults, every option, and the one-line errors.
 
 use super::*;
-use crate::config::ListenerKind;
+use crate::config::{ListenerKind, TlsIdentity};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 fn run(args: &[&str]) -> RunSettings {
