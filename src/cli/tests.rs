@@ -1,7 +1,9 @@
 //! Tests of command-line parsing: defaults, every option, and the one-line errors.
 
 use super::*;
-use crate::config::{ListenerKind, TlsIdentity};
+use crate::config::ListenerKind;
+#[cfg(feature = "tls")]
+use crate::config::TlsIdentity;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 fn run(args: &[&str]) -> RunSettings {
