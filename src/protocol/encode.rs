@@ -5,7 +5,11 @@
 //! stored message's parts without building a `Packet`, and `publish_len` tells its exact size
 //! beforehand, for comparison with a client's maximum packet size.
 
-use super::properties_codec::{encode_properties, properties_len};
+use super::properties_codec::{
+    PublishOverrides, encode_properties, encode_properties_with, properties_body_len_with,
+    properties_len,
+};
+use super::writer::varint_len;
 use super::writer::{bytes_len, packet_len, put_bytes, put_header, put_str, put_u16, str_len};
 use super::{
     ConnAck, Connect, Packet, PacketId, Properties, ProtocolVersion, PubResponse, QoS, ReasonCode,
@@ -81,28 +85,46 @@ pub fn publish_len(
     payload_len: usize,
     has_packet_id: bool,
 ) -> usize {
-    packet_len(publish_remaining(
+    let overrides = PublishOverrides::default();
+    publish_len_with(
         version,
         topic,
         properties,
+        &overrides,
         payload_len,
         has_packet_id,
-    ))
+    )
 }
 
-fn publish_remaining(
+/// [`publish_len`] with per-delivery [`PublishOverrides`].
+pub fn publish_len_with(
     version: ProtocolVersion,
     topic: &str,
     properties: &Properties,
+    overrides: &PublishOverrides<'_>,
+    payload_len: usize,
+    has_packet_id: bool,
+) -> usize {
+    let body = version
+        .is_v5()
+        .then(|| properties_body_len_with(properties, overrides));
+    packet_len(publish_remaining(topic, body, payload_len, has_packet_id))
+}
+
+/// The remaining length of a PUBLISH; `properties_body` is `None` for MQTT 3.
+fn publish_remaining(
+    topic: &str,
+    properties_body: Option<usize>,
     payload_len: usize,
     has_packet_id: bool,
 ) -> usize {
     let id = if has_packet_id { 2 } else { 0 };
-    str_len(topic) + id + props_len(version, properties) + payload_len
+    let properties = properties_body.map_or(0, |body| varint_len(body) + body);
+    str_len(topic) + id + properties + payload_len
 }
 
-/// Appends a PUBLISH built from its parts; grows `out` at most once. The packet identifier is
-/// written for QoS 1 and 2, and DUP only with them [MQTT-3.3.1-2].
+/// Appends a PUBLISH built from its parts: the broker's delivery path, which encodes a stored
+/// message for each subscriber without building a `Packet`.
 pub fn encode_publish(
     out: &mut Vec<u8>,
     version: ProtocolVersion,
@@ -111,8 +133,26 @@ pub fn encode_publish(
     properties: &Properties,
     payload: &[u8],
 ) {
+    let overrides = PublishOverrides::default();
+    encode_publish_with(out, version, header, topic, properties, &overrides, payload);
+}
+
+/// [`encode_publish`] with per-delivery [`PublishOverrides`]; the properties' length is
+/// computed once.
+pub fn encode_publish_with(
+    out: &mut Vec<u8>,
+    version: ProtocolVersion,
+    header: PublishHeader,
+    topic: &str,
+    properties: &Properties,
+    overrides: &PublishOverrides<'_>,
+    payload: &[u8],
+) {
     let has_id = header.qos != QoS::AtMostOnce;
-    let remaining = publish_remaining(version, topic, properties, payload.len(), has_id);
+    let body = version
+        .is_v5()
+        .then(|| properties_body_len_with(properties, overrides));
+    let remaining = publish_remaining(topic, body, payload.len(), has_id);
     out.reserve(packet_len(remaining));
     let dup = if header.dup && has_id { 0b1000 } else { 0 };
     let first = 0x30 | dup | header.qos.bits() << 1 | u8::from(header.retain);
@@ -121,7 +161,9 @@ pub fn encode_publish(
     if has_id {
         put_u16(out, header.packet_id.map_or(0, PacketId::get));
     }
-    put_props(version, properties, out);
+    if let Some(body) = body {
+        encode_properties_with(properties, overrides, body, out);
+    }
     out.extend_from_slice(payload);
 }
 

@@ -35,7 +35,10 @@ mod writer;
 mod tests;
 
 pub use decode::decode_packet;
-pub use encode::{PublishHeader, encode, encode_publish, publish_len};
+pub use encode::{
+    PublishHeader, encode, encode_publish, encode_publish_with, publish_len, publish_len_with,
+};
 pub use error::DecodeError;
 pub use packet::*;
 pub use properties::Properties;
+pub use properties_codec::PublishOverrides;

@@ -198,14 +198,29 @@ fn decode_property(
 }
 
 /// Bytes of the properties themselves, without the property length in front.
+/// Per-delivery values that take the place of the stored ones when a PUBLISH is encoded: this
+/// connection's topic alias, the message's remaining expiry, and this subscriber's subscription
+/// identifiers. Applied while encoding, so a delivery never copies the message's properties.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublishOverrides<'a> {
+    pub topic_alias: Option<u16>,
+    pub message_expiry_interval: Option<u32>,
+    pub subscription_identifiers: Option<&'a [u32]>,
+}
+
 pub(crate) fn properties_body_len(p: &Properties) -> usize {
+    properties_body_len_with(p, &PublishOverrides::default())
+}
+
+pub(crate) fn properties_body_len_with(p: &Properties, o: &PublishOverrides<'_>) -> usize {
     let byte = |v: &Option<u8>| v.map_or(0, |_| 2);
     let two = |v: &Option<u16>| v.map_or(0, |_| 3);
     let four = |v: &Option<u32>| v.map_or(0, |_| 5);
     let text = |v: &Option<String>| v.as_deref().map_or(0, |s| 1 + str_len(s));
     let data = |v: &Option<Vec<u8>>| v.as_deref().map_or(0, |d| 1 + bytes_len(d));
-    let ids: usize = p
+    let ids: usize = o
         .subscription_identifiers
+        .unwrap_or(&p.subscription_identifiers)
         .iter()
         .map(|&id| 1 + varint_len(id as usize))
         .sum();
@@ -215,7 +230,7 @@ pub(crate) fn properties_body_len(p: &Properties) -> usize {
         .map(|(k, v)| 1 + str_len(k) + str_len(v))
         .sum();
     byte(&p.payload_format_indicator)
-        + four(&p.message_expiry_interval)
+        + four(&o.message_expiry_interval.or(p.message_expiry_interval))
         + text(&p.content_type)
         + text(&p.response_topic)
         + data(&p.correlation_data)
@@ -233,7 +248,7 @@ pub(crate) fn properties_body_len(p: &Properties) -> usize {
         + text(&p.reason_string)
         + two(&p.receive_maximum)
         + two(&p.topic_alias_maximum)
-        + two(&p.topic_alias)
+        + two(&o.topic_alias.or(p.topic_alias))
         + byte(&p.maximum_qos)
         + byte(&p.retain_available)
         + users
@@ -285,13 +300,31 @@ fn put_data(out: &mut Vec<u8>, id: u8, value: &Option<Vec<u8>>) {
 
 /// Writes the property length and the properties, in identifier order.
 pub(crate) fn encode_properties(p: &Properties, out: &mut Vec<u8>) {
-    put_varint(out, properties_body_len(p));
+    let body = properties_body_len(p);
+    encode_properties_with(p, &PublishOverrides::default(), body, out);
+}
+
+/// Writes the properties with `o` applied; `body` is [`properties_body_len_with`] of the same.
+pub(crate) fn encode_properties_with(
+    p: &Properties,
+    o: &PublishOverrides<'_>,
+    body: usize,
+    out: &mut Vec<u8>,
+) {
+    put_varint(out, body);
     put_byte(out, 0x01, p.payload_format_indicator);
-    put_four(out, 0x02, p.message_expiry_interval);
+    put_four(
+        out,
+        0x02,
+        o.message_expiry_interval.or(p.message_expiry_interval),
+    );
     put_text(out, 0x03, &p.content_type);
     put_text(out, 0x08, &p.response_topic);
     put_data(out, 0x09, &p.correlation_data);
-    for &id in &p.subscription_identifiers {
+    for &id in o
+        .subscription_identifiers
+        .unwrap_or(&p.subscription_identifiers)
+    {
         out.push(0x0B);
         put_varint(out, id as usize);
     }
@@ -308,7 +341,7 @@ pub(crate) fn encode_properties(p: &Properties, out: &mut Vec<u8>) {
     put_text(out, 0x1F, &p.reason_string);
     put_two(out, 0x21, p.receive_maximum);
     put_two(out, 0x22, p.topic_alias_maximum);
-    put_two(out, 0x23, p.topic_alias);
+    put_two(out, 0x23, o.topic_alias.or(p.topic_alias));
     put_byte(out, 0x24, p.maximum_qos);
     put_byte(out, 0x25, p.retain_available);
     for (key, value) in &p.user_properties {

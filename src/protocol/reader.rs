@@ -120,7 +120,8 @@ impl<'a> Reader<'a> {
     /// each caller applies its own rule for that.
     pub(crate) fn topic_name(&mut self) -> Result<&'a str, DecodeError> {
         let topic = self.utf8()?;
-        if topic.contains(['+', '#']) {
+        // A byte scan: both wildcards are ASCII, and a char-set search decodes every char.
+        if topic.bytes().any(|b| b == b'+' || b == b'#') {
             return Err(DecodeError::WildcardInTopicName);
         }
         Ok(topic)

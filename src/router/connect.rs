@@ -1,7 +1,6 @@
 //! CONNECT: client identifiers, session take-over and resumption, CONNACK, and refusals.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use log::info;
 
@@ -102,12 +101,13 @@ impl Router {
         link.session = Some(session_key);
         link.client_id = Some(Arc::clone(&client_id));
         link.will = connect.will.map(Box::new);
-        link.keep_alive = Duration::from_secs(u64::from(keep_alive));
+        link.keep_alive = keep_alive;
+        // Still the time of accept: the CONNECT-timeout entry in the heap was due from then.
+        let pending_entry = link.last_activity + self.config.connect_timeout;
         link.last_activity = self.now;
         link.limits = client_limits(&connect.properties);
         // The CONNECT-timeout entry is still in the heap and re-arms itself at the keepalive
         // deadline when it comes due; a second entry is needed only to fire sooner than that.
-        let pending_entry = link.opened_at + self.config.connect_timeout;
         if let Some(deadline) = link.deadline(self.config.connect_timeout)
             && deadline < pending_entry
         {

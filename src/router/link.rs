@@ -71,9 +71,10 @@ pub struct Link {
     pub client_id: Option<Arc<str>>,
     /// Boxed: most clients have none, and a will's properties are large.
     pub will: Option<Box<Will>>,
-    /// Zero disables keepalive.
-    pub keep_alive: Duration,
-    pub opened_at: Instant,
+    /// Seconds; zero disables keepalive.
+    pub keep_alive: u16,
+    /// When the last packet arrived; before CONNECT, when the connection was accepted (bytes of
+    /// a CONNECT trickling in do not extend the CONNECT deadline).
     pub last_activity: Instant,
     pub limits: ClientLimits,
     /// Encoded packets not yet written. Released entirely when drained, so an idle connection
@@ -98,8 +99,7 @@ impl Link {
             session: None,
             client_id: None,
             will: None,
-            keep_alive: Duration::ZERO,
-            opened_at: now,
+            keep_alive: 0,
             last_activity: now,
             limits: ClientLimits::default(),
             output: Vec::new(),
@@ -112,9 +112,10 @@ impl Link {
     /// [MQTT-3.1.2-24].
     pub fn deadline(&self, connect_timeout: Duration) -> Option<Instant> {
         match self.state {
-            LinkState::AwaitingConnect => Some(self.opened_at + connect_timeout),
-            LinkState::Connected if !self.keep_alive.is_zero() => {
-                Some(self.last_activity + self.keep_alive.mul_f32(1.5))
+            LinkState::AwaitingConnect => Some(self.last_activity + connect_timeout),
+            LinkState::Connected if self.keep_alive > 0 => {
+                let period = Duration::from_millis(1500 * u64::from(self.keep_alive));
+                Some(self.last_activity + period)
             }
             LinkState::Connected | LinkState::Closing => None,
         }

@@ -155,7 +155,9 @@ impl Router {
             if link.state == LinkState::Closing {
                 return data.len();
             }
-            link.last_activity = now;
+            if link.state == LinkState::Connected {
+                link.last_activity = now;
+            }
             let rest = data.get(consumed..).unwrap_or_default();
             match decode_packet(rest, link.version, self.config.max_packet_size) {
                 Ok(None) => return consumed,

@@ -2,13 +2,12 @@
 //! topic alias, remaining message expiry, subscription identifiers) and the client's maximum
 //! packet size.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::link::Link;
 use super::message::Message;
-use crate::protocol::{PublishHeader, encode_publish, publish_len};
+use crate::protocol::{PublishHeader, PublishOverrides, encode_publish_with, publish_len_with};
 
 /// Appends the PUBLISH for `message` to the link's output. Returns false, writing nothing, when
 /// the packet would exceed the client's maximum packet size: the specification has the broker
@@ -21,63 +20,52 @@ pub fn write_publish(
     now: Instant,
 ) -> bool {
     let version = link.version;
-    if !version.is_v5() {
-        // MQTT 3 carries no properties; the encoder ignores them for this version.
-        encode_publish(
-            &mut link.output,
-            version,
-            header,
-            &message.topic,
-            &message.properties,
-            &message.payload,
-        );
-        return true;
-    }
-    let mut properties = Cow::Borrowed(&message.properties);
-    if let Some(seconds) = message.remaining_expiry(now) {
-        properties.to_mut().message_expiry_interval = Some(seconds);
-    }
-    if !subscription_ids.is_empty() {
-        properties.to_mut().subscription_identifiers = subscription_ids.to_vec();
-    }
-    let limits = &link.limits;
-    let aliases = limits.aliases.as_deref();
-    let known_alias = aliases.and_then(|a| a.outbound.get(&message.topic).copied());
-    let new_alias = match known_alias {
-        Some(_) => None,
-        None => u16::try_from(aliases.map_or(0, |a| a.outbound.len()) + 1)
-            .ok()
-            .filter(|next| *next <= limits.topic_alias_maximum),
-    };
-    // A topic already aliased is sent as the alias alone; a new alias is sent with its topic.
-    let topic: &str = if known_alias.is_some() {
-        ""
-    } else {
-        &message.topic
-    };
-    if let Some(alias) = known_alias.or(new_alias) {
-        properties.to_mut().topic_alias = Some(alias);
-    }
-    let size = publish_len(
-        version,
-        topic,
-        &properties,
-        message.payload.len(),
-        header.packet_id.is_some(),
-    );
-    if u32::try_from(size).map_or(true, |size| size > limits.maximum_packet_size) {
-        return false;
+    let mut overrides = PublishOverrides::default();
+    let mut topic: &str = &message.topic;
+    let mut new_alias = None;
+    if version.is_v5() {
+        overrides.message_expiry_interval = message.remaining_expiry(now);
+        if !subscription_ids.is_empty() {
+            overrides.subscription_identifiers = Some(subscription_ids);
+        }
+        let limits = &link.limits;
+        let aliases = limits.aliases.as_deref();
+        match aliases.and_then(|a| a.outbound.get(&message.topic).copied()) {
+            // A topic already aliased is sent as the alias alone.
+            Some(alias) => {
+                overrides.topic_alias = Some(alias);
+                topic = "";
+            }
+            // A new alias is sent together with its topic.
+            None => {
+                new_alias = u16::try_from(aliases.map_or(0, |a| a.outbound.len()) + 1)
+                    .ok()
+                    .filter(|next| *next <= limits.topic_alias_maximum);
+                overrides.topic_alias = new_alias;
+            }
+        }
+        let maximum = limits.maximum_packet_size;
+        if maximum != u32::MAX {
+            let properties = &message.properties;
+            let payload = message.payload.len();
+            let has_id = header.packet_id.is_some();
+            let size = publish_len_with(version, topic, properties, &overrides, payload, has_id);
+            if u32::try_from(size).map_or(true, |size| size > maximum) {
+                return false;
+            }
+        }
     }
     if let Some(alias) = new_alias {
         let aliases = link.limits.aliases.get_or_insert_with(Box::default);
         aliases.outbound.insert(Arc::clone(&message.topic), alias);
     }
-    encode_publish(
+    encode_publish_with(
         &mut link.output,
         version,
         header,
         topic,
-        &properties,
+        &message.properties,
+        &overrides,
         &message.payload,
     );
     true

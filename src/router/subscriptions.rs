@@ -24,9 +24,11 @@ use crate::protocol::{QoS, SubscriptionOptions};
 use crate::topic::TopicFilter;
 use held::HeldFilters;
 use index::{IndexKey, WildcardIndex};
+use subscribers::Subscribers;
 
 mod held;
 mod index;
+mod subscribers;
 
 /// One receiver of a PUBLISH, after merging all of its subscriptions that match the topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +58,7 @@ struct Subscriber<K> {
 #[derive(Debug)]
 struct WildcardEntry<K> {
     filter: TopicFilter,
-    subscribers: Vec<Subscriber<K>>,
+    subscribers: Subscribers<K>,
     /// Where the filter is filed in the index.
     index_key: IndexKey,
 }
@@ -66,7 +68,7 @@ struct WildcardEntry<K> {
 /// subscriptions of a large broker), wildcard ones in an indexed list.
 #[derive(Debug)]
 struct Filters<K> {
-    exact: HashMap<Arc<str>, Vec<Subscriber<K>>>,
+    exact: HashMap<Arc<str>, Subscribers<K>>,
     wildcard: Vec<WildcardEntry<K>>,
     /// Where each wildcard filter sits in `wildcard`, so that subscribing to a filter someone
     /// already holds finds it without a scan.
@@ -94,24 +96,24 @@ impl<K: Copy + Eq> Filters<K> {
         self.exact.len() + self.wildcard.len()
     }
 
-    fn subscribers(&self, text: &str) -> Option<&Vec<Subscriber<K>>> {
-        if is_wildcard_text(text) {
+    fn subscribers(&self, text: &str) -> Option<&[Subscriber<K>]> {
+        let subscribers = if is_wildcard_text(text) {
             let position = *self.wildcard_positions.get(text)?;
-            self.wildcard.get(position).map(|entry| &entry.subscribers)
+            &self.wildcard.get(position)?.subscribers
         } else {
-            self.exact.get(text)
-        }
+            self.exact.get(text)?
+        };
+        Some(subscribers.as_slice())
     }
 
-    fn subscribers_mut(&mut self, text: &str) -> Option<&mut Vec<Subscriber<K>>> {
-        if is_wildcard_text(text) {
+    fn subscribers_mut(&mut self, text: &str) -> Option<&mut [Subscriber<K>]> {
+        let subscribers = if is_wildcard_text(text) {
             let position = *self.wildcard_positions.get(text)?;
-            self.wildcard
-                .get_mut(position)
-                .map(|entry| &mut entry.subscribers)
+            &mut self.wildcard.get_mut(position)?.subscribers
         } else {
-            self.exact.get_mut(text)
-        }
+            self.exact.get_mut(text)?
+        };
+        Some(subscribers.as_mut_slice())
     }
 
     /// Appends `subscriber` to `filter`'s list, adding the filter if it is new. Returns the
@@ -120,18 +122,18 @@ impl<K: Copy + Eq> Filters<K> {
         let text = Arc::clone(filter.as_arc());
         if !filter.has_wildcards() {
             // The table's own copy of the text is returned, so every key's index shares it.
-            let (text, subscribers) = match self.exact.entry(text) {
-                Entry::Occupied(entry) => (Arc::clone(entry.key()), entry.into_mut()),
-                Entry::Vacant(entry) => (Arc::clone(entry.key()), entry.insert(Vec::new())),
+            return match self.exact.entry(text) {
+                Entry::Occupied(mut entry) => {
+                    let position = entry.get().len();
+                    entry.get_mut().push(subscriber);
+                    (Arc::clone(entry.key()), position)
+                }
+                Entry::Vacant(entry) => {
+                    let text = Arc::clone(entry.key());
+                    entry.insert(Subscribers::One(subscriber));
+                    (text, 0)
+                }
             };
-            let position = subscribers.len();
-            // Most exact filters have one subscriber: reserve for exactly that, not four;
-            // later pushes grow by doubling as usual.
-            if subscribers.is_empty() {
-                subscribers.reserve_exact(1);
-            }
-            subscribers.push(subscriber);
-            return (text, position);
         }
         let existing = self.wildcard_positions.get(&text).copied();
         if let Some(entry) = existing.and_then(|position| self.wildcard.get_mut(position)) {
@@ -145,7 +147,7 @@ impl<K: Copy + Eq> Filters<K> {
         self.wildcard_positions.insert(Arc::clone(&text), position);
         self.wildcard.push(WildcardEntry {
             filter,
-            subscribers: vec![subscriber],
+            subscribers: Subscribers::One(subscriber),
             index_key,
         });
         (text, 0)
@@ -157,7 +159,7 @@ impl<K: Copy + Eq> Filters<K> {
     fn remove(&mut self, text: &str, position: usize) -> Option<K> {
         if !is_wildcard_text(text) {
             let subscribers = self.exact.get_mut(text)?;
-            let moved = swap_remove_subscriber(subscribers, position);
+            let moved = subscribers.swap_remove(position);
             if subscribers.is_empty() {
                 self.exact.remove(text);
             }
@@ -165,7 +167,7 @@ impl<K: Copy + Eq> Filters<K> {
         }
         let index = *self.wildcard_positions.get(text)?;
         let entry = self.wildcard.get_mut(index)?;
-        let moved = swap_remove_subscriber(&mut entry.subscribers, position);
+        let moved = entry.subscribers.swap_remove(position);
         if entry.subscribers.is_empty() {
             self.wildcard_positions.remove(text);
             let removed = self.wildcard.swap_remove(index);
@@ -185,29 +187,16 @@ impl<K: Copy + Eq> Filters<K> {
     /// Calls `visit` with the subscribers of every filter that matches `topic`.
     fn for_each_match(&self, topic: &str, mut visit: impl FnMut(&[Subscriber<K>])) {
         if let Some(subscribers) = self.exact.get(topic) {
-            visit(subscribers);
+            visit(subscribers.as_slice());
         }
         self.index.candidates(topic, |position| {
             if let Some(entry) = self.wildcard.get(position)
                 && entry.filter.matches(topic)
             {
-                visit(&entry.subscribers);
+                visit(entry.subscribers.as_slice());
             }
         });
     }
-}
-
-/// Removes `subscribers[position]` by swapping the last one into its place, and returns the key
-/// of the one that moved, if any did.
-fn swap_remove_subscriber<K: Copy>(
-    subscribers: &mut Vec<Subscriber<K>>,
-    position: usize,
-) -> Option<K> {
-    if position >= subscribers.len() {
-        return None;
-    }
-    subscribers.swap_remove(position);
-    subscribers.get(position).map(|moved| moved.key)
 }
 
 /// Every subscription of every subscriber, indexed both by filter (for PUBLISH) and by key (for

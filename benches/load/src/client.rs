@@ -43,7 +43,14 @@ impl Publisher {
     pub fn can_send(&self, net: &Net) -> bool {
         net.pending(self.id) < OUT_BYTES
             && !net.is_closed(self.id)
-            && (self.qos == 0 || self.inflight < self.inflight_limit)
+            && (self.qos == 0 || self.inflight < self.window(net))
+    }
+
+    /// QoS 1/2 packet ids allowed outstanding: the configured window, or less if the broker's
+    /// MQTT 5 Receive Maximum says so [MQTT-3.3.4-7].
+    fn window(&self, net: &Net) -> u32 {
+        self.inflight_limit
+            .min(u32::from(net.receive_maximum(self.id)))
     }
 
     /// Encodes one PUBLISH; the caller flushes.
@@ -56,7 +63,7 @@ impl Publisher {
             self.acked += 1;
             0
         };
-        codec::encode_publish(net.out(self.id), topic, self.qos, pid, payload);
+        net.publish(self.id, topic, self.qos, pid, payload);
         self.sent += 1;
     }
 
@@ -74,7 +81,8 @@ impl Publisher {
 }
 
 /// Acknowledges a received PUBLISH as its QoS requires and answers PUBREL; returns whether the
-/// packet was a PUBLISH (a delivery).
+/// packet was a PUBLISH (a delivery). The 3.1.1 acknowledgements are also MQTT 5's short
+/// forms, with reason code 0x00 and no properties (section 3.4.2.1).
 pub fn acknowledge(packet: &Packet<'_>, out: &mut Vec<u8>) -> bool {
     match packet {
         Packet::Publish(p) => {
@@ -132,7 +140,8 @@ where
                 Packet::ConnAck { code, .. } if code != 0 => {
                     failed = Some(format!("CONNACK refused the connection with code {code}"));
                 }
-                Packet::SubAck { codes, .. } if codes.contains(&0x80) => {
+                // 0x80 in 3.1.1; in MQTT 5 every reason code from 0x80 up.
+                Packet::SubAck { codes, .. } if codes.iter().any(|c| *c >= 0x80) => {
                     failed = Some("SUBACK refused a subscription".to_owned());
                 }
                 Packet::ConnAck { .. } | Packet::SubAck { .. } => {}

@@ -1,7 +1,8 @@
 //! MQTT 3.1.1 packets as the load generator writes and reads them, encoded by hand.
 //!
 //! This is deliberately not the broker's codec: a bug shared by both sides would cancel out and
-//! never show up in a measurement. Only what the scenarios send and expect is here.
+//! never show up in a measurement. Only what the scenarios send and expect is here; the MQTT 5
+//! forms are in `codec_v5.rs` and share the framing and the [`Packet`] type.
 
 use std::fmt;
 
@@ -25,6 +26,10 @@ pub enum Packet<'a> {
         pid: u16,
         codes: &'a [u8],
     },
+    /// Only MQTT 5 brokers send DISCONNECT, with a reason code [MQTT-3.14.2.1].
+    Disconnect {
+        reason: u8,
+    },
     /// Anything the scenarios ignore (PINGRESP, UNSUBACK), by packet type.
     Other(u8),
 }
@@ -40,7 +45,7 @@ pub struct Publish<'a> {
     pub payload: &'a [u8],
 }
 
-/// Bytes from the broker that are not MQTT 3.1.1: the run cannot trust that link any more.
+/// Bytes from the broker that are not valid MQTT: the run cannot trust that link any more.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Malformed(pub &'static str);
 
@@ -51,7 +56,7 @@ impl fmt::Display for Malformed {
 }
 
 /// Appends the variable byte integer for a remaining length [MQTT-2.2.3].
-fn put_remaining_length(buf: &mut Vec<u8>, mut len: usize) {
+pub(crate) fn put_remaining_length(buf: &mut Vec<u8>, mut len: usize) {
     loop {
         let mut byte = (len % 128) as u8;
         len /= 128;
@@ -65,7 +70,7 @@ fn put_remaining_length(buf: &mut Vec<u8>, mut len: usize) {
     }
 }
 
-fn put_str(buf: &mut Vec<u8>, s: &[u8]) {
+pub(crate) fn put_str(buf: &mut Vec<u8>, s: &[u8]) {
     buf.extend_from_slice(&(s.len() as u16).to_be_bytes());
     buf.extend_from_slice(s);
 }
@@ -135,6 +140,25 @@ pub fn encode_disconnect(buf: &mut Vec<u8>) {
 /// Decodes one packet from the front of `buf`: `Ok(None)` when it is not all there yet, else the
 /// packet and how many bytes it took.
 pub fn decode(buf: &[u8]) -> Result<Option<(Packet<'_>, usize)>, Malformed> {
+    let Some(frame) = frame(buf)? else {
+        return Ok(None);
+    };
+    Ok(Some((decode_body(frame.first, frame.body)?, frame.len)))
+}
+
+/// One whole packet at the front of a buffer, not yet decoded.
+pub(crate) struct Frame<'a> {
+    /// Packet type and flags.
+    pub first: u8,
+    /// What follows the remaining length.
+    pub body: &'a [u8],
+    /// Bytes the packet takes in all.
+    pub len: usize,
+}
+
+/// Finds the packet at the front of `buf`, or `Ok(None)` when it is not all there yet. The same
+/// for every protocol version [MQTT-2.2.3].
+pub(crate) fn frame(buf: &[u8]) -> Result<Option<Frame<'_>>, Malformed> {
     let Some(&first) = buf.first() else {
         return Ok(None);
     };
@@ -156,8 +180,11 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Packet<'_>, usize)>, Malformed> {
     let Some(body) = buf.get(header..header + len) else {
         return Ok(None);
     };
-    let packet = decode_body(first, body)?;
-    Ok(Some((packet, header + len)))
+    Ok(Some(Frame {
+        first,
+        body,
+        len: header + len,
+    }))
 }
 
 fn decode_body(first: u8, body: &[u8]) -> Result<Packet<'_>, Malformed> {

@@ -4,10 +4,12 @@
 
 mod client;
 mod codec;
+mod codec_v5;
 mod flow;
 mod net;
 mod opts;
 mod procstat;
+mod protocol;
 mod report;
 mod scenario;
 mod stream;

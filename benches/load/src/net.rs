@@ -14,6 +14,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use crate::codec::{self, Packet};
 use crate::opts::TlsTarget;
+use crate::protocol::{LinkCodec, Protocol, disconnect_reason};
 use crate::stream::Stream;
 
 /// How much a single `read` asks for; large enough that a busy subscriber drains in few calls.
@@ -31,6 +32,7 @@ struct Link {
     wpos: usize,
     /// The broker closed the link or it failed; nothing more is read or written.
     closed: bool,
+    codec: LinkCodec,
 }
 
 /// A set of links, each known by its index (also its mio token).
@@ -43,6 +45,8 @@ pub struct Net {
     addr: SocketAddr,
     #[cfg(feature = "tls")]
     tls: Option<crate::stream::Tls>,
+    /// What new links speak.
+    protocol: Protocol,
     /// Links that closed since the scenario last asked.
     pub closed: usize,
 }
@@ -64,6 +68,7 @@ impl Net {
             addr,
             #[cfg(feature = "tls")]
             tls,
+            protocol: Protocol::V311,
             closed: 0,
         })
     }
@@ -75,6 +80,11 @@ impl Net {
             return tls.start(stream);
         }
         Ok(Stream::Plain(stream))
+    }
+
+    /// Sets the protocol of the links opened from now on (MQTT 3.1.1 unless told otherwise).
+    pub fn set_protocol(&mut self, protocol: Protocol) {
+        self.protocol = protocol;
     }
 
     /// Opens a TCP connection and queues CONNECT; the CONNACK arrives through [`Net::poll`].
@@ -95,14 +105,16 @@ impl Net {
         )?;
         let stream = self.wrap(stream)?;
         let mut wbuf = Vec::with_capacity(256);
+        let codec = LinkCodec::new(self.protocol);
         // Keep alive 0: the runs are short and idle links must not need pings [MQTT-3.1.2-24].
-        codec::encode_connect(&mut wbuf, client_id, 0);
+        codec.encode_connect(&mut wbuf, client_id, 0);
         self.links.push(Link {
             stream,
             partial: Vec::new(),
             wbuf,
             wpos: 0,
             closed: false,
+            codec,
         });
         self.flush(id);
         Ok(id)
@@ -115,6 +127,19 @@ impl Net {
     /// The output buffer of a link, to encode packets into; call [`Net::flush`] afterwards.
     pub fn out(&mut self, id: usize) -> &mut Vec<u8> {
         &mut self.links[id].wbuf
+    }
+
+    /// Queues a PUBLISH on a link in its protocol (with its topic aliases); call [`Net::flush`]
+    /// afterwards.
+    pub fn publish(&mut self, id: usize, topic: &[u8], qos: u8, pid: u16, payload: &[u8]) {
+        let link = &mut self.links[id];
+        link.codec
+            .encode_publish(&mut link.wbuf, topic, qos, pid, payload);
+    }
+
+    /// How many QoS 1/2 publishes the broker lets a link have unacknowledged.
+    pub fn receive_maximum(&self, id: usize) -> u16 {
+        self.links[id].codec.receive_maximum()
     }
 
     /// Bytes queued on a link and not yet accepted by the kernel: the generator's backpressure.
@@ -214,25 +239,38 @@ where
             Err(e) => return Err(e),
         };
         if link.partial.is_empty() {
-            let used = decode_all(&scratch[..n], &mut link.wbuf, id, on)?;
+            let used = decode_all(&mut link.codec, &scratch[..n], &mut link.wbuf, id, on)?;
             link.partial.extend_from_slice(&scratch[used..n]);
         } else {
             link.partial.extend_from_slice(&scratch[..n]);
-            let used = decode_all(&link.partial, &mut link.wbuf, id, on)?;
+            let used = decode_all(&mut link.codec, &link.partial, &mut link.wbuf, id, on)?;
             link.partial.drain(..used);
         }
     }
 }
 
 /// Hands every complete packet in `buf` to `on`; returns how many bytes they took.
-fn decode_all<F>(buf: &[u8], wbuf: &mut Vec<u8>, id: usize, on: &mut F) -> io::Result<usize>
+fn decode_all<F>(
+    codec: &mut LinkCodec,
+    buf: &[u8],
+    wbuf: &mut Vec<u8>,
+    id: usize,
+    on: &mut F,
+) -> io::Result<usize>
 where
     F: FnMut(usize, Packet<'_>, &mut Vec<u8>),
 {
     let mut pos = 0;
     loop {
-        match codec::decode(&buf[pos..]) {
+        match codec.decode(&buf[pos..]) {
             Ok(Some((packet, used))) => {
+                if let Packet::Disconnect { reason } = packet {
+                    // The link closes next; the reason is all there is to say why.
+                    let why = disconnect_reason(reason);
+                    eprintln!(
+                        "mqtt-load: the broker sent DISCONNECT on link {id}: 0x{reason:02X} {why}"
+                    );
+                }
                 on(id, packet, wbuf);
                 pos += used;
             }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use getopts::{Matches, Options};
 
+use crate::protocol::Protocol;
+
 pub const SCENARIOS: &[&str] = &["fanin", "fanout", "latency", "conns", "subs"];
 
 /// Everything a scenario may need; each reads only its own fields.
@@ -27,6 +29,7 @@ pub struct Opts {
     pub rate: u64,
     pub conns: usize,
     pub subs_counts: Vec<usize>,
+    pub protocol: Protocol,
     pub broker_pid: Option<u32>,
     pub label: Option<String>,
     /// Appended to the case name, e.g. `default limits`, to keep such runs in their own rows.
@@ -96,6 +99,13 @@ fn options() -> Options {
         "subs: subscription counts to try (default 10,1000,10000,100000)",
         "LIST",
     );
+    o.optflag("", "mqtt5", "speak MQTT 5 instead of 3.1.1");
+    o.optflag(
+        "",
+        "topic-alias",
+        "with --mqtt5: publishers send each topic's alias instead of the topic after its \
+         first message, and subscribers accept aliases from the broker",
+    );
     o.optopt(
         "",
         "broker-pid",
@@ -153,6 +163,11 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             .map(|n| n.trim().parse().map_err(|_| format!("--subs-counts: {n}")))
             .collect::<Result<_, _>>()?,
     };
+    let protocol = match (m.opt_present("mqtt5"), m.opt_present("topic-alias")) {
+        (false, false) => Protocol::V311,
+        (false, true) => return Err("--topic-alias needs --mqtt5".to_owned()),
+        (true, topic_aliases) => Protocol::V5 { topic_aliases },
+    };
     Ok(Command::Run(Box::new(Opts {
         scenario,
         addr,
@@ -168,6 +183,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         rate: get(&m, "rate", 10_000u64)?.max(1),
         conns: get(&m, "conns", 10_000)?,
         subs_counts,
+        protocol,
         broker_pid: m
             .opt_str("broker-pid")
             .map(|p| p.parse())
@@ -201,8 +217,9 @@ fn get<T: FromStr>(m: &Matches, name: &str, default: T) -> Result<T, String> {
 }
 
 impl Opts {
-    /// The case name with the note, if any, in parentheses.
+    /// The case name with the protocol, if not 3.1.1, and the note, if any, in parentheses.
     pub fn case(&self, base: String) -> String {
+        let base = base + self.protocol.tag();
         match &self.note {
             Some(note) => format!("{base} ({note})"),
             None => base,

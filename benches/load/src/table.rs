@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 
+use crate::protocol::Protocol;
 use crate::report::human_number;
 
 /// Which way a figure is better.
@@ -185,6 +186,7 @@ fn render(lines: &[Line]) -> String {
                 _ => out.push_str(" - |\n"),
             }
         }
+        out.push_str(&version_rows(lines, &brokers, scenario, case));
     }
     if load_bound {
         out.push_str(
@@ -192,6 +194,53 @@ fn render(lines: &[Line]) -> String {
         );
     }
     out
+}
+
+/// For a case run in MQTT 5, each broker's rates over its own rates in the same case in MQTT
+/// 3.1.1: what the newer protocol costs that broker.
+fn version_rows(lines: &[Line], brokers: &[&str], scenario: &str, case: &str) -> String {
+    let Some(base) = v311_case(case) else {
+        return String::new();
+    };
+    let is_rate = |key: &str| key.ends_with("_per_s") || key.ends_with("_per_cpu_s");
+    let mut out = String::new();
+    for (s, key, name, _) in FIGURES {
+        if *s != scenario || !is_rate(key) {
+            continue;
+        }
+        let ratios: Vec<Option<f64>> = brokers
+            .iter()
+            .map(|b| {
+                let v5 = median(lines, scenario, case, b, key)?.0;
+                let v311 = median(lines, scenario, &base, b, key)?.0;
+                (v311 != 0.0).then(|| v5 / v311)
+            })
+            .collect();
+        if ratios.iter().all(Option::is_none) {
+            continue;
+        }
+        out.push_str(&format!(
+            "| {scenario} {case} | {name}, v5 / v3.1.1 | higher |"
+        ));
+        for ratio in ratios {
+            match ratio {
+                Some(r) => out.push_str(&format!(" {r:.2} |")),
+                None => out.push_str(" - |"),
+            }
+        }
+        out.push_str(" - |\n");
+    }
+    out
+}
+
+/// The MQTT 3.1.1 case an MQTT 5 case is compared with, if it is one: the same name without
+/// the protocol tag.
+fn v311_case(case: &str) -> Option<String> {
+    [true, false]
+        .map(|topic_aliases| Protocol::V5 { topic_aliases }.tag())
+        .into_iter()
+        .find(|tag| case.contains(tag))
+        .map(|tag| case.replacen(tag, "", 1))
 }
 
 /// The median of a figure over the runs of one broker, and whether any run was load-bound.
@@ -296,6 +345,26 @@ mod tests {
         let table = render(&lines);
         assert!(
             table.contains("| latency c | p50 µs | lower | 20 | 40 | 0.50 |"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn mqtt5_rates_are_compared_with_the_same_broker_in_mqtt_3_1_1() {
+        let lines: Vec<Line> = [
+            r#"{"scenario":"fanin","case":"q (x)","broker":"minibroker","delivered_per_s":100}"#,
+            r#"{"scenario":"fanin","case":"q (x)","broker":"mosquitto","delivered_per_s":10}"#,
+            r#"{"scenario":"fanin","case":"q v5 + topic aliases (x)","broker":"minibroker","delivered_per_s":110}"#,
+            r#"{"scenario":"fanin","case":"q v5 + topic aliases (x)","broker":"mosquitto","delivered_per_s":9}"#,
+        ]
+        .iter()
+        .filter_map(|t| parse_line(t))
+        .collect();
+        let table = render(&lines);
+        let row = "| fanin q v5 + topic aliases (x) | delivered msg/s, v5 / v3.1.1 | higher | 1.10 | 0.90 | - |";
+        assert!(table.contains(row), "{table}");
+        assert!(
+            !table.contains("| fanin q (x) | delivered msg/s, v5"),
             "{table}"
         );
     }

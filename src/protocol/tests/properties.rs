@@ -198,3 +198,48 @@ fn v3_packets_have_no_properties() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// Per-delivery overrides replace the stored alias, expiry and subscription identifiers, keep
+/// everything else, and `publish_len_with` predicts the size exactly.
+#[test]
+fn publish_overrides_replace_per_delivery_properties() {
+    use crate::protocol::{
+        PacketId, PublishHeader, PublishOverrides, encode_publish_with, publish_len_with,
+    };
+    let stored = Properties {
+        message_expiry_interval: Some(100),
+        content_type: Some("text/plain".into()),
+        user_properties: vec![("k".into(), "v".into())],
+        ..Properties::default()
+    };
+    let ids = [7, 300];
+    let overrides = PublishOverrides {
+        topic_alias: Some(3),
+        message_expiry_interval: Some(42),
+        subscription_identifiers: Some(&ids),
+    };
+    let header = PublishHeader {
+        dup: false,
+        qos: QoS::AtLeastOnce,
+        retain: false,
+        packet_id: PacketId::new(9),
+    };
+    let mut out = Vec::new();
+    encode_publish_with(&mut out, V5, header, "", &stored, &overrides, b"hi");
+    assert_eq!(
+        out.len(),
+        publish_len_with(V5, "", &stored, &overrides, 2, true)
+    );
+    let Some((Packet::Publish(publish), used)) = decode_packet(&out, V5, u32::MAX).unwrap() else {
+        panic!("not a PUBLISH");
+    };
+    assert_eq!(used, out.len());
+    let expected = Properties {
+        message_expiry_interval: Some(42),
+        topic_alias: Some(3),
+        subscription_identifiers: vec![7, 300],
+        ..stored
+    };
+    assert_eq!(publish.properties, expected);
+    assert_eq!(&*publish.payload, b"hi");
+}

@@ -71,7 +71,7 @@ pub(super) fn assert_consistent(table: &SubscriptionTable<u32>) {
     for (text, list) in exact.chain(wildcard) {
         assert!(!list.is_empty(), "{text} kept with no subscriber");
         subscribers += list.len();
-        for subscriber in list {
+        for subscriber in list.as_slice() {
             assert!(table.held[&subscriber.key].get(text).is_some());
         }
     }

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use super::setup_deadline;
 use crate::client::{TICK, open_links};
-use crate::codec;
 use crate::net::Net;
 use crate::opts::Opts;
 use crate::procstat::{CpuMeter, rss_kb};
@@ -38,6 +37,7 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
         ));
     }
     let mut net = Net::new(o.addr, o.tls.as_ref())?;
+    net.set_protocol(o.protocol);
     let rss_before = o.broker_pid.and_then(rss_kb);
     let qos = o.qos;
 
@@ -49,7 +49,8 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
         CONNECT_WINDOW,
         setup_deadline(),
         |i, out| {
-            codec::encode_subscribe(out, 1, &[format!("bench/idle/{i}")], qos);
+            o.protocol
+                .encode_subscribe(out, 1, &[format!("bench/idle/{i}")], qos);
             true
         },
     )?;

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use super::{expect_opened, payload, setup_deadline};
 use crate::client::open_links;
-use crate::codec;
 use crate::flow::{Flow, Progress};
 use crate::net::Net;
 use crate::opts::Opts;
@@ -15,6 +14,7 @@ use crate::window::Window;
 
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
     let mut net = Net::new(o.addr, o.tls.as_ref())?;
+    net.set_protocol(o.protocol);
     let qos = o.qos;
     let subscribed = open_links(
         &mut net,
@@ -23,7 +23,7 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
         1,
         setup_deadline(),
         |_, out| {
-            codec::encode_subscribe(out, 1, &["#"], qos);
+            o.protocol.encode_subscribe(out, 1, &["#"], qos);
             true
         },
     )?;

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use super::{expect_opened, payload, setup_deadline};
 use crate::client::open_links;
-use crate::codec;
 use crate::flow::{Flow, Progress};
 use crate::net::Net;
 use crate::opts::Opts;
@@ -20,6 +19,7 @@ const TOPIC: &str = "bench/fanout";
 
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
     let mut net = Net::new(o.addr, o.tls.as_ref())?;
+    net.set_protocol(o.protocol);
     let (qos, n) = (o.qos, o.subscribers);
     let deadline = setup_deadline();
     let opened = open_links(
@@ -29,7 +29,7 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
         CONNECT_WINDOW,
         deadline,
         |_, out| {
-            codec::encode_subscribe(out, 1, &[TOPIC], qos);
+            o.protocol.encode_subscribe(out, 1, &[TOPIC], qos);
             true
         },
     )?;

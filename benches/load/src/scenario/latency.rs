@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::{expect_opened, payload, setup_deadline};
 use crate::client::{self, OUT_BYTES, Publisher, TICK};
-use crate::codec::{self, Packet};
+use crate::codec::Packet;
 use crate::net::Net;
 use crate::opts::Opts;
 use crate::procstat::CpuMeter;
@@ -25,6 +25,7 @@ const DRAIN: Duration = Duration::from_secs(1);
 
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
     let mut net = Net::new(o.addr, o.tls.as_ref())?;
+    net.set_protocol(o.protocol);
     let qos = o.qos;
     let opened = open_links(&mut net, o, qos)?;
     expect_opened(opened, 2, "clients")?;
@@ -134,7 +135,7 @@ impl Sink {
 /// The subscriber (link 0) on the topic, then the publisher (link 1).
 fn open_links(net: &mut Net, o: &Opts, qos: u8) -> io::Result<usize> {
     let sub = client::open_links(net, &o.prefix("sub"), 1, 1, setup_deadline(), |_, out| {
-        codec::encode_subscribe(out, 1, &[TOPIC], qos);
+        o.protocol.encode_subscribe(out, 1, &[TOPIC], qos);
         true
     })?;
     let publ = client::open_links(net, &o.prefix("pub"), 1, 1, setup_deadline(), |_, _| false)?;

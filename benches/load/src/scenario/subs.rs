@@ -6,11 +6,12 @@ use std::time::Instant;
 
 use super::{expect_opened, payload, setup_deadline};
 use crate::client::{TICK, open_links};
-use crate::codec::{self, Packet};
+use crate::codec::Packet;
 use crate::flow::{Flow, Progress};
 use crate::net::Net;
 use crate::opts::Opts;
 use crate::procstat::CpuMeter;
+use crate::protocol::Protocol;
 use crate::report::Report;
 use crate::window::Window;
 
@@ -52,6 +53,7 @@ fn matching_topics(n: usize) -> Vec<Vec<u8>> {
 
 fn run_one(o: &Opts, n: usize, ticks: f64) -> io::Result<Report> {
     let mut net = Net::new(o.addr, o.tls.as_ref())?;
+    net.set_protocol(o.protocol);
     let opened = open_links(
         &mut net,
         &o.prefix(&format!("sub{n}")),
@@ -72,7 +74,7 @@ fn run_one(o: &Opts, n: usize, ticks: f64) -> io::Result<Report> {
     expect_opened(opened, 1, "publisher")?;
 
     let started = Instant::now();
-    let refused = subscribe_all(&mut net, n, o.qos)?;
+    let refused = subscribe_all(&mut net, n, o.qos, o.protocol)?;
     let subscribe_secs = started.elapsed().as_secs_f64();
 
     let topics = matching_topics(n.max(1));
@@ -107,7 +109,7 @@ fn run_one(o: &Opts, n: usize, ticks: f64) -> io::Result<Report> {
 
 /// Sends the N filters on link 0 in batches, waiting for the SUBACKs; returns how many the
 /// broker refused.
-fn subscribe_all(net: &mut Net, n: usize, qos: u8) -> io::Result<usize> {
+fn subscribe_all(net: &mut Net, n: usize, qos: u8, protocol: Protocol) -> io::Result<usize> {
     let batches = n.div_ceil(PER_PACKET);
     let (mut sent, mut acked, mut refused) = (0usize, 0usize, 0usize);
     let deadline = setup_deadline();
@@ -123,14 +125,14 @@ fn subscribe_all(net: &mut Net, n: usize, qos: u8) -> io::Result<usize> {
                 .collect();
             // Packet ids 1..=65535, reused only long after their SUBACK.
             let pid = (sent % 65_535) as u16 + 1;
-            codec::encode_subscribe(net.out(0), pid, &filters, qos);
+            protocol.encode_subscribe(net.out(0), pid, &filters, qos);
             sent += 1;
         }
         net.flush(0);
         net.poll(TICK, |_, packet, _| {
             if let Packet::SubAck { codes, .. } = packet {
                 acked += 1;
-                refused += codes.iter().filter(|c| **c == 0x80).count();
+                refused += codes.iter().filter(|c| **c >= 0x80).count();
             }
         })?;
         if net.closed > 0 {
