@@ -176,9 +176,10 @@ add_broker minibroker minibroker "" \
 add_broker mosquitto mosquitto "" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
 add_broker minibroker-defaults minibroker "default limits" "$minibroker_bin -b 127.0.0.1 -p PORT -q"
 add_broker mosquitto-defaults mosquitto "default limits" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
-# Over TLS: minibroker's plain listener goes to an unused port (-p 0).
+# Over TLS: minibroker's plain listener, unused, gets a port of its own (PLAIN_PORT); with -p 0
+# the kernel could hand it the port meant for TLS.
 add_broker minibroker-tls minibroker "TLS" \
-    "$minibroker_bin -b 127.0.0.1 -p 0 --tls-bind 127.0.0.1 --tls-port PORT --cert $tls_dir/server.crt --key $tls_dir/server.key --max-queued 1000000 --max-inflight 100 -q"
+    "$minibroker_bin -b 127.0.0.1 -p PLAIN_PORT --tls-bind 127.0.0.1 --tls-port PORT --cert $tls_dir/server.crt --key $tls_dir/server.key --max-queued 1000000 --max-inflight 100 -q"
 add_broker mosquitto-tls mosquitto "TLS" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
 if [[ -n $rumqttd_bin ]]; then
     add_broker rumqttd rumqttd "" "$rumqttd_bin -c $tmp/rumqttd-PORT.toml"
@@ -193,6 +194,10 @@ for name in "${names[@]}"; do
     mosquitto-tls) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised tls ;;
     rumqttd) write_rumqttd_conf "$tmp/rumqttd-$p.toml" "$p" ;;
     esac
+    if [[ ${cmd[$name]} == *PLAIN_PORT* ]]; then
+        take_port "$name-plain"
+        cmd[$name]=${cmd[$name]//PLAIN_PORT/${port[$name-plain]}}
+    fi
     cmd[$name]=${cmd[$name]//PORT/$p}
 done
 
