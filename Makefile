@@ -6,7 +6,8 @@
 #
 # `make test` runs each step even when an earlier one failed (a formatting slip should not hide a
 # failing test), prints one line naming the failed steps, and exits non-zero if there were any.
-# The steps can also be run one by one: fmt-check, clippy, cargo-test, e2e-paho1, e2e-paho2.
+# The steps can also be run one by one: fmt-check, clippy, clippy-no-tls, cargo-test, e2e-paho1,
+# e2e-paho2. run, test and bench first make sure OpenSSL's headers are there (build-deps).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -19,17 +20,17 @@ PORT ?= 1883
 PYTEST_ARGS ?=
 
 E2E_DIR := tests/e2e
-TEST_STEPS := fmt-check clippy cargo-test e2e-paho1 e2e-paho2
+TEST_STEPS := fmt-check clippy clippy-no-tls cargo-test e2e-paho1 e2e-paho2
 
-.PHONY: all build run test deps mosquitto-clients venvs \
-        fmt-check clippy cargo-test e2e e2e-paho1 e2e-paho2 clean
+.PHONY: all build run test deps build-deps mosquitto-clients venvs \
+        fmt-check clippy clippy-no-tls cargo-test e2e e2e-paho1 e2e-paho2 clean
 
 all: build
 
-build:
+build: build-deps
 	$(CARGO) build
 
-run:
+run: build-deps
 	$(CARGO) build --release
 	./target/release/minibroker -p $(PORT)
 
@@ -45,9 +46,25 @@ test: deps
 	fi; \
 	echo "make test: all steps passed ($(TEST_STEPS))"
 
-# --- what the tests need ------------------------------------------------------------------
+# --- what the build and the tests need ----------------------------------------------------
 
-deps: mosquitto-clients venvs
+deps: build-deps mosquitto-clients venvs
+
+# The default `tls` feature builds native-tls, which links the system's OpenSSL: on Debian its
+# headers (libssl-dev) and pkg-config to find them. Shared by run, test and bench.
+build-deps:
+	@if pkg-config --exists openssl 2>/dev/null; then \
+	    exit 0; \
+	fi; \
+	if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+	    echo "OpenSSL headers or pkg-config not found: installing libssl-dev pkg-config"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libssl-dev pkg-config; \
+	else \
+	    echo "error: building minibroker with TLS needs the OpenSSL headers and pkg-config." >&2; \
+	    echo "       Install them as root, e.g.: sudo apt-get install -y libssl-dev pkg-config" >&2; \
+	    echo "       or build without TLS: cargo build --no-default-features" >&2; \
+	    exit 1; \
+	fi
 
 # The e2e tests drive the broker with mosquitto_pub and mosquitto_sub.
 mosquitto-clients:
@@ -93,6 +110,10 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
+# The build without TLS (no OpenSSL) must stay clean too.
+clippy-no-tls:
+	$(CARGO) clippy --no-default-features --all-targets -- -D warnings
+
 cargo-test:
 	$(CARGO) test
 
@@ -110,3 +131,5 @@ clean:
 
 include benches/bench.mk
 include fuzz/fuzz.mk
+
+bench: build-deps

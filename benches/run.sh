@@ -110,9 +110,16 @@ add_broker() {
     cmd[$1]=$4
 }
 
-write_mosquitto_conf() { # file port raised?
+write_mosquitto_conf() { # file port raised? [tls]
     {
         echo "listener $2 127.0.0.1"
+        if [[ ${4:-} == tls ]]; then
+            echo "cafile $tls_dir/ca.crt"
+            echo "certfile $tls_dir/server.crt"
+            echo "keyfile $tls_dir/server.key"
+            # minibroker speaks TLS 1.2 (native-tls's server settings); compare like with like.
+            echo "tls_version tlsv1.2"
+        fi
         echo "allow_anonymous true"
         echo "persistence false"
         [[ $(id -u) == 0 ]] && echo "user root"
@@ -148,11 +155,32 @@ next_connection_delay_ms = 0
 EOF
 }
 
+# TLS: a CA and a server certificate for 127.0.0.1, made for this run and removed with $tmp.
+tls_dir=$tmp/tls
+mkdir -p "$tls_dir"
+make_tls_certs() {
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$tls_dir/server.ext"
+    openssl req -x509 "${ec[@]}" -days 2 -subj "/CN=mqtt-load CA" \
+        -keyout "$tls_dir/ca.key" -out "$tls_dir/ca.crt" 2>/dev/null
+    openssl req "${ec[@]}" -subj "/CN=127.0.0.1" \
+        -keyout "$tls_dir/server.key" -out "$tls_dir/server.csr" 2>/dev/null
+    openssl x509 -req -in "$tls_dir/server.csr" -CA "$tls_dir/ca.crt" -CAkey "$tls_dir/ca.key" \
+        -set_serial 1 -days 2 -extfile "$tls_dir/server.ext" -out "$tls_dir/server.crt" 2>/dev/null
+    chmod a+r "$tls_dir"/*
+}
+make_tls_certs
+
 add_broker minibroker minibroker "" \
     "$minibroker_bin -b 127.0.0.1 -p PORT --max-queued 1000000 --max-inflight 100 -q"
 add_broker mosquitto mosquitto "" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
 add_broker minibroker-defaults minibroker "default limits" "$minibroker_bin -b 127.0.0.1 -p PORT -q"
 add_broker mosquitto-defaults mosquitto "default limits" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
+# Over TLS: minibroker's plain listener, unused, gets a port of its own (PLAIN_PORT); with -p 0
+# the kernel could hand it the port meant for TLS.
+add_broker minibroker-tls minibroker "TLS" \
+    "$minibroker_bin -b 127.0.0.1 -p PLAIN_PORT --tls-bind 127.0.0.1 --tls-port PORT --cert $tls_dir/server.crt --key $tls_dir/server.key --max-queued 1000000 --max-inflight 100 -q"
+add_broker mosquitto-tls mosquitto "TLS" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
 if [[ -n $rumqttd_bin ]]; then
     add_broker rumqttd rumqttd "" "$rumqttd_bin -c $tmp/rumqttd-PORT.toml"
 fi
@@ -163,8 +191,13 @@ for name in "${names[@]}"; do
     case $name in
     mosquitto) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised ;;
     mosquitto-defaults) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" defaults ;;
+    mosquitto-tls) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised tls ;;
     rumqttd) write_rumqttd_conf "$tmp/rumqttd-$p.toml" "$p" ;;
     esac
+    if [[ ${cmd[$name]} == *PLAIN_PORT* ]]; then
+        take_port "$name-plain"
+        cmd[$name]=${cmd[$name]//PLAIN_PORT/${port[$name-plain]}}
+    fi
     cmd[$name]=${cmd[$name]//PORT/$p}
 done
 
@@ -226,7 +259,7 @@ fanin_v5=("0 --mqtt5" "0 --mqtt5 --topic-alias" "1 --mqtt5")
 
 main_brokers=()
 for name in "${names[@]}"; do
-    [[ $name != *-defaults ]] && main_brokers+=("$name")
+    [[ $name != *-defaults && $name != *-tls ]] && main_brokers+=("$name")
 done
 
 started=$(date +%s)
@@ -253,6 +286,12 @@ for ((round = 1; round <= rounds; round++)); do
     # mosquitto's default limits (20 in flight, 1000 queued) drop QoS 1/2 under fan-in.
     for qos in 1 2; do
         for name in minibroker-defaults mosquitto-defaults; do run_load "$name" fanin --qos "$qos"; done
+    done
+    # Fan-in with every client on TLS, against each broker's TLS listener.
+    for qos in 0 1; do
+        for name in minibroker-tls mosquitto-tls; do
+            run_load "$name" fanin --qos "$qos" --tls-ca "$tls_dir/ca.crt"
+        done
     done
     for name in "${main_brokers[@]}"; do run_load "$name" fanout; done
     for name in "${main_brokers[@]}"; do run_load "$name" latency; done
@@ -287,6 +326,8 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
     echo "- mosquitto: $mosquitto_version, \`max_queued_messages 1000000\`, \`max_inflight_messages 100\`, \`set_tcp_nodelay true\`"
     [[ -n $rumqttd_bin ]] && echo "- rumqttd: $rumqttd_version, \`max_inflight_count 100\`"
     echo "- Rows marked *(default limits)* ran both brokers without those options."
+    echo "- Rows marked *(TLS)* ran both brokers on a TLS listener (TLS 1.2, ECDSA P-256 certificate),"
+    echo "  every client connecting over TLS with native-tls."
     echo "- Command: \`$command_line\` (took ${elapsed}s)"
     echo
     echo "$table"

@@ -13,11 +13,11 @@ use std::thread::{self, JoinHandle};
 use log::{info, warn};
 use mio::{Poll, Waker};
 
-use crate::config::{Config, ConfigError};
-use crate::net::{self, Listener, Reactor};
+use crate::config::{Config, ConfigError, ListenerKind};
+use crate::net::{self, Listener, Reactor, TlsServer};
 use crate::router::Router;
 
-pub use crate::net::BindError;
+pub use crate::net::{BindError, TlsError};
 
 /// A broker whose listeners are bound, ready to run.
 ///
@@ -37,6 +37,7 @@ pub struct Broker {
     config: Config,
     poll: Poll,
     listeners: Vec<Listener>,
+    tls: Option<TlsServer>,
     waker: Arc<Waker>,
     stop: Arc<AtomicBool>,
 }
@@ -48,7 +49,7 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// Stop on SIGINT and SIGTERM and log SIGHUP. Off by default: a library must not take the
+    /// Stop on SIGINT and SIGTERM, and reload the TLS certificate on SIGHUP. Off by default: a library must not take the
     /// host program's signals; the `minibroker` command turns it on.
     pub fn handle_signals(mut self, on: bool) -> RunOptions {
         self.handle_signals = on;
@@ -57,13 +58,15 @@ impl RunOptions {
 }
 
 impl Broker {
-    /// Checks `config` and binds every listener; on error nothing stays bound.
+    /// Checks `config`, loads the TLS certificate if a listener needs it, and binds every
+    /// listener; on error nothing stays bound.
     pub fn bind(config: Config) -> Result<Broker, BindError> {
         config.validate().map_err(BindError::Config)?;
         if config.listeners.len() > net::MAX_LISTENERS {
             let message = format!("at most {} listeners", net::MAX_LISTENERS);
             return Err(BindError::Config(ConfigError::new("listeners", message)));
         }
+        let tls = load_tls(&config)?;
         let listeners = net::bind_all(&config)?;
         let poll = Poll::new().map_err(BindError::Poll)?;
         let waker = Waker::new(poll.registry(), net::WAKER).map_err(BindError::Poll)?;
@@ -71,14 +74,25 @@ impl Broker {
             config,
             poll,
             listeners,
+            tls,
             waker: Arc::new(waker),
             stop: Arc::new(AtomicBool::new(false)),
         })
     }
 
-    /// The addresses actually listened on, with the ports the kernel chose for port 0.
+    /// The addresses actually listened on, with the ports the kernel chose for port 0: the
+    /// plain ones first, then the TLS ones.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners.iter().map(|l| l.addr).collect()
+    }
+
+    /// The addresses of the listeners of one kind.
+    pub fn local_addrs_of(&self, kind: ListenerKind) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter(|l| l.kind == kind)
+            .map(|l| l.addr)
+            .collect()
     }
 
     /// Runs the broker on this thread until the process ends; signals are left alone.
@@ -100,17 +114,22 @@ impl Broker {
         // Logged only once signals are handled: a script that waits for "listening on" and
         // then sends SIGTERM must not find the default action still in place.
         let addrs = self.local_addrs();
+        let kinds: Vec<ListenerKind> = self.listeners.iter().map(|l| l.kind).collect();
         let router = Router::new(&self.config);
         let reactor = Reactor::new(
             self.poll,
             self.listeners,
             router,
+            self.tls,
             self.stop,
             options.handle_signals,
             self.config.max_packet_size,
         )?;
-        for addr in &addrs {
-            info!("listening on {addr}");
+        for (addr, kind) in addrs.iter().zip(kinds) {
+            match kind {
+                ListenerKind::Plain => info!("listening on {addr}"),
+                ListenerKind::Tls => info!("listening on {addr} (TLS)"),
+            }
         }
         if addrs.iter().any(|a| a.ip().is_unspecified()) && self.config.allow_anonymous {
             warn!("anonymous clients are allowed and the broker listens on all interfaces");
@@ -193,4 +212,20 @@ impl Drop for BrokerHandle {
             warn!("broker stopped with an error: {e}");
         }
     }
+}
+
+/// The TLS listeners' certificate, read and checked before any socket is bound.
+#[cfg(feature = "tls")]
+fn load_tls(config: &Config) -> Result<Option<TlsServer>, BindError> {
+    let wanted = config.listeners.iter().any(|l| l.kind == ListenerKind::Tls);
+    match &config.tls {
+        Some(identity) if wanted => TlsServer::load(identity).map(Some).map_err(BindError::Tls),
+        _ => Ok(None),
+    }
+}
+
+/// Without TLS support a TLS listener is refused by `Config::validate`.
+#[cfg(not(feature = "tls"))]
+fn load_tls(_config: &Config) -> Result<Option<TlsServer>, BindError> {
+    Ok(None)
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// What to do with a message for a client whose queue is full.
@@ -17,11 +18,92 @@ pub enum QueueFullPolicy {
     DropOldest,
 }
 
+/// What a listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListenerKind {
+    /// MQTT over plain TCP (port 1883 by convention).
+    #[default]
+    Plain,
+    /// MQTT over TLS (port 8883 by convention), with the certificate in [`Config::tls`].
+    Tls,
+}
+
+/// One address to listen on, and what it speaks there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerConfig {
+    pub addr: SocketAddr,
+    pub kind: ListenerKind,
+}
+
+impl ListenerConfig {
+    pub fn plain(addr: SocketAddr) -> ListenerConfig {
+        ListenerConfig {
+            addr,
+            kind: ListenerKind::Plain,
+        }
+    }
+
+    pub fn tls(addr: SocketAddr) -> ListenerConfig {
+        ListenerConfig {
+            addr,
+            kind: ListenerKind::Tls,
+        }
+    }
+}
+
+/// A bare address is a plain TCP listener.
+impl From<SocketAddr> for ListenerConfig {
+    fn from(addr: SocketAddr) -> ListenerConfig {
+        ListenerConfig::plain(addr)
+    }
+}
+
+/// `"127.0.0.1:1883".parse()` is a plain TCP listener, so configurations written before TLS
+/// existed keep compiling.
+impl std::str::FromStr for ListenerConfig {
+    type Err = std::net::AddrParseError;
+
+    fn from_str(text: &str) -> Result<ListenerConfig, Self::Err> {
+        text.parse().map(ListenerConfig::plain)
+    }
+}
+
+/// Where the TLS listeners' certificate and private key come from. The files are read when the
+/// broker starts and again on every reload (SIGHUP), so a renewed certificate needs no restart.
+#[derive(Clone, PartialEq, Eq)]
+pub enum TlsIdentity {
+    /// A PEM certificate chain (the server's certificate first) and a PEM PKCS#8 private key
+    /// (`-----BEGIN PRIVATE KEY-----`).
+    Pem { cert: PathBuf, key: PathBuf },
+    /// A PKCS#12 bundle holding the key and the chain, and its password (empty for none).
+    Pkcs12 { file: PathBuf, password: String },
+}
+
+/// The password stays out of logs and panic messages.
+impl fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsIdentity::Pem { cert, key } => f
+                .debug_struct("Pem")
+                .field("cert", cert)
+                .field("key", key)
+                .finish(),
+            TlsIdentity::Pkcs12 { file, .. } => f
+                .debug_struct("Pkcs12")
+                .field("file", file)
+                .field("password", &"<hidden>")
+                .finish(),
+        }
+    }
+}
+
 /// Everything the broker can be told. `Config::default()` equals the command-line defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// Addresses to listen on for plain TCP.
-    pub listeners: Vec<SocketAddr>,
+    /// Addresses to listen on, plain TCP or TLS. A bare `SocketAddr` converts into a plain one.
+    pub listeners: Vec<ListenerConfig>,
+    /// The certificate the TLS listeners present; needed when there is one.
+    pub tls: Option<TlsIdentity>,
     /// Largest packet accepted from a client, in bytes of the whole packet (fixed header
     /// included). Checked on the fixed header, before the body is buffered.
     pub max_packet_size: u32,
@@ -32,7 +114,8 @@ pub struct Config {
     /// Payload bytes queued for one client behind its in-flight window; 0 means no byte limit.
     pub max_queued_bytes: usize,
     pub queue_full_policy: QueueFullPolicy,
-    /// How long a new socket may take to send a complete CONNECT.
+    /// How long a new socket may take to send a complete CONNECT. On a TLS listener this time
+    /// includes the TLS handshake.
     pub connect_timeout: Duration,
     /// Upper bound on the keepalive a client may ask for, in seconds; 0 means none.
     pub max_keepalive: u16,
@@ -48,13 +131,20 @@ pub struct Config {
 /// Mosquitto's default port for plain MQTT.
 pub const DEFAULT_PORT: u16 = 1883;
 
+/// The IANA port for MQTT over TLS.
+pub const DEFAULT_TLS_PORT: u16 = 8883;
+
 /// The largest remaining length the variable byte integer can express.
 pub const MAX_REMAINING_LENGTH: u32 = 268_435_455;
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            listeners: Config::all_addresses(DEFAULT_PORT),
+            listeners: Config::all_addresses(DEFAULT_PORT)
+                .into_iter()
+                .map(ListenerConfig::plain)
+                .collect(),
+            tls: None,
             max_packet_size: MAX_REMAINING_LENGTH,
             max_inflight_messages: 20,
             max_queued_messages: 1000,
@@ -84,6 +174,19 @@ impl Config {
             return Err(ConfigError::new(
                 "listeners",
                 "at least one listener is needed",
+            ));
+        }
+        if self.tls.is_none() && self.listeners.iter().any(|l| l.kind == ListenerKind::Tls) {
+            return Err(ConfigError::new(
+                "tls",
+                "a TLS listener needs a certificate and key",
+            ));
+        }
+        #[cfg(not(feature = "tls"))]
+        if self.listeners.iter().any(|l| l.kind == ListenerKind::Tls) {
+            return Err(ConfigError::new(
+                "tls",
+                "this minibroker was built without TLS support (the `tls` feature)",
             ));
         }
         if self.max_packet_size < 2 || self.max_packet_size > MAX_REMAINING_LENGTH + 5 {

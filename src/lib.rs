@@ -5,7 +5,8 @@
 //! - [`topic`]: topic names, precompiled topic filters and matching.
 //! - [`router`]: the broker's state and rules without I/O: sessions, subscriptions, retained
 //!   messages, outbound queues, timers.
-//! - `net`: the only code touching sockets: the mio reactor, listeners and connections.
+//! - `net`: the only code touching sockets and TLS: the mio reactor, listeners, connections and
+//!   the transport under each (plain TCP or TLS).
 //! - [`config`]: plain configuration data with defaults and validation.
 //! - [`broker`]: the embedding façade: bind, run, and a handle to stop a background broker.
 //! - [`cli`]: the command line's options, parsed into a [`Config`] (used by the `minibroker`
@@ -16,7 +17,9 @@
 //! hands the bytes to the router, which decodes every complete packet, applies the protocol,
 //! matches PUBLISH topics against the subscription table and encodes deliveries into each
 //! receiving link's output buffer. After every batch of events the reactor writes each link's
-//! output once, and registers for writability only while output remains.
+//! output once, and registers for writability only while output remains. Under each connection
+//! sits a transport, plain TCP or TLS: on a TLS listener it runs the handshake and decrypts
+//! before the router sees a byte, and neither the reactor nor the router can tell the difference.
 #![forbid(unsafe_code)]
 
 pub mod broker;
@@ -29,5 +32,5 @@ pub mod protocol;
 pub mod router;
 pub mod topic;
 
-pub use broker::{BindError, Broker, BrokerHandle, RunOptions};
-pub use config::Config;
+pub use broker::{BindError, Broker, BrokerHandle, RunOptions, TlsError};
+pub use config::{Config, ListenerConfig, ListenerKind, TlsIdentity};

@@ -62,7 +62,7 @@ fn bind_reports_a_taken_port() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr");
     let config = Config {
-        listeners: vec![addr],
+        listeners: vec![addr.into()],
         ..Config::default()
     };
     match Broker::bind(config) {

@@ -2,6 +2,7 @@
 //! library so `main` stays thin and every option can be tested without starting a process.
 
 mod logging;
+mod tls;
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use getopts::{Fail, Matches, Options};
 use log::LevelFilter;
 
-use crate::config::{Config, ConfigError, DEFAULT_PORT, QueueFullPolicy};
+use crate::config::{Config, ConfigError, DEFAULT_PORT, ListenerConfig, QueueFullPolicy};
 
 pub use logging::init_logging;
 
@@ -69,6 +70,37 @@ fn options() -> Options {
         "address to listen on, repeatable (default: all IPv4 and IPv6 addresses)",
         "ADDR",
     );
+    o.optopt(
+        "",
+        "tls-port",
+        "port for MQTT over TLS, usually 8883 (default: no TLS listener)",
+        "PORT",
+    );
+    o.optmulti(
+        "",
+        "tls-bind",
+        "address for the TLS listener, repeatable (default: all IPv4 and IPv6 addresses)",
+        "ADDR",
+    );
+    o.optopt(
+        "",
+        "cert",
+        "TLS certificate chain, PEM, the server's certificate first",
+        "FILE",
+    );
+    o.optopt("", "key", "TLS private key, PEM PKCS#8", "FILE");
+    o.optopt(
+        "",
+        "pkcs12",
+        "TLS certificate chain and key in one PKCS#12 file, instead of --cert and --key",
+        "FILE",
+    );
+    o.optopt(
+        "",
+        "pkcs12-password-env",
+        "environment variable holding the --pkcs12 password (default: no password)",
+        "VAR",
+    );
     o.optflag("v", "verbose", "log debug messages");
     o.optflag("q", "quiet", "log errors only");
     o.optopt(
@@ -98,7 +130,7 @@ fn options() -> Options {
     o.optopt(
         "",
         "connect-timeout",
-        "seconds a new connection has to send CONNECT (default 10)",
+        "seconds a new connection has to send CONNECT, TLS handshake included (default 10)",
         "SECS",
     );
     o.optopt(
@@ -164,15 +196,11 @@ where
 fn config_from(m: &Matches) -> Result<Config, UsageError> {
     let mut config = Config::default();
     let port = number(m, "p", "-p")?.unwrap_or(DEFAULT_PORT);
-    let binds = m.opt_strs("b");
-    config.listeners = if binds.is_empty() {
-        Config::all_addresses(port)
-    } else {
-        binds
-            .iter()
-            .map(|text| bind_address(text, port))
-            .collect::<Result<_, _>>()?
-    };
+    config.listeners = addresses(&m.opt_strs("b"), port, "-b")?
+        .into_iter()
+        .map(ListenerConfig::plain)
+        .collect();
+    tls::tls_from(m, &mut config)?;
     if let Some(n) = number(m, "max-inflight", "--max-inflight")? {
         config.max_inflight_messages = n;
     }
@@ -207,8 +235,19 @@ fn config_from(m: &Matches) -> Result<Config, UsageError> {
     Ok(config)
 }
 
+/// The addresses given with `option` (`-b`, `--tls-bind`) on `port`; all addresses if none.
+fn addresses(texts: &[String], port: u16, option: &str) -> Result<Vec<SocketAddr>, UsageError> {
+    if texts.is_empty() {
+        return Ok(Config::all_addresses(port));
+    }
+    texts
+        .iter()
+        .map(|text| bind_address(text, port, option))
+        .collect()
+}
+
 /// `ADDR` as an IPv4 or IPv6 address (bare or in brackets) on `port`, or `ADDR:PORT`.
-fn bind_address(text: &str, port: u16) -> Result<SocketAddr, UsageError> {
+fn bind_address(text: &str, port: u16, option: &str) -> Result<SocketAddr, UsageError> {
     if let Ok(ip) = IpAddr::from_str(text) {
         return Ok(SocketAddr::new(ip, port));
     }
@@ -218,7 +257,7 @@ fn bind_address(text: &str, port: u16) -> Result<SocketAddr, UsageError> {
         return Ok(SocketAddr::new(IpAddr::V6(ip), port));
     }
     SocketAddr::from_str(text)
-        .map_err(|_| UsageError::new("-b", format!("not an IP address: '{text}'")))
+        .map_err(|_| UsageError::new(option, format!("not an IP address: '{text}'")))
 }
 
 /// An option's value as a number of type `T`, with the type's range in the error.
@@ -302,6 +341,7 @@ fn from_config(error: ConfigError) -> UsageError {
         "max_queued_messages" => "--max-queued",
         "max_queued_bytes" => "--max-queued-bytes",
         "connect_timeout" => "--connect-timeout",
+        "tls" => "--tls-port",
         other => other,
     };
     UsageError::new(option, error.message)

@@ -1,6 +1,9 @@
 //! Tests of command-line parsing: defaults, every option, and the one-line errors.
 
 use super::*;
+use crate::config::ListenerKind;
+#[cfg(feature = "tls")]
+use crate::config::TlsIdentity;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 fn run(args: &[&str]) -> RunSettings {
@@ -8,6 +11,21 @@ fn run(args: &[&str]) -> RunSettings {
         Ok(Command::Run(settings)) => settings,
         other => panic!("expected a run, got {other:?}"),
     }
+}
+
+/// The addresses of one kind of listener the command line asks for.
+fn addrs(args: &[&str], kind: ListenerKind) -> Vec<SocketAddr> {
+    run(args)
+        .config
+        .listeners
+        .iter()
+        .filter(|l| l.kind == kind)
+        .map(|l| l.addr)
+        .collect()
+}
+
+fn plain(args: &[&str]) -> Vec<SocketAddr> {
+    addrs(args, ListenerKind::Plain)
 }
 
 fn error(args: &[&str]) -> String {
@@ -26,19 +44,13 @@ fn no_options_means_the_default_config() {
 
 #[test]
 fn port_applies_to_all_addresses() {
-    assert_eq!(
-        run(&["-p", "1884"]).config.listeners,
-        Config::all_addresses(1884)
-    );
-    assert_eq!(
-        run(&["--port=0"]).config.listeners,
-        Config::all_addresses(0)
-    );
+    assert_eq!(plain(&["-p", "1884"]), Config::all_addresses(1884));
+    assert_eq!(plain(&["--port=0"]), Config::all_addresses(0));
 }
 
 #[test]
 fn bind_takes_ipv4_bare_or_bracketed_ipv6_and_repeats() {
-    let listeners = run(&[
+    let listeners = plain(&[
         "-b",
         "127.0.0.1",
         "--bind",
@@ -47,9 +59,7 @@ fn bind_takes_ipv4_bare_or_bracketed_ipv6_and_repeats() {
         "[fe80::1]",
         "-p",
         "7",
-    ])
-    .config
-    .listeners;
+    ]);
     assert_eq!(
         listeners,
         vec![
@@ -62,9 +72,7 @@ fn bind_takes_ipv4_bare_or_bracketed_ipv6_and_repeats() {
 
 #[test]
 fn bind_with_its_own_port() {
-    let listeners = run(&["-b", "127.0.0.1:9000", "-b", "[::1]:9001"])
-        .config
-        .listeners;
+    let listeners = plain(&["-b", "127.0.0.1:9000", "-b", "[::1]:9001"]);
     assert_eq!(listeners[0].port(), 9000);
     assert_eq!(listeners[1].port(), 9001);
 }
@@ -186,5 +194,124 @@ fn keepalive_and_topic_alias_limits() {
     assert_eq!(
         error(&["--max-topic-alias", "70000"]),
         "--max-topic-alias: expected a whole number from 0 to 65535, not '70000'"
+    );
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn tls_port_adds_tls_listeners_on_all_addresses() {
+    let args = [
+        "-p",
+        "1883",
+        "--tls-port",
+        "8884",
+        "--cert",
+        "c.pem",
+        "--key",
+        "k.pem",
+    ];
+    assert_eq!(plain(&args), Config::all_addresses(1883));
+    assert_eq!(addrs(&args, ListenerKind::Tls), Config::all_addresses(8884));
+    let config = run(&args).config;
+    assert_eq!(
+        config.tls,
+        Some(TlsIdentity::Pem {
+            cert: "c.pem".into(),
+            key: "k.pem".into()
+        })
+    );
+    // Plain listeners come first: whoever reads the first "listening on" gets plain TCP.
+    assert_eq!(config.listeners[0].kind, ListenerKind::Plain);
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn tls_bind_keeps_its_own_addresses_and_defaults_to_8883() {
+    let args = [
+        "-b",
+        "127.0.0.1",
+        "--tls-bind",
+        "0.0.0.0",
+        "--tls-bind",
+        "::",
+        "--pkcs12",
+        "id.p12",
+    ];
+    assert_eq!(plain(&args), vec![SocketAddr::from(([127, 0, 0, 1], 1883))]);
+    assert_eq!(addrs(&args, ListenerKind::Tls), Config::all_addresses(8883));
+    assert_eq!(
+        run(&args).config.tls,
+        Some(TlsIdentity::Pkcs12 {
+            file: "id.p12".into(),
+            password: String::new()
+        })
+    );
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn tls_options_that_do_not_fit_together_are_usage_errors() {
+    assert_eq!(
+        error(&["--tls-port", "8883"]),
+        "--tls-port: needs --cert and --key, or --pkcs12"
+    );
+    assert_eq!(
+        error(&["--tls-port", "8883", "--cert", "c.pem"]),
+        "--cert: needs --key"
+    );
+    assert_eq!(
+        error(&["--cert", "c", "--key", "k"]),
+        "--cert: needs --tls-port"
+    );
+    assert_eq!(error(&["--pkcs12", "id.p12"]), "--pkcs12: needs --tls-port");
+    assert_eq!(
+        error(&[
+            "--tls-port",
+            "1",
+            "--pkcs12",
+            "p",
+            "--cert",
+            "c",
+            "--key",
+            "k"
+        ]),
+        "--pkcs12: cannot be combined with --cert and --key"
+    );
+    assert_eq!(
+        error(&[
+            "--tls-port",
+            "1",
+            "--pkcs12-password-env",
+            "X",
+            "--cert",
+            "c",
+            "--key",
+            "k"
+        ]),
+        "--pkcs12-password-env: needs --pkcs12"
+    );
+    assert_eq!(
+        error(&[
+            "--tls-port",
+            "1",
+            "--pkcs12",
+            "p",
+            "--pkcs12-password-env",
+            "MINIBROKER_NO_SUCH_VARIABLE"
+        ]),
+        "--pkcs12-password-env: the environment variable MINIBROKER_NO_SUCH_VARIABLE is not set"
+    );
+    assert_eq!(
+        error(&["--tls-bind", "home", "--pkcs12", "p"]),
+        "--tls-bind: not an IP address: 'home'"
+    );
+}
+
+#[cfg(not(feature = "tls"))]
+#[test]
+fn tls_options_without_tls_support_are_one_line_errors() {
+    assert_eq!(
+        error(&["--tls-port", "8883", "--cert", "c", "--key", "k"]),
+        "--tls-port: this minibroker was built without TLS support (the `tls` feature)"
     );
 }

@@ -1,12 +1,10 @@
-//! One accepted TCP connection: its socket, the router link it feeds, and the few bytes of a
-//! partial packet it may be holding between reads.
+//! One accepted connection: its transport (plain TCP or TLS), the router link it feeds, and the
+//! few bytes of a partial packet it may be holding between reads.
 
-use std::io::{self, Read, Write};
-use std::net::Shutdown;
+use std::io;
 use std::time::Instant;
 
-use mio::net::TcpStream;
-
+use super::transport::Transport;
 use crate::router::{LinkId, Router};
 
 /// A leftover partial packet keeps its buffer only while it is at most this much larger than
@@ -28,7 +26,7 @@ pub(crate) enum ReadOutcome {
 
 #[derive(Debug)]
 pub(crate) struct Connection {
-    pub(crate) stream: TcpStream,
+    pub(crate) transport: Transport,
     pub(crate) link: LinkId,
     /// A partial packet the router has not consumed yet. Empty (and unallocated) for an idle
     /// connection: complete packets go from the shared scratch buffer straight to the router.
@@ -42,9 +40,9 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(stream: TcpStream, link: LinkId) -> Connection {
+    pub(crate) fn new(transport: Transport, link: LinkId) -> Connection {
         Connection {
-            stream,
+            transport,
             link,
             pending_in: Vec::new(),
             writable_registered: false,
@@ -66,7 +64,7 @@ impl Connection {
         scratch: &mut [u8],
         now: Instant,
     ) -> ReadOutcome {
-        let n = match self.stream.read(scratch) {
+        let n = match self.transport.read(scratch) {
             Ok(0) => return ReadOutcome::Closed,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
@@ -97,10 +95,11 @@ impl Connection {
         }
     }
 
-    /// Writes as much of `data` as the socket takes now, in one call; `Ok(0)` when it is full.
+    /// Writes as much of `data` as the socket takes now, in one call; `Ok(0)` when it is full
+    /// (or a TLS handshake is still under way, which this call moves along).
     pub(crate) fn write_once(&mut self, data: &[u8]) -> io::Result<usize> {
         loop {
-            match self.stream.write(data) {
+            match self.transport.write(data) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -109,9 +108,9 @@ impl Connection {
         }
     }
 
-    /// Ends the TCP conversation; dropping the stream afterwards closes the descriptor.
-    pub(crate) fn shutdown(&self) {
-        // The peer may already be gone; there is nothing to do about a failure here.
-        let _ = self.stream.shutdown(Shutdown::Both);
+    /// Ends the conversation (TLS close_notify, then TCP shutdown); dropping the connection
+    /// afterwards closes the descriptor.
+    pub(crate) fn shutdown(&mut self) {
+        self.transport.shutdown();
     }
 }

@@ -9,7 +9,8 @@ use log::warn;
 use mio::net::TcpListener;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::config::{Config, ConfigError};
+use super::TlsError;
+use crate::config::{Config, ConfigError, ListenerKind};
 
 /// Pending connections the kernel may hold for us; a burst of reconnecting clients after a
 /// broker restart should not be refused while the loop is busy.
@@ -24,6 +25,8 @@ pub enum BindError {
     Listen { addr: SocketAddr, error: io::Error },
     /// The event loop itself could not be created.
     Poll(io::Error),
+    /// The TLS certificate or key cannot be used.
+    Tls(TlsError),
 }
 
 impl fmt::Display for BindError {
@@ -34,6 +37,7 @@ impl fmt::Display for BindError {
                 write!(f, "cannot listen on {addr}: {}", os_message(error))
             }
             BindError::Poll(e) => write!(f, "cannot create the event loop: {}", os_message(e)),
+            BindError::Tls(e) => write!(f, "{e}"),
         }
     }
 }
@@ -42,6 +46,7 @@ impl std::error::Error for BindError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BindError::Config(e) => Some(e),
+            BindError::Tls(e) => Some(e),
             BindError::Listen { error, .. } | BindError::Poll(error) => Some(error),
         }
     }
@@ -63,29 +68,49 @@ pub(crate) struct Listener {
     pub(crate) socket: TcpListener,
     /// The address actually bound (port 0 resolved to the port the kernel chose).
     pub(crate) addr: SocketAddr,
+    pub(crate) kind: ListenerKind,
 }
 
-/// Binds every address in `config.listeners`, in order.
+/// Binds every address in `config.listeners`: the plain ones first, then the TLS ones, each in
+/// the configured order (a log reader looking for the first "listening on" finds plain TCP).
 ///
-/// Several addresses asking for port 0 share the port the kernel gave the first of them, so a
-/// test or a user asking for "any port" on all interfaces gets one port to connect to. When the
-/// listeners are exactly the default (every IPv4 and IPv6 address) and the machine has no IPv6,
-/// the IPv6 listener is skipped with a warning rather than failing the start.
+/// Several addresses of one kind asking for port 0 share the port the kernel gave the first of
+/// them, so a test or a user asking for "any port" on all interfaces gets one port to connect to
+/// (one for plain TCP, another for TLS). When the addresses of one kind are exactly the default
+/// (every IPv4 and IPv6 address) and the machine has no IPv6, the IPv6 listener is skipped with
+/// a warning rather than failing the start.
 pub(crate) fn bind_all(config: &Config) -> Result<Vec<Listener>, BindError> {
-    let default_pair = config.listeners.len() == 2
-        && config.listeners == Config::all_addresses(config.listeners[0].port());
     let mut listeners: Vec<Listener> = Vec::with_capacity(config.listeners.len());
+    for kind in [ListenerKind::Plain, ListenerKind::Tls] {
+        let wanted: Vec<SocketAddr> = config
+            .listeners
+            .iter()
+            .filter(|l| l.kind == kind)
+            .map(|l| l.addr)
+            .collect();
+        bind_kind(&wanted, kind, &mut listeners)?;
+    }
+    Ok(listeners)
+}
+
+fn bind_kind(
+    wanted: &[SocketAddr],
+    kind: ListenerKind,
+    listeners: &mut Vec<Listener>,
+) -> Result<(), BindError> {
+    let default_pair =
+        wanted.len() == 2 && wanted == Config::all_addresses(wanted[0].port()).as_slice();
     let mut chosen_port = None;
-    for &wanted in &config.listeners {
-        let mut addr = wanted;
+    for &asked in wanted {
+        let mut addr = asked;
         if addr.port() == 0
             && let Some(port) = chosen_port
         {
             addr.set_port(port);
         }
-        match bind_one(addr) {
+        match bind_one(addr, kind) {
             Ok(listener) => {
-                if wanted.port() == 0 && chosen_port.is_none() {
+                if asked.port() == 0 && chosen_port.is_none() {
                     chosen_port = Some(listener.addr.port());
                 }
                 listeners.push(listener);
@@ -99,11 +124,11 @@ pub(crate) fn bind_all(config: &Config) -> Result<Vec<Listener>, BindError> {
             Err(error) => return Err(BindError::Listen { addr, error }),
         }
     }
-    Ok(listeners)
+    Ok(())
 }
 
 /// Binds one address with the options every listener gets.
-pub(crate) fn bind_one(addr: SocketAddr) -> io::Result<Listener> {
+pub(crate) fn bind_one(addr: SocketAddr, kind: ListenerKind) -> io::Result<Listener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     // Lets a restarted broker bind while old connections sit in TIME_WAIT.
     socket.set_reuse_address(true)?;
@@ -119,6 +144,7 @@ pub(crate) fn bind_one(addr: SocketAddr) -> io::Result<Listener> {
     Ok(Listener {
         socket: TcpListener::from_std(std_listener),
         addr,
+        kind,
     })
 }
 
@@ -139,11 +165,12 @@ fn ipv6_unavailable(error: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ListenerConfig;
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
     fn config_with(listeners: Vec<SocketAddr>) -> Config {
         Config {
-            listeners,
+            listeners: listeners.into_iter().map(ListenerConfig::plain).collect(),
             ..Config::default()
         }
     }

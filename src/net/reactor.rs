@@ -21,6 +21,7 @@ use slab::Slab;
 
 mod accept;
 
+use super::TlsServer;
 use super::connection::{Connection, ReadOutcome};
 use super::listener::{Listener, os_message};
 use crate::router::{LinkId, LinkLoss, Ready, Router};
@@ -59,6 +60,8 @@ pub(crate) struct Reactor {
     listeners: Vec<ListenerSlot>,
     connections: Slab<Connection>,
     router: Router,
+    /// The certificate for TLS listeners; `None` when there are none.
+    tls: Option<TlsServer>,
     signals: Option<Signals>,
     stop: Arc<AtomicBool>,
     scratch: Box<[u8]>,
@@ -86,6 +89,7 @@ impl Reactor {
         poll: Poll,
         listeners: Vec<Listener>,
         router: Router,
+        tls: Option<TlsServer>,
         stop: Arc<AtomicBool>,
         handle_signals: bool,
         max_packet_size: u32,
@@ -113,6 +117,7 @@ impl Reactor {
             listeners: slots,
             connections: Slab::new(),
             router,
+            tls,
             signals,
             stop,
             scratch: vec![0; SCRATCH_SIZE].into_boxed_slice(),
@@ -196,7 +201,12 @@ impl Reactor {
                     info!("{name} received, shutting down");
                     self.stopping = true;
                 }
-                SIGHUP => info!("reload requested"),
+                SIGHUP => {
+                    info!("reload requested");
+                    if let Some(tls) = self.tls.as_mut() {
+                        tls.reload();
+                    }
+                }
                 _ => {}
             }
         }
@@ -278,7 +288,7 @@ impl Reactor {
     }
 
     /// One `write` of the link's output; closes it if the router asked; keeps WRITABLE interest
-    /// exactly while output remains.
+    /// exactly while output remains or the transport is still being set up.
     fn flush_one(&mut self, token: Token, now: Instant) {
         let Some(conn) = self.connections.get_mut(token.0) else {
             return;
@@ -288,18 +298,25 @@ impl Reactor {
         }
         conn.flushed_in_turn = self.turn;
         let link = conn.link;
+        let establishing = conn.transport.establishing();
         let output = self.router.output(link);
-        if !output.is_empty() {
+        if !output.is_empty() || establishing {
             match conn.write_once(output) {
                 Ok(0) => {}
                 Ok(written) => self.router.consume_output(link, written, now),
                 Err(e) => return self.doom(token, link, Some(LinkLoss::Io(os_message(&e)))),
             }
         }
+        let still_establishing = conn.transport.establishing();
+        if establishing && !still_establishing {
+            // Set up during a write: what the peer sent meanwhile raised its readiness event
+            // while the transport could not read it yet, so no new event will come for it.
+            self.continue_reading.push((token, link));
+        }
         if self.router.wants_close(link) {
             return self.doom(token, link, None);
         }
-        let pending = !self.router.output(link).is_empty();
+        let pending = !self.router.output(link).is_empty() || still_establishing;
         self.set_writable(token, pending);
     }
 
@@ -315,11 +332,10 @@ impl Reactor {
         } else {
             Interest::READABLE
         };
-        match self
-            .poll
-            .registry()
-            .reregister(&mut conn.stream, token, interest)
-        {
+        let Some(socket) = conn.transport.socket() else {
+            return;
+        };
+        match self.poll.registry().reregister(socket, token, interest) {
             Ok(()) => conn.writable_registered = wanted,
             Err(e) => {
                 let link = conn.link;
@@ -345,8 +361,10 @@ impl Reactor {
 
     fn release(&self, conn: &mut Connection) {
         // Deregistering a socket that is about to be closed only fails if it was never
-        // registered, which cannot happen here.
-        let _ = self.poll.registry().deregister(&mut conn.stream);
+        // registered, which cannot happen here. A failed TLS handshake has closed it already.
+        if let Some(socket) = conn.transport.socket() {
+            let _ = self.poll.registry().deregister(socket);
+        }
         conn.shutdown();
     }
 

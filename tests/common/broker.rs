@@ -22,9 +22,15 @@ pub struct Broker {
 impl Broker {
     /// `minibroker -b 127.0.0.1 -p 0 -v` plus `extra`; waits up to 10 s for the listening line.
     pub fn start(extra: &[&str]) -> Broker {
+        Broker::start_with_env(extra, &[])
+    }
+
+    /// As [`Broker::start`], with `env` added to the broker's environment.
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Broker {
         let mut child = Command::new(env!("CARGO_BIN_EXE_minibroker"))
             .args(["-b", "127.0.0.1", "-p", "0", "-v"])
             .args(extra)
+            .envs(env.iter().copied())
             // `-v` alone decides the log level; an inherited RUST_LOG must not change it.
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -88,6 +94,21 @@ impl Broker {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The first TLS listener's address, from its `listening on 127.0.0.1:PORT (TLS)` line.
+    pub fn tls_addr(&self) -> SocketAddr {
+        assert!(
+            self.wait_for_log(" (TLS)", Duration::from_secs(10)),
+            "no TLS listener in the log:\n{}",
+            self.logs().join("\n")
+        );
+        let port = self.logs().iter().find_map(|line| {
+            let rest = line.strip_suffix(" (TLS)")?;
+            let rest = &rest[rest.find(LISTENING)? + LISTENING.len()..];
+            rest.parse::<u16>().ok()
+        });
+        SocketAddr::from(([127, 0, 0, 1], port.expect("a TLS listener on 127.0.0.1")))
     }
 
     pub fn pid(&self) -> u32 {

@@ -7,6 +7,8 @@ pub mod broker;
 pub mod client;
 pub mod client_v5;
 pub mod props_v5;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod wire;
 pub mod wire_v5;
 

@@ -25,12 +25,20 @@ BROKER_BIN = Path(os.environ.get("MINIBROKER_BIN", REPO_ROOT / "target" / "debug
 START_TIMEOUT = 10.0  # seconds until the "listening on" line
 STOP_TIMEOUT = 5.0  # seconds from SIGTERM to exit
 LISTENING = re.compile(r"listening on (\S+)")
+#: The TLS listener's line: `listening on 127.0.0.1:PORT (TLS)`, logged after the plain ones.
+TLS_LISTENING = re.compile(r"listening on (\S+) \(TLS\)")
 #: Log lines a failing test's report shows (the end of the log).
 REPORT_LOG_LINES = 300
 
 
 def pytest_report_header(config):
     return [f"paho-mqtt {PAHO_VERSION}", f"broker under test: {BROKER_BIN}"]
+
+
+def _host_port(address):
+    found = re.fullmatch(r"\[?([^\]]*?)\]?:(\d+)\W*", address)
+    assert found, f"cannot read an address from 'listening on {address}'"
+    return found.group(1), int(found.group(2))
 
 
 class Broker:
@@ -44,6 +52,7 @@ class Broker:
         self.args = [str(BROKER_BIN), *args]
         self.host = None
         self.port = None
+        self.tls_port = None
         self._lines = []
         self._eof = False
         self._cond = threading.Condition()
@@ -107,9 +116,11 @@ class Broker:
 
     def wait_listening(self):
         address = self.wait_for_log(LISTENING.pattern, START_TIMEOUT).group(1)
-        found = re.fullmatch(r"\[?([^\]]*?)\]?:(\d+)\W*", address)
-        assert found, f"cannot read an address from 'listening on {address}'"
-        self.host, self.port = found.group(1), int(found.group(2))
+        self.host, self.port = _host_port(address)
+
+    def wait_tls_listening(self):
+        address = self.wait_for_log(TLS_LISTENING.pattern, START_TIMEOUT).group(1)
+        self.tls_port = _host_port(address)[1]
 
     def stop(self):
         """SIGTERM, then expects exit status 0 within STOP_TIMEOUT (else SIGKILL and fail)."""
@@ -139,14 +150,15 @@ def pytest_runtest_makereport(item, call):
         report.sections.append(("minibroker log", broker.log_text(REPORT_LOG_LINES)))
 
 
-@pytest.fixture
-def broker(request):
-    """A minibroker on 127.0.0.1 and an ephemeral port; stopped with SIGTERM afterwards, which
+def _run_broker(request, args, tls=False):
+    """Starts a broker, waits for its listeners, yields it, and stops it with SIGTERM, which
     must end it with status 0 and without a panic in its log."""
-    b = Broker(["-b", "127.0.0.1", "-p", "0", "-v"])
+    b = Broker(args)
     request.node.minibroker = b
     try:
         b.wait_listening()
+        if tls:
+            b.wait_tls_listening()
     except BaseException:
         if b.proc.poll() is None:
             b.proc.kill()
@@ -155,6 +167,55 @@ def broker(request):
     yield b
     b.stop()
     assert not b.panics(), "the broker panicked:\n" + "\n".join(b.panics())
+
+
+@pytest.fixture
+def broker(request):
+    """A minibroker on 127.0.0.1 and an ephemeral port."""
+    yield from _run_broker(request, ["-b", "127.0.0.1", "-p", "0", "-v"])
+
+
+class TlsCerts:
+    """A CA and a server certificate for localhost and 127.0.0.1, made with the openssl
+    command in a temporary directory (no key is kept in the repository)."""
+
+    def __init__(self, directory):
+        self.dir = Path(directory)
+        self.ca = self.dir / "ca.crt"
+        self.cert = self.dir / "server.crt"
+        self.key = self.dir / "server.key"
+        (self.dir / "server.ext").write_text(
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+            "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+        )
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        self._openssl("req", "-x509", *ec, "-days", "2", "-subj", "/CN=minibroker e2e CA",
+                      "-keyout", "ca.key", "-out", "ca.crt")
+        self._openssl("req", *ec, "-subj", "/CN=localhost", "-keyout", "server.key",
+                      "-out", "server.csr")
+        self._openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                      "-set_serial", "1", "-days", "2", "-extfile", "server.ext",
+                      "-out", "server.crt")
+
+    def _openssl(self, *args):
+        done = subprocess.run(["openssl", *args], cwd=self.dir, capture_output=True, text=True)
+        assert done.returncode == 0, f"openssl {' '.join(args)} failed: {done.stderr}"
+
+
+@pytest.fixture(scope="session")
+def tls_certs(tmp_path_factory):
+    """The test CA and server certificate, made once per test run."""
+    return TlsCerts(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_broker(request, tls_certs):
+    """A minibroker with a plain listener (`.port`) and a TLS listener (`.tls_port`), both on
+    127.0.0.1 and ephemeral ports, presenting `tls_certs`' server certificate."""
+    yield from _run_broker(request, [
+        "-b", "127.0.0.1", "-p", "0", "--tls-bind", "127.0.0.1", "--tls-port", "0",
+        "--cert", str(tls_certs.cert), "--key", str(tls_certs.key), "-v",
+    ], tls=True)
 
 
 @pytest.fixture

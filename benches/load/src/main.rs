@@ -12,6 +12,7 @@ mod procstat;
 mod protocol;
 mod report;
 mod scenario;
+mod stream;
 mod table;
 mod window;
 

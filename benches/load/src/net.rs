@@ -1,4 +1,5 @@
-//! The only code that touches sockets: many MQTT links on one mio `Poll`, with their buffers.
+//! The only code that touches sockets: many MQTT links on one mio `Poll`, with their buffers,
+//! over plain TCP or TLS (see `stream`).
 //!
 //! Scenarios queue encoded packets with [`Net::out`] and get decoded packets back through the
 //! callback of [`Net::poll`]; everything runs on one thread so the generator costs as little CPU
@@ -12,7 +13,9 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::codec::{self, Packet};
+use crate::opts::TlsTarget;
 use crate::protocol::{LinkCodec, Protocol, disconnect_reason};
+use crate::stream::Stream;
 
 /// How much a single `read` asks for; large enough that a busy subscriber drains in few calls.
 const READ_CHUNK: usize = 64 * 1024;
@@ -21,7 +24,7 @@ const READ_CHUNK: usize = 64 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Link {
-    stream: TcpStream,
+    stream: Stream,
     /// The start of a packet whose end has not arrived yet.
     partial: Vec<u8>,
     /// Encoded packets not yet written; starts at `wpos`.
@@ -40,6 +43,8 @@ pub struct Net {
     /// Where every read lands first; see [`read_link`].
     scratch: Vec<u8>,
     addr: SocketAddr,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::stream::Tls>,
     /// What new links speak.
     protocol: Protocol,
     /// Links that closed since the scenario last asked.
@@ -47,16 +52,34 @@ pub struct Net {
 }
 
 impl Net {
-    pub fn new(addr: SocketAddr) -> io::Result<Net> {
+    /// Links to `addr`, over TLS when `tls` is given.
+    pub fn new(addr: SocketAddr, tls: Option<&TlsTarget>) -> io::Result<Net> {
+        #[cfg(feature = "tls")]
+        let tls = tls.map(crate::stream::Tls::new).transpose()?;
+        #[cfg(not(feature = "tls"))]
+        if tls.is_some() {
+            return Err(io::Error::other("built without the `tls` feature"));
+        }
         Ok(Net {
             poll: Poll::new()?,
             events: Events::with_capacity(1024),
             links: Vec::new(),
             scratch: vec![0; READ_CHUNK],
             addr,
+            #[cfg(feature = "tls")]
+            tls,
             protocol: Protocol::V311,
             closed: 0,
         })
+    }
+
+    /// The stream for a new, registered socket: plain, or starting its TLS handshake.
+    fn wrap(&self, stream: TcpStream) -> io::Result<Stream> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            return tls.start(stream);
+        }
+        Ok(Stream::Plain(stream))
     }
 
     /// Sets the protocol of the links opened from now on (MQTT 3.1.1 unless told otherwise).
@@ -80,6 +103,7 @@ impl Net {
             Token(id),
             Interest::READABLE | Interest::WRITABLE,
         )?;
+        let stream = self.wrap(stream)?;
         let mut wbuf = Vec::with_capacity(256);
         let codec = LinkCodec::new(self.protocol);
         // Keep alive 0: the runs are short and idle links must not need pings [MQTT-3.1.2-24].

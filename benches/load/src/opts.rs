@@ -1,6 +1,7 @@
 //! The command line: which scenario to run against which broker, and its knobs.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ pub const SCENARIOS: &[&str] = &["fanin", "fanout", "latency", "conns", "subs"];
 pub struct Opts {
     pub scenario: String,
     pub addr: SocketAddr,
+    /// Connect over TLS, trusting this CA and checking the certificate against `host`.
+    pub tls: Option<TlsTarget>,
     pub secs: Duration,
     pub qos: u8,
     pub publishers: usize,
@@ -33,6 +36,15 @@ pub struct Opts {
     pub note: Option<String>,
 }
 
+/// A broker's TLS listener: the CA that signed its certificate and the name to check it for.
+#[derive(Debug, Clone)]
+// Without the `tls` feature the option is refused before anything reads these.
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub struct TlsTarget {
+    pub ca: PathBuf,
+    pub host: String,
+}
+
 /// What `main` should do.
 pub enum Command {
     Run(Box<Opts>),
@@ -45,6 +57,12 @@ fn options() -> Options {
     let mut o = Options::new();
     o.optopt("", "host", "broker host (default 127.0.0.1)", "HOST");
     o.optopt("p", "port", "broker port (default 1883)", "PORT");
+    o.optopt(
+        "",
+        "tls-ca",
+        "connect over TLS, trusting the CA certificate in FILE (PEM)",
+        "FILE",
+    );
     o.optopt("s", "secs", "measured seconds per run (default 5)", "SECS");
     o.optopt(
         "q",
@@ -153,6 +171,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     Ok(Command::Run(Box::new(Opts {
         scenario,
         addr,
+        tls: tls_target(&m, &host)?,
         secs: Duration::from_secs_f64(secs),
         qos,
         publishers: get(&m, "publishers", 8usize)?.max(1),
@@ -173,6 +192,19 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         label: m.opt_str("label"),
         note: m.opt_str("note"),
     })))
+}
+
+fn tls_target(m: &Matches, host: &str) -> Result<Option<TlsTarget>, String> {
+    let Some(ca) = m.opt_str("tls-ca") else {
+        return Ok(None);
+    };
+    if !cfg!(feature = "tls") {
+        return Err("--tls-ca: mqtt-load was built without the `tls` feature".to_owned());
+    }
+    Ok(Some(TlsTarget {
+        ca: ca.into(),
+        host: host.to_owned(),
+    }))
 }
 
 fn get<T: FromStr>(m: &Matches, name: &str, default: T) -> Result<T, String> {

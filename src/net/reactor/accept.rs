@@ -10,12 +10,14 @@ use mio::net::TcpStream;
 use mio::{Interest, Token};
 
 use super::{ACCEPT_PAUSE, FIRST_LISTENER, Reactor};
+use crate::config::ListenerKind;
 
 /// A process short of descriptors may stay short for a long time, hovering at its limit; one
 /// warning per this period says so without flooding the log.
 const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(10);
 use crate::net::connection::Connection;
 use crate::net::listener::os_message;
+use crate::net::transport::Transport;
 
 impl Reactor {
     pub(super) fn resume_listeners(&mut self, now: Instant) {
@@ -38,9 +40,10 @@ impl Reactor {
             if slot.paused_until.is_some() {
                 return;
             }
+            let kind = slot.listener.kind;
             match slot.listener.socket.accept() {
                 Ok((stream, peer)) => {
-                    self.add_connection(stream, peer, now);
+                    self.add_connection(stream, kind, peer, now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if accept_error_is_transient(&e) => {
@@ -65,7 +68,16 @@ impl Reactor {
         }
     }
 
-    fn add_connection(&mut self, mut stream: TcpStream, peer: SocketAddr, now: Instant) {
+    /// Registers an accepted socket and opens its router link. On a TLS listener the link is
+    /// opened before the handshake, so the router's CONNECT timeout covers the handshake too:
+    /// a client that never finishes it is closed like one that never sends CONNECT.
+    fn add_connection(
+        &mut self,
+        stream: TcpStream,
+        kind: ListenerKind,
+        peer: SocketAddr,
+        now: Instant,
+    ) {
         let entry = self.connections.vacant_entry();
         let token = Token(entry.key());
         if token.0 >= FIRST_LISTENER {
@@ -75,14 +87,41 @@ impl Reactor {
         if let Err(e) = stream.set_nodelay(true) {
             debug!("TCP_NODELAY on {peer}: {}", os_message(&e));
         }
-        let registry = self.poll.registry();
-        if let Err(e) = registry.register(&mut stream, token, Interest::READABLE) {
+        let mut transport = match kind {
+            ListenerKind::Plain => Transport::Plain(stream),
+            ListenerKind::Tls => match self.tls.as_ref().map(|tls| tls.accept(stream)) {
+                Some(Ok(transport)) => transport,
+                Some(Err(e)) => {
+                    debug!("connection from {peer} dropped: {e}");
+                    return;
+                }
+                // Not reached: a TLS listener without a certificate is refused at bind time.
+                None => {
+                    warn!("connection from {peer} refused: no TLS certificate");
+                    return;
+                }
+            },
+        };
+        // A handshake may have to wait for the socket to take its messages.
+        let establishing = transport.establishing();
+        let interest = if establishing {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        let registered = match transport.socket() {
+            Some(socket) => self.poll.registry().register(socket, token, interest),
+            None => Ok(()),
+        };
+        if let Err(e) = registered {
             warn!("connection from {peer} dropped: {}", os_message(&e));
             return;
         }
         let link = self.router.open_link(token.0, peer, now);
         // The router logs the new connection.
-        entry.insert(Connection::new(stream, link));
+        let mut connection = Connection::new(transport, link);
+        connection.writable_registered = establishing;
+        entry.insert(connection);
     }
 }
 

@@ -13,7 +13,7 @@ use crate::report::Report;
 use crate::window::Window;
 
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
-    let mut net = Net::new(o.addr)?;
+    let mut net = Net::new(o.addr, o.tls.as_ref())?;
     net.set_protocol(o.protocol);
     let qos = o.qos;
     let subscribed = open_links(

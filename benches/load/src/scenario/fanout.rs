@@ -18,7 +18,7 @@ const CONNECT_WINDOW: usize = 64;
 const TOPIC: &str = "bench/fanout";
 
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
-    let mut net = Net::new(o.addr)?;
+    let mut net = Net::new(o.addr, o.tls.as_ref())?;
     net.set_protocol(o.protocol);
     let (qos, n) = (o.qos, o.subscribers);
     let deadline = setup_deadline();

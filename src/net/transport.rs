@@ -1,0 +1,181 @@
+//! The byte stream under a connection: plain TCP, or TLS over TCP. The reactor and the router
+//! see only `read`, `write` and `shutdown`; whether the bytes are encrypted, and whether a TLS
+//! handshake is still under way, stays in here.
+//!
+//! A TLS connection starts [`Transport::Handshaking`]: each `read` or `write` continues the
+//! handshake until it completes, and reports `WouldBlock` meanwhile, which the reactor already
+//! treats as "wait for the next readiness event". Once established, OpenSSL's `WouldBlock`
+//! (it wants to read or write on the socket) means the same thing.
+//!
+//! Writes after `WouldBlock`: OpenSSL requires `SSL_write` to be retried with at least the
+//! bytes it was first given (it may already have encrypted some of them into a record). The
+//! router keeps its output buffer in place until the reactor reports bytes written, and only
+//! appends to it, so every retry passes the same bytes and maybe more, never fewer. The
+//! acceptor's context enables partial writes and moving write buffers (the `openssl` crate sets
+//! `SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER`), so a retry from a
+//! reallocated buffer, or with more bytes behind, is accepted.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+
+use mio::net::TcpStream;
+#[cfg(feature = "tls")]
+use native_tls::{HandshakeError, MidHandshakeTlsStream, TlsAcceptor, TlsStream};
+
+#[derive(Debug)]
+pub(crate) enum Transport {
+    Plain(TcpStream),
+    /// A TLS handshake in progress, continued on each readiness event.
+    #[cfg(feature = "tls")]
+    Handshaking(Box<MidHandshakeTlsStream<TcpStream>>),
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsStream<TcpStream>>),
+    /// The handshake failed; the socket was closed with it.
+    #[cfg(feature = "tls")]
+    Failed,
+}
+
+impl Transport {
+    /// Starts a TLS handshake on an accepted socket. The client's first bytes may already be
+    /// there, so this can complete or fail at once; usually it is left waiting for them.
+    #[cfg(feature = "tls")]
+    pub(crate) fn accept_tls(acceptor: &TlsAcceptor, stream: TcpStream) -> io::Result<Transport> {
+        match acceptor.accept(stream) {
+            Ok(tls) => Ok(Transport::Tls(Box::new(tls))),
+            Err(HandshakeError::WouldBlock(mid)) => Ok(Transport::Handshaking(Box::new(mid))),
+            Err(HandshakeError::Failure(e)) => Err(handshake_failed(&e)),
+        }
+    }
+
+    /// The TCP socket, to register with the poll; `None` once a failed handshake closed it.
+    pub(crate) fn socket(&mut self) -> Option<&mut TcpStream> {
+        match self {
+            Transport::Plain(stream) => Some(stream),
+            #[cfg(feature = "tls")]
+            Transport::Handshaking(mid) => Some(mid.get_mut()),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => Some(tls.get_mut()),
+            #[cfg(feature = "tls")]
+            Transport::Failed => None,
+        }
+    }
+
+    /// True while the transport is being set up (a TLS handshake). It then needs both read and
+    /// write readiness, whether or not the router has anything to send.
+    pub(crate) fn establishing(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Transport::Handshaking(_) = self {
+            return true;
+        }
+        false
+    }
+
+    /// Reads decrypted bytes. `WouldBlock` while the handshake waits for the peer, and whenever
+    /// nothing complete is buffered at the TLS layer or in the socket.
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.continue_handshake()?;
+        match self {
+            Transport::Plain(stream) => stream.read(buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.read(buf),
+            #[cfg(feature = "tls")]
+            Transport::Handshaking(_) | Transport::Failed => Err(not_established()),
+        }
+    }
+
+    /// Writes some of `data` (see the module docs for what a retry must pass). With empty
+    /// `data` this only moves a pending handshake along and returns `Ok(0)`.
+    pub(crate) fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.continue_handshake()?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        match self {
+            Transport::Plain(stream) => stream.write(data),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => write_records(tls, data),
+            #[cfg(feature = "tls")]
+            Transport::Handshaking(_) | Transport::Failed => Err(not_established()),
+        }
+    }
+
+    /// Ends the conversation: a TLS close_notify first (best effort: the socket is non-blocking
+    /// and the peer may be gone), then the TCP shutdown. Dropping the transport closes it.
+    pub(crate) fn shutdown(&mut self) {
+        #[cfg(feature = "tls")]
+        if let Transport::Tls(tls) = self {
+            let _ = tls.shutdown();
+        }
+        // The peer may already be gone; there is nothing to do about a failure here.
+        if let Some(stream) = self.socket() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Takes the handshake one step further if one is under way: `Ok` once established,
+    /// `WouldBlock` while it waits for the peer, an error if it failed.
+    #[cfg(feature = "tls")]
+    fn continue_handshake(&mut self) -> io::Result<()> {
+        if !matches!(self, Transport::Handshaking(_)) {
+            return Ok(());
+        }
+        let Transport::Handshaking(mid) = std::mem::replace(self, Transport::Failed) else {
+            return Ok(());
+        };
+        match (*mid).handshake() {
+            Ok(tls) => {
+                *self = Transport::Tls(Box::new(tls));
+                Ok(())
+            }
+            Err(HandshakeError::WouldBlock(mid)) => {
+                *self = Transport::Handshaking(Box::new(mid));
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            Err(HandshakeError::Failure(e)) => Err(handshake_failed(&e)),
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn continue_handshake(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes records until `data` is all sent or the socket is full.
+///
+/// With partial writes enabled, one `SSL_write` sends a single record (at most 16 KiB) and
+/// returns. The reactor takes a short write to mean "the socket is full, wait for WRITABLE",
+/// which is true of TCP but not of this: edge-triggered readiness would never report the socket
+/// writable again, and the rest would wait forever. So a short count from here, too, means the
+/// socket is full. A `WouldBlock` after some records ends the loop with what was written; the
+/// next call starts at the first unwritten byte, which is the retry OpenSSL expects.
+#[cfg(feature = "tls")]
+fn write_records(tls: &mut TlsStream<TcpStream>, data: &[u8]) -> io::Result<usize> {
+    let mut written = 0;
+    while let Some(rest) = data.get(written..).filter(|rest| !rest.is_empty()) {
+        match tls.write(rest) {
+            Ok(0) => break,
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if written > 0 && e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(feature = "tls")]
+fn handshake_failed(error: &native_tls::Error) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "TLS handshake failed: {}",
+            super::tls::openssl_reason(error)
+        ),
+    )
+}
+
+#[cfg(feature = "tls")]
+fn not_established() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "TLS session not established")
+}
