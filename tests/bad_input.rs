@@ -327,3 +327,44 @@ fn subscriber_that_never_reads_does_not_block_the_broker() {
     drop(stuck);
     assert_broker_healthy(&mut broker, "after-stuck");
 }
+
+/// The broker's resident memory, from /proc.
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmRSS:"))
+        .unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A client that sends PINGREQs (or any request with a reply) and never reads must not make
+/// the broker buffer replies without bound: the broker stops reading it while its unwritten
+/// output is large, so the client's own socket fills and it is held back instead.
+#[test]
+fn a_client_that_never_reads_its_replies_costs_bounded_memory() {
+    use std::io::Write;
+    let mut broker = Broker::start(&[]);
+    let before = resident_kib(broker.pid());
+    let mut flooder = Client::connect(broker.addr(), "never-reads");
+    let stream = flooder.stream();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let chunk = [0xC0u8, 0x00].repeat(32 * 1024); // 32,768 PINGREQs
+    let mut sent = 0usize;
+    let started = Instant::now();
+    while sent < 64 * 1024 * 1024 && started.elapsed() < Duration::from_secs(20) {
+        match stream.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break, // the broker stopped reading: the client is held back
+        }
+    }
+    let grown = resident_kib(broker.pid()).saturating_sub(before);
+    assert!(
+        grown < 16 * 1024,
+        "broker grew by {grown} KiB after {sent} bytes of PINGREQ"
+    );
+    assert!(sent < 64 * 1024 * 1024, "the flood was never held back");
+    assert_broker_healthy(&mut broker, "after-flood");
+}

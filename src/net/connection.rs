@@ -35,6 +35,8 @@ pub(crate) struct Connection {
     pub(crate) writable_registered: bool,
     /// Set once the connection is queued for removal, so nothing else in the batch touches it.
     pub(crate) closing: bool,
+    /// Not read while its unwritten output is too large; resumed by the write that drains it.
+    pub(crate) reads_paused: bool,
     /// The loop turn in which output was last written, to write at most once per turn.
     pub(crate) flushed_in_turn: u64,
 }
@@ -47,6 +49,7 @@ impl Connection {
             pending_in: Vec::new(),
             writable_registered: false,
             closing: false,
+            reads_paused: false,
             flushed_in_turn: 0,
         }
     }

@@ -39,6 +39,11 @@ pub(crate) const MAX_LISTENERS: usize = 1024;
 /// Reads per connection per turn before others get their go; the rest waits for the next turn,
 /// which then polls without blocking (edge-triggered readiness will not be reported again).
 const READS_PER_TURN: usize = 16;
+/// Unwritten output above which a connection is not read until writes bring it below half.
+/// Deliveries stop at the router's own high-water mark well below this; what goes past it are
+/// replies to the client's own requests (PINGRESP, PUBACK, SUBACK…) when it sends without
+/// reading, and without this pause they would grow the broker's memory as fast as it sends.
+const READ_PAUSE_OUTPUT: usize = 1024 * 1024;
 /// The shared buffer every socket is read into; only partial packets are copied out of it.
 const SCRATCH_SIZE: usize = 64 * 1024;
 /// How long to stop accepting when out of file descriptors or memory, instead of spinning on a
@@ -244,6 +249,10 @@ impl Reactor {
         };
         let link = conn.link;
         for _ in 0..READS_PER_TURN {
+            if self.router.output(link).len() >= READ_PAUSE_OUTPUT {
+                conn.reads_paused = true;
+                return;
+            }
             match conn.read_once(&mut self.router, &mut self.scratch, now) {
                 ReadOutcome::Data if conn.pending_len() > self.max_pending_in => {
                     let loss = LinkLoss::Io("partial packet larger than the maximum".into());
@@ -306,6 +315,11 @@ impl Reactor {
                 Ok(written) => self.router.consume_output(link, written, now),
                 Err(e) => return self.doom(token, link, Some(LinkLoss::Io(os_message(&e)))),
             }
+        }
+        if conn.reads_paused && self.router.output(link).len() < READ_PAUSE_OUTPUT / 2 {
+            // Edge-triggered: what arrived while paused raised no event we acted on.
+            conn.reads_paused = false;
+            self.continue_reading.push((token, link));
         }
         let still_establishing = conn.transport.establishing();
         if establishing && !still_establishing {

@@ -79,6 +79,12 @@ impl Client {
         &self.label
     }
 
+    /// The socket itself, for tests that write to it outside the packet helpers.
+    #[allow(dead_code)]
+    pub fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.stream.local_addr().expect("local_addr")
     }
