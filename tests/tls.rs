@@ -123,10 +123,13 @@ fn a_handshake_never_finished_is_closed_by_the_connect_timeout() {
 #[test]
 fn half_open_handshakes_do_not_delay_other_clients() {
     let certs = Certs::new();
+    // A thousand sockets here plus the broker's own, within what the hard limit allows.
+    let limit = common::raise_open_file_limit(4096);
+    let count = usize::try_from(limit.saturating_sub(300)).map_or(1000, |n| n.min(1000));
     let mut broker = start(&certs, &[]);
     let ca = certs.path("ca.crt");
     let mut idle = Vec::new();
-    for i in 0..300 {
+    for i in 0..count {
         let mut stream = tcp(broker.tls_addr());
         if i % 2 == 0 {
             let _ = stream.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]);
@@ -137,8 +140,10 @@ fn half_open_handshakes_do_not_delay_other_clients() {
     let mut client = TlsClient::connect(broker.tls_addr(), &ca, "beside-half-open");
     client.subscribe("quick", 0);
     exchange_qos1(broker.addr(), "beside-half-open", 20);
+    // A handshake and 20 messages take milliseconds; the bound only catches a broker that
+    // waits on the half-open handshakes, with room for a slow, busy machine.
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_secs(10),
         "took {:?}",
         started.elapsed()
     );

@@ -213,6 +213,10 @@ pub(crate) fn properties_body_len(p: &Properties) -> usize {
 }
 
 pub(crate) fn properties_body_len_with(p: &Properties, o: &PublishOverrides<'_>) -> usize {
+    if p.is_empty() {
+        // The common case, and a pointer check: only this delivery's own values count.
+        return overrides_len(o);
+    }
     let byte = |v: &Option<u8>| v.map_or(0, |_| 2);
     let two = |v: &Option<u16>| v.map_or(0, |_| 3);
     let four = |v: &Option<u32>| v.map_or(0, |_| 5);
@@ -259,6 +263,17 @@ pub(crate) fn properties_body_len_with(p: &Properties, o: &PublishOverrides<'_>)
 }
 
 /// Bytes of the properties with their property length in front.
+/// The bytes the overrides alone take.
+fn overrides_len(o: &PublishOverrides<'_>) -> usize {
+    let ids: usize = o
+        .subscription_identifiers
+        .unwrap_or_default()
+        .iter()
+        .map(|&id| 1 + varint_len(id as usize))
+        .sum();
+    o.topic_alias.map_or(0, |_| 3) + o.message_expiry_interval.map_or(0, |_| 5) + ids
+}
+
 pub(crate) fn properties_len(p: &Properties) -> usize {
     let body = properties_body_len(p);
     varint_len(body) + body
@@ -312,6 +327,15 @@ pub(crate) fn encode_properties_with(
     out: &mut Vec<u8>,
 ) {
     put_varint(out, body);
+    if p.is_empty() {
+        put_two(out, 0x23, o.topic_alias);
+        put_four(out, 0x02, o.message_expiry_interval);
+        for &id in o.subscription_identifiers.unwrap_or_default() {
+            out.push(0x0B);
+            put_varint(out, id as usize);
+        }
+        return;
+    }
     put_byte(out, 0x01, p.payload_format_indicator);
     put_four(
         out,
