@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::{self, Publisher, TICK};
 use crate::net::Net;
+use crate::procstat::{CpuMeter, CpuUse};
 use crate::window::Window;
 
 /// PUBLISH packets one publisher encodes before the others get a turn.
@@ -60,6 +61,22 @@ impl Flow {
             sub_ids,
             progress,
         }
+    }
+
+    /// The measured part of a run: publishes until `secs` have passed, with the broker's and
+    /// this process's CPU sampled around it; returns the CPU used and the counts at the end.
+    pub fn measure(
+        &mut self,
+        net: &mut Net,
+        window: &mut Window,
+        topics: &[Vec<u8>],
+        body: &[u8],
+        secs: Duration,
+        meter: CpuMeter,
+    ) -> io::Result<(CpuUse, Snapshot)> {
+        self.pump(net, window, topics, body, Instant::now() + secs)?;
+        let cpu = meter.stop();
+        Ok((cpu, self.snapshot()))
     }
 
     pub fn snapshot(&self) -> Snapshot {

@@ -1,7 +1,6 @@
 //! Fan-in: many publishers, one subscriber on `#`; throughput and, for QoS 1/2, loss.
 
 use std::io;
-use std::time::Instant;
 
 use super::{expect_opened, payload, setup_deadline};
 use crate::client::open_links;
@@ -47,15 +46,7 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
     let mut window = Window::new(o.window);
 
     let meter = CpuMeter::start(ticks, o.broker_pid);
-    flow.pump(
-        &mut net,
-        &mut window,
-        &topics,
-        &body,
-        Instant::now() + o.secs,
-    )?;
-    let cpu = meter.stop();
-    let at_end = flow.snapshot();
+    let (cpu, at_end) = flow.measure(&mut net, &mut window, &topics, &body, o.secs, meter)?;
     flow.drain(&mut net, |f| f.snapshot().published);
     let after = flow.snapshot();
     net.disconnect_all();

@@ -82,15 +82,7 @@ fn run_one(o: &Opts, n: usize, ticks: f64) -> io::Result<Report> {
     let mut flow = Flow::new(1..2, 0..1, o.qos, o.inflight, Progress::Total);
     let mut window = Window::new(o.window);
     let meter = CpuMeter::start(ticks, o.broker_pid);
-    flow.pump(
-        &mut net,
-        &mut window,
-        &topics,
-        &body,
-        Instant::now() + o.secs,
-    )?;
-    let cpu = meter.stop();
-    let at_end = flow.snapshot();
+    let (cpu, at_end) = flow.measure(&mut net, &mut window, &topics, &body, o.secs, meter)?;
     net.disconnect_all();
 
     let case = o.case(format!("n{n} qos{} {}B", o.qos, o.payload));
