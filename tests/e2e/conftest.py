@@ -218,14 +218,13 @@ def tls_broker(request, tls_certs):
     ], tls=True)
 
 
-@pytest.fixture
-def mqtt_client(broker):
-    """Makes `TestClient`s connected to the test's broker (call `.connect()`); all are
-    disconnected and their network threads stopped when the test ends."""
+def client_factory(build):
+    """Yields `make(...)`, which builds a client with `build` and remembers it; every client
+    made is closed when the test ends. For fixtures that make `TestClient`s."""
     made = []
 
-    def make(client_id="", **kwargs):
-        client = TestClient(broker.host, broker.port, client_id=client_id, **kwargs)
+    def make(*args, **kwargs):
+        client = build(*args, **kwargs)
         made.append(client)
         return client
 
@@ -235,3 +234,14 @@ def mqtt_client(broker):
             client.close()
         except Exception:  # cleanup must not hide the test's own result
             pass
+
+
+@pytest.fixture
+def mqtt_client(broker):
+    """Makes `TestClient`s connected to the test's broker (call `.connect()`); all are
+    disconnected and their network threads stopped when the test ends."""
+
+    def build(client_id="", **kwargs):
+        return TestClient(broker.host, broker.port, client_id=client_id, **kwargs)
+
+    yield from client_factory(build)

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from conftest import client_factory
 from paho_client import TestClient
 from test_mosquitto_clients import Sub, pub
 
@@ -26,22 +27,15 @@ needs_mosquitto = pytest.mark.skipif(
 def clients(tls_broker, tls_certs):
     """Makes paho clients on the plain (`tls=False`) or the TLS listener (`tls=True`, trusting
     the test CA); all are closed when the test ends."""
-    made = []
 
-    def make(client_id, tls):
+    def build(client_id, tls):
         port = tls_broker.tls_port if tls else tls_broker.port
         client = TestClient(tls_broker.host, port, client_id=client_id)
         if tls:
             client.paho.tls_set(ca_certs=str(tls_certs.ca))
-        made.append(client)
         return client
 
-    yield make
-    for client in made:
-        try:
-            client.close()
-        except Exception:  # cleanup must not hide the test's own result
-            pass
+    yield from client_factory(build)
 
 
 @pytest.mark.parametrize("sub_tls,pub_tls", [(False, True), (True, False), (True, True)])
