@@ -221,6 +221,17 @@ impl TopicFilter {
             })
     }
 
+    /// The text every matching topic begins with: the filter up to its first wildcard, less the
+    /// `/` before it, since `a/#` also matches `a` [MQTT-4.7.1-2]. `a/+/c` gives `a`; `#` and
+    /// `+/b` give the empty string; a filter without wildcards gives itself.
+    pub fn literal_prefix(&self) -> &str {
+        let Some(wildcard) = self.text.find(['+', '#']) else {
+            return &self.text;
+        };
+        let before = self.text.get(..wildcard).unwrap_or_default();
+        before.strip_suffix('/').unwrap_or(before)
+    }
+
     /// Whether a PUBLISH to `topic` reaches this filter. `topic` is expected to be a valid topic
     /// name; this walks its levels once and allocates nothing.
     pub fn matches(&self, topic: &str) -> bool {

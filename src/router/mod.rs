@@ -18,6 +18,8 @@ mod message;
 mod outbound;
 mod publish;
 mod retain;
+mod retained_backlog;
+mod retained_delivery;
 mod session;
 mod shared;
 mod shared_routing;
@@ -27,6 +29,8 @@ mod timers;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_retained;
 #[cfg(test)]
 mod tests_v5;
 
@@ -98,7 +102,6 @@ pub struct Router {
     /// Reused for every PUBLISH so routing allocates nothing in the common case.
     scratch_deliveries: Vec<Delivery<usize>>,
     scratch_shared: Vec<(Arc<str>, Member)>,
-    scratch_retained: Vec<Arc<Message>>,
     /// Seeds assigned client ids, so they differ between broker runs.
     id_seed: RandomState,
     ids_assigned: u64,
@@ -121,7 +124,6 @@ impl Router {
             ready: Vec::new(),
             scratch_deliveries: Vec::new(),
             scratch_shared: Vec::new(),
-            scratch_retained: Vec::new(),
             id_seed: RandomState::new(),
             ids_assigned: 0,
         }

@@ -8,6 +8,7 @@ use log::debug;
 use super::link::{Link, LinkState};
 use super::message::Message;
 use super::outbound::write_publish;
+use super::retained_delivery::drain_backlog;
 use super::session::{Enqueued, Flight, Queued, Session};
 use super::{LinkId, Ready, Router};
 use crate::config::Config;
@@ -165,13 +166,16 @@ impl Router {
     /// session at the highest granted QoS (3.1.1 section 3.3.5), and to one member of each
     /// matching shared subscription group.
     pub(super) fn route(&mut self, message: Arc<Message>, publisher: Option<usize>) {
-        if message.retain {
-            self.retained.update(&message);
-        }
+        let replaced = if message.retain {
+            self.retained.update(&message)
+        } else {
+            None
+        };
         let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
         self.subscriptions
             .deliveries(&message.topic, publisher, &mut deliveries);
         for delivery in &mut deliveries {
+            self.send_retained_ahead(delivery.key, &message, replaced.as_ref());
             let item = Queued {
                 message: Arc::clone(&message),
                 qos: message.qos.min(delivery.qos),
@@ -246,6 +250,9 @@ impl Router {
             }
             transmit(session, link, item, self.now);
             sent = true;
+        }
+        if session.queue.is_empty() {
+            sent |= drain_backlog(session, link, &mut self.retained, self.now);
         }
         if sent {
             mark_ready(&mut self.ready, link, key);

@@ -1,6 +1,8 @@
-//! The retained-message store: the last retained message of each topic.
+//! The retained-message store: the last retained message of each topic, kept in topic order so
+//! that a subscription's backlog can walk it with a cursor (see `retained_backlog`).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,40 +11,61 @@ use crate::topic::TopicFilter;
 
 #[derive(Default)]
 pub struct RetainedStore {
-    by_topic: HashMap<Arc<str>, Arc<Message>>,
+    /// Ordered, so the topics under a filter's literal prefix are one contiguous range.
+    by_topic: BTreeMap<Arc<str>, Arc<Message>>,
 }
 
 impl RetainedStore {
     /// Stores `message` as the topic's retained message, or removes the retained message when
-    /// the payload is empty [MQTT-3.3.1-10], [MQTT-3.3.1-11].
-    pub fn update(&mut self, message: &Arc<Message>) {
+    /// the payload is empty [MQTT-3.3.1-10], [MQTT-3.3.1-11]. Returns the message it replaced.
+    pub fn update(&mut self, message: &Arc<Message>) -> Option<Arc<Message>> {
         if message.payload.is_empty() {
-            self.by_topic.remove(&message.topic);
+            self.by_topic.remove(&message.topic)
         } else {
             self.by_topic
-                .insert(Arc::clone(&message.topic), Arc::clone(message));
+                .insert(Arc::clone(&message.topic), Arc::clone(message))
         }
     }
 
-    /// Every unexpired retained message whose topic matches `filter`, into `out`. Expired
-    /// ones are removed on the way (MQTT 5 section 3.3.2.3.3).
-    pub fn matching(&mut self, filter: &TopicFilter, now: Instant, out: &mut Vec<Arc<Message>>) {
-        if !filter.has_wildcards() {
-            if let Some(message) = self.by_topic.get(filter.as_str()) {
-                if message.is_expired(now) {
-                    self.by_topic.remove(filter.as_str());
-                } else {
-                    out.push(Arc::clone(message));
-                }
-            }
-            return;
+    pub fn get(&self, topic: &str) -> Option<&Arc<Message>> {
+        self.by_topic.get(topic)
+    }
+
+    /// The unexpired retained message of exactly `topic`; an expired one is removed on the way
+    /// (MQTT 5 section 3.3.2.3.3).
+    pub fn exact(&mut self, topic: &str, now: Instant) -> Option<Arc<Message>> {
+        let message = self.by_topic.get(topic)?;
+        if message.is_expired(now) {
+            self.by_topic.remove(topic);
+            return None;
         }
-        self.by_topic.retain(|_, message| !message.is_expired(now));
-        out.extend(
-            self.by_topic
-                .values()
-                .filter(|message| filter.matches(&message.topic))
-                .cloned(),
-        );
+        Some(Arc::clone(message))
+    }
+
+    /// The retained messages matching `filter` whose topics sort after `after` (all of them
+    /// when `after` is `None`), in topic order. Only the range under the filter's literal
+    /// prefix is visited.
+    pub fn matching_after<'a>(
+        &'a self,
+        filter: &'a TopicFilter,
+        after: Option<&str>,
+    ) -> impl Iterator<Item = &'a Arc<Message>> + 'a {
+        let prefix = filter.literal_prefix();
+        let start = match after {
+            Some(after) if after >= prefix => Bound::Excluded(after),
+            _ => Bound::Included(prefix),
+        };
+        self.by_topic
+            .range::<str, _>((start, Bound::Unbounded))
+            .take_while(move |(topic, _)| topic.starts_with(prefix))
+            .map(|(_, message)| message)
+            .filter(move |message| filter.matches(&message.topic))
+    }
+
+    /// Drops the retained message of `topic` if it has expired.
+    pub fn remove_if_expired(&mut self, topic: &str, now: Instant) {
+        if self.by_topic.get(topic).is_some_and(|m| m.is_expired(now)) {
+            self.by_topic.remove(topic);
+        }
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::message::Message;
+use super::retained_backlog::Backlogs;
 use crate::config::{Config, QueueFullPolicy};
 use crate::protocol::{PacketId, QoS, Will};
 
@@ -74,6 +75,8 @@ pub struct Session {
     /// search per acknowledgement is cheap and acknowledgements usually match the front.
     pub inflight: VecDeque<(PacketId, Flight)>,
     pub queue: VecDeque<Queued>,
+    /// Retained messages owed to new wildcard subscriptions, sent after the queue.
+    pub retained_backlog: Backlogs,
     /// Payload bytes in `queue`, for the byte bound.
     pub queued_bytes: usize,
     /// Inbound QoS 2 packet ids whose PUBLISH was delivered and whose PUBREL has not come:
@@ -96,6 +99,7 @@ impl Session {
             window: 1,
             inflight: VecDeque::new(),
             queue: VecDeque::new(),
+            retained_backlog: Backlogs::default(),
             queued_bytes: 0,
             inbound_qos2: InboundQos2::default(),
             next_packet_id: 0,

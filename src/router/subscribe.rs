@@ -1,12 +1,9 @@
 //! SUBSCRIBE and UNSUBSCRIBE: the subscription tables' updates, SUBACK/UNSUBACK, and retained
 //! messages sent to a new subscription.
 
-use std::sync::Arc;
-
 use log::debug;
 
 use super::Router;
-use super::session::Queued;
 use super::shared::{self, Member};
 use crate::protocol::{
     Packet, Properties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscriptionRequest,
@@ -70,7 +67,7 @@ impl Router {
             }),
         );
         for (filter, granted, identifier) in retained {
-            self.send_retained(session_key, &filter, granted, identifier);
+            self.send_retained(session_key, filter, granted, identifier);
         }
     }
 
@@ -124,33 +121,6 @@ impl Router {
         }
     }
 
-    /// [MQTT-3.3.1-6] Retained messages matching a new subscription are sent with RETAIN set
-    /// [MQTT-3.3.1-8], at the lower of their QoS and the granted QoS; expired ones are skipped.
-    fn send_retained(
-        &mut self,
-        session_key: usize,
-        filter: &TopicFilter,
-        granted: QoS,
-        identifier: Option<u32>,
-    ) {
-        let mut messages = std::mem::take(&mut self.scratch_retained);
-        self.retained.matching(filter, self.now, &mut messages);
-        for message in messages.drain(..) {
-            let qos = message.qos.min(granted);
-            self.deliver(
-                session_key,
-                Queued {
-                    message: Arc::clone(&message),
-                    qos,
-                    retain: true,
-                    subscription_ids: identifier.into_iter().collect(),
-                    shared_group: None,
-                },
-            );
-        }
-        self.scratch_retained = messages;
-    }
-
     pub(super) fn handle_unsubscribe(&mut self, key: usize, unsubscribe: Unsubscribe) {
         let Some((session_key, version)) = self
             .links
@@ -164,6 +134,9 @@ impl Router {
             let existed = if shared::parse(filter).is_some() {
                 self.shared.unsubscribe(filter, session_key)
             } else {
+                if let Some(session) = self.sessions.get_mut(session_key) {
+                    session.retained_backlog.remove(filter);
+                }
                 self.subscriptions.unsubscribe(session_key, filter)
             };
             if version.is_v5() {

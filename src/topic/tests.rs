@@ -256,3 +256,19 @@ fn errors_cite_the_specification() {
             .contains("MQTT-4.7.1-3")
     );
 }
+
+#[test]
+fn literal_prefix_is_what_every_matching_topic_starts_with() {
+    for (text, prefix) in [
+        ("a/+/c", "a"),
+        ("a/b/#", "a/b"),
+        ("#", ""),
+        ("+/b", ""),
+        ("a/b", "a/b"),
+        ("homeassistant/#", "homeassistant"),
+    ] {
+        assert_eq!(filter(text).literal_prefix(), prefix, "{text}");
+    }
+    // [MQTT-4.7.1-2] `a/#` matches `a` itself, which the prefix must not exclude.
+    assert!(matches("a/#", "a") && "a".starts_with(filter("a/#").literal_prefix()));
+}

@@ -1,0 +1,137 @@
+//! Retained messages sent because of a SUBSCRIBE: a filter without wildcards gets its one
+//! message at once, a wildcard filter's many go through the session's backlog (see
+//! `retained_backlog`), and a live message never overtakes its topic's pending retained one.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::Router;
+use super::link::Link;
+use super::message::Message;
+use super::publish::transmit;
+use super::retain::RetainedStore;
+use super::retained_backlog::RetainedBacklog;
+use super::session::{Queued, Session};
+use crate::protocol::QoS;
+use crate::topic::TopicFilter;
+
+impl Router {
+    /// [MQTT-3.3.1-6] Retained messages matching a new subscription are sent with RETAIN set
+    /// [MQTT-3.3.1-8], at the lower of their QoS and the granted QoS; expired ones are skipped.
+    /// All of them are sent, paced by the socket and the in-flight window rather than limited
+    /// by the queue.
+    pub(super) fn send_retained(
+        &mut self,
+        session_key: usize,
+        filter: TopicFilter,
+        granted: QoS,
+        identifier: Option<u32>,
+    ) {
+        if !filter.has_wildcards() {
+            if let Some(message) = self.retained.exact(filter.as_str(), self.now) {
+                self.deliver(session_key, retained_item(message, granted, identifier));
+            }
+            return;
+        }
+        let Some(session) = self.sessions.get_mut(session_key) else {
+            return;
+        };
+        let backlog = RetainedBacklog::new(filter, granted, identifier);
+        session.retained_backlog.push(backlog);
+        self.pump(session_key);
+    }
+
+    /// Called before `live` is delivered to a session: the retained message of the same topic
+    /// that a backlog still owes the session is delivered first, and the backlog told to skip
+    /// that topic. `replaced` is the retained message `live` replaced in the store, if it was
+    /// retained itself.
+    pub(super) fn send_retained_ahead(
+        &mut self,
+        session_key: usize,
+        live: &Message,
+        replaced: Option<&Arc<Message>>,
+    ) {
+        let Some(session) = self.sessions.get_mut(session_key) else {
+            return;
+        };
+        if session.retained_backlog.is_empty() {
+            return;
+        }
+        let topic = &live.topic;
+        let mut owed = Vec::new();
+        for backlog in session.retained_backlog.iter_mut() {
+            if !backlog.is_pending(topic) {
+                continue;
+            }
+            backlog.done_ahead.insert(Arc::clone(topic));
+            let pending = if live.retain {
+                replaced
+            } else {
+                self.retained.get(topic)
+            };
+            if let Some(message) = pending.filter(|message| !message.is_expired(self.now)) {
+                let item = retained_item(Arc::clone(message), backlog.granted, backlog.identifier);
+                owed.push(item);
+            }
+        }
+        for item in owed {
+            self.deliver(session_key, item);
+        }
+    }
+}
+
+/// Moves retained messages from the session's backlogs into the link's output while it has
+/// room and, for QoS 1 and 2, the in-flight window allows. Returns whether anything was sent.
+/// Expired messages met on the way are skipped and removed from the store.
+pub(super) fn drain_backlog(
+    session: &mut Session,
+    link: &mut Link,
+    retained: &mut RetainedStore,
+    now: Instant,
+) -> bool {
+    let mut sent = false;
+    let mut expired = Vec::new();
+    while link.has_room() {
+        let window_full = session.window_full();
+        let Some(backlog) = session.retained_backlog.front_mut() else {
+            break;
+        };
+        let cursor = backlog.cursor.as_deref();
+        let next = retained.matching_after(&backlog.filter, cursor).next();
+        let Some(message) = next.map(Arc::clone) else {
+            session.retained_backlog.pop_front();
+            continue;
+        };
+        let topic = &message.topic;
+        if backlog.done_ahead.remove(topic) {
+            backlog.cursor = Some(Arc::clone(topic));
+            continue;
+        }
+        if message.is_expired(now) {
+            expired.push(Arc::clone(topic));
+            backlog.cursor = Some(Arc::clone(topic));
+            continue;
+        }
+        if message.qos.min(backlog.granted) != QoS::AtMostOnce && window_full {
+            break;
+        }
+        backlog.cursor = Some(Arc::clone(topic));
+        let item = retained_item(message, backlog.granted, backlog.identifier);
+        transmit(session, link, item, now);
+        sent = true;
+    }
+    for topic in expired {
+        retained.remove_if_expired(&topic, now);
+    }
+    sent
+}
+
+fn retained_item(message: Arc<Message>, granted: QoS, identifier: Option<u32>) -> Queued {
+    Queued {
+        qos: message.qos.min(granted),
+        message,
+        retain: true,
+        subscription_ids: identifier.into_iter().collect(),
+        shared_group: None,
+    }
+}
