@@ -298,6 +298,11 @@ for ((round = 1; round <= rounds; round++)); do
     for name in "${main_brokers[@]}"; do run_load "$name" fanout; done
     for name in "${main_brokers[@]}"; do run_load "$name" latency; done
     for name in "${main_brokers[@]}"; do run_load "$name" subs; done
+    # 100,000 retained messages, then one subscriber on r/+/x, at each broker's default limits
+    # (1000 queued, 20 in flight): all must arrive, whatever the queue limit.
+    for qos in 0 1; do
+        for name in minibroker-defaults mosquitto-defaults; do run_load "$name" retained --qos "$qos"; done
+    done
     for name in "${names[@]}"; do
         stop_broker "$name"
     done
@@ -337,7 +342,9 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
     echo "Scenarios: *fanin* — publishers to 8 topics, one subscriber on \`#\`; *fanout* — one publisher,"
     echo "100 subscribers; *latency* — 10,000 msg/s QoS 0, write-to-read time; *conns* — idle connections"
     echo "with one subscription each, broker VmRSS before and after; *subs* — one client holding N"
-    echo "subscriptions (half exact, half \`sensors/N/+\`), publishing to topics that match a few. See"
+    echo "subscriptions (half exact, half \`sensors/N/+\`), publishing to topics that match a few;"
+    echo "*retained* — 100,000 retained messages on \`r/<i>/x\`, then one subscriber on \`r/+/x\`: the time"
+    echo "until the last arrives, how many do, and the broker's VmRSS before and at its peak while sending. See"
     echo "\`mqtt-load --help\`."
     echo
     echo "Rows marked *v5* ran in MQTT 5 (\`--mqtt5\`); with *topic aliases* each publisher sends a topic"

@@ -9,7 +9,7 @@ use getopts::{Matches, Options};
 
 use crate::protocol::Protocol;
 
-pub const SCENARIOS: &[&str] = &["fanin", "fanout", "latency", "conns", "subs"];
+pub const SCENARIOS: &[&str] = &["fanin", "fanout", "latency", "conns", "subs", "retained"];
 
 /// Everything a scenario may need; each reads only its own fields.
 #[derive(Debug, Clone)]
@@ -29,6 +29,7 @@ pub struct Opts {
     pub rate: u64,
     pub conns: usize,
     pub subs_counts: Vec<usize>,
+    pub retained: usize,
     pub protocol: Protocol,
     pub broker_pid: Option<u32>,
     pub label: Option<String>,
@@ -93,6 +94,12 @@ fn options() -> Options {
         "N",
     );
     o.optopt("", "conns", "conns: idle connections (default 10000)", "N");
+    o.optopt(
+        "",
+        "retained",
+        "retained: retained messages stored before subscribing (default 100000)",
+        "N",
+    );
     o.optopt(
         "",
         "subs-counts",
@@ -182,6 +189,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         subscribers: get(&m, "subscribers", 100usize)?.max(1),
         rate: get(&m, "rate", 10_000u64)?.max(1),
         conns: get(&m, "conns", 10_000)?,
+        retained: get(&m, "retained", 100_000usize)?.max(1),
         subs_counts,
         protocol,
         broker_pid: m

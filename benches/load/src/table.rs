@@ -87,6 +87,30 @@ const FIGURES: &[(&str, &str, &str, Better)] = &[
         "delivered msg per broker CPU-s",
         Better::Higher,
     ),
+    (
+        "retained",
+        "drain_s",
+        "time to the last retained msg, s",
+        Better::Lower,
+    ),
+    (
+        "retained",
+        "received_pct",
+        "retained msgs received %",
+        Better::Higher,
+    ),
+    (
+        "retained",
+        "rss_before_kb",
+        "RSS holding them, KiB",
+        Better::Lower,
+    ),
+    (
+        "retained",
+        "rss_peak_kb",
+        "peak RSS while sending, KiB",
+        Better::Lower,
+    ),
 ];
 
 /// The broker every other is compared with, and the one it is compared against.

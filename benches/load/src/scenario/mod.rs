@@ -4,6 +4,7 @@ pub mod conns;
 pub mod fanin;
 pub mod fanout;
 pub mod latency;
+pub mod retained;
 pub mod subs;
 
 use std::io;
@@ -22,6 +23,7 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Vec<Report>> {
         "latency" => latency::run(o, ticks).map(|r| vec![r]),
         "conns" => conns::run(o, ticks).map(|r| vec![r]),
         "subs" => subs::run(o, ticks),
+        "retained" => retained::run(o, ticks).map(|r| vec![r]),
         other => Err(io::Error::other(format!("unknown scenario {other}"))),
     }
 }
