@@ -232,6 +232,31 @@ fn session_seeds() -> Vec<Seed> {
         name: "v311-slow-reader".into(),
         bytes: script.into_bytes(),
     });
+    // Retained backlog: more retained QoS 1 messages than the window of 1 lets out, a live
+    // message on a topic the backlog has not reached, and acknowledgements that drain it.
+    let mut script = Script::new([0, 2, 0, 0])
+        .op(Op::Open)
+        .op(Op::Open)
+        .send(0, &connect(v, "store", true, false), v, 1000)
+        .send(1, &connect(v, "sub", false, false), v, 1000);
+    for n in 1..=6 {
+        let topic = format!("r/{n}/x");
+        script = script.send(0, &publish(&topic, QoS::AtLeastOnce, n, true), v, 1000);
+    }
+    script = script
+        .send(1, &subscribe(1, &[("r/+/x", QoS::AtLeastOnce)]), v, 1000)
+        .send(0, &publish("r/5/x", QoS::AtMostOnce, 0, false), v, 1000)
+        .read(1);
+    for n in 1..=8 {
+        script = script
+            .send(1, &Packet::PubAck(PubResponse::new(id(n))), v, 1000)
+            .read(1);
+    }
+    seeds.push(Seed {
+        target: "session",
+        name: "v311-retained-backlog".into(),
+        bytes: script.into_bytes(),
+    });
     // Refusals and timeouts: a 5.0 CONNECT, a link that never sends CONNECT, and garbage.
     let script = Script::new([0, 0, 0, 2])
         .op(Op::Open)
