@@ -27,6 +27,7 @@ pub mod cli;
 pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod logging;
 mod net;
 pub mod protocol;
 pub mod router;

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use minibroker::cli::{self, Command};
+use minibroker::logging::{self, LogSettings};
 use minibroker::{Broker, RunOptions};
 
 /// Exit status for a command line that cannot be run, as getopts-based tools use.
@@ -24,7 +25,9 @@ fn main() -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
-    cli::init_logging(settings.log_level);
+    for problem in logging::install(&LogSettings::default(), settings.log_level) {
+        log::error!("{problem}");
+    }
     let broker = match Broker::bind(settings.config) {
         Ok(broker) => broker,
         Err(e) => {

@@ -1,7 +1,6 @@
 //! The `minibroker` command line: options parsed into a [`Config`] and a log level, kept in the
 //! library so `main` stays thin and every option can be tested without starting a process.
 
-mod logging;
 mod tls;
 
 use std::ffi::OsStr;
@@ -14,8 +13,6 @@ use getopts::{Fail, Matches, Options};
 use log::LevelFilter;
 
 use crate::config::{Config, ConfigError, DEFAULT_PORT, ListenerConfig, QueueFullPolicy};
-
-pub use logging::init_logging;
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
