@@ -1,7 +1,7 @@
 //! MQTT over TLS through real sockets: a broker with a plain and a TLS listener side by side,
 //! clients on native-tls trusting a CA made for the test, and the hostile cases: the wrong CA,
 //! plaintext on the TLS port, silent and half-open handshakes, a crowd of handshakes at once,
-//! certificate reload on SIGHUP, and unusable certificate files.
+//! certificate reload on SIGHUP, unusable certificate files, and the protocol versions offered.
 #![cfg(feature = "tls")]
 
 mod common;
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::tls::{Certs, TlsClient, handshake, tcp};
 use common::{Broker, Client, Publish, exchange_qos1};
+use native_tls::{Certificate, Protocol, TlsConnector};
 
 /// `minibroker -b 127.0.0.1 -p 0 --tls-bind 127.0.0.1 --tls-port 0 --cert … --key …` plus
 /// `extra`.
@@ -322,4 +323,54 @@ fn the_broker_ends_a_tls_session_with_close_notify() {
     client.send(&[0xF0, 0x00]);
     let ended = client.read_until(Duration::from_secs(5));
     assert_eq!(ended, Err("close_notify".to_string()));
+}
+
+/// A handshake with a client limited to the protocol versions `min..=max`.
+fn handshake_with_versions(
+    addr: SocketAddr,
+    certs: &Certs,
+    min: Protocol,
+    max: Option<Protocol>,
+) -> Result<(), String> {
+    let pem = std::fs::read(certs.path("ca.crt")).expect("read the CA certificate");
+    let connector = TlsConnector::builder()
+        .add_root_certificate(Certificate::from_pem(&pem).expect("parse the CA certificate"))
+        .disable_built_in_roots(true)
+        .min_protocol_version(Some(min))
+        .max_protocol_version(max)
+        .build()
+        .expect("TLS connector");
+    connector
+        .connect("localhost", tcp(addr))
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_tls_1_2_only_client_connects() {
+    let certs = Certs::new();
+    let broker = start(&certs, &[]);
+    let result = handshake_with_versions(
+        broker.tls_addr(),
+        &certs,
+        Protocol::Tlsv12,
+        Some(Protocol::Tlsv12),
+    );
+    assert_eq!(result, Ok(()));
+}
+
+/// The README says TLS 1.3 is off and why: native-tls's OpenSSL acceptor starts from Mozilla's
+/// pre-1.3 "intermediate" settings, which set `SSL_OP_NO_TLSv1_3`, and offers no way to clear
+/// it. This holds the statement to the truth: when a native-tls release turns TLS 1.3 on, this
+/// fails, and the README and the acceptor's settings are to be revisited.
+#[test]
+fn a_tls_1_3_only_client_is_refused_as_the_readme_says() {
+    let certs = Certs::new();
+    let mut broker = start(&certs, &[]);
+    let result = handshake_with_versions(broker.tls_addr(), &certs, Protocol::Tlsv13, None);
+    let error = result.expect_err("a TLS 1.3 handshake succeeded; update the README");
+    assert!(error.contains("protocol version"), "{error}");
+    assert!(broker.wait_for_log("TLS handshake failed", Duration::from_secs(5)));
+    exchange_qos1(broker.addr(), "after-tls13", 10);
+    broker.assert_alive();
 }

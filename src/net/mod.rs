@@ -1,6 +1,7 @@
 //! The only code touching sockets and TLS: listeners, connections, the transport under each
 //! connection (plain TCP or TLS), and the mio reactor that drives the router.
 
+mod closing;
 mod connection;
 mod listener;
 mod reactor;

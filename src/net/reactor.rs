@@ -5,6 +5,10 @@
 //! run the router's timers, write each ready link's output once, then remove the connections that
 //! ended during the turn. Removal waits for the end of the turn so no event is ever matched to a
 //! slot that was freed (and possibly reused) earlier in the same batch.
+//!
+//! A connection the router asked to close leaves the router at once but not the loop: it moves
+//! to the closing sockets ([`closing`]), which send its last output (the refusal or the reason),
+//! shut down the sending side and discard what still arrives, for a second or 64 KiB at most.
 
 use std::io;
 use std::mem;
@@ -20,11 +24,14 @@ use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 mod accept;
+mod closing;
+mod flush;
 
 use super::TlsServer;
 use super::connection::{Connection, ReadOutcome};
 use super::listener::{Listener, os_message};
 use crate::router::{LinkId, LinkLoss, Ready, Router};
+use closing::{ClosingSockets, MAX_CLOSING};
 
 /// Wakes the loop from another thread (a [`crate::BrokerHandle`] asking it to stop).
 pub(crate) const WAKER: Token = Token(usize::MAX);
@@ -33,6 +40,9 @@ const SIGNALS: Token = Token(usize::MAX - 1);
 /// Listener `i` has token `FIRST_LISTENER + i`. Everything below is a slab key, so a connection's
 /// token can never be mistaken for a listener's.
 const FIRST_LISTENER: usize = usize::MAX - 1 - MAX_LISTENERS;
+/// A socket being closed gracefully has token `FIRST_CLOSING + key` in its own slab; client
+/// connections' keys stay below this.
+const FIRST_CLOSING: usize = FIRST_LISTENER - MAX_CLOSING;
 /// More listeners than this are refused at bind time.
 pub(crate) const MAX_LISTENERS: usize = 1024;
 
@@ -78,6 +88,8 @@ pub(crate) struct Reactor {
     continue_reading: Vec<(Token, LinkId)>,
     /// Connections to remove at the end of the turn.
     doomed: Vec<(Token, LinkId, Ending)>,
+    /// Sockets the router is done with, sending their last output before they close.
+    closing: ClosingSockets,
     /// Bound on a connection's partial packet, in bytes; the router should refuse an oversize
     /// packet from its fixed header long before this is reached.
     max_pending_in: usize,
@@ -130,6 +142,7 @@ impl Reactor {
             writable: Vec::new(),
             continue_reading: Vec::new(),
             doomed: Vec::new(),
+            closing: ClosingSockets::default(),
             max_pending_in: usize::try_from(max_packet_size).unwrap_or(usize::MAX),
             turn: 0,
             accept_warned: None,
@@ -156,6 +169,7 @@ impl Reactor {
             for event in events.iter() {
                 self.dispatch(event, now);
             }
+            self.closing.expire(self.poll.registry(), now);
             if self.stopping {
                 self.shut_down(now);
                 return Ok(());
@@ -174,7 +188,8 @@ impl Reactor {
             return Some(Duration::ZERO);
         }
         let resume = self.listeners.iter().filter_map(|s| s.paused_until).min();
-        let next = [deadline, resume].into_iter().flatten().min();
+        let closing = self.closing.next_deadline();
+        let next = [deadline, resume, closing].into_iter().flatten().min();
         next.map(|at| at.saturating_duration_since(now))
     }
 
@@ -187,6 +202,11 @@ impl Reactor {
             }
             SIGNALS => self.take_signals(),
             Token(t) if t >= FIRST_LISTENER => self.accept(t - FIRST_LISTENER, now),
+            Token(t) if t >= FIRST_CLOSING => {
+                let registry = self.poll.registry();
+                self.closing
+                    .event(registry, t - FIRST_CLOSING, &mut self.scratch);
+            }
             token => self.connection_event(token, event, now),
         }
     }
@@ -278,86 +298,6 @@ impl Reactor {
         }
     }
 
-    /// Writes once to every ready or writable connection.
-    fn flush(&mut self, now: Instant) {
-        self.router.take_ready(&mut self.ready);
-        let mut ready = mem::take(&mut self.ready);
-        for r in &ready {
-            match self.connections.get(r.token) {
-                Some(conn) if conn.link == r.link => self.flush_one(Token(r.token), now),
-                // The link is gone, or its slot now holds a newer connection.
-                _ => {}
-            }
-        }
-        ready.clear();
-        self.ready = ready;
-        for token in mem::take(&mut self.writable) {
-            self.flush_one(token, now);
-        }
-    }
-
-    /// One `write` of the link's output; closes it if the router asked; keeps WRITABLE interest
-    /// exactly while output remains or the transport is still being set up.
-    fn flush_one(&mut self, token: Token, now: Instant) {
-        let Some(conn) = self.connections.get_mut(token.0) else {
-            return;
-        };
-        if conn.closing || conn.flushed_in_turn == self.turn {
-            return;
-        }
-        conn.flushed_in_turn = self.turn;
-        let link = conn.link;
-        let establishing = conn.transport.establishing();
-        let output = self.router.output(link);
-        if !output.is_empty() || establishing {
-            match conn.write_once(output) {
-                Ok(0) => {}
-                Ok(written) => self.router.consume_output(link, written, now),
-                Err(e) => return self.doom(token, link, Some(LinkLoss::Io(os_message(&e)))),
-            }
-        }
-        if conn.reads_paused && self.router.output(link).len() < READ_PAUSE_OUTPUT / 2 {
-            // Edge-triggered: what arrived while paused raised no event we acted on.
-            conn.reads_paused = false;
-            self.continue_reading.push((token, link));
-        }
-        let still_establishing = conn.transport.establishing();
-        if establishing && !still_establishing {
-            // Set up during a write: what the peer sent meanwhile raised its readiness event
-            // while the transport could not read it yet, so no new event will come for it.
-            self.continue_reading.push((token, link));
-        }
-        if self.router.wants_close(link) {
-            return self.doom(token, link, None);
-        }
-        let pending = !self.router.output(link).is_empty() || still_establishing;
-        self.set_writable(token, pending);
-    }
-
-    fn set_writable(&mut self, token: Token, wanted: bool) {
-        let Some(conn) = self.connections.get_mut(token.0) else {
-            return;
-        };
-        if conn.writable_registered == wanted {
-            return;
-        }
-        let interest = if wanted {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
-        };
-        let Some(socket) = conn.transport.socket() else {
-            return;
-        };
-        match self.poll.registry().reregister(socket, token, interest) {
-            Ok(()) => conn.writable_registered = wanted,
-            Err(e) => {
-                let link = conn.link;
-                self.doom(token, link, Some(LinkLoss::Io(os_message(&e))));
-            }
-        }
-    }
-
     /// Closes the connections that ended this turn and tells the router.
     fn remove_doomed(&mut self, now: Instant) {
         for (token, link, ending) in mem::take(&mut self.doomed) {
@@ -366,9 +306,19 @@ impl Reactor {
                 _ => continue, // already removed: doomed twice in one turn
             }
             let mut conn = self.connections.remove(token.0);
-            self.release(&mut conn);
             // The router logs the client's departure; it knows who the client was.
-            let loss = ending.unwrap_or(LinkLoss::Requested);
+            let Some(loss) = ending else {
+                // The router asked, and its last output is a refusal or a reason that must
+                // arrive. The link goes first, so nothing more from the client is processed.
+                let output = self.router.output(link).to_vec();
+                self.router.close_link(link, LinkLoss::Requested, now);
+                let registry = self.poll.registry();
+                self.closing
+                    .start(registry, conn.transport, output, now, &mut self.scratch);
+                continue;
+            };
+            // A loss: the peer or its socket is gone, so there is nobody left to tell.
+            self.release(&mut conn);
             self.router.close_link(link, loss, now);
         }
     }
@@ -405,6 +355,8 @@ impl Reactor {
             self.release(&mut conn);
             self.router.close_link(conn.link, LinkLoss::Shutdown, now);
         }
+        // Those still closing gracefully have had their chance; the broker does not wait.
+        self.closing.close_all(self.poll.registry());
         info!("stopped");
     }
 }

@@ -1,6 +1,6 @@
 //! The byte stream under a connection: plain TCP, or TLS over TCP. The reactor and the router
-//! see only `read`, `write` and `shutdown`; whether the bytes are encrypted, and whether a TLS
-//! handshake is still under way, stays in here.
+//! see only `read`, `write` and the ways to close (at once, or the sending side first); whether
+//! the bytes are encrypted, and whether a TLS handshake is still under way, stays in here.
 //!
 //! A TLS connection starts [`Transport::Handshaking`]: each `read` or `write` continues the
 //! handshake until it completes, and reports `WouldBlock` meanwhile, which the reactor already
@@ -99,8 +99,34 @@ impl Transport {
         }
     }
 
-    /// Ends the conversation: a TLS close_notify first (best effort: the socket is non-blocking
-    /// and the peer may be gone), then the TCP shutdown. Dropping the transport closes it.
+    /// Reads from the TCP socket itself, under any TLS layer: for a closing connection, whose
+    /// bytes are thrown away unread, so there is no point in decrypting them.
+    pub(crate) fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.socket() {
+            Some(stream) => stream.read(buf),
+            None => Ok(0),
+        }
+    }
+
+    /// Shuts down the sending side only, after the last output: a TLS close_notify, then the
+    /// TCP FIN. `WouldBlock` when the socket cannot take the close_notify yet; call again
+    /// once it is writable. A handshake still under way has no session to close.
+    pub(crate) fn close_write(&mut self) -> io::Result<()> {
+        #[cfg(feature = "tls")]
+        if let Transport::Tls(tls) = self {
+            // A second call after success would wait for the peer's close_notify; the caller
+            // stops calling once this returns `Ok`.
+            tls.shutdown()?;
+        }
+        match self.socket() {
+            Some(stream) => stream.shutdown(Shutdown::Write),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends the conversation at once: a TLS close_notify first (best effort: the socket is
+    /// non-blocking and the peer may be gone), then the TCP shutdown of both directions.
+    /// Dropping the transport closes it.
     pub(crate) fn shutdown(&mut self) {
         #[cfg(feature = "tls")]
         if let Transport::Tls(tls) = self {

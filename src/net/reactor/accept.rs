@@ -9,7 +9,7 @@ use log::{debug, warn};
 use mio::net::TcpStream;
 use mio::{Interest, Token};
 
-use super::{ACCEPT_PAUSE, FIRST_LISTENER, Reactor};
+use super::{ACCEPT_PAUSE, FIRST_CLOSING, Reactor};
 use crate::config::ListenerKind;
 
 /// A process short of descriptors may stay short for a long time, hovering at its limit; one
@@ -80,7 +80,7 @@ impl Reactor {
     ) {
         let entry = self.connections.vacant_entry();
         let token = Token(entry.key());
-        if token.0 >= FIRST_LISTENER {
+        if token.0 >= FIRST_CLOSING {
             warn!("connection from {peer} refused: no token left");
             return;
         }

@@ -76,6 +76,8 @@ fn acceptor(source: &TlsIdentity) -> Result<TlsAcceptor, TlsError> {
             (identity, file)
         }
     };
+    // No maximum: asking for TLS 1.3 would change nothing. native-tls starts from Mozilla's
+    // pre-1.3 settings, whose SSL_OP_NO_TLSv1_3 it never clears (README, "TLS versions").
     let acceptor = TlsAcceptor::builder(identity)
         .min_protocol_version(Some(Protocol::Tlsv12))
         .build()
