@@ -230,6 +230,15 @@ impl Router {
         (key, false)
     }
 
+    /// Answers a CONNECT whose protocol name and level minibroker does not speak, in the
+    /// CONNACK format [`answer_version`] picks for its level, and closes.
+    pub(super) fn refuse_protocol(&mut self, key: usize, level: u8) {
+        if let Some(link) = self.links.get_mut(key) {
+            link.version = answer_version(level);
+        }
+        self.refuse_connect(key, Refusal::UnsupportedVersion);
+    }
+
     /// Answers CONNECT with a failure code and closes. [MQTT-3.2.2-4] session present is 0.
     pub(super) fn refuse_connect(&mut self, key: usize, refusal: Refusal) {
         let (return_code, reason) = refusal.codes();
@@ -274,6 +283,26 @@ impl Router {
             }
         }
         self.mark_ready(key);
+    }
+}
+
+/// The version whose CONNACK answers a CONNECT with protocol `level` and a name and level
+/// minibroker does not speak together ("MQIsdp"/3, "MQTT"/4 and "MQTT"/5 are accepted).
+///
+/// - Levels 3 and 4 get the 3.x answer, return code 1 in a two-byte CONNACK: their client
+///   reads that format whatever name it sent. MQTT 3.1.1 requires it for a level it does not
+///   support [MQTT-3.1.2-2] and leaves a wrong name to the server [MQTT-3.1.2-1]; answering
+///   3/"MQTT" or 4/"MQIsdp" the same way tells the client which half to change.
+/// - 0x83 and 0x84, levels 3 and 4 with the bridge bit that mosquitto bridges send with
+///   `try_private`, get the 3.x answer too: those bridges retry without the bit on return
+///   code 1.
+/// - Every other level gets the MQTT 5 answer, reason code 0x84 (Unsupported Protocol
+///   Version), which MQTT 5 offers for a level other than 5 [MQTT-3.1.2-2] and for a name
+///   other than "MQTT" [MQTT-3.1.2-1]: so 0, 1, 2, 6 and above, and 5 with any other name.
+pub(super) fn answer_version(level: u8) -> ProtocolVersion {
+    match level {
+        3 | 4 | 0x83 | 0x84 => ProtocolVersion::V3_1_1,
+        _ => ProtocolVersion::V5,
     }
 }
 

@@ -326,17 +326,18 @@ impl Router {
         }
     }
 
-    /// A decode error closes the link. Before CONNECT is accepted, an unknown protocol version
-    /// is answered first with CONNACK return code 1 [MQTT-3.1.2-2].
+    /// A decode error closes the link. Before CONNECT is accepted, an unsupported protocol name
+    /// or level is answered first with a CONNACK saying so [MQTT-3.1.2-2].
     fn reject_input(&mut self, key: usize, error: DecodeError) {
         let awaiting_connect = self
             .links
             .get(key)
             .is_some_and(|link| link.state == LinkState::AwaitingConnect);
-        if awaiting_connect && matches!(error, DecodeError::UnsupportedProtocolVersion { .. }) {
-            self.refuse_connect(key, connect::Refusal::UnsupportedVersion);
-        } else {
-            self.violation(key, error.reason_code(), error.to_string());
+        match error {
+            DecodeError::UnsupportedProtocolVersion { level } if awaiting_connect => {
+                self.refuse_protocol(key, level);
+            }
+            _ => self.violation(key, error.reason_code(), error.to_string()),
         }
     }
 
