@@ -193,8 +193,10 @@ impl Router {
             }
         }
         ConnAck {
-            // [MQTT-3.2.2-1] 0 with clean session; [MQTT-3.2.2-2] 1 when a session resumed.
-            session_present,
+            // [MQTT-3.2.2-1] 0 with clean session; [MQTT-3.2.2-2] 1 when a session resumed. In
+            // MQTT 3.1 that byte is "reserved, not used" and stays 0: the flag is new in 3.1.1,
+            // and a resumed 3.1 session is still resumed, only not announced.
+            session_present: session_present && connect.protocol != ProtocolVersion::V3_1,
             return_code: ConnectReturnCode::Accepted,
             reason: ReasonCode::SUCCESS,
             properties,
