@@ -64,6 +64,8 @@ impl Router {
     pub(super) fn handle_connect(&mut self, key: usize, connect: Connect) {
         if let Some(link) = self.links.get_mut(key) {
             link.version = connect.protocol;
+            // Before any answer, refusals included: they too must fit [MQTT-3.1.2-24].
+            link.limits = client_limits(&connect.properties);
         }
         if let Some(method) = &connect.properties.authentication_method {
             log::debug!("Authentication method {method:?} is not supported");
@@ -105,7 +107,6 @@ impl Router {
         // Still the time of accept: the CONNECT-timeout entry in the heap was due from then.
         let pending_entry = link.last_activity + self.config.connect_timeout;
         link.last_activity = self.now;
-        link.limits = client_limits(&connect.properties);
         // The CONNECT-timeout entry is still in the heap and re-arms itself at the keepalive
         // deadline when it comes due; a second entry is needed only to fire sooner than that.
         if let Some(deadline) = link.deadline(self.config.connect_timeout)
@@ -277,11 +278,7 @@ impl Router {
                     // again if a later connection allows it.
                     super::outbound::write_publish(link, header, &queued.message, ids, self.now);
                 }
-                Flight::Released => crate::protocol::encode(
-                    &Packet::PubRel(PubResponse::new(*packet_id)),
-                    link.version,
-                    &mut link.output,
-                ),
+                Flight::Released => link.write(&Packet::PubRel(PubResponse::new(*packet_id))),
             }
         }
         self.mark_ready(key);

@@ -39,7 +39,7 @@ use std::time::Instant;
 use slab::Slab;
 
 use crate::config::Config;
-use crate::protocol::{DecodeError, Packet, ReasonCode, decode_packet, encode};
+use crate::protocol::{DecodeError, Packet, ReasonCode, decode_packet};
 use lifecycle::Ending;
 use link::{Link, LinkState};
 pub use message::Message;
@@ -345,10 +345,11 @@ impl Router {
         self.end_link(key, Ending::Violation { reason, why });
     }
 
-    /// Encodes `packet` into the link's output.
+    /// Encodes `packet` into the link's output, within the client's maximum packet size: every
+    /// packet the broker originates goes through here or `Link::write`.
     fn send(&mut self, key: usize, packet: &Packet) {
         if let Some(link) = self.links.get_mut(key) {
-            encode(packet, link.version, &mut link.output);
+            link.write(packet);
             self.mark_ready(key);
         }
     }
