@@ -132,7 +132,8 @@ impl Router {
             session.link = Some(key);
             session.expiry_interval = expiry;
             session.expires_at = None;
-            // [MQTT-3.1.3-9] a resumed session cancels the will still waiting out its delay.
+            // [MQTT-3.1.3-9] a resumed session cancels the will still waiting out its delay,
+            // whether its connection was lost or taken over by this one.
             session.pending_will = None;
             session.window = receive_maximum.map_or(configured, |max| max.min(configured));
         }
@@ -204,7 +205,11 @@ impl Router {
         }
     }
 
-    /// [MQTT-3.1.4-2] A client already connected with this id is disconnected.
+    /// A client already connected with this id is disconnected ([MQTT-3.1.4-2] in 3.1.1,
+    /// [MQTT-3.1.4-3] in 5.0) like any lost connection: its will is published now, or with
+    /// a Will Delay waits in the session, which `open_session` then continues (the will is
+    /// cancelled [MQTT-3.1.3-9]) or ends (the will goes out at once). `tests_will.rs` has each
+    /// case with the statement it rests on.
     fn take_over(&mut self, client_id: &Arc<str>) {
         let online = self
             .session_by_client_id
@@ -217,8 +222,11 @@ impl Router {
     }
 
     /// Resumes the client's session or starts a new one; returns its key and whether it was
-    /// resumed. Clean start discards any previous session [MQTT-3.1.2-6]; a will still waiting
-    /// out its delay in a discarded session is published now.
+    /// resumed. Clean start discards any previous session ([MQTT-3.1.2-6] in 3.1.1,
+    /// [MQTT-3.1.2-4] in 5.0), and a will still waiting out its delay in a discarded session is
+    /// published now: the session's end is one of its two moments [MQTT-3.1.2-8]. A Clean
+    /// Start 1 connection does not count as "a new Network Connection to this Session", which
+    /// would cancel it [MQTT-3.1.3-9]; it ends that session.
     fn open_session(&mut self, client_id: &Arc<str>, clean: bool, expiry: u32) -> (usize, bool) {
         if let Some(&existing) = self.session_by_client_id.get(client_id) {
             if !clean {

@@ -29,6 +29,8 @@ mod timers;
 mod tests;
 #[cfg(test)]
 mod tests_v5;
+#[cfg(test)]
+mod tests_will;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
