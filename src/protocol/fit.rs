@@ -20,8 +20,8 @@
 //!
 //! Everything else a CONNACK carries changes what the client may do and is never left out: the
 //! Assigned Client Identifier [MQTT-3.2.2-16], the Server Keep Alive (without it the server
-//! must use the client's keepalive [MQTT-3.2.2-22]), and the Receive Maximum, Maximum QoS,
-//! Maximum Packet Size and availability properties the broker enforces on the client. A packet
+//! must use the client's keepalive [MQTT-3.2.2-22]), and what the broker enforces on the
+//! client: Receive Maximum, Maximum QoS, Maximum Packet Size, an availability of 0. A packet
 //! that still does not fit is sent in that smallest form, over the limit: an acknowledgement
 //! must answer its request, and a CONNACK without those properties would let the client break
 //! rules the broker then enforces against it. The client is left to refuse it as too large
