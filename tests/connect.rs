@@ -76,21 +76,8 @@ fn second_connect_closes_connection() {
     assert_not_accepted(&packets);
 }
 
-/// [MQTT-3.1.2-2] An unsupported protocol level gets CONNACK return code 1 (unacceptable
-/// protocol version), then the connection is closed.
-#[test]
-fn unknown_protocol_level_gets_connack_1_then_closed() {
-    let broker = Broker::start(&[]);
-    let mut client = Client::open(broker.addr());
-    let mut connect = Connect::v311("level-7");
-    connect.level = 7;
-    client.send(&connect.encode());
-    assert_eq!(client.expect_connack(), (false, 1));
-    client.expect_closed(TIMEOUT);
-}
-
 /// [MQTT-3.1.2-1] A wrong protocol name: the broker does not process the CONNECT as MQTT and
-/// closes the connection.
+/// closes the connection (tests/protocol_level.rs checks the CONNACK of each combination).
 #[test]
 fn bad_protocol_name_closes_connection() {
     let broker = Broker::start(&[]);

@@ -188,3 +188,33 @@ fn inbound_qos2_survives_publisher_reconnect() {
     assert_eq!(sub.receive().payload, b"only once");
     sub.expect_no_packet(Duration::from_secs(1));
 }
+
+/// MQTT 3.1 §3.2: the first byte of a 3.1 CONNACK is reserved and not used, so it is 0 even
+/// when a persistent session is resumed (session present is a 3.1.1 addition, [MQTT-3.2.2-2]).
+/// The session itself is still resumed: the message queued while offline arrives, and so
+/// does the unacknowledged one, again with DUP [MQTT-4.4.0-1].
+#[test]
+fn mqtt_3_1_connack_byte_1_stays_0_when_the_session_resumes() {
+    let broker = Broker::start(&[]);
+    let persistent = Connect::v31("old-31").clean_session(false);
+    let (mut sub, connack) = Client::connect_with(broker.addr(), &persistent);
+    assert_eq!(connack, (false, 0));
+    sub.subscribe(1, &[("v31/keep", 1)]);
+    let mut publisher = Client::connect(broker.addr(), "old-31-pub");
+    publisher.publish_complete(&Publish::new("v31/keep", b"unacked").qos(1, 1));
+    sub.expect_publish();
+    sub.drop_connection();
+    publisher.publish_complete(&Publish::new("v31/keep", b"queued").qos(1, 2));
+
+    let mut sub = Client::open(broker.addr());
+    sub.send(&persistent.encode());
+    // `Packet::ConnAck` decodes only a two-byte body after 0x20, so (false, 0) is exactly the
+    // bytes 20 02 00 00.
+    assert_eq!(sub.expect_connack(), (false, 0), "CONNACK 20 02 00 00");
+    let again = sub.receive();
+    assert_eq!(
+        (again.payload.as_slice(), again.dup),
+        (&b"unacked"[..], true)
+    );
+    assert_eq!(sub.receive().payload, b"queued");
+}

@@ -146,3 +146,32 @@ fn disconnect_with_reason_0x04_publishes_the_will_and_0x00_does_not() {
     );
     watch.expect_no_packet(Duration::from_millis(500));
 }
+
+/// [MQTT-3.1.2-4] [MQTT-3.1.2-8] Within an hour's Will Delay, a takeover with Clean Start 1
+/// ends the old session, and with it the wait: the will is published at the takeover. A
+/// takeover with Clean Start 0 continues the session, so the will is not sent
+/// [MQTT-3.1.3-9] (section 3.1.3.2.2, non-normative). src/router/tests_will.rs has every
+/// case with a fake clock.
+#[test]
+fn takeover_within_the_will_delay_sends_the_will_only_with_clean_start_1() {
+    let broker = Broker::start(&[]);
+    let mut watch = watcher(broker.addr(), "watch", "wills/#");
+    let delay = Props::new().with(Prop::WillDelay(3600));
+
+    let mut old = with_will(broker.addr(), "kept", delay.clone(), 60);
+    let connect = ConnectV5::new("kept").persistent(60);
+    let (mut new, connack) = Client::connect_v5_ok(broker.addr(), &connect);
+    assert!(connack.session_present);
+    assert_eq!(old.expect_disconnect_v5(Duration::from_secs(5)).0, 0x8E);
+    new.sync();
+    watch.expect_no_packet(Duration::from_millis(500));
+
+    let mut old = with_will(broker.addr(), "ended", delay, 60);
+    let connect = ConnectV5::new("ended").prop(Prop::SessionExpiry(60));
+    let (mut new, connack) = Client::connect_v5_ok(broker.addr(), &connect);
+    assert!(!connack.session_present);
+    assert_eq!(old.expect_disconnect_v5(Duration::from_secs(5)).0, 0x8E);
+    let got = watch.receive_v5();
+    assert_eq!(got.topic, "wills/ended");
+    new.sync();
+}

@@ -41,8 +41,9 @@ struct Client {
     unread: Vec<u8>,
     /// Bytes the router consumed, decoded here to learn what the client asked for.
     sent: Vec<u8>,
-    /// The first CONNECT the client sent: the version of everything after it.
-    connect: Option<(String, ProtocolVersion)>,
+    /// The first CONNECT the client sent (client id, version, clean start): the version of
+    /// everything after it.
+    connect: Option<(String, ProtocolVersion, bool)>,
     /// Set once the client's own bytes stopped decoding; the router has closed the link.
     sent_garbage: bool,
     /// SUBSCRIBE packets awaiting their SUBACK: packet id and filters.
@@ -57,7 +58,7 @@ impl Client {
     fn version(&self) -> ProtocolVersion {
         self.connect
             .as_ref()
-            .map_or(ProtocolVersion::V3_1_1, |(_, version)| *version)
+            .map_or(ProtocolVersion::V3_1_1, |(_, version, _)| *version)
     }
 }
 
@@ -254,7 +255,7 @@ fn read_sent(client: &mut Client, max_packet_size: u32) -> Vec<u16> {
                 client.sent.drain(..used);
                 match packet {
                     Packet::Connect(c) if client.connect.is_none() => {
-                        client.connect = Some((c.client_id, c.protocol));
+                        client.connect = Some((c.client_id, c.protocol, c.clean_start));
                     }
                     Packet::Subscribe(s) => {
                         let filters = s.filters.into_iter().map(|f| f.filter).collect();
@@ -288,13 +289,25 @@ struct SessionView {
 fn received(client: &mut Client, sessions: &mut HashMap<String, SessionView>, packet: Packet) {
     match packet {
         Packet::ConnAck(ack) if ack.return_code == ConnectReturnCode::Accepted => {
-            let client_id = client.connect.as_ref().map_or("", |(id, _)| id.as_str());
+            let (client_id, version, clean_start) = match &client.connect {
+                Some((id, version, clean)) => (id.as_str(), *version, *clean),
+                None => ("", ProtocolVersion::V3_1_1, true),
+            };
             // An empty id was replaced by a fresh, unique one.
             let key = match client_id.is_empty() {
                 true => format!("\0assigned-{}", client.token),
                 false => client_id.to_owned(),
             };
-            if !ack.session_present {
+            if version == ProtocolVersion::V3_1 {
+                // A 3.1 CONNACK does not say whether the session was resumed: assume it was
+                // unless clean session was asked for, and forget the unacknowledged ids, which
+                // a new session may reuse. Both are laxer than the broker, never stricter.
+                let view = sessions.entry(key.clone()).or_default();
+                view.unacknowledged.clear();
+                if clean_start {
+                    *view = SessionView::default();
+                }
+            } else if !ack.session_present {
                 sessions.insert(key.clone(), SessionView::default());
             }
             client.session = Some(key);

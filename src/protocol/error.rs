@@ -32,7 +32,7 @@ pub enum DecodeError {
     TrailingBytes { packet: &'static str },
     /// [MQTT-3.1.2-1] [MQTT-3.1.2-2] The CONNECT protocol name and level are not "MQIsdp"/3,
     /// "MQTT"/4 or "MQTT"/5. The server answers with CONNACK return code 1 (3.x) or reason code
-    /// 0x84 (5.0) and closes the connection.
+    /// 0x84 (5.0), by `level` alone since the name may be anything, and closes the connection.
     UnsupportedProtocolVersion { level: u8 },
     /// [MQTT-3.1.2-3] The reserved bit of the CONNECT flags must be 0.
     ConnectReservedFlag,

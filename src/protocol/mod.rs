@@ -8,6 +8,7 @@
 //! - `packet.rs`, `properties.rs`: the types.
 //! - `decode.rs` (with `decode_connect.rs`): [`decode_packet`], frame, bound, then parse.
 //! - `encode.rs`: [`encode`], and the delivery hot path [`encode_publish`] / [`publish_len`].
+//! - `fit.rs`: [`encode_within`], a packet shortened to the receiver's maximum packet size.
 //! - `properties_codec.rs`: MQTT 5 properties on the wire, and which packet may carry which.
 //! - `reader.rs`, `writer.rs`: the MQTT data types, read from a bounded body and written out.
 //! - `error.rs`: [`DecodeError`], one variant per rule of the specification.
@@ -25,6 +26,7 @@ mod decode;
 mod decode_connect;
 mod encode;
 mod error;
+mod fit;
 mod packet;
 mod properties;
 mod properties_codec;
@@ -39,6 +41,7 @@ pub use encode::{
     PublishHeader, encode, encode_publish, encode_publish_with, publish_len, publish_len_with,
 };
 pub use error::DecodeError;
+pub use fit::{Fit, encode_within};
 pub use packet::*;
 pub use properties::{Properties, PropertyValues};
 pub use properties_codec::PublishOverrides;

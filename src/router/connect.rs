@@ -64,6 +64,8 @@ impl Router {
     pub(super) fn handle_connect(&mut self, key: usize, connect: Connect) {
         if let Some(link) = self.links.get_mut(key) {
             link.version = connect.protocol;
+            // Before any answer, refusals included: they too must fit [MQTT-3.1.2-24].
+            link.limits = client_limits(&connect.properties);
         }
         if let Some(method) = &connect.properties.authentication_method {
             log::debug!("Authentication method {method:?} is not supported");
@@ -105,7 +107,6 @@ impl Router {
         // Still the time of accept: the CONNECT-timeout entry in the heap was due from then.
         let pending_entry = link.last_activity + self.config.connect_timeout;
         link.last_activity = self.now;
-        link.limits = client_limits(&connect.properties);
         // The CONNECT-timeout entry is still in the heap and re-arms itself at the keepalive
         // deadline when it comes due; a second entry is needed only to fire sooner than that.
         if let Some(deadline) = link.deadline(self.config.connect_timeout)
@@ -131,7 +132,8 @@ impl Router {
             session.link = Some(key);
             session.expiry_interval = expiry;
             session.expires_at = None;
-            // [MQTT-3.1.3-9] a resumed session cancels the will still waiting out its delay.
+            // [MQTT-3.1.3-9] a resumed session cancels the will still waiting out its delay,
+            // whether its connection was lost or taken over by this one.
             session.pending_will = None;
             session.window = receive_maximum.map_or(configured, |max| max.min(configured));
         }
@@ -193,15 +195,21 @@ impl Router {
             }
         }
         ConnAck {
-            // [MQTT-3.2.2-1] 0 with clean session; [MQTT-3.2.2-2] 1 when a session resumed.
-            session_present,
+            // [MQTT-3.2.2-1] 0 with clean session; [MQTT-3.2.2-2] 1 when a session resumed. In
+            // MQTT 3.1 that byte is "reserved, not used" and stays 0: the flag is new in 3.1.1,
+            // and a resumed 3.1 session is still resumed, only not announced.
+            session_present: session_present && connect.protocol != ProtocolVersion::V3_1,
             return_code: ConnectReturnCode::Accepted,
             reason: ReasonCode::SUCCESS,
             properties,
         }
     }
 
-    /// [MQTT-3.1.4-2] A client already connected with this id is disconnected.
+    /// A client already connected with this id is disconnected ([MQTT-3.1.4-2] in 3.1.1,
+    /// [MQTT-3.1.4-3] in 5.0) like any lost connection: its will is published now, or with
+    /// a Will Delay waits in the session, which `open_session` then continues (the will is
+    /// cancelled [MQTT-3.1.3-9]) or ends (the will goes out at once). `tests_will.rs` has each
+    /// case with the statement it rests on.
     fn take_over(&mut self, client_id: &Arc<str>) {
         let online = self
             .session_by_client_id
@@ -214,8 +222,11 @@ impl Router {
     }
 
     /// Resumes the client's session or starts a new one; returns its key and whether it was
-    /// resumed. Clean start discards any previous session [MQTT-3.1.2-6]; a will still waiting
-    /// out its delay in a discarded session is published now.
+    /// resumed. Clean start discards any previous session ([MQTT-3.1.2-6] in 3.1.1,
+    /// [MQTT-3.1.2-4] in 5.0), and a will still waiting out its delay in a discarded session is
+    /// published now: the session's end is one of its two moments [MQTT-3.1.2-8]. A Clean
+    /// Start 1 connection does not count as "a new Network Connection to this Session", which
+    /// would cancel it [MQTT-3.1.3-9]; it ends that session.
     fn open_session(&mut self, client_id: &Arc<str>, clean: bool, expiry: u32) -> (usize, bool) {
         if let Some(&existing) = self.session_by_client_id.get(client_id) {
             if !clean {
@@ -228,6 +239,15 @@ impl Router {
             .insert(Session::new(Arc::clone(client_id), expiry));
         self.session_by_client_id.insert(Arc::clone(client_id), key);
         (key, false)
+    }
+
+    /// Answers a CONNECT whose protocol name and level minibroker does not speak, in the
+    /// CONNACK format [`answer_version`] picks for its level, and closes.
+    pub(super) fn refuse_protocol(&mut self, key: usize, level: u8) {
+        if let Some(link) = self.links.get_mut(key) {
+            link.version = answer_version(level);
+        }
+        self.refuse_connect(key, Refusal::UnsupportedVersion);
     }
 
     /// Answers CONNECT with a failure code and closes. [MQTT-3.2.2-4] session present is 0.
@@ -266,14 +286,30 @@ impl Router {
                     // again if a later connection allows it.
                     super::outbound::write_publish(link, header, &queued.message, ids, self.now);
                 }
-                Flight::Released => crate::protocol::encode(
-                    &Packet::PubRel(PubResponse::new(*packet_id)),
-                    link.version,
-                    &mut link.output,
-                ),
+                Flight::Released => link.write(&Packet::PubRel(PubResponse::new(*packet_id))),
             }
         }
         self.mark_ready(key);
+    }
+}
+
+/// The version whose CONNACK answers a CONNECT with protocol `level` and a name and level
+/// minibroker does not speak together ("MQIsdp"/3, "MQTT"/4 and "MQTT"/5 are accepted).
+///
+/// - Levels 3 and 4 get the 3.x answer, return code 1 in a two-byte CONNACK: their client
+///   reads that format whatever name it sent. MQTT 3.1.1 requires it for a level it does not
+///   support [MQTT-3.1.2-2] and leaves a wrong name to the server [MQTT-3.1.2-1]; answering
+///   3/"MQTT" or 4/"MQIsdp" the same way tells the client which half to change.
+/// - 0x83 and 0x84, levels 3 and 4 with the bridge bit that mosquitto bridges send with
+///   `try_private`, get the 3.x answer too: those bridges retry without the bit on return
+///   code 1.
+/// - Every other level gets the MQTT 5 answer, reason code 0x84 (Unsupported Protocol
+///   Version), which MQTT 5 offers for a level other than 5 [MQTT-3.1.2-2] and for a name
+///   other than "MQTT" [MQTT-3.1.2-1]: so 0, 1, 2, 6 and above, and 5 with any other name.
+pub(super) fn answer_version(level: u8) -> ProtocolVersion {
+    match level {
+        3 | 4 | 0x83 | 0x84 => ProtocolVersion::V3_1_1,
+        _ => ProtocolVersion::V5,
     }
 }
 

@@ -10,7 +10,7 @@ use super::link::LinkState;
 use super::message::Message;
 use super::session::NEVER_EXPIRES;
 use super::{LinkLoss, Router};
-use crate::protocol::{Disconnect, Packet, Properties, ReasonCode, Will, encode};
+use crate::protocol::{Disconnect, Packet, Properties, ReasonCode, Will};
 
 /// Why a link ends, for the log line, the DISCONNECT an MQTT 5 client is sent, and whether its
 /// will is published.
@@ -95,8 +95,7 @@ impl Router {
             if let Ending::Violation { why, .. } = &ending {
                 properties.reason_string = Some(why.clone());
             }
-            let disconnect = Packet::Disconnect(Disconnect { reason, properties });
-            encode(&disconnect, link.version, &mut link.output);
+            link.write(&Packet::Disconnect(Disconnect { reason, properties }));
         }
         link.state = LinkState::Closing;
         let will = link.will.take().filter(|_| ending.publishes_will());

@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::protocol::{ProtocolVersion, Will};
+use log::debug;
+
+use crate::protocol::{Fit, Packet, ProtocolVersion, Will, encode_within};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
@@ -23,7 +25,8 @@ pub enum LinkState {
 /// which are also what MQTT 3 clients get.
 #[derive(Debug)]
 pub struct ClientLimits {
-    /// Largest packet the client accepts [MQTT-3.1.2-24]; larger deliveries are dropped.
+    /// Largest packet the client accepts [MQTT-3.1.2-24]; larger deliveries are dropped, and
+    /// other packets lose their optional properties to fit (`Link::write`).
     pub maximum_packet_size: u32,
     /// Topic aliases the client accepts from the broker (0: none).
     pub topic_alias_maximum: u16,
@@ -119,6 +122,20 @@ impl Link {
                 Some(self.last_activity + period)
             }
             LinkState::Connected | LinkState::Closing => None,
+        }
+    }
+
+    /// Appends `packet` to the output within the client's maximum packet size, leaving out
+    /// what the specification allows to make it fit [MQTT-3.1.2-24] (see
+    /// [`encode_within`]). Deliveries go through `outbound::write_publish` instead.
+    pub fn write(&mut self, packet: &Packet) {
+        let maximum = self.limits.maximum_packet_size;
+        if encode_within(packet, self.version, maximum, &mut self.output) == Fit::Oversize {
+            debug!(
+                "{} to {} exceeds its maximum packet size of {maximum} even in its smallest form",
+                packet.name(),
+                self.name()
+            );
         }
     }
 

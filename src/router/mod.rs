@@ -33,6 +33,8 @@ mod tests;
 mod tests_retained;
 #[cfg(test)]
 mod tests_v5;
+#[cfg(test)]
+mod tests_will;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -43,7 +45,7 @@ use std::time::Instant;
 use slab::Slab;
 
 use crate::config::Config;
-use crate::protocol::{DecodeError, Packet, ReasonCode, decode_packet, encode};
+use crate::protocol::{DecodeError, Packet, ReasonCode, decode_packet};
 use lifecycle::Ending;
 use link::{Link, LinkState};
 pub use message::Message;
@@ -328,17 +330,18 @@ impl Router {
         }
     }
 
-    /// A decode error closes the link. Before CONNECT is accepted, an unknown protocol version
-    /// is answered first with CONNACK return code 1 [MQTT-3.1.2-2].
+    /// A decode error closes the link. Before CONNECT is accepted, an unsupported protocol name
+    /// or level is answered first with a CONNACK saying so [MQTT-3.1.2-2].
     fn reject_input(&mut self, key: usize, error: DecodeError) {
         let awaiting_connect = self
             .links
             .get(key)
             .is_some_and(|link| link.state == LinkState::AwaitingConnect);
-        if awaiting_connect && matches!(error, DecodeError::UnsupportedProtocolVersion { .. }) {
-            self.refuse_connect(key, connect::Refusal::UnsupportedVersion);
-        } else {
-            self.violation(key, error.reason_code(), error.to_string());
+        match error {
+            DecodeError::UnsupportedProtocolVersion { level } if awaiting_connect => {
+                self.refuse_protocol(key, level);
+            }
+            _ => self.violation(key, error.reason_code(), error.to_string()),
         }
     }
 
@@ -346,10 +349,11 @@ impl Router {
         self.end_link(key, Ending::Violation { reason, why });
     }
 
-    /// Encodes `packet` into the link's output.
+    /// Encodes `packet` into the link's output, within the client's maximum packet size: every
+    /// packet the broker originates goes through here or `Link::write`.
     fn send(&mut self, key: usize, packet: &Packet) {
         if let Some(link) = self.links.get_mut(key) {
-            encode(packet, link.version, &mut link.output);
+            link.write(packet);
             self.mark_ready(key);
         }
     }

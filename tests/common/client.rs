@@ -334,6 +334,77 @@ impl Client {
         }
     }
 
+    /// The bytes of the next whole packet, undecoded, for checks of its exact size. Panics if
+    /// none arrives within `timeout`.
+    pub fn next_raw(&mut self, timeout: Duration) -> Vec<u8> {
+        assert!(
+            self.pending.is_empty(),
+            "{}: packets already decoded: {:?}",
+            self.label,
+            self.pending
+        );
+        let deadline = Instant::now() + timeout;
+        let mut chunk = [0u8; 4096];
+        loop {
+            match wire::split_packet(&self.buf) {
+                Ok(Some((_, _, used))) => return self.buf.drain(..used).collect(),
+                Ok(None) => {}
+                Err(e) => panic!("{}: {e}", self.label),
+            }
+            let now = Instant::now();
+            assert!(
+                now < deadline && self.closed.is_none(),
+                "{}: no whole packet within {timeout:?} ({:?}); bytes received: {:02x?}",
+                self.label,
+                self.closed,
+                self.buf
+            );
+            self.stream
+                .set_read_timeout(Some(deadline - now))
+                .expect("set_read_timeout");
+            match self.stream.read(&mut chunk) {
+                Ok(0) => self.closed = Some("end of stream".to_string()),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => self.closed = Some(e.to_string()),
+            }
+        }
+    }
+
+    /// Every byte the broker sends until it closes the connection, undecoded, for replies
+    /// compared byte for byte. Panics if the connection is still open after `timeout`.
+    pub fn raw_until_closed(&mut self, timeout: Duration) -> Vec<u8> {
+        assert!(
+            self.pending.is_empty(),
+            "{}: packets already decoded: {:?}",
+            self.label,
+            self.pending
+        );
+        let deadline = Instant::now() + timeout;
+        let mut chunk = [0u8; 4096];
+        while self.closed.is_none() {
+            let now = Instant::now();
+            assert!(
+                now < deadline,
+                "{}: connection still open after {timeout:?}; bytes received: {:02x?}",
+                self.label,
+                self.buf
+            );
+            self.stream
+                .set_read_timeout(Some(deadline - now))
+                .expect("set_read_timeout");
+            match self.stream.read(&mut chunk) {
+                Ok(0) => self.closed = Some("end of stream".to_string()),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => self.closed = Some(e.to_string()),
+            }
+        }
+        std::mem::take(&mut self.buf)
+    }
+
     /// Packets received but not yet taken by an `expect_*` call.
     pub fn take_pending(&mut self) -> Vec<Packet> {
         self.pending.drain(..).collect()

@@ -4,6 +4,7 @@
 //! the packet that was encoded, re-encodes to the same bytes, and every proper prefix of it is
 //! partial (`Ok(None)`).
 
+mod fit;
 mod fixtures;
 mod framing;
 mod malformed;
