@@ -57,10 +57,11 @@ fn writer_for(client: &mut Client) -> TcpStream {
         .expect("clone the client socket")
 }
 
-/// A CONNECT with protocol level 7, which no MQTT version has [MQTT-3.1.2-2].
+/// A 3.1.1 CONNECT with a protocol name that is not "MQTT", refused with return code 1
+/// [MQTT-3.1.2-1] [MQTT-3.1.2-2].
 fn refused_connect() -> Vec<u8> {
-    let mut connect = Connect::v311("level-7");
-    connect.level = 7;
+    let mut connect = Connect::v311("bad-name");
+    connect.protocol_name = b"MQTX".to_vec();
     connect.encode()
 }
 
@@ -138,7 +139,7 @@ fn client_past_the_receive_maximum_still_reads_disconnect_0x93() {
     common::assert_broker_healthy(&mut broker, "after-0x93");
 }
 
-/// [MQTT-3.1.2-2] A client whose CONNECT is refused (unsupported protocol level), and who
+/// [MQTT-3.1.2-2] A client whose CONNECT is refused (unknown protocol name), and who
 /// writes more right behind it, still reads CONNACK with return code 1.
 #[test]
 fn refused_client_writing_on_still_reads_the_connack() {
