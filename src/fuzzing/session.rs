@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use super::MAX_PACKET_SIZE;
 use super::session_script::{Op, OpReader, config_from};
-use crate::protocol::{ConnectReturnCode, Packet, ProtocolVersion, decode_packet};
-use crate::router::{LinkId, LinkLoss, Ready, Router};
+use crate::protocol::{ConnectReturnCode, DecodeError, Packet, ProtocolVersion, decode_packet};
+use crate::router::{LinkId, LinkLoss, Ready, Router, answer_version};
 use crate::topic::TopicFilter;
 
 /// Links open at once; more `Open` operations are skipped.
@@ -44,6 +44,9 @@ struct Client {
     /// The first CONNECT the client sent (client id, version, clean start): the version of
     /// everything after it.
     connect: Option<(String, ProtocolVersion, bool)>,
+    /// The version of the refusing CONNACK, when the first CONNECT named a protocol level or
+    /// name the broker does not speak.
+    refused_as: Option<ProtocolVersion>,
     /// Set once the client's own bytes stopped decoding; the router has closed the link.
     sent_garbage: bool,
     /// SUBSCRIBE packets awaiting their SUBACK: packet id and filters.
@@ -56,9 +59,11 @@ struct Client {
 
 impl Client {
     fn version(&self) -> ProtocolVersion {
-        self.connect
-            .as_ref()
-            .map_or(ProtocolVersion::V3_1_1, |(_, version, _)| *version)
+        match (&self.connect, self.refused_as) {
+            (Some((_, version, _)), _) => *version,
+            (None, Some(version)) => version,
+            (None, None) => ProtocolVersion::V3_1_1,
+        }
     }
 }
 
@@ -104,6 +109,7 @@ impl Harness {
                     unread: Vec::new(),
                     sent: Vec::new(),
                     connect: None,
+                    refused_as: None,
                     sent_garbage: false,
                     subscribing: Vec::new(),
                     output_checked: 0,
@@ -268,6 +274,10 @@ fn read_sent(client: &mut Client, max_packet_size: u32) -> Vec<u16> {
                 }
             }
             Ok(None) => break,
+            Err(DecodeError::UnsupportedProtocolVersion { level }) if client.connect.is_none() => {
+                client.refused_as = Some(answer_version(level));
+                client.sent_garbage = true;
+            }
             Err(_) => client.sent_garbage = true,
         }
     }

@@ -306,7 +306,7 @@ impl Router {
 /// - Every other level gets the MQTT 5 answer, reason code 0x84 (Unsupported Protocol
 ///   Version), which MQTT 5 offers for a level other than 5 [MQTT-3.1.2-2] and for a name
 ///   other than "MQTT" [MQTT-3.1.2-1]: so 0, 1, 2, 6 and above, and 5 with any other name.
-pub(super) fn answer_version(level: u8) -> ProtocolVersion {
+pub fn answer_version(level: u8) -> ProtocolVersion {
     match level {
         3 | 4 | 0x83 | 0x84 => ProtocolVersion::V3_1_1,
         _ => ProtocolVersion::V5,

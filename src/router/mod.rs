@@ -46,6 +46,7 @@ use slab::Slab;
 
 use crate::config::Config;
 use crate::protocol::{DecodeError, Packet, ReasonCode, decode_packet};
+pub use connect::answer_version;
 use lifecycle::Ending;
 use link::{Link, LinkState};
 pub use message::Message;
