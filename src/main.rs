@@ -5,9 +5,6 @@ use std::process::ExitCode;
 use minibroker::cli::{self, Command};
 use minibroker::{Broker, RunOptions};
 
-/// Exit status for a command line that cannot be run, as getopts-based tools use.
-const USAGE: u8 = 2;
-
 fn main() -> ExitCode {
     let settings = match cli::parse(std::env::args_os().skip(1)) {
         Ok(Command::Run(settings)) => settings,
@@ -21,10 +18,11 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("minibroker: {e}");
-            return ExitCode::from(USAGE);
+            return ExitCode::from(e.exit_status());
         }
     };
     cli::init_logging(settings.log_level);
+    cli::log_startup(&settings.startup_log);
     let broker = match Broker::bind(settings.config) {
         Ok(broker) => broker,
         Err(e) => {

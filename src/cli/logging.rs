@@ -7,6 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{Level, LevelFilter};
 
+use crate::config::LogTypes;
+
 /// Installs the logger. `level` (from `-v`/`-q`) wins; without it `RUST_LOG` is used when set,
 /// and info otherwise.
 pub fn init_logging(level: Option<LevelFilter>) {
@@ -25,6 +27,34 @@ pub fn init_logging(level: Option<LevelFilter>) {
     });
     // A logger installed earlier (a host program's) is kept.
     let _ = builder.try_init();
+}
+
+/// Logs what the command line gathered before logging was set up (the files read, the
+/// configuration's notes), each at its level.
+pub fn log_startup(lines: &[(Level, String)]) {
+    for (level, message) in lines {
+        log::log!(*level, "{message}");
+    }
+}
+
+/// The log level closest to a mosquitto.conf's `log_type` set: the most verbose kind wins.
+pub(super) fn level_for(types: LogTypes) -> LevelFilter {
+    if types.debug {
+        LevelFilter::Debug
+    } else if types.information
+        || types.notice
+        || types.subscribe
+        || types.unsubscribe
+        || types.websockets
+    {
+        LevelFilter::Info
+    } else if types.warning {
+        LevelFilter::Warn
+    } else if types.error {
+        LevelFilter::Error
+    } else {
+        LevelFilter::Off
+    }
 }
 
 fn line(seconds: u64, level: Level, message: impl Display) -> String {
