@@ -255,6 +255,47 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
+    fn bind_interface_ties_the_socket_to_an_interface() {
+        let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+        let mut config = config_with(vec![addr]);
+        config.listeners[0].options.bind_interface = Some("lo".into());
+        let listeners = bind_all(&config).expect("bind to lo");
+        std::net::TcpStream::connect(listeners[0].addr).expect("connect over lo");
+        config.listeners[0].options.bind_interface = Some("nosuchif0".into());
+        let error = bind_all(&config).expect_err("no such interface");
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot listen on 127.0.0.1:0: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn ipv6_wildcard_and_loopback_are_optional_beside_their_ipv4_counterpart() {
+        let configs: Vec<ListenerConfig> = [
+            "0.0.0.0:1883",
+            "[::]:1883",
+            "127.0.0.1:1884",
+            "[::1]:1884",
+            "[::1]:1885",
+        ]
+        .iter()
+        .map(|a| ListenerConfig::plain(a.parse().expect("addr")))
+        .collect();
+        let wanted: Vec<&ListenerConfig> = configs.iter().collect();
+        let optional = |a: &str| ipv6_optional(a.parse().expect("addr"), &wanted);
+        assert!(optional("[::]:1883"));
+        assert!(optional("[::1]:1884"));
+        // Alone on its port, or not a wildcard or loopback: a failure is a failure.
+        assert!(!optional("[::1]:1885"));
+        assert!(!optional("[::]:1884"));
+        assert!(!optional("127.0.0.1:1884"));
+        assert!(!optional("[fe80::1]:1883"));
+    }
+
+    #[test]
     fn os_message_drops_the_error_number() {
         let error = io::Error::from_raw_os_error(98);
         assert_eq!(os_message(&error), "Address already in use");

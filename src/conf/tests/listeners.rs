@@ -3,7 +3,9 @@
 //! kept aside (WebSockets, Unix sockets).
 
 use super::*;
-use crate::config::{ListenerProtocol, PendingAddress, SocketDomain, TlsIdentity};
+#[cfg(feature = "tls")]
+use crate::config::TlsIdentity;
+use crate::config::{ListenerProtocol, PendingAddress, SocketDomain};
 
 #[test]
 fn listener_without_address_opens_ipv4_and_ipv6() {
