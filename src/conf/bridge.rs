@@ -3,11 +3,10 @@
 //! same file before it; TLS-PSK and OCSP are refused (native-tls has neither).
 
 use crate::config::{
-    Bridge, BridgeAddress, BridgeDirection, BridgeProtocol, BridgeTopic, Origin, RestartTimeout,
-    Secret, StartType,
+    Bridge, BridgeAddress, BridgeProtocol, Origin, RestartTimeout, Secret, StartType,
 };
-use crate::topic::{TopicFilter, TopicName};
 
+use super::bridge_topic;
 use super::draft::{BridgeDraft, Draft, Scope};
 use super::error::{ErrorKind, NoteKind};
 use super::lexer::{self, Args, invalid};
@@ -33,7 +32,7 @@ pub(super) fn option(
     };
     let result = match name {
         "address" | "addresses" => address(draft, args),
-        "topic" => topic(&mut draft.bridge, args),
+        "topic" => bridge_topic::topic(&mut draft.bridge, args),
         "restart_timeout" => restart_timeout(&mut draft.bridge, args),
         "keepalive_interval" => keepalive(&mut draft.bridge, args).map(|clamped| {
             if clamped {
@@ -46,49 +45,50 @@ pub(super) fn option(
     Some(result)
 }
 
+/// The options of a `connection` section (each needs one before it).
+const BRIDGE_OPTIONS: [&str; 38] = [
+    "address",
+    "addresses",
+    "topic",
+    "restart_timeout",
+    "keepalive_interval",
+    "bridge_attempt_unsubscribe",
+    "bridge_bind_address",
+    "bridge_cafile",
+    "bridge_alpn",
+    "bridge_capath",
+    "bridge_certfile",
+    "bridge_identity",
+    "bridge_insecure",
+    "bridge_require_ocsp",
+    "bridge_keyfile",
+    "bridge_max_packet_size",
+    "bridge_outgoing_retain",
+    "bridge_protocol_version",
+    "bridge_psk",
+    "bridge_tls_version",
+    "clientid",
+    "remote_clientid",
+    "cleansession",
+    "local_cleansession",
+    "idle_timeout",
+    "local_clientid",
+    "local_password",
+    "local_username",
+    "notifications",
+    "notifications_local_only",
+    "notification_topic",
+    "password",
+    "remote_password",
+    "round_robin",
+    "start_type",
+    "threshold",
+    "try_private",
+    "username",
+];
+
 fn is_bridge_option(name: &str) -> bool {
-    matches!(
-        name,
-        "address"
-            | "addresses"
-            | "topic"
-            | "restart_timeout"
-            | "keepalive_interval"
-            | "bridge_attempt_unsubscribe"
-            | "bridge_bind_address"
-            | "bridge_cafile"
-            | "bridge_alpn"
-            | "bridge_capath"
-            | "bridge_certfile"
-            | "bridge_identity"
-            | "bridge_insecure"
-            | "bridge_require_ocsp"
-            | "bridge_keyfile"
-            | "bridge_max_packet_size"
-            | "bridge_outgoing_retain"
-            | "bridge_protocol_version"
-            | "bridge_psk"
-            | "bridge_tls_version"
-            | "clientid"
-            | "remote_clientid"
-            | "cleansession"
-            | "local_cleansession"
-            | "idle_timeout"
-            | "local_clientid"
-            | "local_password"
-            | "local_username"
-            | "notifications"
-            | "notifications_local_only"
-            | "notification_topic"
-            | "password"
-            | "remote_password"
-            | "round_robin"
-            | "start_type"
-            | "threshold"
-            | "try_private"
-            | "username"
-            | "remote_username"
-    )
+    BRIDGE_OPTIONS.contains(&name) || name == "remote_username"
 }
 
 /// `connection NAME` opens a bridge section; names are unique across all files.
@@ -148,74 +148,6 @@ fn address(draft: &mut BridgeDraft, args: &mut Args<'_>) -> Result<(), ErrorKind
     Ok(())
 }
 
-/// `topic PATTERN [[[out|in|both] QOS] LOCAL_PREFIX REMOTE_PREFIX]`.
-fn topic(bridge: &mut Bridge, args: &mut Args<'_>) -> Result<(), ErrorKind> {
-    let pattern = lexer::word(args, "topic")?;
-    let pattern = if pattern == "\"\"" { "" } else { pattern };
-    let mut topic = BridgeTopic {
-        pattern: pattern.to_string(),
-        direction: BridgeDirection::Out,
-        qos: 0,
-        local_prefix: None,
-        remote_prefix: None,
-    };
-    if let Some(word) = args.word() {
-        topic.direction = match word.to_ascii_lowercase().as_str() {
-            "out" => BridgeDirection::Out,
-            "in" => BridgeDirection::In,
-            "both" => BridgeDirection::Both,
-            _ => {
-                return Err(invalid(
-                    "bridge topic direction",
-                    word,
-                    Some("expected out, in or both"),
-                ));
-            }
-        };
-        let mut rest = std::iter::from_fn(|| args.word()).take_while(|w| !w.starts_with('#'));
-        if let Some(qos) = rest.next() {
-            topic.qos = lexer::parse_integer(qos)
-                .and_then(|q| u8::try_from(q).ok())
-                .filter(|&q| q <= 2)
-                .ok_or_else(|| invalid("bridge QoS", qos, Some("must be 0, 1 or 2")))?;
-        }
-        let prefix = |word: Option<&str>| word.filter(|w| *w != "\"\"").map(str::to_string);
-        topic.local_prefix = prefix(rest.next());
-        topic.remote_prefix = prefix(rest.next());
-    }
-    check_topic(&topic)?;
-    bridge.topics.push(topic);
-    Ok(())
-}
-
-/// Prefixes are topics without wildcards; each side's full filter must be a valid filter.
-fn check_topic(topic: &BridgeTopic) -> Result<(), ErrorKind> {
-    for (side, prefix) in [
-        ("local", &topic.local_prefix),
-        ("remote", &topic.remote_prefix),
-    ] {
-        if let Some(prefix) = prefix
-            && TopicName::parse(prefix).is_err()
-        {
-            let option = format!("bridge topic {side} prefix");
-            return Err(invalid(
-                &option,
-                prefix,
-                Some("it must be a topic without wildcards"),
-            ));
-        }
-        let full = format!("{}{}", prefix.as_deref().unwrap_or(""), topic.pattern);
-        if TopicFilter::parse(&full).is_err() {
-            return Err(invalid(
-                "bridge topic",
-                &full,
-                Some("not a valid topic filter"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// `restart_timeout N` (a constant delay) or `restart_timeout BASE CAP` (a backoff).
 fn restart_timeout(bridge: &mut Bridge, args: &mut Args<'_>) -> Result<(), ErrorKind> {
     let name = "restart_timeout";
@@ -260,112 +192,131 @@ fn keepalive(bridge: &mut Bridge, args: &mut Args<'_>) -> Result<bool, ErrorKind
     Ok(n < 5)
 }
 
-/// The remaining bridge options: strings, booleans and small integers.
+/// The remaining bridge options: the refused ones, choices, switches, numbers and strings.
 fn settings(b: &mut Bridge, name: &str, args: &mut Args<'_>) -> Result<(), ErrorKind> {
-    let string =
-        |args: &mut Args<'_>, slot: &Option<String>| lexer::string(args, name, slot.is_some());
     match name {
         "bridge_identity" | "bridge_psk" => {
             lexer::string(args, name, false)?;
-            return Err(unsupported(name, "native-tls has no TLS-PSK"));
+            Err(unsupported(name, "native-tls has no TLS-PSK"))
         }
-        "bridge_require_ocsp" => {
-            if lexer::boolean(args, name)? {
-                return Err(unsupported(
-                    "bridge_require_ocsp true",
-                    "native-tls cannot check OCSP",
-                ));
-            }
-        }
-        "bridge_protocol_version" => {
-            // The rest of the line, untrimmed: mosquitto compares it whole.
-            let text = args.rest().ok_or_else(|| ErrorKind::Empty(name.into()))?;
-            b.protocol_version = match text {
-                "mqttv31" => BridgeProtocol::V31,
-                "mqttv311" => BridgeProtocol::V311,
-                "mqttv50" => BridgeProtocol::V5,
-                _ => {
-                    return Err(invalid(
-                        name,
-                        text,
-                        Some("expected mqttv31, mqttv311 or mqttv50"),
-                    ));
-                }
-            };
-        }
-        "start_type" => {
-            let text = lexer::word(args, name)?;
-            b.start_type = match text {
-                "automatic" => StartType::Automatic,
-                "lazy" => StartType::Lazy,
-                "once" => StartType::Once,
-                "manual" => {
-                    return Err(unsupported(
-                        "start_type manual",
-                        "mosquitto has no manual start",
-                    ));
-                }
-                _ => {
-                    return Err(invalid(
-                        name,
-                        text,
-                        Some("expected automatic, lazy or once"),
-                    ));
-                }
-            };
-            args.end(name, text)?;
-        }
-        "idle_timeout" => b.idle_timeout = positive(args, name)?,
-        "threshold" => b.threshold = positive(args, name)?,
-        "bridge_max_packet_size" => {
-            let n = lexer::integer(args, name)?.max(0);
-            b.max_packet_size = u32::try_from(n).unwrap_or(u32::MAX);
-        }
-        "bridge_attempt_unsubscribe" => b.attempt_unsubscribe = lexer::boolean(args, name)?,
-        "bridge_outgoing_retain" => b.outgoing_retain = lexer::boolean(args, name)?,
-        "bridge_insecure" => b.tls.insecure = lexer::boolean(args, name)?,
-        "cleansession" => b.cleansession = lexer::boolean(args, name)?,
-        "local_cleansession" => b.local_cleansession = Some(lexer::boolean(args, name)?),
-        "notifications" => b.notifications = lexer::boolean(args, name)?,
-        "notifications_local_only" => b.notifications_local_only = lexer::boolean(args, name)?,
-        "round_robin" => b.round_robin = lexer::boolean(args, name)?,
-        "try_private" => b.try_private = lexer::boolean(args, name)?,
-        "bridge_tls_version" => {
-            let text = string(args, &b.tls.version)?;
-            if !matches!(text.as_str(), "tlsv1.3" | "tlsv1.2" | "tlsv1.1") {
+        "bridge_require_ocsp" => match lexer::boolean(args, name)? {
+            true => Err(unsupported(
+                "bridge_require_ocsp true",
+                "native-tls cannot check OCSP",
+            )),
+            false => Ok(()),
+        },
+        "bridge_protocol_version" | "start_type" => choice(b, name, args),
+        "idle_timeout" => positive(args, name).map(|n| b.idle_timeout = n),
+        "threshold" => positive(args, name).map(|n| b.threshold = n),
+        "bridge_max_packet_size" => lexer::integer(args, name).map(|n| {
+            b.max_packet_size = u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        }),
+        "bridge_attempt_unsubscribe"
+        | "bridge_outgoing_retain"
+        | "bridge_insecure"
+        | "cleansession"
+        | "local_cleansession"
+        | "notifications"
+        | "notifications_local_only"
+        | "round_robin"
+        | "try_private" => switch(b, name, args),
+        _ => string(b, name, args),
+    }
+}
+
+/// `bridge_protocol_version` and `start_type`: one of a few words.
+fn choice(b: &mut Bridge, name: &str, args: &mut Args<'_>) -> Result<(), ErrorKind> {
+    if name == "bridge_protocol_version" {
+        // The rest of the line, untrimmed: mosquitto compares it whole.
+        let text = args.rest().ok_or_else(|| ErrorKind::Empty(name.into()))?;
+        b.protocol_version = match text {
+            "mqttv31" => BridgeProtocol::V31,
+            "mqttv311" => BridgeProtocol::V311,
+            "mqttv50" => BridgeProtocol::V5,
+            _ => {
                 return Err(invalid(
                     name,
-                    &text,
-                    Some("expected tlsv1.3, tlsv1.2 or tlsv1.1"),
+                    text,
+                    Some("expected mqttv31, mqttv311 or mqttv50"),
                 ));
             }
-            b.tls.version = Some(text);
-        }
-        "password" | "remote_password" => {
-            let taken = b.remote_password.is_some();
-            b.remote_password = Some(Secret(lexer::string(args, name, taken)?));
-        }
-        "local_password" => {
-            let taken = b.local_password.is_some();
-            b.local_password = Some(Secret(lexer::string(args, name, taken)?));
+        };
+        return Ok(());
+    }
+    let text = lexer::word(args, name)?;
+    b.start_type = match text {
+        "automatic" => StartType::Automatic,
+        "lazy" => StartType::Lazy,
+        "once" => StartType::Once,
+        "manual" => {
+            return Err(unsupported(
+                "start_type manual",
+                "mosquitto has no manual start",
+            ));
         }
         _ => {
-            let slot = match name {
-                "bridge_bind_address" => &mut b.bind_address,
-                "bridge_cafile" => &mut b.tls.cafile,
-                "bridge_alpn" => &mut b.tls.alpn,
-                "bridge_capath" => &mut b.tls.capath,
-                "bridge_certfile" => &mut b.tls.certfile,
-                "bridge_keyfile" => &mut b.tls.keyfile,
-                "clientid" | "remote_clientid" => &mut b.remote_clientid,
-                "local_clientid" => &mut b.local_clientid,
-                "local_username" => &mut b.local_username,
-                "notification_topic" => &mut b.notification_topic,
-                _ => &mut b.remote_username,
-            };
-            *slot = Some(string(args, slot)?);
+            return Err(invalid(
+                name,
+                text,
+                Some("expected automatic, lazy or once"),
+            ));
         }
+    };
+    args.end(name, text)
+}
+
+fn switch(b: &mut Bridge, name: &str, args: &mut Args<'_>) -> Result<(), ErrorKind> {
+    let on = lexer::boolean(args, name)?;
+    match name {
+        "bridge_attempt_unsubscribe" => b.attempt_unsubscribe = on,
+        "bridge_outgoing_retain" => b.outgoing_retain = on,
+        "bridge_insecure" => b.tls.insecure = on,
+        "cleansession" => b.cleansession = on,
+        "local_cleansession" => b.local_cleansession = Some(on),
+        "notifications" => b.notifications = on,
+        "notifications_local_only" => b.notifications_local_only = on,
+        "round_robin" => b.round_robin = on,
+        _ => b.try_private = on,
     }
+    Ok(())
+}
+
+/// The string options; each may be given once per bridge.
+fn string(b: &mut Bridge, name: &str, args: &mut Args<'_>) -> Result<(), ErrorKind> {
+    let secret = match name {
+        "password" | "remote_password" => Some(&mut b.remote_password),
+        "local_password" => Some(&mut b.local_password),
+        _ => None,
+    };
+    if let Some(slot) = secret {
+        *slot = Some(Secret(lexer::string(args, name, slot.is_some())?));
+        return Ok(());
+    }
+    let slot = match name {
+        "bridge_bind_address" => &mut b.bind_address,
+        "bridge_cafile" => &mut b.tls.cafile,
+        "bridge_alpn" => &mut b.tls.alpn,
+        "bridge_capath" => &mut b.tls.capath,
+        "bridge_certfile" => &mut b.tls.certfile,
+        "bridge_keyfile" => &mut b.tls.keyfile,
+        "bridge_tls_version" => &mut b.tls.version,
+        "clientid" | "remote_clientid" => &mut b.remote_clientid,
+        "local_clientid" => &mut b.local_clientid,
+        "local_username" => &mut b.local_username,
+        "notification_topic" => &mut b.notification_topic,
+        _ => &mut b.remote_username,
+    };
+    let value = lexer::string(args, name, slot.is_some())?;
+    if name == "bridge_tls_version" && !matches!(value.as_str(), "tlsv1.3" | "tlsv1.2" | "tlsv1.1")
+    {
+        return Err(invalid(
+            name,
+            &value,
+            Some("expected tlsv1.3, tlsv1.2 or tlsv1.1"),
+        ));
+    }
+    *slot = Some(value);
     Ok(())
 }
 

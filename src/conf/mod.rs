@@ -7,7 +7,8 @@
 //! ones. The layers, each in its own file:
 //! - `lexer`: lines and words exactly as mosquitto splits them, and the value parsers;
 //! - `reader`: each line to the option that owns its name; `include_dir`;
-//! - `listener`, `tls`, `security`, `bridge`, `logging`, `global`: the options by scope;
+//! - `listener`, `tls`, `security`, `bridge` (and `bridge_topic`), `logging`, `global`: the
+//!   options by scope;
 //! - `finish` and `sockets`: the rules that need the whole file (the default listener,
 //!   local-only mode, allow_anonymous, one certificate for all TLS listeners).
 //!
@@ -20,7 +21,14 @@
 //! follow a one-word value; `include_dir`'s path is trimmed; listener options without a
 //! `listener` line stay local-only (the 2.0.12 rule, not 2.0.11's open 0.0.0.0:1883).
 
+// A configuration file is input: nothing it contains may panic the reader.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 mod bridge;
+mod bridge_topic;
 mod draft;
 mod error;
 mod finish;

@@ -76,6 +76,18 @@ pub(super) fn resolve(draft: ListenerDraft, source: &dyn Source) -> Result<Resol
         (Some(_), None) => return Err((tls_at(&draft), ErrorKind::HalfTlsIdentity("keyfile"))),
         (None, Some(_)) => return Err((tls_at(&draft), ErrorKind::HalfTlsIdentity("certfile"))),
     };
+    if draft.protocol == Some(ListenerProtocol::WebSockets)
+        && let Some(host) = draft
+            .host
+            .as_deref()
+            .filter(|h| IpAddr::from_str(h).is_err())
+    {
+        let reason = Some("a WebSockets listener binds to an IP address only");
+        return Err((
+            draft.origin.clone(),
+            super::lexer::invalid("listener", host, reason),
+        ));
+    }
     let address = match &draft.unix_path {
         Some(path) => PendingAddress::Unix(path.clone()),
         None => {
@@ -115,26 +127,7 @@ fn addresses(
         ],
         Some(text) => match IpAddr::from_str(text) {
             Ok(ip) => vec![ip],
-            Err(_) => {
-                let unresolvable = |reason: String| ErrorKind::Unresolvable {
-                    host: text.to_string(),
-                    reason,
-                };
-                let mut ips = source
-                    .resolve(text)
-                    .map_err(|e| unresolvable(e.to_string()))?;
-                let mut seen = Vec::new();
-                ips.retain(|ip| {
-                    !seen.contains(ip) && {
-                        seen.push(*ip);
-                        true
-                    }
-                });
-                if ips.is_empty() {
-                    return Err(unresolvable("no address".into()));
-                }
-                ips
-            }
+            Err(_) => lookup(text, source)?,
         },
     };
     let wanted: Vec<IpAddr> = all
@@ -146,15 +139,37 @@ fn addresses(
         })
         .collect();
     if wanted.is_empty() {
+        let reason = match domain {
+            Some(SocketDomain::Ipv6) => "no IPv6 address, and socket_domain is ipv6",
+            _ => "no IPv4 address, and socket_domain is ipv4",
+        };
         return Err(ErrorKind::Unresolvable {
             host: host.unwrap_or("*").to_string(),
-            reason: match domain {
-                Some(SocketDomain::Ipv6) => "no IPv6 address, and socket_domain is ipv6".into(),
-                _ => "no IPv4 address, and socket_domain is ipv4".into(),
-            },
+            reason: reason.to_string(),
         });
     }
     Ok(wanted)
+}
+
+/// A host name's addresses, each once, in the resolver's order.
+fn lookup(host: &str, source: &dyn Source) -> Result<Vec<IpAddr>, ErrorKind> {
+    let unresolvable = |reason: String| ErrorKind::Unresolvable {
+        host: host.to_string(),
+        reason,
+    };
+    let mut ips: Vec<IpAddr> = Vec::new();
+    for ip in source
+        .resolve(host)
+        .map_err(|e| unresolvable(e.to_string()))?
+    {
+        if !ips.contains(&ip) {
+            ips.push(ip);
+        }
+    }
+    if ips.is_empty() {
+        return Err(unresolvable("no address".into()));
+    }
+    Ok(ips)
 }
 
 /// Puts the resolved listeners into `config`: the ones the broker opens, the pending ones,
@@ -182,44 +197,20 @@ pub(super) fn install(
         let sockets = match address {
             PendingAddress::Sockets(addrs) if options.protocol == ListenerProtocol::Mqtt => addrs,
             address => {
-                if let (PendingAddress::Unix(path), Some(at)) = (&address, &draft.origin) {
-                    let option = format!("listener 0 {}", path.display());
-                    let why = "Unix socket listeners are not opened";
-                    notes.push(note(&option, at, NoteKind::NotSupportedYet(Some(why))));
-                }
-                config
-                    .pending_listeners
-                    .push(PendingListener { address, options });
+                set_aside(config, &draft, address, options, notes);
                 continue;
             }
         };
-        if let (ListenerKind::Tls, Some(cert), Some(key)) =
-            (kind, &draft.tls.certfile, &draft.tls.keyfile)
-        {
-            let pair = (cert.clone(), key.clone());
-            match &identity {
-                Some(first) if *first != pair => {
-                    let reason =
-                        "minibroker presents one certificate and key on every TLS listener";
-                    let option = "certfile/keyfile";
-                    return Err((
-                        tls_at(&draft),
-                        ErrorKind::DiffersBetweenListeners { option, reason },
-                    ));
-                }
-                _ => identity = Some(pair),
-            }
+        if kind == ListenerKind::Tls {
+            one_identity(&mut identity, &draft)?;
         }
-        match alias {
-            Some(first) if first != options.max_topic_alias => {
-                let reason = "minibroker applies one max_topic_alias to every listener";
-                let option = "max_topic_alias";
-                return Err((
-                    draft.origin,
-                    ErrorKind::DiffersBetweenListeners { option, reason },
-                ));
-            }
-            _ => alias = Some(options.max_topic_alias),
+        if *alias.get_or_insert(options.max_topic_alias) != options.max_topic_alias {
+            let reason = "minibroker applies one max_topic_alias to every listener";
+            let option = "max_topic_alias";
+            return Err((
+                draft.origin,
+                ErrorKind::DiffersBetweenListeners { option, reason },
+            ));
         }
         config
             .listeners
@@ -243,6 +234,50 @@ pub(super) fn install(
         return Err((at, ErrorKind::NoListener));
     }
     Ok(())
+}
+
+/// Keeps a listener the broker cannot open yet, and says so for a Unix socket (a WebSockets
+/// listener was noted at its `protocol` line).
+fn set_aside(
+    config: &mut Config,
+    draft: &ListenerDraft,
+    address: PendingAddress,
+    options: ListenerOptions,
+    notes: &mut Vec<Note>,
+) {
+    if let (PendingAddress::Unix(path), Some(at)) = (&address, &draft.origin) {
+        let option = format!("listener 0 {}", path.display());
+        let why = "Unix socket listeners are not opened";
+        notes.push(note(&option, at, NoteKind::NotSupportedYet(Some(why))));
+    }
+    config
+        .pending_listeners
+        .push(PendingListener { address, options });
+}
+
+/// Every TLS listener presents the one certificate in `Config::tls`, so they must agree.
+fn one_identity(
+    identity: &mut Option<(PathBuf, PathBuf)>,
+    draft: &ListenerDraft,
+) -> Result<(), Located> {
+    let (Some(cert), Some(key)) = (&draft.tls.certfile, &draft.tls.keyfile) else {
+        return Ok(());
+    };
+    let pair = (cert.clone(), key.clone());
+    match identity {
+        Some(first) if *first != pair => {
+            let reason = "minibroker presents one certificate and key on every TLS listener";
+            let option = "certfile/keyfile";
+            Err((
+                tls_at(draft),
+                ErrorKind::DiffersBetweenListeners { option, reason },
+            ))
+        }
+        _ => {
+            *identity = Some(pair);
+            Ok(())
+        }
+    }
 }
 
 fn note(option: &str, at: &Origin, kind: NoteKind) -> Note {

@@ -49,24 +49,7 @@ fn apply(
 ) -> Result<(), ErrorKind> {
     let listener = current(d, scope, at);
     if let Some(reason) = refused {
-        // The value is read first, so a malformed line gets the usual error.
-        return match name {
-            "require_certificate" | "use_identity_as_username" | "use_subject_as_username" => {
-                match lexer::boolean(args, name)? {
-                    true => Err(unsupported(&format!("{name} true"), reason)),
-                    false => Ok(()),
-                }
-            }
-            "tls_keyform" => match lexer::string(args, name, false)?.as_str() {
-                "pem" => Ok(()),
-                "engine" => Err(unsupported("tls_keyform engine", reason)),
-                other => Err(invalid(name, other, Some("expected pem or engine"))),
-            },
-            _ => {
-                lexer::string(args, name, false)?;
-                Err(unsupported(name, reason))
-            }
-        };
+        return refuse(name, args, reason);
     }
     let files = &mut listener.tls;
     let slot = match name {
@@ -77,8 +60,9 @@ fn apply(
         "crlfile" => &mut files.crlfile,
         _ => {
             let version = tls_version(args, files.min_version.is_some())?;
+            // Unlike the TLS files, tls_version alone does not create mosquitto's default
+            // listener, so it leaves tls_origin alone.
             files.min_version = Some(version);
-            listener.tls_origin.get_or_insert_with(|| at.clone());
             if version == TlsVersion::Tls11 {
                 let why = "minibroker accepts TLS 1.2 and later only";
                 d.note("tls_version tlsv1.1", at, NoteKind::Ignored(why));
@@ -90,6 +74,28 @@ fn apply(
     *slot = Some(PathBuf::from(value));
     listener.tls_origin.get_or_insert_with(|| at.clone());
     without_tls_build(name)
+}
+
+/// Reads the value first, so a malformed line gets the usual error; then refuses what asks
+/// for something native-tls cannot do, and accepts the values that ask for nothing.
+fn refuse(name: &str, args: &mut Args<'_>, reason: &'static str) -> Result<(), ErrorKind> {
+    match name {
+        "require_certificate" | "use_identity_as_username" | "use_subject_as_username" => {
+            match lexer::boolean(args, name)? {
+                true => Err(unsupported(&format!("{name} true"), reason)),
+                false => Ok(()),
+            }
+        }
+        "tls_keyform" => match lexer::string(args, name, false)?.as_str() {
+            "pem" => Ok(()),
+            "engine" => Err(unsupported("tls_keyform engine", reason)),
+            other => Err(invalid(name, other, Some("expected pem or engine"))),
+        },
+        _ => {
+            lexer::string(args, name, false)?;
+            Err(unsupported(name, reason))
+        }
+    }
 }
 
 /// `tls_version tlsv1.3|tlsv1.2|tlsv1.1`: the oldest version accepted.

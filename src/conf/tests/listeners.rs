@@ -280,6 +280,17 @@ fn websockets_and_unix_socket_listeners_are_kept_but_not_opened() {
 }
 
 #[test]
+fn a_websockets_listener_binds_to_an_ip_address_only() {
+    assert_eq!(
+        message("listener 9001 localhost\nprotocol websockets\n"),
+        format!(
+            "{MAIN}:1: Invalid listener value (localhost): a WebSockets listener binds to an IP \
+             address only."
+        )
+    );
+}
+
+#[test]
 fn a_file_with_only_listeners_the_broker_cannot_open_is_an_error() {
     assert_eq!(
         message("allow_anonymous true\nlistener 0 /run/mqtt.sock\n"),
