@@ -1,10 +1,31 @@
 //! Broker configuration: plain data, the defaults a user gets from `minibroker` with no options,
-//! and validation. The command line (and later a config file) only fill this struct in.
+//! and validation. The command line and the mosquitto.conf reader ([`crate::conf`]) only fill
+//! this struct in.
+//!
+//! Some settings are read from a mosquitto.conf and kept here before the broker applies them,
+//! so the issues that add persistence, logging, authentication or bridges find them parsed and
+//! checked; their doc comments say "not applied yet".
+
+mod bridge;
+mod listener;
+mod security;
+mod service;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+
+pub use bridge::{
+    Bridge, BridgeAddress, BridgeDirection, BridgeProtocol, BridgeTls, BridgeTopic, RestartTimeout,
+    Secret, StartType,
+};
+pub use listener::{
+    ListenerOptions, ListenerProtocol, PendingAddress, PendingListener, SocketDomain, TlsFiles,
+    TlsVersion,
+};
+pub use security::SecurityOptions;
+pub use service::{LogDestinations, LogTypes, Logging, Persistence, Process, WebSocketsTuning};
 
 /// What to do with a message for a client whose queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,11 +49,13 @@ pub enum ListenerKind {
     Tls,
 }
 
-/// One address to listen on, and what it speaks there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One address to listen on, what it speaks there, and the settings of the listener it
+/// belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerConfig {
     pub addr: SocketAddr,
     pub kind: ListenerKind,
+    pub options: ListenerOptions,
 }
 
 impl ListenerConfig {
@@ -40,6 +63,7 @@ impl ListenerConfig {
         ListenerConfig {
             addr,
             kind: ListenerKind::Plain,
+            options: ListenerOptions::default(),
         }
     }
 
@@ -47,7 +71,21 @@ impl ListenerConfig {
         ListenerConfig {
             addr,
             kind: ListenerKind::Tls,
+            options: ListenerOptions::default(),
         }
+    }
+}
+
+/// Where a setting was read: a configuration file and a line in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: u32,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
     }
 }
 
@@ -119,13 +157,50 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Upper bound on the keepalive a client may ask for, in seconds; 0 means none.
     pub max_keepalive: u16,
-    /// Allow clients to connect without a user name (there is no authentication yet).
+    /// Allow clients to connect without a user name (there is no authentication yet). Each
+    /// listener has its own resolved value in [`ListenerOptions::allow_anonymous`].
     pub allow_anonymous: bool,
     /// Queue QoS 0 messages for offline persistent sessions (mosquitto's queue_qos0_messages).
     pub queue_qos0_offline: bool,
     /// Topic aliases an MQTT 5 client may set up on one connection (announced in CONNACK);
     /// 0 disables inbound aliases. Each costs one stored topic per connection.
     pub topic_alias_maximum: u16,
+    /// Retained messages accepted; `false` is not applied yet.
+    pub retain_available: bool,
+    /// Largest PUBLISH payload accepted, in bytes; 0 = no limit. Not applied yet.
+    pub message_size_limit: u32,
+    /// Payload bytes in flight to one client at once; 0 = no limit. Not applied yet.
+    pub max_inflight_bytes: usize,
+    /// Deliver at the subscription's QoS even when the message's is lower. Not applied yet.
+    pub upgrade_outgoing_qos: bool,
+    /// Deliver once per overlapping subscription; `true` is not applied yet (the broker
+    /// delivers once, at the highest QoS).
+    pub allow_duplicate_messages: bool,
+    /// Check the publisher's write access again when a retained message is delivered. Not
+    /// applied yet.
+    pub check_retain_source: bool,
+    /// Upper bound on how long an offline persistent session is kept. Not applied yet.
+    pub persistent_client_expiration: Option<Duration>,
+    /// Seconds between `$SYS` updates; 0 = no `$SYS` tree. Not applied yet (the broker
+    /// publishes no `$SYS` topics).
+    pub sys_interval: u16,
+    /// Heap the broker may use, in bytes; 0 = no limit. Not applied yet.
+    pub memory_limit: usize,
+    /// Client id prefixes that may connect; `None` = any (deprecated in mosquitto). Not applied
+    /// yet.
+    pub clientid_prefixes: Option<String>,
+    /// The security options apply per listener (their copy is in [`ListenerOptions`]).
+    pub per_listener_settings: bool,
+    /// The global security options.
+    pub security: SecurityOptions,
+    pub persistence: Persistence,
+    pub logging: Logging,
+    pub process: Process,
+    pub websockets: WebSocketsTuning,
+    /// Bridges to other brokers. Not applied yet.
+    pub bridges: Vec<Bridge>,
+    /// Listeners the broker cannot open yet (WebSockets, Unix sockets); they are skipped.
+    pub pending_listeners: Vec<PendingListener>,
 }
 
 /// Mosquitto's default port for plain MQTT.
@@ -155,6 +230,24 @@ impl Default for Config {
             allow_anonymous: true,
             queue_qos0_offline: false,
             topic_alias_maximum: 10,
+            retain_available: true,
+            message_size_limit: 0,
+            max_inflight_bytes: 0,
+            upgrade_outgoing_qos: false,
+            allow_duplicate_messages: false,
+            check_retain_source: false,
+            persistent_client_expiration: None,
+            sys_interval: 10,
+            memory_limit: 0,
+            clientid_prefixes: None,
+            per_listener_settings: false,
+            security: SecurityOptions::default(),
+            persistence: Persistence::default(),
+            logging: Logging::default(),
+            process: Process::default(),
+            websockets: WebSocketsTuning::default(),
+            bridges: Vec::new(),
+            pending_listeners: Vec::new(),
         }
     }
 }

@@ -8,6 +8,8 @@
 //! - `net`: the only code touching sockets and TLS: the mio reactor, listeners, connections and
 //!   the transport under each (plain TCP or TLS).
 //! - [`config`]: plain configuration data with defaults and validation.
+//! - [`conf`]: the mosquitto.conf reader, pure, producing a [`Config`]; errors carry the file
+//!   and line.
 //! - [`broker`]: the embedding façade: bind, run, and a handle to stop a background broker.
 //! - [`cli`]: the command line's options, parsed into a [`Config`] (used by the `minibroker`
 //!   binary).
@@ -24,6 +26,7 @@
 
 pub mod broker;
 pub mod cli;
+pub mod conf;
 pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;

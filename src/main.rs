@@ -6,9 +6,6 @@ use minibroker::cli::{self, Command};
 use minibroker::logging::{self, LogSettings};
 use minibroker::{Broker, RunOptions};
 
-/// Exit status for a command line that cannot be run, as getopts-based tools use.
-const USAGE: u8 = 2;
-
 fn main() -> ExitCode {
     let settings = match cli::parse(std::env::args_os().skip(1)) {
         Ok(Command::Run(settings)) => settings,
@@ -22,11 +19,16 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("minibroker: {e}");
-            return ExitCode::from(USAGE);
+            return ExitCode::from(e.exit_status());
         }
     };
-    for problem in logging::install(&LogSettings::default(), settings.log_level) {
+    let log_settings = LogSettings::from_config(&settings.config.logging);
+    for problem in logging::install(&log_settings, settings.log_level) {
         log::error!("{problem}");
+    }
+    // What the command line gathered before logging was set up: the files read, the notes.
+    for (level, message) in &settings.startup_log {
+        log::log!(*level, "{message}");
     }
     let broker = match Broker::bind(settings.config) {
         Ok(broker) => broker,

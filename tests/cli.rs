@@ -30,6 +30,7 @@ fn help_lists_the_options() {
         let text = stdout(&output);
         assert!(text.contains("Usage: minibroker [options]"), "{text}");
         for option in [
+            "--config-file",
             "--port",
             "--bind",
             "--max-inflight",

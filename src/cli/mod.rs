@@ -1,24 +1,29 @@
-//! The `minibroker` command line: options parsed into a [`Config`] and a log level, kept in the
-//! library so `main` stays thin and every option can be tested without starting a process.
+//! The `minibroker` command line: options (and the mosquitto.conf that `-c` names) parsed into
+//! a [`Config`] and a log level, kept in the library so `main` stays thin and every option can
+//! be tested without starting a process.
 
+mod error;
+mod file;
 mod tls;
 
 use std::ffi::OsStr;
-use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use getopts::{Fail, Matches, Options};
-use log::LevelFilter;
+use getopts::{Matches, Options};
+use log::{Level, LevelFilter};
 
-use crate::config::{Config, ConfigError, DEFAULT_PORT, ListenerConfig, QueueFullPolicy};
+use crate::config::{Config, DEFAULT_PORT, ListenerConfig, QueueFullPolicy};
+
+pub use error::{CliError, UsageError};
+use error::{dashed, from_config, from_getopts};
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Run a broker.
-    Run(RunSettings),
+    /// Run a broker (boxed: a configuration is much larger than the other commands).
+    Run(Box<RunSettings>),
     /// Print [`usage`] and exit.
     Help,
     /// Print [`version`] and exit.
@@ -29,37 +34,23 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunSettings {
     pub config: Config,
-    /// The log level `-v` or `-q` asked for; `None` leaves it to `RUST_LOG`, else info.
+    /// The log level `-v` or `-q` (or the file's `log_type`) asked for; `None` leaves it to
+    /// `RUST_LOG`, else info.
     pub log_level: Option<LevelFilter>,
+    /// What to log once logging is set up: the files read, and the configuration file's
+    /// settings that are not applied yet, in order.
+    pub startup_log: Vec<(Level, String)>,
 }
-
-/// A command line that cannot be run, naming the option at fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError {
-    /// The option as the user would write it (`-p`, `--max-inflight`).
-    pub option: String,
-    pub message: String,
-}
-
-impl UsageError {
-    fn new(option: impl Into<String>, message: impl Into<String>) -> UsageError {
-        UsageError {
-            option: option.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.option, self.message)
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 fn options() -> Options {
     let mut o = Options::new();
+    o.optopt(
+        "c",
+        "config-file",
+        "read a mosquitto.conf; then it says where to listen, and -p only sets the port of \
+         local-only mode",
+        "FILE",
+    );
     o.optopt("p", "port", "port to listen on (default 1883)", "PORT");
     o.optmulti(
         "b",
@@ -166,8 +157,8 @@ pub fn version() -> String {
     format!("minibroker {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// Parses the arguments after the program name.
-pub fn parse<I>(args: I) -> Result<Command, UsageError>
+/// Parses the arguments after the program name, and reads the configuration file `-c` names.
+pub fn parse<I>(args: I) -> Result<Command, CliError>
 where
     I: IntoIterator,
     I::Item: AsRef<OsStr>,
@@ -180,17 +171,26 @@ where
         return Ok(Command::Version);
     }
     if let Some(extra) = matches.free.first() {
-        return Err(UsageError::new(extra.as_str(), "unexpected argument"));
+        return Err(UsageError::new(extra.as_str(), "unexpected argument").into());
     }
-    let config = config_from(&matches)?;
+    let flag_level = log_level(&matches)?;
+    let (mut config, startup_log) = match matches.opt_str("c") {
+        Some(path) => file::config_from_file(&matches, path.as_ref())?,
+        None => (listeners_from(&matches)?, Vec::new()),
+    };
+    limits_from(&matches, &mut config)?;
     config.validate().map_err(from_config)?;
-    Ok(Command::Run(RunSettings {
+    // -v and -q win over the file's log_type, as mosquitto's -v does.
+    let log_level = flag_level;
+    Ok(Command::Run(Box::new(RunSettings {
         config,
-        log_level: log_level(&matches)?,
-    }))
+        log_level,
+        startup_log,
+    })))
 }
 
-fn config_from(m: &Matches) -> Result<Config, UsageError> {
+/// The listeners the command line asks for, in the default configuration.
+fn listeners_from(m: &Matches) -> Result<Config, UsageError> {
     let mut config = Config::default();
     let port = number(m, "p", "-p")?.unwrap_or(DEFAULT_PORT);
     config.listeners = addresses(&m.opt_strs("b"), port, "-b")?
@@ -198,6 +198,11 @@ fn config_from(m: &Matches) -> Result<Config, UsageError> {
         .map(ListenerConfig::plain)
         .collect();
     tls::tls_from(m, &mut config)?;
+    Ok(config)
+}
+
+/// The limits given on the command line, over the defaults or the file's values.
+fn limits_from(m: &Matches, config: &mut Config) -> Result<(), UsageError> {
     if let Some(n) = number(m, "max-inflight", "--max-inflight")? {
         config.max_inflight_messages = n;
     }
@@ -229,7 +234,7 @@ fn config_from(m: &Matches) -> Result<Config, UsageError> {
             }
         };
     }
-    Ok(config)
+    Ok(())
 }
 
 /// The addresses given with `option` (`-b`, `--tls-bind`) on `port`; all addresses if none.
@@ -310,39 +315,7 @@ fn log_level(m: &Matches) -> Result<Option<LevelFilter>, UsageError> {
     }
 }
 
-/// Names an option the way the user typed it: `-p` or `--port`.
-fn dashed(name: &str) -> String {
-    if name.chars().count() == 1 {
-        format!("-{name}")
-    } else {
-        format!("--{name}")
-    }
-}
-
-fn from_getopts(fail: Fail) -> UsageError {
-    match fail {
-        Fail::ArgumentMissing(name) => UsageError::new(dashed(&name), "needs a value"),
-        Fail::UnrecognizedOption(name) => UsageError::new(dashed(&name), "unknown option"),
-        Fail::OptionMissing(name) => UsageError::new(dashed(&name), "is required"),
-        Fail::OptionDuplicated(name) => UsageError::new(dashed(&name), "given more than once"),
-        Fail::UnexpectedArgument(name) => UsageError::new(dashed(&name), "takes no value"),
-    }
-}
-
-/// Reports a configuration rule under the option that sets it.
-fn from_config(error: ConfigError) -> UsageError {
-    let option = match error.setting {
-        "listeners" => "-b",
-        "max_packet_size" => "--max-packet-size",
-        "max_inflight_messages" => "--max-inflight",
-        "max_queued_messages" => "--max-queued",
-        "max_queued_bytes" => "--max-queued-bytes",
-        "connect_timeout" => "--connect-timeout",
-        "tls" => "--tls-port",
-        other => other,
-    };
-    UsageError::new(option, error.message)
-}
-
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_file;

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 fn run(args: &[&str]) -> RunSettings {
     match parse(args) {
-        Ok(Command::Run(settings)) => settings,
+        Ok(Command::Run(settings)) => *settings,
         other => panic!("expected a run, got {other:?}"),
     }
 }

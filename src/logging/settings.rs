@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::kinds::LogTypes;
+use crate::config::{self, Logging};
 
 /// One `log_dest` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,4 +54,49 @@ impl LogSettings {
     pub fn facility_code(&self) -> u8 {
         self.syslog_facility.map_or(3, |local| 16 + local.min(7))
     }
+}
+
+impl LogSettings {
+    /// The settings a mosquitto.conf gave ([`Config::logging`](crate::Config::logging)).
+    pub fn from_config(logging: &Logging) -> LogSettings {
+        let d = &logging.destinations;
+        let mut destinations = Vec::new();
+        for (on, destination) in [
+            (d.stderr, LogDestination::Stderr),
+            (d.stdout, LogDestination::Stdout),
+            (d.syslog, LogDestination::Syslog),
+            (d.topic, LogDestination::Topic),
+        ] {
+            if on {
+                destinations.push(destination);
+            }
+        }
+        if let Some(path) = &d.file {
+            destinations.push(LogDestination::File(path.clone()));
+        }
+        LogSettings {
+            destinations,
+            types: logging.types.map_or(LogTypes::DEFAULT, types_of),
+            timestamp: logging.timestamp,
+            timestamp_format: logging.timestamp_format.clone(),
+            connection_messages: logging.connection_messages,
+            syslog_facility: logging.facility,
+        }
+    }
+}
+
+fn types_of(types: config::LogTypes) -> LogTypes {
+    [
+        (types.error, LogTypes::ERROR),
+        (types.warning, LogTypes::WARNING),
+        (types.notice, LogTypes::NOTICE),
+        (types.information, LogTypes::INFORMATION),
+        (types.debug, LogTypes::DEBUG),
+        (types.subscribe, LogTypes::SUBSCRIBE),
+        (types.unsubscribe, LogTypes::UNSUBSCRIBE),
+        (types.websockets, LogTypes::WEBSOCKETS),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .fold(LogTypes::NONE, |all, (_, one)| all.union(one))
 }

@@ -3,14 +3,14 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use log::warn;
 use mio::net::TcpListener;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::TlsError;
-use crate::config::{Config, ConfigError, ListenerKind};
+use crate::config::{Config, ConfigError, ListenerConfig, ListenerKind};
 
 /// Pending connections the kernel may hold for us; a burst of reconnecting clients after a
 /// broker restart should not be refused while the loop is busy.
@@ -76,48 +76,39 @@ pub(crate) struct Listener {
 ///
 /// Several addresses of one kind asking for port 0 share the port the kernel gave the first of
 /// them, so a test or a user asking for "any port" on all interfaces gets one port to connect to
-/// (one for plain TCP, another for TLS). When the addresses of one kind are exactly the default
-/// (every IPv4 and IPv6 address) and the machine has no IPv6, the IPv6 listener is skipped with
-/// a warning rather than failing the start.
+/// (one for plain TCP, another for TLS). An IPv6 wildcard or loopback address whose IPv4
+/// counterpart is also wanted (the default pair of every address, or local-only mode's
+/// 127.0.0.1 and ::1) is skipped with a warning when the machine has no IPv6, rather than
+/// failing the start.
 pub(crate) fn bind_all(config: &Config) -> Result<Vec<Listener>, BindError> {
     let mut listeners: Vec<Listener> = Vec::with_capacity(config.listeners.len());
     for kind in [ListenerKind::Plain, ListenerKind::Tls] {
-        let wanted: Vec<SocketAddr> = config
-            .listeners
-            .iter()
-            .filter(|l| l.kind == kind)
-            .map(|l| l.addr)
-            .collect();
-        bind_kind(&wanted, kind, &mut listeners)?;
+        let wanted: Vec<&ListenerConfig> =
+            config.listeners.iter().filter(|l| l.kind == kind).collect();
+        bind_kind(&wanted, &mut listeners)?;
     }
     Ok(listeners)
 }
 
-fn bind_kind(
-    wanted: &[SocketAddr],
-    kind: ListenerKind,
-    listeners: &mut Vec<Listener>,
-) -> Result<(), BindError> {
-    let default_pair =
-        wanted.len() == 2 && wanted == Config::all_addresses(wanted[0].port()).as_slice();
+fn bind_kind(wanted: &[&ListenerConfig], listeners: &mut Vec<Listener>) -> Result<(), BindError> {
     let mut chosen_port = None;
     for &asked in wanted {
-        let mut addr = asked;
+        let mut addr = asked.addr;
         if addr.port() == 0
             && let Some(port) = chosen_port
         {
             addr.set_port(port);
         }
-        match bind_one(addr, kind) {
+        match bind_one(addr, asked.kind, asked.options.bind_interface.as_deref()) {
             Ok(listener) => {
-                if asked.port() == 0 && chosen_port.is_none() {
+                if asked.addr.port() == 0 && chosen_port.is_none() {
                     chosen_port = Some(listener.addr.port());
                 }
                 listeners.push(listener);
             }
-            Err(error) if default_pair && addr.is_ipv6() && ipv6_unavailable(&error) => {
+            Err(error) if ipv6_optional(asked.addr, wanted) && ipv6_unavailable(&error) => {
                 warn!(
-                    "IPv6 is not available ({}); listening on IPv4 only",
+                    "IPv6 is not available ({}); not listening on {addr}",
                     os_message(&error)
                 );
             }
@@ -127,14 +118,35 @@ fn bind_kind(
     Ok(())
 }
 
-/// Binds one address with the options every listener gets.
-pub(crate) fn bind_one(addr: SocketAddr, kind: ListenerKind) -> io::Result<Listener> {
+/// An IPv6 wildcard or loopback address is optional when its IPv4 counterpart on the same
+/// port is wanted too.
+fn ipv6_optional(addr: SocketAddr, wanted: &[&ListenerConfig]) -> bool {
+    let counterpart = match addr.ip() {
+        IpAddr::V6(ip) if ip.is_unspecified() => Ipv4Addr::UNSPECIFIED,
+        IpAddr::V6(ip) if ip.is_loopback() => Ipv4Addr::LOCALHOST,
+        _ => return false,
+    };
+    wanted
+        .iter()
+        .any(|l| l.addr == SocketAddr::new(IpAddr::V4(counterpart), addr.port()))
+}
+
+/// Binds one address with the options every listener gets, and to `interface` when given
+/// (SO_BINDTODEVICE: only packets that arrive on that interface reach the socket).
+pub(crate) fn bind_one(
+    addr: SocketAddr,
+    kind: ListenerKind,
+    interface: Option<&str>,
+) -> io::Result<Listener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     // Lets a restarted broker bind while old connections sit in TIME_WAIT.
     socket.set_reuse_address(true)?;
     if addr.is_ipv6() {
         // Without this, `::` also claims the IPv4 port and binding 0.0.0.0 beside it fails.
         socket.set_only_v6(true)?;
+    }
+    if let Some(interface) = interface {
+        bind_device(&socket, interface)?;
     }
     socket.bind(&addr.into())?;
     socket.listen(BACKLOG)?;
@@ -146,6 +158,20 @@ pub(crate) fn bind_one(addr: SocketAddr, kind: ListenerKind) -> io::Result<Liste
         addr,
         kind,
     })
+}
+
+#[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+fn bind_device(socket: &Socket, interface: &str) -> io::Result<()> {
+    socket.bind_device(Some(interface.as_bytes()))
+}
+
+/// The configuration reader refuses bind_interface where the option does not exist.
+#[cfg(not(any(target_os = "android", target_os = "fuchsia", target_os = "linux")))]
+fn bind_device(_socket: &Socket, _interface: &str) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "binding to an interface needs SO_BINDTODEVICE",
+    ))
 }
 
 /// Errors meaning "this machine has no IPv6", as opposed to "the port is taken".
@@ -165,8 +191,7 @@ fn ipv6_unavailable(error: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ListenerConfig;
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    use std::net::Ipv6Addr;
 
     fn config_with(listeners: Vec<SocketAddr>) -> Config {
         Config {
@@ -227,6 +252,47 @@ mod tests {
                 .starts_with("cannot listen on 192.0.2.1:0: "),
             "{error}"
         );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn bind_interface_ties_the_socket_to_an_interface() {
+        let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+        let mut config = config_with(vec![addr]);
+        config.listeners[0].options.bind_interface = Some("lo".into());
+        let listeners = bind_all(&config).expect("bind to lo");
+        std::net::TcpStream::connect(listeners[0].addr).expect("connect over lo");
+        config.listeners[0].options.bind_interface = Some("nosuchif0".into());
+        let error = bind_all(&config).expect_err("no such interface");
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot listen on 127.0.0.1:0: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn ipv6_wildcard_and_loopback_are_optional_beside_their_ipv4_counterpart() {
+        let configs: Vec<ListenerConfig> = [
+            "0.0.0.0:1883",
+            "[::]:1883",
+            "127.0.0.1:1884",
+            "[::1]:1884",
+            "[::1]:1885",
+        ]
+        .iter()
+        .map(|a| ListenerConfig::plain(a.parse().expect("addr")))
+        .collect();
+        let wanted: Vec<&ListenerConfig> = configs.iter().collect();
+        let optional = |a: &str| ipv6_optional(a.parse().expect("addr"), &wanted);
+        assert!(optional("[::]:1883"));
+        assert!(optional("[::1]:1884"));
+        // Alone on its port, or not a wildcard or loopback: a failure is a failure.
+        assert!(!optional("[::1]:1885"));
+        assert!(!optional("[::]:1884"));
+        assert!(!optional("127.0.0.1:1884"));
+        assert!(!optional("[fe80::1]:1883"));
     }
 
     #[test]

@@ -27,9 +27,16 @@ impl Broker {
 
     /// As [`Broker::start`], with `env` added to the broker's environment.
     pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Broker {
+        let mut args = vec!["-b", "127.0.0.1", "-p", "0", "-v"];
+        args.extend_from_slice(extra);
+        Broker::start_exactly(&args, env)
+    }
+
+    /// `minibroker` with exactly `args` (a configuration file that listens on 127.0.0.1,
+    /// say); waits up to 10 s for the first `listening on 127.0.0.1:` line.
+    pub fn start_exactly(args: &[&str], env: &[(&str, &str)]) -> Broker {
         let mut child = Command::new(env!("CARGO_BIN_EXE_minibroker"))
-            .args(["-b", "127.0.0.1", "-p", "0", "-v"])
-            .args(extra)
+            .args(args)
             .envs(env.iter().copied())
             // `-v` alone decides the log level; an inherited RUST_LOG must not change it.
             .env_remove("RUST_LOG")

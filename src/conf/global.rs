@@ -1,0 +1,262 @@
+//! The global options (mosquitto's G scope) other than logging: limits the router applies,
+//! and the persistence, process and delivery settings kept for later issues. Integers and
+//! booleans may repeat, the last one winning; a repeated string is an error.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{MAX_REMAINING_LENGTH, Origin};
+
+use super::draft::Draft;
+use super::error::{ErrorKind, NoteKind};
+use super::lexer::{self, Args, invalid};
+
+/// Applies `name` if it is a global option; `None` if it is not one.
+pub(super) fn option(
+    d: &mut Draft,
+    name: &str,
+    args: &mut Args<'_>,
+    at: &Origin,
+) -> Option<Result<(), ErrorKind>> {
+    let result = match name {
+        "max_inflight_messages"
+        | "max_keepalive"
+        | "max_packet_size"
+        | "max_queued_bytes"
+        | "max_queued_messages"
+        | "queue_qos0_messages" => limit(d, name, args),
+        "retain_available"
+        | "upgrade_outgoing_qos"
+        | "allow_duplicate_messages"
+        | "check_retain_source"
+        | "set_tcp_nodelay" => delivery(d, name, args, at),
+        "max_inflight_bytes" | "memory_limit" | "message_size_limit" | "sys_interval" => {
+            size(d, name, args, at)
+        }
+        "persistence"
+        | "persistence_file"
+        | "persistence_location"
+        | "autosave_interval"
+        | "autosave_on_changes" => persistence(d, name, args, at),
+        "persistent_client_expiration" => expiration(d, args, at),
+        "pid_file" => pid_file(d, args, at),
+        "user" => user(d, args, at),
+        "retry_interval" => {
+            args.rest();
+            let why = "mosquitto 2.0 no longer has it";
+            d.note("retry_interval", at, NoteKind::Ignored(why));
+            Ok(())
+        }
+        "websockets_log_level" => lexer::integer(args, name).map(|level| {
+            d.config.websockets.log_level = i32::try_from(level).unwrap_or(i32::MAX);
+            d.not_yet(name, at);
+        }),
+        "websockets_headers_size" => {
+            let range = "must be from 0 to 65535";
+            lexer::integer_in(args, name, 0, 65535, range).map(|size| {
+                d.config.websockets.headers_size = u16::try_from(size).unwrap_or(u16::MAX);
+                d.not_yet(name, at);
+            })
+        }
+        _ => return None,
+    };
+    Some(result)
+}
+
+/// The limits the router applies, translated from mosquitto's conventions (0 = no limit).
+fn limit(d: &mut Draft, name: &str, args: &mut Args<'_>) -> Result<(), ErrorKind> {
+    let config = &mut d.config;
+    match name {
+        "max_inflight_messages" => {
+            let n = lexer::integer(args, name)?;
+            if n > 65535 {
+                return Err(invalid(name, &n.to_string(), Some("must be at most 65535")));
+            }
+            // mosquitto's "no limit" (0, negative or 65535) is the largest window MQTT has.
+            config.max_inflight_messages = match u16::try_from(n) {
+                Ok(0) | Err(_) => u16::MAX,
+                Ok(n) => n,
+            };
+        }
+        "max_keepalive" => {
+            let range = "must be from 0 to 65535";
+            let n = lexer::integer_in(args, name, 0, 65535, range)?;
+            config.max_keepalive = u16::try_from(n).unwrap_or(u16::MAX);
+        }
+        "max_packet_size" => {
+            let n = lexer::integer(args, name)?;
+            if n < 20 {
+                return Err(invalid(name, &n.to_string(), Some("must be at least 20")));
+            }
+            // Beyond the largest packet MQTT can frame a limit changes nothing.
+            let largest = i64::from(MAX_REMAINING_LENGTH) + 5;
+            config.max_packet_size = u32::try_from(n.min(largest)).unwrap_or(u32::MAX);
+        }
+        "max_queued_bytes" => {
+            let n = lexer::integer(args, name)?.max(0);
+            config.max_queued_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        "max_queued_messages" => {
+            config.max_queued_messages = match lexer::integer(args, name)? {
+                n if n <= 0 => usize::MAX,
+                n => usize::try_from(n).unwrap_or(usize::MAX),
+            };
+        }
+        _ => config.queue_qos0_offline = lexer::boolean(args, name)?,
+    }
+    Ok(())
+}
+
+/// Delivery switches; only the values the router already has are applied.
+fn delivery(d: &mut Draft, name: &str, args: &mut Args<'_>, at: &Origin) -> Result<(), ErrorKind> {
+    let on = lexer::boolean(args, name)?;
+    let config = &mut d.config;
+    let applied = match name {
+        "retain_available" => {
+            config.retain_available = on;
+            on
+        }
+        "upgrade_outgoing_qos" => {
+            config.upgrade_outgoing_qos = on;
+            !on
+        }
+        "allow_duplicate_messages" => {
+            config.allow_duplicate_messages = on;
+            d.note(name, at, NoteKind::Deprecated);
+            !on
+        }
+        "check_retain_source" => {
+            config.check_retain_source = on;
+            !on
+        }
+        _ => {
+            if !on {
+                let why = "minibroker always disables Nagle's algorithm";
+                d.note("set_tcp_nodelay false", at, NoteKind::Ignored(why));
+            }
+            true
+        }
+    };
+    if !applied {
+        d.not_yet(format!("{name} {on}"), at);
+    }
+    Ok(())
+}
+
+/// Byte counts and the `$SYS` interval, none applied yet; 0 is what the broker does anyway.
+fn size(d: &mut Draft, name: &str, args: &mut Args<'_>, at: &Origin) -> Result<(), ErrorKind> {
+    let config = &mut d.config;
+    let n = match name {
+        "max_inflight_bytes" => {
+            let n = lexer::integer(args, name)?.max(0);
+            config.max_inflight_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+            n
+        }
+        "memory_limit" => {
+            let n = lexer::integer(args, name)?;
+            let ok = usize::try_from(n).map_err(|_| invalid(name, &n.to_string(), None))?;
+            config.memory_limit = ok;
+            n
+        }
+        "message_size_limit" => {
+            let range = "must be from 0 to 268435455";
+            let max = i64::from(MAX_REMAINING_LENGTH);
+            let n = lexer::integer_in(args, name, 0, max, range)?;
+            config.message_size_limit = u32::try_from(n).unwrap_or(u32::MAX);
+            n
+        }
+        _ => {
+            let range = "must be from 0 to 65535";
+            let n = lexer::integer_in(args, name, 0, 65535, range)?;
+            config.sys_interval = u16::try_from(n).unwrap_or(u16::MAX);
+            n
+        }
+    };
+    if n > 0 {
+        d.not_yet(name, at);
+    }
+    Ok(())
+}
+
+fn persistence(
+    d: &mut Draft,
+    name: &str,
+    args: &mut Args<'_>,
+    at: &Origin,
+) -> Result<(), ErrorKind> {
+    let p = &mut d.config.persistence;
+    let noted = match name {
+        "persistence" => {
+            p.enabled = lexer::boolean(args, name)?;
+            p.enabled
+        }
+        "persistence_file" => {
+            p.file = Some(PathBuf::from(lexer::string(args, name, p.file.is_some())?));
+            true
+        }
+        "persistence_location" => {
+            let dir = lexer::string(args, name, p.location.is_some())?;
+            p.location = Some(PathBuf::from(dir));
+            true
+        }
+        "autosave_interval" => {
+            let n = lexer::integer(args, name)?.max(0);
+            p.autosave_interval = u32::try_from(n).unwrap_or(u32::MAX);
+            p.autosave_interval != 1800
+        }
+        _ => {
+            p.autosave_on_changes = lexer::boolean(args, name)?;
+            p.autosave_on_changes
+        }
+    };
+    if noted {
+        d.not_yet(name, at);
+    }
+    Ok(())
+}
+
+/// `persistent_client_expiration N<h|d|w|m|y>`; mosquitto only warns about an empty value.
+fn expiration(d: &mut Draft, args: &mut Args<'_>, at: &Origin) -> Result<(), ErrorKind> {
+    let name = "persistent_client_expiration";
+    let Some(text) = args.word() else {
+        d.note(name, at, NoteKind::Empty);
+        return Ok(());
+    };
+    let reason = Some("expected a positive number followed by h, d, w, m or y");
+    let bad = || invalid(name, text, reason);
+    let unit = text.chars().last().ok_or_else(bad)?;
+    let seconds: u64 = match unit {
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        'm' => 30 * 86_400,
+        'y' => 365 * 86_400,
+        _ => return Err(bad()),
+    };
+    let count = text
+        .strip_suffix(unit)
+        .and_then(lexer::parse_integer)
+        .and_then(|n| u64::try_from(n).ok())
+        .filter(|&n| n > 0)
+        .ok_or_else(bad)?;
+    let total = count.checked_mul(seconds).ok_or_else(bad)?;
+    args.end(name, text)?;
+    d.config.persistent_client_expiration = Some(Duration::from_secs(total));
+    d.not_yet(name, at);
+    Ok(())
+}
+
+fn pid_file(d: &mut Draft, args: &mut Args<'_>, at: &Origin) -> Result<(), ErrorKind> {
+    let process = &mut d.config.process;
+    let path = lexer::string(args, "pid_file", process.pid_file.is_some())?;
+    process.pid_file = Some(PathBuf::from(path));
+    d.not_yet("pid_file", at);
+    Ok(())
+}
+
+/// `user NAME`: unlike other strings, the last one wins (mosquitto frees the previous one).
+fn user(d: &mut Draft, args: &mut Args<'_>, at: &Origin) -> Result<(), ErrorKind> {
+    d.config.process.user = Some(lexer::string(args, "user", false)?);
+    d.not_yet("user", at);
+    Ok(())
+}

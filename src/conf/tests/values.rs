@@ -1,0 +1,201 @@
+//! Every option: a good value is accepted and lands in `Config`, every kind of bad value is
+//! refused with a one-line error naming the file, the line and the rule (table-driven).
+
+use std::time::Duration;
+
+use super::*;
+use crate::config::{LogTypes, MAX_REMAINING_LENGTH};
+
+/// Every option of the reference's option table and of mosquitto 2.0, with a valid value.
+const EVERY_OPTION: &str = "\
+per_listener_settings false
+allow_anonymous true
+password_file /etc/mosquitto/passwd
+acl_file /etc/mosquitto/acl
+allow_zero_length_clientid true
+auto_id_prefix auto-
+clientid_prefixes sensor-
+persistence true
+persistence_location /var/lib/mosquitto/
+persistence_file mosquitto.db
+autosave_interval 600
+autosave_on_changes false
+retain_available true
+max_inflight_messages 30
+max_inflight_bytes 1000
+max_queued_messages 200
+max_queued_bytes 100000
+queue_qos0_messages true
+message_size_limit 4096
+max_packet_size 65536
+max_keepalive 120
+persistent_client_expiration 2w
+upgrade_outgoing_qos false
+set_tcp_nodelay true
+sys_interval 10
+log_dest stderr
+log_type error
+log_type warning
+log_timestamp true
+log_timestamp_format %Y-%m-%dT%H:%M:%S
+log_facility 3
+connection_messages true
+pid_file /run/mosquitto/mosquitto.pid
+user mosquitto
+allow_duplicate_messages false
+check_retain_source false
+memory_limit 0
+retry_interval 20
+websockets_log_level 0
+websockets_headers_size 4096
+listener 1883
+bind_interface lo
+socket_domain ipv4
+max_connections -1
+max_qos 2
+max_topic_alias 10
+mount_point site/
+protocol mqtt
+use_username_as_clientid false
+listener 8080
+protocol websockets
+http_dir /var/www
+connection upstream
+address broker.example:1884
+topic sensors/# out 1
+";
+
+/// The TLS options of a listener, with valid values.
+const TLS_LISTENER: &str = "\
+listener 8883 127.0.0.1
+cafile /etc/ssl/ca.pem
+capath /etc/ssl/certs
+certfile /etc/ssl/server.pem
+keyfile /etc/ssl/server.key
+crlfile /etc/ssl/crl.pem
+tls_version tlsv1.2
+require_certificate false
+use_identity_as_username false
+use_subject_as_username false
+tls_keyform pem
+";
+
+#[test]
+fn every_option_is_accepted() {
+    let tls = if cfg!(feature = "tls") {
+        TLS_LISTENER
+    } else {
+        ""
+    };
+    let c = config(&format!("{EVERY_OPTION}{tls}"));
+    assert_eq!(c.max_inflight_messages, 30);
+    assert_eq!(c.max_queued_messages, 200);
+    assert_eq!(c.max_queued_bytes, 100_000);
+    assert!(c.queue_qos0_offline);
+    assert_eq!(c.max_packet_size, 65_536);
+    assert_eq!(c.max_keepalive, 120);
+    assert_eq!(c.topic_alias_maximum, 10);
+    assert_eq!(c.message_size_limit, 4096);
+    assert_eq!(c.max_inflight_bytes, 1000);
+    assert_eq!(
+        c.persistent_client_expiration,
+        Some(Duration::from_secs(14 * 86_400))
+    );
+    assert!(c.persistence.enabled);
+    assert_eq!(c.persistence.autosave_interval, 600);
+    assert_eq!(
+        c.persistence.path(),
+        PathBuf::from("/var/lib/mosquitto/mosquitto.db")
+    );
+    assert_eq!(
+        c.security.password_file,
+        Some(PathBuf::from("/etc/mosquitto/passwd"))
+    );
+    assert_eq!(c.clientid_prefixes.as_deref(), Some("sensor-"));
+    assert_eq!(c.logging.facility, Some(3));
+    let types = c.logging.types.expect("log_type given");
+    assert!(types.error && types.warning && !types.information && !types.debug);
+    assert_eq!(c.bridges.len(), 1);
+    assert_eq!(c.pending_listeners.len(), 1);
+    assert_eq!(plain(&c), vec![addr("0.0.0.0:1883")]);
+    if cfg!(feature = "tls") {
+        assert_eq!(sockets(&c, ListenerKind::Tls), vec![addr("127.0.0.1:8883")]);
+    }
+}
+
+#[test]
+fn mosquitto_conventions_become_minibroker_limits() {
+    // 0, negative and 65535 all mean "no limit" to mosquitto.
+    for n in ["0", "-1", "65535"] {
+        let c = config(&format!("max_inflight_messages {n}\n"));
+        assert_eq!(c.max_inflight_messages, u16::MAX, "{n}");
+    }
+    assert_eq!(
+        config("max_queued_messages 0\n").max_queued_messages,
+        usize::MAX
+    );
+    assert_eq!(
+        config("max_queued_messages -3\n").max_queued_messages,
+        usize::MAX
+    );
+    assert_eq!(config("max_keepalive 0\n").max_keepalive, 0);
+    // A limit above the largest packet MQTT can frame is that largest packet.
+    assert_eq!(
+        config("max_packet_size 999999999999\n").max_packet_size,
+        MAX_REMAINING_LENGTH + 5
+    );
+    assert_eq!(config("max_packet_size 20\n").max_packet_size, 20);
+    assert_eq!(
+        config("autosave_interval -5\n")
+            .persistence
+            .autosave_interval,
+        0
+    );
+}
+
+#[test]
+fn log_type_and_log_dest_accumulate_none_clears_all_sets_everything() {
+    let c = config("log_type error\nlog_type debug\n");
+    let types = c.logging.types.expect("types");
+    assert!(types.error && types.debug && !types.warning);
+    let c = config("log_type error\nlog_type none\nlog_type warning\n");
+    let types = c.logging.types.expect("types");
+    assert!(!types.error && types.warning);
+    assert_eq!(
+        config("log_type all\n").logging.types,
+        Some(LogTypes::all())
+    );
+    let c = config("log_dest syslog\nlog_dest stdout\n");
+    let dest = &c.logging.destinations;
+    assert!(dest.syslog && dest.stdout && !dest.stderr, "{dest:?}");
+    let c = config("log_dest syslog\nlog_dest none\nlog_dest file /var/log/m.log\n");
+    let dest = &c.logging.destinations;
+    assert!(!dest.syslog && !dest.stderr);
+    assert_eq!(dest.file, Some(PathBuf::from("/var/log/m.log")));
+    assert!(config("").logging.destinations.stderr);
+}
+
+#[test]
+fn options_kept_for_later_issues_are_noted_with_file_and_line() {
+    let notes =
+        notes("persistence true\nlistener 1883\nmax_connections 10\nallow_anonymous true\n");
+    assert_eq!(
+        notes,
+        [
+            format!("persistence ({MAIN}:1) is not supported yet"),
+            format!("max_connections ({MAIN}:3) is not supported yet"),
+        ]
+    );
+    // The default value is what the broker does anyway: nothing to say.
+    assert!(super::notes("persistence false\nretain_available true\nsys_interval 0\n").is_empty());
+}
+
+#[test]
+fn empty_values_mosquitto_only_warns_about_are_noted() {
+    let notes = notes("max_connections\nlog_type\nprotocol\npersistent_client_expiration\n");
+    assert_eq!(notes.len(), 4, "{notes:?}");
+    assert_eq!(
+        notes[0],
+        format!("empty max_connections value ({MAIN}:1) is ignored")
+    );
+}

@@ -1,0 +1,119 @@
+//! What one listener is told besides its address: the per-listener settings of a mosquitto.conf
+//! `listener` section, and the listeners the broker cannot open yet.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::{Origin, SecurityOptions};
+
+/// Which address family a listener without a bind address opens sockets for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketDomain {
+    Ipv4,
+    Ipv6,
+}
+
+/// What a listener speaks on top of TCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListenerProtocol {
+    #[default]
+    Mqtt,
+    /// MQTT over WebSockets; such a listener is kept in [`super::Config::pending_listeners`].
+    WebSockets,
+}
+
+/// The oldest TLS version a listener accepts (mosquitto's `tls_version`, a minimum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersion {
+    Tls11,
+    Tls12,
+    Tls13,
+}
+
+/// The TLS files a listener names. Every TLS listener presents [`super::Config::tls`]; these
+/// are kept per listener as written, for the day listeners get certificates of their own.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsFiles {
+    pub cafile: Option<PathBuf>,
+    pub capath: Option<PathBuf>,
+    pub certfile: Option<PathBuf>,
+    pub keyfile: Option<PathBuf>,
+    pub crlfile: Option<PathBuf>,
+    pub min_version: Option<TlsVersion>,
+}
+
+/// Per-listener settings. Sockets opened for one `listener` line (the IPv4 and the IPv6 socket
+/// of a listener without a bind address) carry equal options with the same [`origin`], which
+/// is how limits that count over a whole listener, such as `max_connections`, find its sockets.
+///
+/// [`origin`]: ListenerOptions::origin
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerOptions {
+    /// The `listener` line (or, for mosquitto's default listener, the first option that
+    /// created it); `None` for listeners from the command line or local-only mode.
+    pub origin: Option<Origin>,
+    /// Bound to this network interface (SO_BINDTODEVICE), Linux only.
+    pub bind_interface: Option<String>,
+    /// Only this address family, when the listener has no bind address of its own.
+    pub socket_domain: Option<SocketDomain>,
+    /// Connections open at once on this listener; `None` is no limit. Not applied yet.
+    pub max_connections: Option<u32>,
+    /// Highest QoS granted on this listener (0 to 2). Not applied yet below 2.
+    pub max_qos: u8,
+    /// Topic aliases an MQTT 5 client may set up; applied through
+    /// [`super::Config::topic_alias_maximum`], which must then agree for every listener.
+    pub max_topic_alias: u16,
+    /// Prefix added to every topic of this listener's clients. Not applied yet.
+    pub mount_point: Option<String>,
+    /// Use the CONNECT user name as the client id. Not applied yet.
+    pub use_username_as_clientid: bool,
+    pub protocol: ListenerProtocol,
+    /// Files served to plain HTTP requests on a WebSockets listener. Not applied yet.
+    pub http_dir: Option<PathBuf>,
+    pub tls: TlsFiles,
+    /// Whether clients without a user name may connect here, resolved as mosquitto 2.0.12+
+    /// does (local-only mode forces it on; unset means false once a listener is configured).
+    /// There is no authentication yet, so `false` is not applied.
+    pub allow_anonymous: bool,
+    /// The security settings in force on this listener: its own with
+    /// `per_listener_settings true`, otherwise a copy of [`super::Config::security`].
+    pub security: SecurityOptions,
+}
+
+impl Default for ListenerOptions {
+    /// What a command-line listener gets: no limits of its own, anonymous clients allowed.
+    fn default() -> ListenerOptions {
+        ListenerOptions {
+            origin: None,
+            bind_interface: None,
+            socket_domain: None,
+            max_connections: None,
+            max_qos: 2,
+            max_topic_alias: 10,
+            mount_point: None,
+            use_username_as_clientid: false,
+            protocol: ListenerProtocol::Mqtt,
+            http_dir: None,
+            tls: TlsFiles::default(),
+            allow_anonymous: true,
+            security: SecurityOptions::default(),
+        }
+    }
+}
+
+/// Where a listener the broker cannot open yet would listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PendingAddress {
+    /// TCP addresses, for a WebSockets listener.
+    Sockets(Vec<SocketAddr>),
+    /// A Unix domain socket (`listener 0 PATH`).
+    Unix(PathBuf),
+}
+
+/// A listener the configuration asks for that the broker does not open yet (WebSockets, Unix
+/// domain sockets), kept for the issues that add them; the broker logs that it is skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingListener {
+    pub address: PendingAddress,
+    pub options: ListenerOptions,
+}
