@@ -5,24 +5,37 @@
 //! - `hash`: the `$6$` and `$7$` password hash forms: parse, compute, verify.
 //! - `password_file`: a password file's lines → users and hashes, with warnings for the lines
 //!   it drops; the CONNECT check.
+//! - `acl`: an ACL file's lines → per-user rules and `%c`/`%u` patterns, or a fatal `file:line`
+//!   error.
+//! - `acl_check`: a client's rights compiled at CONNECT; the per-message check and the
+//!   SUBSCRIBE-time question "can this filter ever deliver anything?".
 //!
 //! # What the router is to call
-//! At startup and on SIGHUP, [`PasswordFile::parse`] (log each warning); at CONNECT,
+//! At startup and on SIGHUP: [`PasswordFile::parse`] (log each warning) and
+//! [`AclFile::parse`] (an error is fatal, as in mosquitto). At CONNECT:
 //! [`PasswordFile::check`] for a client with a username (a refusal is CONNACK 5 in MQTT 3.x and
-//! 0x87 in MQTT 5, never 4/0x86).
+//! 0x87 in MQTT 5, never 4/0x86), then [`AclFile::compile`], or [`ClientAcl::unrestricted`]
+//! without an ACL file, kept with the session's connection. For each PUBLISH and Will,
+//! [`ClientAcl::check`] with [`Access::Write`]; for each delivery and retained message,
+//! [`Access::Read`]; for each SUBSCRIBE filter, [`ClientAcl::can_ever_read`].
 //!
 //! # Decisions
-//! Each module's documentation gives its own; in short: mosquitto 2.0's format, and an
-//! iteration ceiling on `$7$` entries so a login cannot stall the event loop.
+//! Each module's documentation gives its own; in short: mosquitto 2.0's formats and order of
+//! checks, an iteration ceiling on `$7$` entries so a login cannot stall the event loop, and
+//! pattern grants that reach `$` topics only when written with a leading `$`.
 // Everything here reads files an operator wrote, or a client's CONNECT: nothing may panic on it.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+pub mod acl;
+pub mod acl_check;
 pub mod hash;
 pub mod password_file;
 
+pub use acl::{AclError, AclErrorKind, AclFile};
+pub use acl_check::{Access, ClientAcl, ClientIdentity};
 pub use hash::{HashError, HashKind, PasswordHash};
 pub use password_file::{
     DEFAULT_MAX_ITERATIONS, ParsedPasswordFile, PasswordFile, PasswordLimits, PasswordProblem,
