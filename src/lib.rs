@@ -4,7 +4,7 @@
 //! - [`protocol`]: the MQTT 3.1, 3.1.1 and 5.0 wire format, pure and fuzzable.
 //! - [`topic`]: topic names, precompiled topic filters, matching, and filter intersection.
 //! - [`auth`]: mosquitto password files and ACL files, parsed, and the checks made with them;
-//!   pure (the files come in as bytes).
+//!   pure (the files come in as bytes), plus the `minibroker passwd` tool.
 //! - [`router`]: the broker's state and rules without I/O: sessions, subscriptions, retained
 //!   messages, outbound queues, timers.
 //! - `net`: the only code touching sockets and TLS: the mio reactor, listeners, connections and

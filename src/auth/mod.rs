@@ -9,6 +9,9 @@
 //!   error.
 //! - `acl_check`: a client's rights compiled at CONNECT; the per-message check and the
 //!   SUBSCRIBE-time question "can this filter ever deliver anything?".
+//! - `passwd_edit` and `passwd_tool`: `minibroker passwd`, mosquitto_passwd's counterpart. The
+//!   edits are pure (text in, text out); the tool around them is this module's only I/O, and
+//!   only the binary calls it.
 //!
 //! # What the router is to call
 //! At startup and on SIGHUP: [`PasswordFile::parse`] (log each warning) and
@@ -21,8 +24,9 @@
 //!
 //! # Decisions
 //! Each module's documentation gives its own; in short: mosquitto 2.0's formats and order of
-//! checks, an iteration ceiling on `$7$` entries so a login cannot stall the event loop, and
-//! pattern grants that reach `$` topics only when written with a leading `$`.
+//! checks, an iteration ceiling on `$7$` entries so a login cannot stall the event loop, pattern
+//! grants that reach `$` topics only when written with a leading `$`, and a `passwd -U` that
+//! leaves hashed lines alone.
 // Everything here reads files an operator wrote, or a client's CONNECT: nothing may panic on it.
 #![cfg_attr(
     not(test),
@@ -32,6 +36,8 @@
 pub mod acl;
 pub mod acl_check;
 pub mod hash;
+pub mod passwd_edit;
+pub mod passwd_tool;
 pub mod password_file;
 
 pub use acl::{AclError, AclErrorKind, AclFile};
