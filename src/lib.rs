@@ -2,7 +2,9 @@
 //!
 //! # Module map
 //! - [`protocol`]: the MQTT 3.1, 3.1.1 and 5.0 wire format, pure and fuzzable.
-//! - [`topic`]: topic names, precompiled topic filters and matching.
+//! - [`topic`]: topic names, precompiled topic filters, matching, and filter intersection.
+//! - [`auth`]: mosquitto password files and ACL files, parsed, and the checks made with them;
+//!   pure (the files come in as bytes), plus the `minibroker passwd` tool.
 //! - [`router`]: the broker's state and rules without I/O: sessions, subscriptions, retained
 //!   messages, outbound queues, timers.
 //! - `net`: the only code touching sockets and TLS: the mio reactor, listeners, connections and
@@ -24,6 +26,7 @@
 //! before the router sees a byte, and neither the reactor nor the router can tell the difference.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod broker;
 pub mod cli;
 pub mod conf;

@@ -1,4 +1,4 @@
-//! The `minibroker` command: options, logging, run.
+//! The `minibroker` command: options, logging, run; or `minibroker passwd`.
 
 use std::process::ExitCode;
 
@@ -7,7 +7,12 @@ use minibroker::logging::{self, LogSettings};
 use minibroker::{Broker, RunOptions};
 
 fn main() -> ExitCode {
-    let settings = match cli::parse(std::env::args_os().skip(1)) {
+    let mut args = std::env::args_os().skip(1).peekable();
+    // `minibroker passwd …` is mosquitto_passwd's counterpart; it exits with that tool's status.
+    if args.next_if(|arg| arg == "passwd").is_some() {
+        return minibroker::auth::passwd_tool::main(args);
+    }
+    let settings = match cli::parse(args) {
         Ok(Command::Run(settings)) => settings,
         Ok(Command::Help) => {
             print!("{}", cli::usage());

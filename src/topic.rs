@@ -5,6 +5,10 @@
 //! its levels when it is parsed rather than on every PUBLISH it is matched against. The rules are
 //! those of MQTT 3.1.1 section 4.7 and MQTT 5.0 section 4.7, which agree.
 //!
+//! Filters can also be compared with each other (`intersect.rs`): whether two can match a common
+//! topic, and whether one matches everything another does; access control answers a SUBSCRIBE
+//! with them.
+//!
 //! Shared subscriptions (`$share/{group}/{filter}`, MQTT 5.0 section 4.8.2) are not parsed here
 //! yet: today such a text is an ordinary filter whose first level is the literal `$share`. They
 //! will come as a separate type that wraps the [`TopicFilter`] after the group name, so matching
@@ -282,6 +286,8 @@ impl fmt::Display for TopicFilter {
         f.write_str(&self.text)
     }
 }
+
+mod intersect;
 
 #[cfg(test)]
 mod tests;
