@@ -8,6 +8,7 @@ use super::link::{ClientLimits, LinkState};
 use super::session::{Flight, NEVER_EXPIRES, Session};
 use super::{Ending, LinkId, Router};
 use crate::config::MAX_REMAINING_LENGTH;
+use crate::logging::CONNECTION_TARGET;
 use crate::protocol::{
     ConnAck, Connect, ConnectReturnCode, Packet, Properties, ProtocolVersion, PubResponse,
     PublishHeader, ReasonCode,
@@ -118,11 +119,19 @@ impl Router {
             };
             self.deadlines.push(deadline, id);
         }
+        // mosquitto's line: p is its protocol number (1 for 3.1, 2 for 3.1.1, 5), and the
+        // user name is shown only when there is one.
+        let user = connect
+            .username
+            .as_deref()
+            .map(|name| format!(", u'{name}'"))
+            .unwrap_or_default();
         info!(
-            "New client connected from {} as {} (p{}, c{}, k{}).",
+            target: CONNECTION_TARGET,
+            "New client connected from {} as {} (p{}, c{}, k{}{user}).",
             link.peer,
             client_id,
-            connect.protocol.level(),
+            mosquitto_protocol_number(connect.protocol),
             u8::from(connect.clean_start),
             keep_alive
         );
@@ -310,6 +319,15 @@ pub fn answer_version(level: u8) -> ProtocolVersion {
     match level {
         3 | 4 | 0x83 | 0x84 => ProtocolVersion::V3_1_1,
         _ => ProtocolVersion::V5,
+    }
+}
+
+/// The protocol number mosquitto's connect line shows.
+fn mosquitto_protocol_number(version: ProtocolVersion) -> u8 {
+    match version {
+        ProtocolVersion::V3_1 => 1,
+        ProtocolVersion::V3_1_1 => 2,
+        ProtocolVersion::V5 => 5,
     }
 }
 

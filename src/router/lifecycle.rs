@@ -10,6 +10,7 @@ use super::link::LinkState;
 use super::message::Message;
 use super::session::NEVER_EXPIRES;
 use super::{LinkLoss, Router};
+use crate::logging::CONNECTION_TARGET;
 use crate::protocol::{Disconnect, Packet, Properties, ReasonCode, Will};
 
 /// Why a link ends, for the log line, the DISCONNECT an MQTT 5 client is sent, and whether its
@@ -58,20 +59,33 @@ impl Ending {
         }
     }
 
-    fn describe(&self) -> String {
+    /// mosquitto's own line for a connected client's end (its `log__printf` calls in
+    /// `loop.c` and `handle_*.c`), word for word, so that log watchers and fail2ban filters
+    /// written for mosquitto keep matching. `None` where mosquitto writes none.
+    fn connection_line(&self, id: &str) -> Option<String> {
+        Some(match self {
+            Ending::Disconnect | Ending::DisconnectWithWill => format!("Client {id} disconnected."),
+            Ending::Lost(LinkLoss::PeerClosed) => format!("Client {id} closed its connection."),
+            Ending::Lost(LinkLoss::Io(_)) => format!("Socket error on client {id}, disconnecting."),
+            Ending::KeepaliveTimeout => format!("Client {id} has exceeded timeout, disconnecting."),
+            Ending::TakenOver => format!("Client {id} already connected, closing old connection."),
+            Ending::Violation { .. } => format!("Client {id} disconnected due to protocol error."),
+            _ => return None,
+        })
+    }
+
+    /// What the broker knows beyond mosquitto's line: the rule broken, the refusal, the socket
+    /// error. `None` when mosquitto's line says it all.
+    fn detail(&self) -> Option<String> {
         match self {
-            Ending::Disconnect => "disconnected".to_owned(),
-            Ending::DisconnectWithWill => "disconnected, asking for its will".to_owned(),
-            Ending::Refused(why) => format!("refused: {why}"),
-            Ending::ConnectTimeout => "closed: no CONNECT within the connect timeout".to_owned(),
-            Ending::KeepaliveTimeout => "closed: keepalive timeout".to_owned(),
-            Ending::TakenOver => "closed: session taken over by a new connection".to_owned(),
-            Ending::Violation { why, .. } => format!("closed: protocol error: {why}"),
-            Ending::ServerShutdown => "closed: broker shutting down".to_owned(),
-            Ending::Lost(LinkLoss::PeerClosed) => "closed its connection".to_owned(),
-            Ending::Lost(LinkLoss::Io(error)) => format!("closed: socket error: {error}"),
-            Ending::Lost(LinkLoss::Shutdown) => "closed: broker shutting down".to_owned(),
-            Ending::Lost(LinkLoss::Requested) => "closed".to_owned(),
+            Ending::Refused(why) => Some(format!("refused: {why}")),
+            Ending::ConnectTimeout => Some("closed: no CONNECT within the connect timeout".into()),
+            Ending::Violation { why, .. } => Some(format!("protocol error: {why}")),
+            Ending::Lost(LinkLoss::Io(error)) => Some(format!("socket error: {error}")),
+            Ending::ServerShutdown | Ending::Lost(LinkLoss::Shutdown) => {
+                Some("closed: broker shutting down".into())
+            }
+            _ => None,
         }
     }
 }
@@ -100,16 +114,17 @@ impl Router {
         link.state = LinkState::Closing;
         let will = link.will.take().filter(|_| ending.publishes_will());
         let session = link.session.take();
-        let line = format!(
-            "Client {} from {} {}",
-            link.name(),
-            link.peer,
-            ending.describe()
-        );
-        if was_connected || matches!(ending, Ending::Refused(_) | Ending::Violation { .. }) {
-            info!("{line}");
-        } else {
-            debug!("{line}");
+        if was_connected && let Some(line) = ending.connection_line(link.name()) {
+            info!(target: CONNECTION_TARGET, "{line}");
+        }
+        if let Some(detail) = ending.detail() {
+            let line = format!("Client {} from {} {detail}", link.name(), link.peer);
+            // Refusals and broken rules are worth an operator's eye; the rest is routine.
+            if matches!(ending, Ending::Refused(_) | Ending::Violation { .. }) {
+                info!("{line}");
+            } else {
+                debug!("{line}");
+            }
         }
         self.mark_ready(key);
         match session {

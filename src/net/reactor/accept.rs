@@ -5,12 +5,13 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use log::{debug, warn};
+use log::{debug, info, warn};
 use mio::net::TcpStream;
 use mio::{Interest, Token};
 
 use super::{ACCEPT_PAUSE, FIRST_CLOSING, Reactor};
 use crate::config::ListenerKind;
+use crate::logging::CONNECTION_TARGET;
 
 /// A process short of descriptors may stay short for a long time, hovering at its limit; one
 /// warning per this period says so without flooding the log.
@@ -41,8 +42,11 @@ impl Reactor {
                 return;
             }
             let kind = slot.listener.kind;
+            let port = slot.listener.addr.port();
             match slot.listener.socket.accept() {
                 Ok((stream, peer)) => {
+                    // mosquitto's line, which fail2ban filters for it match on.
+                    info!(target: CONNECTION_TARGET, "New connection from {peer} on port {port}.");
                     self.add_connection(stream, kind, peer, now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
