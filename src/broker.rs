@@ -17,7 +17,7 @@ use crate::config::{Config, ConfigError, ListenerKind};
 use crate::net::{self, Listener, Reactor, TlsServer};
 use crate::router::Router;
 
-pub use crate::net::{BindError, TlsError};
+pub use crate::net::{BindError, ReloadHook, TlsError};
 
 /// A broker whose listeners are bound, ready to run.
 ///
@@ -43,16 +43,35 @@ pub struct Broker {
 }
 
 /// How [`Broker::run_with`] runs the broker.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Default)]
 pub struct RunOptions {
     handle_signals: bool,
+    reload: Option<ReloadHook>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("handle_signals", &self.handle_signals)
+            .field("reload", &self.reload.is_some())
+            .finish()
+    }
 }
 
 impl RunOptions {
-    /// Stop on SIGINT and SIGTERM, and reload the TLS certificate on SIGHUP. Off by default: a library must not take the
-    /// host program's signals; the `minibroker` command turns it on.
+    /// Stop on SIGINT and SIGTERM, and reload on SIGHUP (the TLS certificate from the same
+    /// files, and the configuration from the [`RunOptions::on_reload`] hook). Off by default: a
+    /// library must not take the host program's signals; the `minibroker` command turns it on.
     pub fn handle_signals(mut self, on: bool) -> RunOptions {
         self.handle_signals = on;
+        self
+    }
+
+    /// Where a SIGHUP gets the new configuration. What the broker takes from it is what
+    /// mosquitto takes on reload, and more: every limit, queue and session setting, from the
+    /// next packet on; listeners stay as they were bound.
+    pub fn on_reload(mut self, hook: ReloadHook) -> RunOptions {
+        self.reload = Some(hook);
         self
     }
 }
@@ -123,7 +142,7 @@ impl Broker {
             self.tls,
             self.stop,
             options.handle_signals,
-            self.config.max_packet_size,
+            options.reload,
         )?;
         for (addr, kind) in addrs.iter().zip(kinds) {
             match kind {

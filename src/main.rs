@@ -7,7 +7,8 @@ use minibroker::logging::{self, LogSettings};
 use minibroker::{Broker, RunOptions};
 
 fn main() -> ExitCode {
-    let mut args = std::env::args_os().skip(1).peekable();
+    let given: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let mut args = given.clone().into_iter().peekable();
     // `minibroker passwd …` is mosquitto_passwd's counterpart; it exits with that tool's status.
     if args.next_if(|arg| arg == "passwd").is_some() {
         return minibroker::auth::passwd_tool::main(args);
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
     for (level, message) in &settings.startup_log {
         log::log!(*level, "{message}");
     }
+    let reload = cli::reload_hook(given, &settings.config);
     let broker = match Broker::bind(settings.config) {
         Ok(broker) => broker,
         Err(e) => {
@@ -42,7 +44,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match broker.run_with(RunOptions::default().handle_signals(true)) {
+    let options = RunOptions::default().handle_signals(true).on_reload(reload);
+    match broker.run_with(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e}");

@@ -4,6 +4,7 @@
 
 mod error;
 mod file;
+mod reload;
 mod tls;
 
 use std::ffi::OsStr;
@@ -18,6 +19,7 @@ use crate::config::{Config, DEFAULT_PORT, ListenerConfig, QueueFullPolicy};
 
 pub use error::{CliError, UsageError};
 use error::{dashed, from_config, from_getopts};
+pub use reload::reload_hook;
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

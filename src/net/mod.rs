@@ -10,6 +10,7 @@ mod transport;
 
 pub use listener::BindError;
 pub(crate) use listener::{Listener, bind_all};
+pub use reactor::ReloadHook;
 pub(crate) use reactor::{MAX_LISTENERS, Reactor, WAKER};
 pub use tls::TlsError;
 pub(crate) use tls::TlsServer;

@@ -30,7 +30,13 @@ mod flush;
 use super::TlsServer;
 use super::connection::{Connection, ReadOutcome};
 use super::listener::{Listener, os_message};
+use crate::config::Config;
 use crate::router::{LinkId, LinkLoss, Ready, Router};
+
+/// What a SIGHUP asks of the program that runs the broker: a configuration read afresh (for
+/// the `minibroker` command, its file and flags parsed again), or `None` to keep the running
+/// one (the file no longer parses; the hook has said why). Called on the broker's thread.
+pub type ReloadHook = Box<dyn FnMut() -> Option<Config> + Send>;
 use closing::{ClosingSockets, MAX_CLOSING};
 
 /// Wakes the loop from another thread (a [`crate::BrokerHandle`] asking it to stop).
@@ -78,6 +84,8 @@ pub(crate) struct Reactor {
     /// The certificate for TLS listeners; `None` when there are none.
     tls: Option<TlsServer>,
     signals: Option<Signals>,
+    /// Where a SIGHUP gets the configuration read afresh.
+    reload: Option<ReloadHook>,
     stop: Arc<AtomicBool>,
     scratch: Box<[u8]>,
     /// Links to write; filled by the router, carried to the next turn when it refills output.
@@ -109,8 +117,9 @@ impl Reactor {
         tls: Option<TlsServer>,
         stop: Arc<AtomicBool>,
         handle_signals: bool,
-        max_packet_size: u32,
+        reload: Option<ReloadHook>,
     ) -> io::Result<Reactor> {
+        let max_packet_size = router.max_packet_size();
         let mut slots = Vec::with_capacity(listeners.len());
         for (i, mut listener) in listeners.into_iter().enumerate() {
             let token = Token(FIRST_LISTENER + i);
@@ -136,6 +145,7 @@ impl Reactor {
             router,
             tls,
             signals,
+            reload,
             stop,
             scratch: vec![0; SCRATCH_SIZE].into_boxed_slice(),
             ready: Vec::new(),
@@ -226,14 +236,24 @@ impl Reactor {
                     info!("{name} received, shutting down");
                     self.stopping = true;
                 }
-                SIGHUP => {
-                    info!("reload requested");
-                    if let Some(tls) = self.tls.as_mut() {
-                        tls.reload();
-                    }
-                }
+                SIGHUP => self.reload(),
                 _ => {}
             }
+        }
+    }
+
+    /// SIGHUP: the configuration read afresh goes to the router, and the TLS certificate is
+    /// read again from its files (mosquitto's order, reference section 1.6). A configuration
+    /// that does not parse leaves everything as it was but the certificate.
+    fn reload(&mut self) {
+        info!("Reloading config.");
+        if let Some(config) = self.reload.as_mut().and_then(|hook| hook()) {
+            self.router.reconfigure(&config);
+            let limit = self.router.max_packet_size();
+            self.max_pending_in = usize::try_from(limit).unwrap_or(usize::MAX);
+        }
+        if let Some(tls) = self.tls.as_mut() {
+            tls.reload();
         }
     }
 

@@ -281,6 +281,22 @@ impl Router {
             .min()
     }
 
+    /// Takes a configuration read afresh (SIGHUP). The listeners stay as they were bound; every
+    /// other setting holds from the next packet, connection or delivery on. Limits already
+    /// agreed with a connected client (its in-flight window, the keepalive and topic alias
+    /// maximum its CONNACK announced) stay as agreed until it reconnects, since the
+    /// specification gives the server no way to change them mid-connection.
+    pub fn reconfigure(&mut self, config: &Config) {
+        let listeners = std::mem::take(&mut self.config.listeners);
+        self.config = config.clone();
+        self.config.listeners = listeners;
+    }
+
+    /// The largest packet accepted from a client, in bytes.
+    pub fn max_packet_size(&self) -> u32 {
+        self.config.max_packet_size
+    }
+
     /// Number of open links (connections), for statistics and tests.
     pub fn link_count(&self) -> usize {
         self.links.len()
