@@ -37,6 +37,7 @@ pub mod logging;
 mod net;
 pub mod protocol;
 pub mod router;
+pub mod service;
 pub mod topic;
 
 pub use broker::{BindError, Broker, BrokerHandle, RunOptions, TlsError};

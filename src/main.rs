@@ -3,8 +3,6 @@
 use std::process::ExitCode;
 
 use minibroker::cli::{self, Command};
-use minibroker::logging::{self, LogSettings};
-use minibroker::{Broker, RunOptions};
 
 fn main() -> ExitCode {
     let given: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
@@ -28,28 +26,5 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_status());
         }
     };
-    let log_settings = LogSettings::from_config(&settings.config.logging);
-    for problem in logging::install(&log_settings, settings.log_level) {
-        log::error!("{problem}");
-    }
-    // What the command line gathered before logging was set up: the files read, the notes.
-    for (level, message) in &settings.startup_log {
-        log::log!(*level, "{message}");
-    }
-    let reload = cli::reload_hook(given, &settings.config);
-    let broker = match Broker::bind(settings.config) {
-        Ok(broker) => broker,
-        Err(e) => {
-            eprintln!("minibroker: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let options = RunOptions::default().handle_signals(true).on_reload(reload);
-    match broker.run_with(options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            log::error!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::serve(*settings, given)
 }

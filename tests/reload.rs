@@ -37,7 +37,13 @@ fn sighup_reopens_the_log_file_that_logrotate_moved() {
     let log = dir.path("broker.log");
     let file = dir.write(
         "minibroker.conf",
-        &config(port, &format!("log_dest file {log}\nlog_dest stderr\n")),
+        // `user root`: started as root, the broker would otherwise run as mosquitto's default
+        // user, who may not create files in this root-owned directory (under systemd the
+        // log directory belongs to the service's user).
+        &config(
+            port,
+            &format!("log_dest file {log}\nlog_dest stderr\nuser root\n"),
+        ),
     );
     let broker = start(&file);
     Client::connect(broker.addr(), "before-rotation").disconnect();

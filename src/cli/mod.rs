@@ -5,6 +5,7 @@
 mod error;
 mod file;
 mod reload;
+mod serve;
 mod tls;
 
 use std::ffi::OsStr;
@@ -16,10 +17,12 @@ use getopts::{Matches, Options};
 use log::{Level, LevelFilter};
 
 use crate::config::{Config, DEFAULT_PORT, ListenerConfig, QueueFullPolicy};
+use crate::service::RunAs;
 
 pub use error::{CliError, UsageError};
 use error::{dashed, from_config, from_getopts};
 pub use reload::reload_hook;
+pub use serve::serve;
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +45,10 @@ pub struct RunSettings {
     /// What to log once logging is set up: the files read, and the configuration file's
     /// settings that are not applied yet, in order.
     pub startup_log: Vec<(Level, String)>,
+    /// `-d`: fork into the background.
+    pub daemon: bool,
+    /// Who to run as once the listeners are bound (from the file's `user`).
+    pub run_as: RunAs,
 }
 
 fn options() -> Options {
@@ -90,6 +97,11 @@ fn options() -> Options {
         "pkcs12-password-env",
         "environment variable holding the --pkcs12 password (default: no password)",
         "VAR",
+    );
+    o.optflag(
+        "d",
+        "daemon",
+        "run in the background (and write the configuration's pid_file)",
     );
     o.optflag("v", "verbose", "log debug messages");
     o.optflag("q", "quiet", "log errors only");
@@ -176,6 +188,7 @@ where
         return Err(UsageError::new(extra.as_str(), "unexpected argument").into());
     }
     let flag_level = log_level(&matches)?;
+    let from_file = matches.opt_present("c");
     let (mut config, startup_log) = match matches.opt_str("c") {
         Some(path) => file::config_from_file(&matches, path.as_ref())?,
         None => (listeners_from(&matches)?, Vec::new()),
@@ -184,10 +197,13 @@ where
     config.validate().map_err(from_config)?;
     // -v and -q win over the file's log_type, as mosquitto's -v does.
     let log_level = flag_level;
+    let run_as = RunAs::from_config(config.process.user.as_deref(), from_file);
     Ok(Command::Run(Box::new(RunSettings {
         config,
         log_level,
         startup_log,
+        daemon: matches.opt_present("d"),
+        run_as,
     })))
 }
 

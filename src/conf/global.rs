@@ -39,8 +39,8 @@ pub(super) fn option(
         | "autosave_interval"
         | "autosave_on_changes" => persistence(d, name, args, at),
         "persistent_client_expiration" => expiration(d, args, at),
-        "pid_file" => pid_file(d, args, at),
-        "user" => user(d, args, at),
+        "pid_file" => pid_file(d, args),
+        "user" => user(d, args),
         "retry_interval" => {
             args.rest();
             let why = "mosquitto 2.0 no longer has it";
@@ -246,17 +246,15 @@ fn expiration(d: &mut Draft, args: &mut Args<'_>, at: &Origin) -> Result<(), Err
     Ok(())
 }
 
-fn pid_file(d: &mut Draft, args: &mut Args<'_>, at: &Origin) -> Result<(), ErrorKind> {
+fn pid_file(d: &mut Draft, args: &mut Args<'_>) -> Result<(), ErrorKind> {
     let process = &mut d.config.process;
     let path = lexer::string(args, "pid_file", process.pid_file.is_some())?;
     process.pid_file = Some(PathBuf::from(path));
-    d.not_yet("pid_file", at);
     Ok(())
 }
 
 /// `user NAME`: unlike other strings, the last one wins (mosquitto frees the previous one).
-fn user(d: &mut Draft, args: &mut Args<'_>, at: &Origin) -> Result<(), ErrorKind> {
+fn user(d: &mut Draft, args: &mut Args<'_>) -> Result<(), ErrorKind> {
     d.config.process.user = Some(lexer::string(args, "user", false)?);
-    d.not_yet("user", at);
     Ok(())
 }

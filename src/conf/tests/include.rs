@@ -63,7 +63,6 @@ fn debian_stock_file_with_a_listener_in_conf_d() {
     assert_eq!(
         notes,
         [
-            format!("pid_file ({MAIN}:6) is not supported yet"),
             format!("persistence ({MAIN}:8) is not supported yet"),
             format!("persistence_location ({MAIN}:9) is not supported yet"),
         ]
