@@ -3,6 +3,8 @@
 #   make run    release build, then a broker on port 1883
 #   make test   install what the tests need, then run every check
 #   make bench  minibroker against mosquitto, results in BENCHMARKS.md (benches/bench.mk)
+#   make install   the binary, the systemd unit, logrotate and sysusers files and an example
+#                  configuration, under DESTDIR and PREFIX (default /usr/local)
 #
 # `make test` runs each step even when an earlier one failed (a formatting slip should not hide a
 # failing test), prints one line naming the failed steps, and exits non-zero if there were any.
@@ -20,8 +22,14 @@ PORT ?= 1883
 PYTEST_ARGS ?=
 
 E2E_DIR := tests/e2e
-TEST_STEPS := fmt-check clippy clippy-no-tls cargo-test e2e-paho1 e2e-paho2
+TEST_STEPS := fmt-check clippy clippy-no-tls cargo-test e2e-paho1 e2e-paho2 install-check
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+# Configuration and logrotate go to /etc whatever the prefix, as Debian's packages place them.
+SYSCONFDIR ?= /etc
 
+.PHONY: install install-check
 .PHONY: all build run test deps build-deps mosquitto-clients venvs \
         fmt-check clippy clippy-no-tls cargo-test e2e e2e-paho1 e2e-paho2 clean
 
@@ -124,6 +132,45 @@ e2e-paho1: .venv-paho1/.installed build
 
 e2e-paho2: .venv-paho2/.installed build
 	.venv-paho2/bin/python -m pytest $(E2E_DIR) $(PYTEST_ARGS)
+
+# --- installing as a system service --------------------------------------------------------
+
+# An existing configuration is never overwritten; the example is then installed beside it.
+install: build-deps
+	$(CARGO) build --release
+	install -D -m 0755 target/release/minibroker $(DESTDIR)$(BINDIR)/minibroker
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d
+	sed 's|@BINDIR@|$(BINDIR)|g' dist/minibroker.service \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/minibroker.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/minibroker.service
+	install -m 0644 dist/minibroker.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/minibroker.conf
+	install -D -m 0644 dist/minibroker.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/minibroker
+	install -d $(DESTDIR)$(SYSCONFDIR)/minibroker
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/minibroker/minibroker.conf ]; then \
+	    install -m 0644 dist/minibroker.conf $(DESTDIR)$(SYSCONFDIR)/minibroker/minibroker.conf.example; \
+	    echo "kept $(DESTDIR)$(SYSCONFDIR)/minibroker/minibroker.conf; the example is minibroker.conf.example"; \
+	else \
+	    install -m 0644 dist/minibroker.conf $(DESTDIR)$(SYSCONFDIR)/minibroker/minibroker.conf; \
+	fi
+
+# `make install` into a scratch DESTDIR: every file where it belongs, the unit pointing at the
+# installed binary, and that binary answering.
+install-check:
+	@dest=$$(mktemp -d); trap 'rm -rf "$$dest"' EXIT; \
+	$(MAKE) --no-print-directory install DESTDIR="$$dest" PREFIX=/usr >/dev/null; \
+	for f in usr/bin/minibroker usr/lib/systemd/system/minibroker.service \
+	         usr/lib/sysusers.d/minibroker.conf etc/logrotate.d/minibroker \
+	         etc/minibroker/minibroker.conf; do \
+	    [ -e "$$dest/$$f" ] || { echo "install-check: $$f missing"; exit 1; }; \
+	done; \
+	grep -q '^ExecStart=/usr/bin/minibroker -c /etc/minibroker/minibroker.conf$$' \
+	    "$$dest/usr/lib/systemd/system/minibroker.service" \
+	    || { echo "install-check: ExecStart does not name /usr/bin/minibroker"; exit 1; }; \
+	"$$dest/usr/bin/minibroker" --version; \
+	$(MAKE) --no-print-directory install DESTDIR="$$dest" PREFIX=/usr >/dev/null; \
+	[ -e "$$dest/etc/minibroker/minibroker.conf.example" ] \
+	    || { echo "install-check: a second install overwrote the configuration"; exit 1; }; \
+	echo "install-check: all files installed"
 
 clean:
 	$(CARGO) clean
