@@ -123,3 +123,33 @@ fn connection_messages_false_after_sighup_hides_connect_lines() {
     let logs = broker.logs().join("\n");
     assert!(!logs.contains("hidden-client"), "{logs}");
 }
+
+/// `log_dest topic`: the broker's log lines are published on `$SYS/broker/log/<type>`, as
+/// mosquitto publishes them; a connect line is a notice (`N`).
+#[test]
+fn log_dest_topic_publishes_the_log_on_sys_topics() {
+    let dir = ConfDir::new();
+    let port = free_port();
+    let file = dir.write(
+        "minibroker.conf",
+        &config(port, "log_dest topic\nlog_dest stderr\n"),
+    );
+    let broker = start(&file);
+    let mut watcher = Client::connect(broker.addr(), "log-watcher");
+    assert_eq!(watcher.subscribe(1, &[("$SYS/broker/log/#", 0)]), [0]);
+    Client::connect(broker.addr(), "logged-client-42").disconnect();
+    let mut seen = Vec::new();
+    let line = loop {
+        let publish = watcher.expect_publish();
+        seen.push(publish.topic.clone());
+        if publish.payload_str().contains("as logged-client-42") {
+            break publish;
+        }
+        assert!(seen.len() < 50, "no connect line among {seen:?}");
+    };
+    assert_eq!(line.topic, "$SYS/broker/log/N");
+    assert!(
+        line.payload_str()
+            .contains("New client connected from 127.0.0.1:")
+    );
+}

@@ -19,7 +19,7 @@ pub(super) fn option(
     at: &Origin,
 ) -> Option<Result<(), ErrorKind>> {
     let result = match name {
-        "log_dest" => log_dest(d, args, at),
+        "log_dest" => log_dest(d, args),
         "log_type" => log_type(d, args, at),
         "log_facility" => log_facility(d, args),
         "log_timestamp" => lexer::boolean(args, name).map(|on| {
@@ -35,7 +35,7 @@ pub(super) fn option(
 }
 
 /// `log_dest none|stderr|stdout|syslog|topic|dlt|file PATH`.
-fn log_dest(d: &mut Draft, args: &mut Args<'_>, at: &Origin) -> Result<(), ErrorKind> {
+fn log_dest(d: &mut Draft, args: &mut Args<'_>) -> Result<(), ErrorKind> {
     let text = lexer::word(args, "log_dest")?;
     let dest = d.log_dest.get_or_insert_with(LogDestinations::none);
     match text {
@@ -66,9 +66,6 @@ fn log_dest(d: &mut Draft, args: &mut Args<'_>, at: &Origin) -> Result<(), Error
         args.end("log_dest", text)?;
     }
     d.config.logging.destinations = dest.clone();
-    if text == "topic" {
-        d.not_yet("log_dest topic", at);
-    }
     Ok(())
 }
 

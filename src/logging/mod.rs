@@ -22,7 +22,7 @@ pub use kinds::{
 };
 pub use line::check_timestamp_format;
 pub use settings::{LogDestination, LogSettings};
-pub use sink::take_topic_lines;
+pub use sink::publish_topic_lines;
 
 use line::{format_line, timestamp};
 use sink::Sinks;

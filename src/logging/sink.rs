@@ -8,6 +8,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::kinds::Kind;
 use super::line::syslog_datagram;
@@ -22,11 +23,29 @@ const TOPIC_QUEUE_LIMIT: usize = 1000;
 
 static TOPIC_LINES: Mutex<VecDeque<(&'static str, String)>> = Mutex::new(VecDeque::new());
 
-/// Moves the lines logged for the topic destination into `out`, as (topic, line) pairs.
-pub fn take_topic_lines(out: &mut Vec<(&'static str, String)>) {
-    if let Ok(mut lines) = TOPIC_LINES.lock() {
-        out.extend(lines.drain(..));
+/// Set while the queued lines are being published: what publishing them logs is not queued
+/// again, or every published line could beget another.
+static PUBLISHING: AtomicBool = AtomicBool::new(false);
+
+/// Whether the queue may hold lines, so that the loop's check after every turn costs one load
+/// when nobody logs to the topic.
+static QUEUED: AtomicBool = AtomicBool::new(false);
+
+/// Hands every line logged for the topic destination to `publish`, as (topic, line), oldest
+/// first. Lines logged meanwhile are not queued for the topic.
+pub fn publish_topic_lines(mut publish: impl FnMut(&'static str, &str)) {
+    if !QUEUED.swap(false, Ordering::Acquire) {
+        return;
     }
+    let lines: Vec<(&'static str, String)> = match TOPIC_LINES.lock() {
+        Ok(mut lines) if !lines.is_empty() => lines.drain(..).collect(),
+        _ => return,
+    };
+    PUBLISHING.store(true, Ordering::Relaxed);
+    for (topic, line) in &lines {
+        publish(topic, line);
+    }
+    PUBLISHING.store(false, Ordering::Relaxed);
 }
 
 pub struct Sinks {
@@ -120,12 +139,14 @@ impl Sinks {
             let _ = socket.send_to(&datagram, SYSLOG_SOCKET);
         }
         if self.topic
+            && !PUBLISHING.load(Ordering::Relaxed)
             && let Ok(mut lines) = TOPIC_LINES.lock()
         {
             if lines.len() >= TOPIC_QUEUE_LIMIT {
                 lines.pop_front();
             }
             lines.push_back((kind.topic(), line.to_owned()));
+            QUEUED.store(true, Ordering::Release);
         }
     }
 

@@ -31,6 +31,7 @@ use super::TlsServer;
 use super::connection::{Connection, ReadOutcome};
 use super::listener::{Listener, os_message};
 use crate::config::Config;
+use crate::logging;
 use crate::router::{LinkId, LinkLoss, Ready, Router};
 
 /// What a SIGHUP asks of the program that runs the broker: a configuration read afresh (for
@@ -187,6 +188,11 @@ impl Reactor {
             deadline = self.router.tick(now);
             self.flush(now);
             self.remove_doomed(now);
+            // `log_dest topic`: this turn's log lines go to their $SYS topics.
+            let router = &mut self.router;
+            logging::publish_topic_lines(|topic, line| {
+                router.publish_internal(topic, line.as_bytes(), now);
+            });
             // Writes and closes may have produced output (freed window, a will); write it next
             // turn, which then does not block.
             self.router.take_ready(&mut self.ready);

@@ -48,7 +48,7 @@ impl Message {
         )
     }
 
-    fn new(
+    pub(super) fn new(
         topic: Arc<str>,
         payload: Arc<[u8]>,
         qos: QoS,

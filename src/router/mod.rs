@@ -292,6 +292,21 @@ impl Router {
         self.config.listeners = listeners;
     }
 
+    /// Publishes a message the broker itself originates (its log lines on
+    /// `$SYS/broker/log/...`): routed as a client's PUBLISH would be, from no client.
+    pub fn publish_internal(&mut self, topic: &str, payload: &[u8], now: Instant) {
+        self.now = now;
+        let message = Message::new(
+            Arc::from(topic),
+            Arc::from(payload),
+            crate::protocol::QoS::AtMostOnce,
+            false,
+            crate::protocol::Properties::default(),
+            now,
+        );
+        self.route(Arc::new(message), None);
+    }
+
     /// The largest packet accepted from a client, in bytes.
     pub fn max_packet_size(&self) -> u32 {
         self.config.max_packet_size
