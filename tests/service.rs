@@ -78,18 +78,25 @@ fn daemon_mode_writes_the_pid_file_serves_and_removes_it_on_sigterm() {
     );
 }
 
-#[test]
-fn a_user_line_drops_root_to_that_user_after_binding() {
+/// A configuration with one loopback listener open to anonymous clients, plus `extra`; `None`
+/// (and a note) when the tests do not run as root and so cannot drop privileges.
+fn root_only_config(extra: &str) -> Option<(ConfDir, String)> {
     if !is_root() {
         eprintln!("skipped: needs root to drop privileges");
-        return;
+        return None;
     }
     let dir = ConfDir::new();
     let port = free_port();
-    let file = dir.write(
-        "minibroker.conf",
-        &format!("listener {port} 127.0.0.1\nallow_anonymous true\nuser nobody\n"),
-    );
+    let text = format!("listener {port} 127.0.0.1\nallow_anonymous true\n{extra}");
+    let file = dir.write("minibroker.conf", &text);
+    Some((dir, file))
+}
+
+#[test]
+fn a_user_line_drops_root_to_that_user_after_binding() {
+    let Some((_dir, file)) = root_only_config("user nobody\n") else {
+        return;
+    };
     let mut broker = Broker::start_exactly(&["-c", &file], &[]);
     // nobody is 65534 on Debian.
     assert_eq!(uid_of_process(broker.pid()), Some(65534));
@@ -99,16 +106,9 @@ fn a_user_line_drops_root_to_that_user_after_binding() {
 
 #[test]
 fn without_a_user_line_root_becomes_mosquittos_default_user() {
-    if !is_root() {
-        eprintln!("skipped: needs root to drop privileges");
+    let Some((_dir, file)) = root_only_config("") else {
         return;
-    }
-    let dir = ConfDir::new();
-    let port = free_port();
-    let file = dir.write(
-        "minibroker.conf",
-        &format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
-    );
+    };
     let broker = Broker::start_exactly(&["-c", &file], &[]);
     // `mosquitto` where Debian's package created it, else `nobody`; never root.
     let uid = uid_of_process(broker.pid()).expect("uid");
@@ -118,16 +118,9 @@ fn without_a_user_line_root_becomes_mosquittos_default_user() {
 
 #[test]
 fn a_user_that_does_not_exist_is_a_clear_error() {
-    if !is_root() {
-        eprintln!("skipped: needs root to drop privileges");
+    let Some((_dir, file)) = root_only_config("user no-such-user-4711\n") else {
         return;
-    }
-    let dir = ConfDir::new();
-    let port = free_port();
-    let file = dir.write(
-        "minibroker.conf",
-        &format!("listener {port} 127.0.0.1\nallow_anonymous true\nuser no-such-user-4711\n"),
-    );
+    };
     let output = Command::new(env!("CARGO_BIN_EXE_minibroker"))
         .args(["-c", &file])
         .env_remove("RUST_LOG")
