@@ -344,7 +344,6 @@ impl Client {
             self.pending
         );
         let deadline = Instant::now() + timeout;
-        let mut chunk = [0u8; 4096];
         loop {
             match wire::split_packet(&self.buf) {
                 Ok(Some((_, _, used))) => return self.buf.drain(..used).collect(),
@@ -359,16 +358,7 @@ impl Client {
                 self.closed,
                 self.buf
             );
-            self.stream
-                .set_read_timeout(Some(deadline - now))
-                .expect("set_read_timeout");
-            match self.stream.read(&mut chunk) {
-                Ok(0) => self.closed = Some("end of stream".to_string()),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => self.closed = Some(e.to_string()),
-            }
+            self.read_some(deadline - now);
         }
     }
 
@@ -382,7 +372,6 @@ impl Client {
             self.pending
         );
         let deadline = Instant::now() + timeout;
-        let mut chunk = [0u8; 4096];
         while self.closed.is_none() {
             let now = Instant::now();
             assert!(
@@ -391,16 +380,7 @@ impl Client {
                 self.label,
                 self.buf
             );
-            self.stream
-                .set_read_timeout(Some(deadline - now))
-                .expect("set_read_timeout");
-            match self.stream.read(&mut chunk) {
-                Ok(0) => self.closed = Some("end of stream".to_string()),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => self.closed = Some(e.to_string()),
-            }
+            self.read_some(deadline - now);
         }
         std::mem::take(&mut self.buf)
     }
@@ -411,7 +391,6 @@ impl Client {
     }
 
     fn read_one(&mut self, deadline: Instant) -> Read1 {
-        let mut chunk = vec![0u8; 64 * 1024];
         loop {
             match wire::split_packet(&self.buf) {
                 Ok(Some((first_byte, body, used))) => {
@@ -433,17 +412,23 @@ impl Client {
             if now >= deadline {
                 return Read1::TimedOut;
             }
-            self.stream
-                .set_read_timeout(Some(deadline - now))
-                .expect("set_read_timeout");
-            match self.stream.read(&mut chunk) {
-                Ok(0) => self.closed = Some("end of stream".to_string()),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                // Reset, aborted and the like: the connection is gone either way.
-                Err(e) => self.closed = Some(e.to_string()),
-            }
+            self.read_some(deadline - now);
+        }
+    }
+
+    /// One read of what the broker sent, waiting up to `wait`, into the buffer; records the
+    /// close (end of stream, or a reset and the like: the connection is gone either way).
+    fn read_some(&mut self, wait: Duration) {
+        let mut chunk = vec![0u8; 64 * 1024];
+        self.stream
+            .set_read_timeout(Some(wait))
+            .expect("set_read_timeout");
+        match self.stream.read(&mut chunk) {
+            Ok(0) => self.closed = Some("end of stream".to_string()),
+            Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => self.closed = Some(e.to_string()),
         }
     }
 }
