@@ -153,3 +153,24 @@ fn log_dest_topic_publishes_the_log_on_sys_topics() {
             .contains("New client connected from 127.0.0.1:")
     );
 }
+
+/// SIGUSR2 writes the subscription table to the log, as mosquitto prints its subscription tree.
+#[test]
+fn sigusr2_logs_the_subscriptions() {
+    let dir = ConfDir::new();
+    let port = free_port();
+    let file = dir.write("minibroker.conf", &config(port, ""));
+    let broker = start(&file);
+    let mut client = Client::connect(broker.addr(), "dump-me");
+    assert_eq!(client.subscribe(1, &[("Ergeschoss/+/Temp", 1)]), [1]);
+    let status = Command::new("kill")
+        .args(["-USR2", &broker.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    assert!(
+        broker.wait_for_log("dump-me Ergeschoss/+/Temp qos 1", TIMEOUT),
+        "{:#?}",
+        broker.logs()
+    );
+}

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use log::info;
 use mio::event::Event;
 use mio::{Events, Interest, Poll, Token};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
@@ -132,7 +132,7 @@ impl Reactor {
             });
         }
         let signals = if handle_signals {
-            let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+            let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR2])?;
             poll.registry()
                 .register(&mut signals, SIGNALS, Interest::READABLE)?;
             Some(signals)
@@ -243,6 +243,13 @@ impl Reactor {
                     self.stopping = true;
                 }
                 SIGHUP => self.reload(),
+                SIGUSR2 => {
+                    let lines = self.router.subscription_lines();
+                    info!("Subscriptions ({}):", lines.len());
+                    for line in lines {
+                        info!("  {line}");
+                    }
+                }
                 _ => {}
             }
         }

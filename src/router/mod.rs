@@ -307,6 +307,26 @@ impl Router {
         self.route(Arc::new(message), None);
     }
 
+    /// The subscription table, one line per subscription (`client filter qos N`), sorted, for
+    /// the log on SIGUSR2 (mosquitto prints its subscription tree then). Shared subscriptions
+    /// are not listed.
+    pub fn subscription_lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .sessions
+            .iter()
+            .flat_map(|(key, session)| {
+                self.subscriptions
+                    .subscriptions_of(key)
+                    .map(move |(filter, options, _)| {
+                        let qos = options.qos.bits();
+                        format!("{} {filter} qos {qos}", session.client_id)
+                    })
+            })
+            .collect();
+        lines.sort_unstable();
+        lines
+    }
+
     /// The largest packet accepted from a client, in bytes.
     pub fn max_packet_size(&self) -> u32 {
         self.config.max_packet_size
