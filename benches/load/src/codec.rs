@@ -75,16 +75,27 @@ pub(crate) fn put_str(buf: &mut Vec<u8>, s: &[u8]) {
     buf.extend_from_slice(s);
 }
 
-/// CONNECT with clean session and no will, user name or password.
-pub fn encode_connect(buf: &mut Vec<u8>, client_id: &str, keep_alive: u16) {
-    let body = 10 + 2 + client_id.len();
+/// CONNECT with clean session, no will, and the user name and password if given.
+pub fn encode_connect(
+    buf: &mut Vec<u8>,
+    client_id: &str,
+    keep_alive: u16,
+    credentials: Option<(&str, &str)>,
+) {
+    let login = credentials.map_or(0, |(user, password)| 4 + user.len() + password.len());
+    let body = 10 + 2 + client_id.len() + login;
     buf.push(0x10);
     put_remaining_length(buf, body);
     put_str(buf, b"MQTT");
     buf.push(PROTOCOL_LEVEL);
-    buf.push(0x02); // connect flags: clean session only
+    // Connect flags: clean session, and user name and password flags with a login.
+    buf.push(if credentials.is_some() { 0xC2 } else { 0x02 });
     buf.extend_from_slice(&keep_alive.to_be_bytes());
     put_str(buf, client_id.as_bytes());
+    if let Some((user, password)) = credentials {
+        put_str(buf, user.as_bytes());
+        put_str(buf, password.as_bytes());
+    }
 }
 
 /// PUBLISH; `pid` is ignored for QoS 0.
@@ -253,7 +264,7 @@ mod tests {
     #[test]
     fn connect_matches_the_specification_example() {
         let mut buf = Vec::new();
-        encode_connect(&mut buf, "ab", 60);
+        encode_connect(&mut buf, "ab", 60, None);
         #[rustfmt::skip]
         let expected = [
             0x10, 14,                       // CONNECT, remaining length

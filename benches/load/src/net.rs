@@ -47,6 +47,8 @@ pub struct Net {
     tls: Option<crate::stream::Tls>,
     /// What new links speak.
     protocol: Protocol,
+    /// User name and password new links log in with.
+    credentials: Option<(String, String)>,
     /// Links that closed since the scenario last asked.
     pub closed: usize,
 }
@@ -69,6 +71,7 @@ impl Net {
             #[cfg(feature = "tls")]
             tls,
             protocol: Protocol::V311,
+            credentials: None,
             closed: 0,
         })
     }
@@ -85,6 +88,11 @@ impl Net {
     /// Sets the protocol of the links opened from now on (MQTT 3.1.1 unless told otherwise).
     pub fn set_protocol(&mut self, protocol: Protocol) {
         self.protocol = protocol;
+    }
+
+    /// Sets the user name and password of the links opened from now on.
+    pub fn set_credentials(&mut self, credentials: Option<(String, String)>) {
+        self.credentials = credentials;
     }
 
     /// Opens a TCP connection and queues CONNECT; the CONNACK arrives through [`Net::poll`].
@@ -107,7 +115,11 @@ impl Net {
         let mut wbuf = Vec::with_capacity(256);
         let codec = LinkCodec::new(self.protocol);
         // Keep alive 0: the runs are short and idle links must not need pings [MQTT-3.1.2-24].
-        codec.encode_connect(&mut wbuf, client_id, 0);
+        let credentials = self
+            .credentials
+            .as_ref()
+            .map(|(u, p)| (u.as_str(), p.as_str()));
+        codec.encode_connect(&mut wbuf, client_id, 0, credentials);
         self.links.push(Link {
             stream,
             partial: Vec::new(),

@@ -30,6 +30,8 @@ pub struct Opts {
     pub conns: usize,
     pub subs_counts: Vec<usize>,
     pub retained: usize,
+    /// User name and password every link logs in with (MQTT 3.1.1 only).
+    pub credentials: Option<(String, String)>,
     pub protocol: Protocol,
     pub broker_pid: Option<u32>,
     pub label: Option<String>,
@@ -94,6 +96,13 @@ fn options() -> Options {
         "N",
     );
     o.optopt("", "conns", "conns: idle connections (default 10000)", "N");
+    o.optopt(
+        "",
+        "username",
+        "log in with this user name (MQTT 3.1.1)",
+        "NAME",
+    );
+    o.optopt("", "password", "the password for --username", "PASSWORD");
     o.optopt(
         "",
         "retained",
@@ -175,6 +184,14 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         (false, true) => return Err("--topic-alias needs --mqtt5".to_owned()),
         (true, topic_aliases) => Protocol::V5 { topic_aliases },
     };
+    let credentials = match (m.opt_str("username"), m.opt_str("password")) {
+        (None, None) => None,
+        (Some(_), _) if protocol != Protocol::V311 => {
+            return Err("--username is for MQTT 3.1.1 links only".to_owned());
+        }
+        (Some(user), password) => Some((user, password.unwrap_or_default())),
+        (None, Some(_)) => return Err("--password needs --username".to_owned()),
+    };
     Ok(Command::Run(Box::new(Opts {
         scenario,
         addr,
@@ -190,6 +207,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         rate: get(&m, "rate", 10_000u64)?.max(1),
         conns: get(&m, "conns", 10_000)?,
         retained: get(&m, "retained", 100_000usize)?.max(1),
+        credentials,
         subs_counts,
         protocol,
         broker_pid: m

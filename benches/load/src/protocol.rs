@@ -88,9 +88,17 @@ impl LinkCodec {
         self.broker_receive_max
     }
 
-    pub fn encode_connect(&self, buf: &mut Vec<u8>, client_id: &str, keep_alive: u16) {
+    /// CONNECT; `credentials` (user name, password) are sent by 3.1.1 links only, which the
+    /// options check.
+    pub fn encode_connect(
+        &self,
+        buf: &mut Vec<u8>,
+        client_id: &str,
+        keep_alive: u16,
+        credentials: Option<(&str, &str)>,
+    ) {
         match self.protocol {
-            Protocol::V311 => codec::encode_connect(buf, client_id, keep_alive),
+            Protocol::V311 => codec::encode_connect(buf, client_id, keep_alive, credentials),
             Protocol::V5 { topic_aliases } => {
                 let alias_max = if topic_aliases {
                     TOPIC_ALIAS_MAXIMUM

@@ -36,8 +36,7 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
             "only {limit} open files allowed (ulimit -n): trying {n} connections"
         ));
     }
-    let mut net = Net::new(o.addr, o.tls.as_ref())?;
-    net.set_protocol(o.protocol);
+    let mut net = super::open_net(o)?;
     let rss_before = o.broker_pid.and_then(rss_kb);
     let qos = o.qos;
 

@@ -5,15 +5,13 @@ use std::io;
 use super::{expect_opened, payload, setup_deadline};
 use crate::client::open_links;
 use crate::flow::{Flow, Progress};
-use crate::net::Net;
 use crate::opts::Opts;
 use crate::procstat::CpuMeter;
 use crate::report::Report;
 use crate::window::Window;
 
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
-    let mut net = Net::new(o.addr, o.tls.as_ref())?;
-    net.set_protocol(o.protocol);
+    let mut net = super::open_net(o)?;
     let qos = o.qos;
     let subscribed = open_links(
         &mut net,

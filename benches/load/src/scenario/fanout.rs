@@ -5,7 +5,6 @@ use std::io;
 use super::{expect_opened, payload, setup_deadline};
 use crate::client::open_links;
 use crate::flow::{Flow, Progress};
-use crate::net::Net;
 use crate::opts::Opts;
 use crate::procstat::CpuMeter;
 use crate::report::Report;
@@ -17,8 +16,7 @@ const CONNECT_WINDOW: usize = 64;
 const TOPIC: &str = "bench/fanout";
 
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
-    let mut net = Net::new(o.addr, o.tls.as_ref())?;
-    net.set_protocol(o.protocol);
+    let mut net = super::open_net(o)?;
     let (qos, n) = (o.qos, o.subscribers);
     let deadline = setup_deadline();
     let opened = open_links(

@@ -24,8 +24,7 @@ const MAX_CATCH_UP: u64 = 1000;
 const DRAIN: Duration = Duration::from_secs(1);
 
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
-    let mut net = Net::new(o.addr, o.tls.as_ref())?;
-    net.set_protocol(o.protocol);
+    let mut net = super::open_net(o)?;
     let qos = o.qos;
     let opened = open_links(&mut net, o, qos)?;
     expect_opened(opened, 2, "clients")?;

@@ -10,6 +10,7 @@ pub mod subs;
 use std::io;
 use std::time::{Duration, Instant};
 
+use crate::net::Net;
 use crate::opts::Opts;
 use crate::report::Report;
 
@@ -26,6 +27,14 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Vec<Report>> {
         "retained" => retained::run(o, ticks).map(|r| vec![r]),
         other => Err(io::Error::other(format!("unknown scenario {other}"))),
     }
+}
+
+/// The scenario's connections: to the broker `o` names, in its protocol, with its credentials.
+fn open_net(o: &Opts) -> io::Result<Net> {
+    let mut net = Net::new(o.addr, o.tls.as_ref())?;
+    net.set_protocol(o.protocol);
+    net.set_credentials(o.credentials.clone());
+    Ok(net)
 }
 
 /// The deadline for opening links.

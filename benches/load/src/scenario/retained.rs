@@ -31,7 +31,7 @@ const RSS_EVERY: Duration = Duration::from_millis(20);
 
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
     let n = o.retained;
-    let mut net = Net::new(o.addr, o.tls.as_ref())?;
+    let mut net = super::open_net(o)?;
     for (name, id) in [("pub", 0), ("sub", 1)] {
         let opened = open_links(&mut net, &o.prefix(name), 1, 1, setup_deadline(), |_, _| {
             false

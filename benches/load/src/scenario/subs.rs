@@ -52,8 +52,7 @@ fn matching_topics(n: usize) -> Vec<Vec<u8>> {
 }
 
 fn run_one(o: &Opts, n: usize, ticks: f64) -> io::Result<Report> {
-    let mut net = Net::new(o.addr, o.tls.as_ref())?;
-    net.set_protocol(o.protocol);
+    let mut net = super::open_net(o)?;
     let opened = open_links(
         &mut net,
         &o.prefix(&format!("sub{n}")),
