@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         Ok(broker) => broker,
         Err(e) => {
             eprintln!("minibroker: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(e.exit_status());
         }
     };
     let options = RunOptions::default().handle_signals(true).on_reload(reload);
