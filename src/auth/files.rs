@@ -128,7 +128,8 @@ pub fn reload(config: &Config, bound: &[ListenerConfig], old: &Security) -> Secu
                 "{} is not in the reloaded configuration; its security settings are kept",
                 listener.addr
             );
-            return previous.unwrap_or_else(|| ListenerSecurity::new(&listener.options, None, None));
+            return previous
+                .unwrap_or_else(|| ListenerSecurity::new(&listener.options, None, None));
         };
         let security = &fresh.options.security;
         let passwords = security.password_file.as_ref().map(|path| {

@@ -178,7 +178,10 @@ impl Router {
         if unchanged {
             return Ok(());
         }
-        let password = link.credentials.as_ref().and_then(|c| c.password.as_deref());
+        let password = link
+            .credentials
+            .as_ref()
+            .and_then(|c| c.password.as_deref());
         match passwords.check(&username, password) {
             true => Ok(()),
             false => Err("the password no longer validates"),

@@ -201,7 +201,9 @@ impl Router {
         if let Some(prefix) = &self.config.clientid_prefixes
             && !id.starts_with(prefix.as_str())
         {
-            return Err(Refusal::NotAuthorized("client id without the required prefix"));
+            return Err(Refusal::NotAuthorized(
+                "client id without the required prefix",
+            ));
         }
         if security.use_username_as_clientid {
             return match &connect.username {

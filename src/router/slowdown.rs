@@ -40,7 +40,9 @@ struct Entry {
 impl Entry {
     fn decayed(&self, now: Instant) -> u32 {
         let halvings = now.saturating_duration_since(self.at).as_secs() / HALF_LIFE.as_secs();
-        self.failures.checked_shr(u32::try_from(halvings).unwrap_or(u32::MAX)).unwrap_or(0)
+        self.failures
+            .checked_shr(u32::try_from(halvings).unwrap_or(u32::MAX))
+            .unwrap_or(0)
     }
 }
 
@@ -153,7 +155,10 @@ mod tests {
         assert_eq!(t.verdict(ip(1), now), Verdict::CheckNow);
         t.failed(ip(1), now);
         assert_eq!(t.verdict(ip(1), now), Verdict::HoldUntil(now + BASE_DELAY));
-        assert_eq!(t.verdict(ip(1), now), Verdict::HoldUntil(now + 2 * BASE_DELAY));
+        assert_eq!(
+            t.verdict(ip(1), now),
+            Verdict::HoldUntil(now + 2 * BASE_DELAY)
+        );
         // Another address is not affected.
         assert_eq!(t.verdict(ip(2), now), Verdict::CheckNow);
     }
