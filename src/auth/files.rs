@@ -42,7 +42,10 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::Open { path, error } => {
-                write!(f, "cannot open {}: {error}", path.display())
+                // "No such file or directory", as users know it, without " (os error 2)".
+                let text = error.to_string();
+                let text = text.split(" (os error").next().unwrap_or_default();
+                write!(f, "cannot open {}: {text}", path.display())
             }
             LoadError::Acl(e) => write!(f, "{e}"),
         }
