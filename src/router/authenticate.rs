@@ -17,6 +17,7 @@ use super::link::{Credentials, LinkState};
 use super::slowdown::Verdict;
 use super::{LinkId, Router};
 use crate::auth::{ListenerSecurity, Security};
+use crate::config::ListenerConfig;
 use crate::logging::CONNECTION_TARGET;
 use crate::protocol::Connect;
 
@@ -39,6 +40,22 @@ fn check(security: &ListenerSecurity, connect: &Connect) -> Result<(), &'static 
 }
 
 impl Router {
+    /// Tells the router which listener (its position in the configuration's listeners) a link
+    /// arrived on, for that listener's security settings; call it right after
+    /// [`Router::open_link`]. A link never told gets listener 0's.
+    pub fn set_link_listener(&mut self, link: LinkId, listener: usize) {
+        if let Some(key) = self.live(link)
+            && let Some(link) = self.links.get_mut(key)
+        {
+            link.listener = listener;
+        }
+    }
+
+    /// The listeners the router was created with (those bound), in the configuration's order.
+    pub fn listeners(&self) -> &[ListenerConfig] {
+        &self.config.listeners
+    }
+
     /// The security settings of the listener `key` arrived on.
     pub(super) fn link_security(&self, key: usize) -> ListenerSecurity {
         let listener = self.links.get(key).map_or(0, |link| link.listener);

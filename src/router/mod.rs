@@ -50,7 +50,7 @@ use std::time::Instant;
 use slab::Slab;
 
 use crate::auth::Security;
-use crate::config::{Config, ListenerConfig};
+use crate::config::Config;
 use crate::protocol::{DecodeError, Packet, ReasonCode, decode_packet};
 pub use connect::answer_version;
 use lifecycle::Ending;
@@ -154,17 +154,6 @@ impl Router {
         let id = LinkId { index, generation };
         self.deadlines.push(now + self.config.connect_timeout, id);
         id
-    }
-
-    /// Tells the router which listener (its position in the configuration's listeners) a link
-    /// arrived on, for that listener's security settings; call it right after
-    /// [`Router::open_link`]. A link never told gets listener 0's.
-    pub fn set_link_listener(&mut self, link: LinkId, listener: usize) {
-        if let Some(key) = self.live(link)
-            && let Some(link) = self.links.get_mut(key)
-        {
-            link.listener = listener;
-        }
     }
 
     /// Bytes arrived on `link`. Every complete packet at the front of `data` is decoded and
@@ -317,11 +306,6 @@ impl Router {
         let listeners = std::mem::take(&mut self.config.listeners);
         self.config = config.clone();
         self.config.listeners = listeners;
-    }
-
-    /// The listeners the router was created with (those bound), in the configuration's order.
-    pub fn listeners(&self) -> &[ListenerConfig] {
-        &self.config.listeners
     }
 
     /// The largest packet accepted from a client, in bytes.
