@@ -13,6 +13,7 @@ use std::thread::{self, JoinHandle};
 use log::{info, warn};
 use mio::{Poll, Waker};
 
+use crate::auth::{self, Security};
 use crate::config::{Config, ConfigError, ListenerKind};
 use crate::net::{self, Listener, Reactor, TlsServer};
 use crate::router::Router;
@@ -38,6 +39,8 @@ pub struct Broker {
     poll: Poll,
     listeners: Vec<Listener>,
     tls: Option<TlsServer>,
+    /// The password and ACL files, read at bind time.
+    security: Security,
     waker: Arc<Waker>,
     stop: Arc<AtomicBool>,
 }
@@ -77,8 +80,8 @@ impl RunOptions {
 }
 
 impl Broker {
-    /// Checks `config`, loads the TLS certificate if a listener needs it, and binds every
-    /// listener; on error nothing stays bound.
+    /// Checks `config`, loads the TLS certificate if a listener needs it, reads the password
+    /// and ACL files, and binds every listener; on error nothing stays bound.
     pub fn bind(config: Config) -> Result<Broker, BindError> {
         config.validate().map_err(BindError::Config)?;
         if config.listeners.len() > net::MAX_LISTENERS {
@@ -86,6 +89,7 @@ impl Broker {
             return Err(BindError::Config(ConfigError::new("listeners", message)));
         }
         let tls = load_tls(&config)?;
+        let security = auth::files::load(&config).map_err(BindError::Security)?;
         let listeners = net::bind_all(&config)?;
         let poll = Poll::new().map_err(BindError::Poll)?;
         let waker = Waker::new(poll.registry(), net::WAKER).map_err(BindError::Poll)?;
@@ -94,6 +98,7 @@ impl Broker {
             poll,
             listeners,
             tls,
+            security,
             waker: Arc::new(waker),
             stop: Arc::new(AtomicBool::new(false)),
         })
@@ -134,7 +139,8 @@ impl Broker {
         // then sends SIGTERM must not find the default action still in place.
         let addrs = self.local_addrs();
         let kinds: Vec<ListenerKind> = self.listeners.iter().map(|l| l.kind).collect();
-        let router = Router::new(&self.config);
+        let mut router = Router::new(&self.config);
+        router.set_auth(self.security);
         let reactor = Reactor::new(
             self.poll,
             self.listeners,

@@ -145,6 +145,11 @@ impl AclFile {
         Ok(reader.finish())
     }
 
+    /// A file with no lines: it refuses everything.
+    pub fn empty() -> AclFile {
+        Reader::default().finish()
+    }
+
     /// Whether any `pattern` line exists: then a client id or username with `+` or `#` gets no
     /// pattern's access.
     pub fn has_patterns(&self) -> bool {

@@ -1,5 +1,6 @@
-//! Authentication and access control, pure: mosquitto password files, ACL files and the
-//! checks the router makes with them. The files come in as bytes; nothing here opens one.
+//! Authentication and access control: mosquitto password files, ACL files and the checks the
+//! router makes with them. The core is pure (the files come in as bytes); `files` is the thin
+//! loader that reads them for the broker, at startup and on SIGHUP.
 //!
 //! # Modules
 //! - `hash`: the `$6$` and `$7$` password hash forms: parse, compute, verify.
@@ -9,6 +10,8 @@
 //!   error.
 //! - `acl_check`: a client's rights compiled at CONNECT; the per-message check and the
 //!   SUBSCRIBE-time question "can this filter ever deliver anything?".
+//! - `security`: what the router applies per listener (files, anonymous access, client id
+//!   rules); `files`: reading the files a configuration names into it.
 //! - `passwd_edit` and `passwd_tool`: `minibroker passwd`, mosquitto_passwd's counterpart. The
 //!   edits are pure (text in, text out); the tool around them is this module's only I/O, and
 //!   only the binary calls it.
@@ -35,18 +38,22 @@
 
 pub mod acl;
 pub mod acl_check;
+pub mod files;
 pub mod hash;
 pub mod passwd_edit;
 pub mod passwd_tool;
 pub mod password_file;
+pub mod security;
 
 pub use acl::{AclError, AclErrorKind, AclFile};
 pub use acl_check::{Access, ClientAcl, ClientIdentity};
+pub use files::LoadError;
 pub use hash::{HashError, HashKind, PasswordHash};
 pub use password_file::{
     DEFAULT_MAX_ITERATIONS, ParsedPasswordFile, PasswordFile, PasswordLimits, PasswordProblem,
     PasswordWarning,
 };
+pub use security::{ListenerSecurity, Security};
 
 /// What C's `isspace` calls blank, which both of mosquitto's readers trim (`u8::is_ascii_whitespace`
 /// leaves out the vertical tab).

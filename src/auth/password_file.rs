@@ -201,6 +201,20 @@ impl PasswordFile {
         }
     }
 
+    /// Whether `username` has the very same entry (hash, salt and cost) here and in `other`:
+    /// then a password that passed one passes the other, and a reload need not hash it again.
+    pub fn same_entry(&self, other: &PasswordFile, username: &str) -> bool {
+        match (self.users.get(username), other.users.get(username)) {
+            (Some(mine), Some(theirs)) => mine == theirs,
+            _ => false,
+        }
+    }
+
+    /// An empty file: every username is refused.
+    pub fn empty() -> PasswordFile {
+        PasswordFile::parse(b"", "", PasswordLimits::default()).file
+    }
+
     pub fn contains_user(&self, username: &str) -> bool {
         self.users.contains_key(username)
     }

@@ -32,7 +32,12 @@ pub fn serve(settings: RunSettings, given: Vec<OsString>) -> ExitCode {
     let pid_path = settings.config.process.pid_file.clone();
     let broker = match Broker::bind(settings.config) {
         Ok(broker) => broker,
-        Err(e) => return fail(&e, settings.daemon),
+        Err(e) => {
+            fail(&e, settings.daemon);
+            // 13 for a password or ACL file that cannot be opened, 3 for a bad ACL line, as
+            // mosquitto exits.
+            return ExitCode::from(e.exit_status());
+        }
     };
     // Written while still root (mosquitto writes it after the drop, which fails for a
     // directory only root may write to); removed when `_pid_file` goes at the end.

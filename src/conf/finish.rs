@@ -39,9 +39,6 @@ pub(super) fn finish(
             (global_anonymous, d.config.security.clone())
         };
         let options = listener_options(&section, security, anonymous);
-        if !anonymous {
-            note_anonymous_refusal(&mut d, &section, &options);
-        }
         resolved.push((sockets::resolve(section, source)?, options));
     }
     sockets::install(&mut d.config, resolved, &mut d.notes)?;
@@ -65,31 +62,6 @@ fn explicit_false(d: &Draft) -> Vec<Origin> {
             _ => None,
         })
         .collect()
-}
-
-/// A listener that should refuse anonymous clients cannot yet: there is no authentication.
-/// One note per `allow_anonymous false` line, or per listener when the false is the default.
-fn note_anonymous_refusal(d: &mut Draft, section: &ListenerDraft, options: &ListenerOptions) {
-    let why = "there is no authentication yet, so clients without a user name are accepted";
-    let explicit = if d.per_listener_settings {
-        &section.security.allow_anonymous
-    } else {
-        &d.security.allow_anonymous
-    };
-    match (explicit.clone(), &options.origin) {
-        (Some((_, at)), _) => {
-            let option = "allow_anonymous false";
-            if !d.notes.iter().any(|n| n.at == at && n.option == option) {
-                d.note(option, &at, NoteKind::NotSupportedYet(Some(why)));
-            }
-        }
-        (None, Some(at)) => {
-            let why = "it defaults to false on a configured listener, but there is no \
-                       authentication yet, so clients without a user name are accepted";
-            d.note("allow_anonymous", at, NoteKind::NotSupportedYet(Some(why)));
-        }
-        (None, None) => {}
-    }
 }
 
 fn security_options(s: &SecurityDraft) -> SecurityOptions {

@@ -274,8 +274,5 @@ fn use_username_as_clientid(
 ) -> Result<(), ErrorKind> {
     let on = lexer::boolean(args, "use_username_as_clientid")?;
     current(d, scope, at).use_username_as_clientid = Some(on);
-    if on {
-        d.not_yet("use_username_as_clientid true", at);
-    }
     Ok(())
 }

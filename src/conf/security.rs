@@ -81,7 +81,6 @@ fn file(
     };
     let path = lexer::string(args, name, slot.is_some())?;
     *slot = Some(PathBuf::from(path));
-    d.not_yet(name, at);
     Ok(())
 }
 
@@ -93,9 +92,6 @@ fn allow_zero_length_clientid(
 ) -> Result<(), ErrorKind> {
     let on = lexer::boolean(args, "allow_zero_length_clientid")?;
     d.security(scope, at).allow_zero_length_clientid = Some(on);
-    if !on {
-        d.not_yet("allow_zero_length_clientid false", at);
-    }
     Ok(())
 }
 
@@ -108,7 +104,6 @@ fn auto_id_prefix(
     let security = d.security(scope, at);
     let prefix = lexer::string(args, "auto_id_prefix", security.auto_id_prefix.is_some())?;
     security.auto_id_prefix = Some(prefix);
-    d.not_yet("auto_id_prefix", at);
     Ok(())
 }
 
@@ -116,7 +111,6 @@ fn clientid_prefixes(d: &mut Draft, args: &mut Args<'_>, at: &Origin) -> Result<
     let taken = d.config.clientid_prefixes.is_some();
     d.config.clientid_prefixes = Some(lexer::string(args, "clientid_prefixes", taken)?);
     d.note("clientid_prefixes", at, NoteKind::Deprecated);
-    d.not_yet("clientid_prefixes", at);
     Ok(())
 }
 

@@ -65,7 +65,7 @@ pub struct ListenerOptions {
     pub max_topic_alias: u16,
     /// Prefix added to every topic of this listener's clients. Not applied yet.
     pub mount_point: Option<String>,
-    /// Use the CONNECT user name as the client id. Not applied yet.
+    /// Use the CONNECT user name as the client id (a client without one is refused).
     pub use_username_as_clientid: bool,
     pub protocol: ListenerProtocol,
     /// Files served to plain HTTP requests on a WebSockets listener. Not applied yet.
@@ -73,7 +73,6 @@ pub struct ListenerOptions {
     pub tls: TlsFiles,
     /// Whether clients without a user name may connect here, resolved as mosquitto 2.0.12+
     /// does (local-only mode forces it on; unset means false once a listener is configured).
-    /// There is no authentication yet, so `false` is not applied.
     pub allow_anonymous: bool,
     /// The security settings in force on this listener: its own with
     /// `per_listener_settings true`, otherwise a copy of [`super::Config::security`].

@@ -1,11 +1,10 @@
-//! Who may connect and what they may do: the security settings of a mosquitto.conf, kept as
-//! written for the issues that add authentication and access control.
+//! Who may connect and what they may do: the security settings of a mosquitto.conf.
 
 use std::path::PathBuf;
 
 /// mosquitto's security options (password file, ACL file, client id rules). Global, or per
-/// listener with `per_listener_settings true`. None of these is applied yet except that an
-/// empty client id is accepted, which is already what the broker does.
+/// listener with `per_listener_settings true`; the broker applies them per listener (the
+/// files are read by `auth::files`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityOptions {
     pub password_file: Option<PathBuf>,

@@ -27,6 +27,19 @@ pub enum BindError {
     Poll(io::Error),
     /// The TLS certificate or key cannot be used.
     Tls(TlsError),
+    /// A password or ACL file cannot be read or parsed.
+    Security(crate::auth::LoadError),
+}
+
+impl BindError {
+    /// The exit status mosquitto uses for the same failure: 13 for a password or ACL file it
+    /// cannot open, 3 for an invalid ACL line, 1 otherwise.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            BindError::Security(e) => e.exit_status(),
+            _ => 1,
+        }
+    }
 }
 
 impl fmt::Display for BindError {
@@ -38,6 +51,7 @@ impl fmt::Display for BindError {
             }
             BindError::Poll(e) => write!(f, "cannot create the event loop: {}", os_message(e)),
             BindError::Tls(e) => write!(f, "{e}"),
+            BindError::Security(e) => write!(f, "{e}"),
         }
     }
 }
@@ -47,6 +61,7 @@ impl std::error::Error for BindError {
         match self {
             BindError::Config(e) => Some(e),
             BindError::Tls(e) => Some(e),
+            BindError::Security(e) => Some(e),
             BindError::Listen { error, .. } | BindError::Poll(error) => Some(error),
         }
     }
@@ -69,6 +84,10 @@ pub(crate) struct Listener {
     /// The address actually bound (port 0 resolved to the port the kernel chose).
     pub(crate) addr: SocketAddr,
     pub(crate) kind: ListenerKind,
+    /// Its position in `Config::listeners`, which the router's per-listener settings follow.
+    pub(crate) config_index: usize,
+    /// The address the configuration asked for (port 0 before the kernel chose).
+    asked: SocketAddr,
 }
 
 /// Binds every address in `config.listeners`: the plain ones first, then the TLS ones, each in
@@ -85,7 +104,15 @@ pub(crate) fn bind_all(config: &Config) -> Result<Vec<Listener>, BindError> {
     for kind in [ListenerKind::Plain, ListenerKind::Tls] {
         let wanted: Vec<&ListenerConfig> =
             config.listeners.iter().filter(|l| l.kind == kind).collect();
+        let first = listeners.len();
         bind_kind(&wanted, &mut listeners)?;
+        for listener in listeners.iter_mut().skip(first) {
+            listener.config_index = config
+                .listeners
+                .iter()
+                .position(|l| l.kind == kind && l.addr == listener.asked)
+                .unwrap_or(0);
+        }
     }
     Ok(listeners)
 }
@@ -104,7 +131,10 @@ fn bind_kind(wanted: &[&ListenerConfig], listeners: &mut Vec<Listener>) -> Resul
                 if asked.addr.port() == 0 && chosen_port.is_none() {
                     chosen_port = Some(listener.addr.port());
                 }
-                listeners.push(listener);
+                listeners.push(Listener {
+                    asked: asked.addr,
+                    ..listener
+                });
             }
             Err(error) if ipv6_optional(asked.addr, wanted) && ipv6_unavailable(&error) => {
                 warn!(
@@ -157,6 +187,8 @@ pub(crate) fn bind_one(
         socket: TcpListener::from_std(std_listener),
         addr,
         kind,
+        config_index: 0,
+        asked: addr,
     })
 }
 

@@ -262,6 +262,11 @@ impl Reactor {
         info!("Reloading config.");
         if let Some(config) = self.reload.as_mut().and_then(|hook| hook()) {
             self.router.reconfigure(&config);
+            // The password and ACL files are read again even when unchanged: that is what
+            // SIGHUP is for (reference section 1.6).
+            let bound = self.router.listeners();
+            let security = crate::auth::files::reload(&config, bound, self.router.security());
+            self.router.set_auth(security);
             let limit = self.router.max_packet_size();
             self.max_pending_in = usize::try_from(limit).unwrap_or(usize::MAX);
         }

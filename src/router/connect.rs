@@ -7,6 +7,7 @@ use log::info;
 use super::link::{ClientLimits, LinkState};
 use super::session::{Flight, NEVER_EXPIRES, Session};
 use super::{Ending, LinkId, Router};
+use crate::auth::ListenerSecurity;
 use crate::config::MAX_REMAINING_LENGTH;
 use crate::logging::CONNECTION_TARGET;
 use crate::protocol::{
@@ -27,6 +28,10 @@ pub enum Refusal {
     BadAuthenticationMethod,
     /// A 3.x keepalive above the configured maximum (or 0 when there is one).
     KeepAliveTooLong,
+    /// The login failed, or the client id is not allowed (`clientid_prefixes`,
+    /// `use_username_as_clientid` without a username); the text says why, for the log.
+    /// CONNACK 5 / 0x87 as in mosquitto, never 4 / 0x86: see `authenticate`.
+    NotAuthorized(&'static str),
 }
 
 impl Refusal {
@@ -44,6 +49,9 @@ impl Refusal {
                 ConnectReturnCode::NotAuthorized,
                 ReasonCode::BAD_AUTHENTICATION_METHOD,
             ),
+            Refusal::NotAuthorized(_) => {
+                (ConnectReturnCode::NotAuthorized, ReasonCode::NOT_AUTHORIZED)
+            }
         }
     }
 
@@ -53,6 +61,7 @@ impl Refusal {
             Refusal::IdentifierRejected => "client identifier rejected",
             Refusal::BadAuthenticationMethod => "unsupported authentication method",
             Refusal::KeepAliveTooLong => "keepalive above the configured maximum",
+            Refusal::NotAuthorized(why) => why,
         }
     }
 }
@@ -78,8 +87,16 @@ impl Router {
             self.refuse_connect(key, Refusal::KeepAliveTooLong);
             return;
         }
-        let (client_id, assigned) = match self.client_id_for(&connect) {
+        let Some(connect) = self.authenticate(key, connect) else {
+            return;
+        };
+        let security = self.link_security(key);
+        let (client_id, assigned) = match self.client_id_for(&connect, &security) {
             Ok(id) => id,
+            Err(Refusal::NotAuthorized(why)) => {
+                self.refuse_login(key, &connect, why);
+                return;
+            }
             Err(refusal) => {
                 self.refuse_connect(key, refusal);
                 return;
@@ -94,6 +111,8 @@ impl Router {
         };
         let (session_key, session_present) =
             self.open_session(&client_id, connect.clean_start, expiry);
+        let listener = self.links.get(key).map_or(0, |link| link.listener);
+        self.compile_acl(session_key, listener, connect.username.as_deref());
         let keep_alive = self.keep_alive_for(&connect);
         let assigned = assigned.then(|| client_id.to_string());
         let connack = self.connack(&connect, session_present, assigned, keep_alive);
@@ -153,20 +172,48 @@ impl Router {
         }
     }
 
-    /// The id to use, and whether the broker assigned it [MQTT-3.1.3-6].
-    fn client_id_for(&mut self, connect: &Connect) -> Result<(Arc<str>, bool), Refusal> {
+    /// The id to use, and whether the broker assigned it [MQTT-3.1.3-6]. The listener's rules
+    /// apply in mosquitto's order: an empty id is refused with `allow_zero_length_clientid
+    /// false` (which [MQTT-3.1.3-8] allows a server) or assigned with `auto_id_prefix`; then
+    /// the id must start with `clientid_prefixes`; then `use_username_as_clientid` replaces it
+    /// by the username, and refuses a client without one, as mosquitto does.
+    fn client_id_for(
+        &mut self,
+        connect: &Connect,
+        security: &ListenerSecurity,
+    ) -> Result<(Arc<str>, bool), Refusal> {
         let v31 = connect.protocol == ProtocolVersion::V3_1;
-        if connect.client_id.is_empty() {
+        let (id, assigned) = if connect.client_id.is_empty() {
             // 3.1.1 assigns an id only to a clean session; MQTT 5 to any [MQTT-3.1.3-6].
-            if v31 || (!connect.clean_start && !connect.protocol.is_v5()) {
+            if v31
+                || (!connect.clean_start && !connect.protocol.is_v5())
+                || !security.allow_zero_length_clientid
+            {
                 return Err(Refusal::IdentifierRejected);
             }
-            return Ok((self.assign_client_id().into(), true));
+            (self.assign_client_id(&security.auto_id_prefix), true)
+        } else {
+            if v31 && connect.client_id.chars().count() > MQTT31_MAX_CLIENT_ID {
+                return Err(Refusal::IdentifierRejected);
+            }
+            (connect.client_id.clone(), false)
+        };
+        if let Some(prefix) = &self.config.clientid_prefixes
+            && !id.starts_with(prefix.as_str())
+        {
+            return Err(Refusal::NotAuthorized(
+                "client id without the required prefix",
+            ));
         }
-        if v31 && connect.client_id.chars().count() > MQTT31_MAX_CLIENT_ID {
-            return Err(Refusal::IdentifierRejected);
+        if security.use_username_as_clientid {
+            return match &connect.username {
+                Some(username) => Ok((username.as_str().into(), false)),
+                None => Err(Refusal::NotAuthorized(
+                    "use_username_as_clientid and no username",
+                )),
+            };
         }
-        Ok((connect.client_id.as_str().into(), false))
+        Ok((id.into(), assigned))
     }
 
     /// The configured maximum keepalive overrides a longer (or disabled) one; an MQTT 5 client

@@ -10,6 +10,7 @@ use super::link::LinkState;
 use super::message::Message;
 use super::session::NEVER_EXPIRES;
 use super::{LinkLoss, Router};
+use crate::auth::ClientAcl;
 use crate::logging::CONNECTION_TARGET;
 use crate::protocol::{Disconnect, Packet, Properties, ReasonCode, Will};
 
@@ -33,6 +34,8 @@ pub(super) enum Ending {
         why: String,
     },
     ServerShutdown,
+    /// A reload's files no longer accept the client's login (mosquitto's re-check on SIGHUP).
+    NoLongerAuthorised,
     Lost(LinkLoss),
 }
 
@@ -55,6 +58,7 @@ impl Ending {
             Ending::TakenOver => Some(ReasonCode::SESSION_TAKEN_OVER),
             Ending::KeepaliveTimeout => Some(ReasonCode::KEEP_ALIVE_TIMEOUT),
             Ending::ServerShutdown => Some(ReasonCode::SERVER_SHUTTING_DOWN),
+            Ending::NoLongerAuthorised => Some(ReasonCode::NOT_AUTHORIZED),
             _ => None,
         }
     }
@@ -70,6 +74,7 @@ impl Ending {
             Ending::KeepaliveTimeout => format!("Client {id} has exceeded timeout, disconnecting."),
             Ending::TakenOver => format!("Client {id} already connected, closing old connection."),
             Ending::Violation { .. } => format!("Client {id} disconnected due to protocol error."),
+            Ending::NoLongerAuthorised => format!("Client {id} disconnected, not authorised."),
             _ => return None,
         })
     }
@@ -131,7 +136,7 @@ impl Router {
             Some(session_key) => self.detach_session(session_key, will),
             None => {
                 if let Some(will) = will {
-                    self.publish_will(*will);
+                    self.publish_will(*will, None);
                 }
             }
         }
@@ -163,9 +168,10 @@ impl Router {
             session.expires_at = Some(at);
             self.session_deadlines.push(at, session_key);
         }
+        let acl = session.acl.clone();
         self.reassign_shared(session_key);
         if let Some(will) = publish_now {
-            self.publish_will(will);
+            self.publish_will(will, acl.as_ref());
         }
         if expiry == 0 {
             self.end_session(session_key);
@@ -187,7 +193,7 @@ impl Router {
             );
         }
         if let Some(pending) = session.pending_will {
-            self.publish_will(pending.1);
+            self.publish_will(pending.1, session.acl.as_ref());
         }
     }
 
@@ -203,7 +209,8 @@ impl Router {
             .is_some_and(|pending| pending.0 <= now)
             && let Some(pending) = session.pending_will.take()
         {
-            self.publish_will(pending.1);
+            let acl = session.acl.clone();
+            self.publish_will(pending.1, acl.as_ref());
         }
         let expired = self.sessions.get(session_key).is_some_and(|session| {
             session.link.is_none() && session.expires_at.is_some_and(|at| at <= now)
@@ -214,7 +221,12 @@ impl Router {
         }
     }
 
-    fn publish_will(&mut self, will: Will) {
+    /// WRITE is checked now, with the rights of the client that set the will (mosquitto's
+    /// order: a will allowed at CONNECT may be refused by a file reloaded since).
+    fn publish_will(&mut self, will: Will, acl: Option<&ClientAcl>) {
+        if !Router::will_allowed(acl, &will) {
+            return;
+        }
         let message = Message::from_will(will, self.now);
         self.route(Arc::new(message), None);
     }

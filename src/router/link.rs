@@ -16,6 +16,9 @@ pub enum LinkState {
     /// Accepted; the first packet, which must be CONNECT, has not arrived [MQTT-3.1.0-1].
     AwaitingConnect,
     Connected,
+    /// CONNECT arrived from an address with recent login failures and waits in `Link::held`;
+    /// nothing more is read until it is checked.
+    Held,
     /// The router has asked the reactor to close it; nothing more is read or routed.
     Closing,
 }
@@ -86,6 +89,22 @@ pub struct Link {
     pub output: Vec<u8>,
     /// Whether the link is in the router's ready list.
     pub ready: bool,
+    /// The listener it arrived on, by position in the configuration's listeners.
+    pub listener: usize,
+    /// What the client logged in with, kept while the listener has a password file so a
+    /// reload can check it against the new file (mosquitto does the same).
+    pub credentials: Option<Box<Credentials>>,
+    /// A CONNECT held by the failure slow-down until the instant given (state `Held`).
+    pub held: Option<Box<(Instant, crate::protocol::Connect)>>,
+    /// The slow-down's delay was served: the held CONNECT is checked when it comes back.
+    pub penalty_served: bool,
+}
+
+/// A connected client's login.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub username: Arc<str>,
+    pub password: Option<Box<[u8]>>,
 }
 
 /// Above this many unwritten bytes a link takes no new deliveries into its output: they wait in
@@ -108,6 +127,10 @@ impl Link {
             limits: ClientLimits::default(),
             output: Vec::new(),
             ready: false,
+            listener: 0,
+            credentials: None,
+            held: None,
+            penalty_served: false,
         }
     }
 
@@ -121,6 +144,7 @@ impl Link {
                 let period = Duration::from_millis(1500 * u64::from(self.keep_alive));
                 Some(self.last_activity + period)
             }
+            LinkState::Held => self.held.as_ref().map(|held| held.0),
             LinkState::Connected | LinkState::Closing => None,
         }
     }

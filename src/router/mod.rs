@@ -10,6 +10,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod access;
+mod authenticate;
 mod connect;
 mod invariants;
 mod lifecycle;
@@ -23,12 +25,15 @@ mod retained_delivery;
 mod session;
 mod shared;
 mod shared_routing;
+mod slowdown;
 mod subscribe;
 pub mod subscriptions;
 mod timers;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_auth;
 #[cfg(test)]
 mod tests_retained;
 #[cfg(test)]
@@ -44,6 +49,7 @@ use std::time::Instant;
 
 use slab::Slab;
 
+use crate::auth::Security;
 use crate::config::Config;
 use crate::protocol::{DecodeError, Packet, ReasonCode, decode_packet};
 pub use connect::answer_version;
@@ -108,6 +114,10 @@ pub struct Router {
     /// Seeds assigned client ids, so they differ between broker runs.
     id_seed: RandomState,
     ids_assigned: u64,
+    /// Each listener's password file, ACL file and client id rules (see [`Router::set_auth`]).
+    security: Security,
+    /// Failed logins per address, for the slow-down.
+    failures: slowdown::FailureTracker,
 }
 
 impl Router {
@@ -129,6 +139,8 @@ impl Router {
             scratch_shared: Vec::new(),
             id_seed: RandomState::new(),
             ids_assigned: 0,
+            security: Security::without_files(config),
+            failures: slowdown::FailureTracker::default(),
         }
     }
 
@@ -158,7 +170,7 @@ impl Router {
             let Some(link) = self.links.get_mut(key) else {
                 return data.len();
             };
-            if link.state == LinkState::Closing {
+            if matches!(link.state, LinkState::Closing | LinkState::Held) {
                 return data.len();
             }
             if link.state == LinkState::Connected {
@@ -267,6 +279,10 @@ impl Router {
                 continue;
             }
             let ending = match link.state {
+                LinkState::Held => {
+                    self.resume_held(key);
+                    continue;
+                }
                 LinkState::AwaitingConnect => Ending::ConnectTimeout,
                 _ => Ending::KeepaliveTimeout,
             };
@@ -416,8 +432,8 @@ impl Router {
         }
     }
 
-    fn assign_client_id(&mut self) -> String {
+    fn assign_client_id(&mut self, prefix: &str) -> String {
         self.ids_assigned += 1;
-        format!("auto-{:016X}", self.id_seed.hash_one(self.ids_assigned))
+        format!("{prefix}{:016X}", self.id_seed.hash_one(self.ids_assigned))
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use log::debug;
 
+use super::access::may_read;
 use super::link::{Link, LinkState};
 use super::message::Message;
 use super::outbound::write_publish;
@@ -37,6 +38,9 @@ impl Router {
         if publish.topic.is_empty() {
             let why = "PUBLISH with an empty topic".to_owned();
             self.violation(key, ReasonCode::TOPIC_NAME_INVALID, why);
+            return;
+        }
+        if !self.authorise_publish(key, session_key, &publish) {
             return;
         }
         let now = self.now;
@@ -197,6 +201,9 @@ impl Router {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
+        if !may_read(session, &item.message.topic) {
+            return;
+        }
         let link = session
             .link
             .and_then(|key| self.links.get_mut(key).map(|link| (key, link)))

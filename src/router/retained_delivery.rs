@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::Router;
+use super::access::may_read;
 use super::link::Link;
 use super::message::Message;
 use super::publish::transmit;
@@ -116,7 +117,12 @@ pub(super) fn drain_backlog(
             break;
         }
         backlog.cursor = Some(Arc::clone(topic));
-        let item = retained_item(message, backlog.granted, backlog.identifier);
+        let (granted, identifier) = (backlog.granted, backlog.identifier);
+        // READ on each retained message, as on every delivery.
+        if !may_read(session, &message.topic) {
+            continue;
+        }
+        let item = retained_item(message, granted, identifier);
         transmit(session, link, item, now);
         sent = true;
     }

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use super::message::Message;
 use super::retained_backlog::Backlogs;
+use crate::auth::ClientAcl;
 use crate::config::{Config, QueueFullPolicy};
 use crate::protocol::{PacketId, QoS, Will};
 
@@ -86,6 +87,12 @@ pub struct Session {
     next_packet_id: u16,
     /// Messages dropped because the queue was full, since the session began.
     pub dropped: u64,
+    /// The rights compiled from the ACL file when the client last connected (or the file was
+    /// reloaded); `None` without an ACL file, so a delivery costs one branch then.
+    pub acl: Option<ClientAcl>,
+    /// Who the client last connected as: its username and listener, for recompiling `acl`.
+    pub username: Option<Arc<str>>,
+    pub listener: usize,
 }
 
 impl Session {
@@ -104,6 +111,9 @@ impl Session {
             inbound_qos2: InboundQos2::default(),
             next_packet_id: 0,
             dropped: 0,
+            acl: None,
+            username: None,
+            listener: 0,
         }
     }
 

@@ -264,15 +264,6 @@ fn websockets_and_unix_socket_listeners_are_kept_but_not_opened() {
                 "protocol websockets ({MAIN}:3) is not supported yet: this listener is not opened"
             ),
             format!(
-                "allow_anonymous ({MAIN}:1) is not supported yet: it defaults to false on a configured listener, but there is no authentication yet, so clients without a user name are accepted"
-            ),
-            format!(
-                "allow_anonymous ({MAIN}:2) is not supported yet: it defaults to false on a configured listener, but there is no authentication yet, so clients without a user name are accepted"
-            ),
-            format!(
-                "allow_anonymous ({MAIN}:4) is not supported yet: it defaults to false on a configured listener, but there is no authentication yet, so clients without a user name are accepted"
-            ),
-            format!(
                 "listener 0 /run/mqtt.sock ({MAIN}:4) is not supported yet: Unix socket listeners are not opened"
             ),
         ]

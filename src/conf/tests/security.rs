@@ -104,15 +104,10 @@ fn per_listener_settings_after_a_security_option_is_fatal() {
 }
 
 #[test]
-fn refusing_anonymous_clients_is_noted_as_not_supported_yet() {
-    let notes = notes("listener 1883\nallow_anonymous false\n");
-    assert_eq!(
-        notes,
-        [format!(
-            "allow_anonymous false ({MAIN}:2) is not supported yet: there is no authentication \
-             yet, so clients without a user name are accepted"
-        )]
-    );
+fn refusing_anonymous_clients_is_applied_without_a_note() {
+    assert!(notes("listener 1883\nallow_anonymous false\n").is_empty());
+    let c = config("listener 1883\nallow_anonymous false\n");
+    assert!(!c.listeners[0].options.allow_anonymous);
     assert!(super::notes("listener 1883\nallow_anonymous true\n").is_empty());
 }
 

@@ -42,12 +42,13 @@ impl Reactor {
                 return;
             }
             let kind = slot.listener.kind;
+            let config_index = slot.listener.config_index;
             let port = slot.listener.addr.port();
             match slot.listener.socket.accept() {
                 Ok((stream, peer)) => {
                     // mosquitto's line, which fail2ban filters for it match on.
                     info!(target: CONNECTION_TARGET, "New connection from {peer} on port {port}.");
-                    self.add_connection(stream, kind, peer, now);
+                    self.add_connection(stream, kind, peer, now, config_index);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if accept_error_is_transient(&e) => {
@@ -81,6 +82,7 @@ impl Reactor {
         kind: ListenerKind,
         peer: SocketAddr,
         now: Instant,
+        config_index: usize,
     ) {
         let entry = self.connections.vacant_entry();
         let token = Token(entry.key());
@@ -122,6 +124,7 @@ impl Reactor {
             return;
         }
         let link = self.router.open_link(token.0, peer, now);
+        self.router.set_link_listener(link, config_index);
         // The router logs the new connection.
         let mut connection = Connection::new(transport, link);
         connection.writable_registered = establishing;
