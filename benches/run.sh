@@ -132,6 +132,24 @@ write_mosquitto_conf() { # file port raised? [tls]
     } >"$1"
 }
 
+# One user, `bench`, who may read and write bench/#; made with minibroker's own tool, which
+# writes mosquitto's $7$ form (PBKDF2-SHA512, 101 iterations), so both brokers check the same.
+"$minibroker_bin" passwd -c -b "$tmp/passwd" bench bench
+printf 'user bench\ntopic readwrite bench/#\n' >"$tmp/acl"
+write_auth_lines() {
+    echo "allow_anonymous false"
+    echo "password_file $tmp/passwd"
+    echo "acl_file $tmp/acl"
+}
+
+write_minibroker_auth_conf() { # file port
+    {
+        echo "listener $2 127.0.0.1"
+        write_auth_lines
+        echo "user root"
+    } >"$1"
+}
+
 write_rumqttd_conf() { # file port
     cat >"$1" <<EOF
 id = 0
@@ -181,6 +199,9 @@ add_broker mosquitto-defaults mosquitto "default limits" "$mosquitto_bin -c $tmp
 add_broker minibroker-tls minibroker "TLS" \
     "$minibroker_bin -b 127.0.0.1 -p PLAIN_PORT --tls-bind 127.0.0.1 --tls-port PORT --cert $tls_dir/server.crt --key $tls_dir/server.key --max-queued 1000000 --max-inflight 100 -q"
 add_broker mosquitto-tls mosquitto "TLS" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
+# With a password file and an ACL file, every client logging in as `bench`.
+add_broker minibroker-auth minibroker "users and ACL" "$minibroker_bin -c $tmp/minibroker-PORT.conf -q"
+add_broker mosquitto-auth mosquitto "users and ACL" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
 if [[ -n $rumqttd_bin ]]; then
     add_broker rumqttd rumqttd "" "$rumqttd_bin -c $tmp/rumqttd-PORT.toml"
 fi
@@ -192,6 +213,12 @@ for name in "${names[@]}"; do
     mosquitto) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised ;;
     mosquitto-defaults) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" defaults ;;
     mosquitto-tls) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised tls ;;
+    mosquitto-auth)
+        write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" defaults
+        sed -i '/^allow_anonymous/d' "$tmp/mosquitto-$p.conf"
+        write_auth_lines >>"$tmp/mosquitto-$p.conf"
+        ;;
+    minibroker-auth) write_minibroker_auth_conf "$tmp/minibroker-$p.conf" "$p" ;;
     rumqttd) write_rumqttd_conf "$tmp/rumqttd-$p.toml" "$p" ;;
     esac
     if [[ ${cmd[$name]} == *PLAIN_PORT* ]]; then
@@ -259,7 +286,7 @@ fanin_v5=("0 --mqtt5" "0 --mqtt5 --topic-alias" "1 --mqtt5")
 
 main_brokers=()
 for name in "${names[@]}"; do
-    [[ $name != *-defaults && $name != *-tls ]] && main_brokers+=("$name")
+    [[ $name != *-defaults && $name != *-tls && $name != *-auth ]] && main_brokers+=("$name")
 done
 
 started=$(date +%s)
@@ -294,6 +321,11 @@ for ((round = 1; round <= rounds; round++)); do
         for name in minibroker-tls mosquitto-tls; do
             run_load "$name" fanin --qos "$qos" --tls-ca "$tls_dir/ca.crt"
         done
+    done
+    # Every client logs in (a PBKDF2 check per connection) and every delivery passes the ACL.
+    for name in minibroker-auth mosquitto-auth; do
+        run_load "$name" conns --conns "$conns" --username bench --password bench
+        for qos in 0 1; do run_load "$name" fanin --qos "$qos" --username bench --password bench; done
     done
     for name in "${main_brokers[@]}"; do run_load "$name" fanout; done
     for name in "${main_brokers[@]}"; do run_load "$name" latency; done
@@ -335,6 +367,9 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
     echo "- Rows marked *(default limits)* ran both brokers without those options."
     echo "- Rows marked *(TLS)* ran both brokers on a TLS listener (TLS 1.2, ECDSA P-256 certificate),"
     echo "  every client connecting over TLS with native-tls."
+    echo "- Rows marked *(users and ACL)* ran both brokers at default limits with a password file (one"
+    echo "  user, mosquitto's \$7\$ PBKDF2 form at 101 iterations) and an ACL file granting bench/#; every"
+    echo "  client logs in."
     echo "- Command: \`$command_line\` (took ${elapsed}s)"
     echo
     echo "$table"
