@@ -5,56 +5,13 @@
 
 mod common;
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use common::conf::{ConfDir, free_port};
 use common::{Broker, Client, Publish, exchange_qos1};
-
-/// A directory of configuration files, removed when dropped.
-struct ConfDir {
-    root: PathBuf,
-}
-
-impl ConfDir {
-    fn new() -> ConfDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let root = std::env::temp_dir().join(format!("minibroker-conf-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).expect("temp dir");
-        ConfDir { root }
-    }
-
-    /// Writes `contents` to `name` (which may contain directories) and returns its path.
-    fn write(&self, name: &str, contents: &str) -> String {
-        let path = self.root.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("dir");
-        }
-        std::fs::write(&path, contents).expect("write");
-        path.display().to_string()
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.root.join(name).display().to_string()
-    }
-}
-
-impl Drop for ConfDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
-/// A loopback port that was free a moment ago: bound on port 0, read, released. The file
-/// needs a real number, since mosquitto's `listener 0` means a Unix socket.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
 
 fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
@@ -333,7 +290,7 @@ fn an_unreadable_file_exits_3_naming_it() {
     );
     // A directory named like a configuration file, in include_dir.
     let confd = dir.path("conf.d");
-    std::fs::create_dir_all(dir.root.join("conf.d/x.conf")).expect("dir");
+    std::fs::create_dir_all(dir.path("conf.d/x.conf")).expect("dir");
     let main = dir.write("main.conf", &format!("include_dir {confd}\n"));
     let output = run(&["-c", &main]);
     assert_eq!(output.status.code(), Some(3));

@@ -73,6 +73,8 @@ struct ListenerSlot {
 pub(crate) struct Reactor {
     poll: Poll,
     listeners: Vec<ListenerSlot>,
+    /// Connections open on each listener group ([`Listener::group`]), for `max_connections`.
+    open_in_group: Vec<u32>,
     connections: Slab<Connection>,
     router: Router,
     /// The certificate for TLS listeners; `None` when there are none.
@@ -115,7 +117,11 @@ impl Reactor {
         for (i, mut listener) in listeners.into_iter().enumerate() {
             let token = Token(FIRST_LISTENER + i);
             poll.registry()
-                .register(&mut listener.socket, token, Interest::READABLE)?;
+                .register(listener.socket.source(), token, Interest::READABLE)?;
+            if listener.tcp_addr().is_none() {
+                // The broker logs its TCP listeners once it runs; this one it cannot name.
+                info!("listening on {listener}");
+            }
             slots.push(ListenerSlot {
                 listener,
                 paused_until: None,
@@ -131,6 +137,7 @@ impl Reactor {
         };
         Ok(Reactor {
             poll,
+            open_in_group: vec![0; slots.len()],
             listeners: slots,
             connections: Slab::new(),
             router,
@@ -306,6 +313,9 @@ impl Reactor {
                 _ => continue, // already removed: doomed twice in one turn
             }
             let mut conn = self.connections.remove(token.0);
+            if let Some(open) = self.open_in_group.get_mut(conn.group) {
+                *open = open.saturating_sub(1);
+            }
             // The router logs the client's departure; it knows who the client was.
             let Some(loss) = ending else {
                 // The router asked, and its last output is a refusal or a reason that must
@@ -326,7 +336,7 @@ impl Reactor {
     fn release(&self, conn: &mut Connection) {
         // Deregistering a socket that is about to be closed only fails if it was never
         // registered, which cannot happen here. A failed TLS handshake has closed it already.
-        if let Some(socket) = conn.transport.socket() {
+        if let Some(socket) = conn.transport.source() {
             let _ = self.poll.registry().deregister(socket);
         }
         conn.shutdown();
@@ -335,7 +345,10 @@ impl Reactor {
     /// Stops accepting, gives every connection a last write, and closes them all.
     fn shut_down(&mut self, now: Instant) {
         for mut slot in self.listeners.drain(..) {
-            let _ = self.poll.registry().deregister(&mut slot.listener.socket);
+            let _ = self
+                .poll
+                .registry()
+                .deregister(slot.listener.socket.source());
         }
         // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write.
         self.router.shut_down(now);

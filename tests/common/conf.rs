@@ -1,0 +1,49 @@
+//! Configuration files for the socket tests that start `minibroker -c FILE`: a temporary
+//! directory of files, and loopback ports to put in them.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A directory of configuration files, removed when dropped.
+pub struct ConfDir {
+    root: PathBuf,
+}
+
+impl ConfDir {
+    pub fn new() -> ConfDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let root = std::env::temp_dir().join(format!("minibroker-conf-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("temp dir");
+        ConfDir { root }
+    }
+
+    /// Writes `contents` to `name` (which may contain directories) and returns its path.
+    pub fn write(&self, name: &str, contents: &str) -> String {
+        let path = self.root.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("dir");
+        }
+        std::fs::write(&path, contents).expect("write");
+        path.display().to_string()
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        self.root.join(name).display().to_string()
+    }
+}
+
+impl Drop for ConfDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A loopback port that was free a moment ago: bound on port 0, read, released. The file
+/// needs a real number, since mosquitto's `listener 0` means a Unix socket.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
