@@ -146,8 +146,8 @@ impl Router {
 
     /// A connection was accepted on `listener`, whose rules (maximum QoS, mount point) apply
     /// to it; an id the configuration does not have gets none. `token` is the reactor's own
-    /// key for it, handed back in [`Ready`]. The link must send CONNECT within the configured
-    /// connect timeout.
+    /// key for it, handed back in [`Ready`](super::Ready). The link must send CONNECT within
+    /// the configured connect timeout.
     pub fn open_link_on(
         &mut self,
         token: usize,
