@@ -8,8 +8,8 @@ use log::debug;
 use super::Router;
 use super::shared::{self, Member};
 use crate::protocol::{
-    Packet, Properties, ProtocolVersion, QoS, ReasonCode, RetainHandling, SubAck, Subscribe,
-    SubscriptionRequest, UnsubAck, Unsubscribe,
+    Packet, Properties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscriptionRequest,
+    UnsubAck, Unsubscribe,
 };
 use crate::topic::TopicFilter;
 
@@ -49,7 +49,8 @@ impl Router {
                 return;
             }
             let granted = request.options.qos.min(rules.max_qos);
-            let outcome = self.subscribe_one(session_key, request, granted, identifier, version);
+            let is_v5 = version.is_v5();
+            let outcome = self.subscribe_one(session_key, request, granted, identifier, is_v5);
             reasons.push(outcome.reason);
             retained.extend(outcome.send_retained);
             problems.extend(outcome.problem);
@@ -83,9 +84,8 @@ impl Router {
         request: SubscriptionRequest,
         granted: QoS,
         identifier: Option<u32>,
-        version: ProtocolVersion,
+        is_v5: bool,
     ) -> Outcome {
-        let is_v5 = version.is_v5();
         let mut options = request.options;
         options.qos = granted;
         let granted = ReasonCode(options.qos.bits());
