@@ -118,10 +118,6 @@ impl Reactor {
             let token = Token(FIRST_LISTENER + i);
             poll.registry()
                 .register(listener.socket.source(), token, Interest::READABLE)?;
-            if listener.tcp_addr().is_none() {
-                // The broker logs its TCP listeners once it runs; this one it cannot name.
-                info!("listening on {listener}");
-            }
             slots.push(ListenerSlot {
                 listener,
                 paused_until: None,
@@ -135,6 +131,11 @@ impl Reactor {
         } else {
             None
         };
+        // `Broker::run_with` logs the TCP listeners by address; a Unix socket has none, so it
+        // is logged here, once signals are handled, as those lines are.
+        for slot in slots.iter().filter(|s| s.listener.tcp_addr().is_none()) {
+            info!("listening on {}", slot.listener);
+        }
         Ok(Reactor {
             poll,
             open_in_group: vec![0; slots.len()],
