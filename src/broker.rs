@@ -104,10 +104,14 @@ impl Broker {
         })
     }
 
-    /// The addresses actually listened on, with the ports the kernel chose for port 0: the
-    /// plain ones first, then the TLS ones.
+    /// The TCP addresses actually listened on, with the ports the kernel chose for port 0: the
+    /// plain ones first, then the TLS ones. Unix socket listeners come after them all and have
+    /// no address here; their paths are in the configuration.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners.iter().map(|l| l.addr).collect()
+        self.listeners
+            .iter()
+            .filter_map(Listener::tcp_addr)
+            .collect()
     }
 
     /// The addresses of the listeners of one kind.
@@ -115,7 +119,7 @@ impl Broker {
         self.listeners
             .iter()
             .filter(|l| l.kind == kind)
-            .map(|l| l.addr)
+            .filter_map(Listener::tcp_addr)
             .collect()
     }
 

@@ -22,7 +22,7 @@ pub use bridge::{
 };
 pub use listener::{
     ListenerOptions, ListenerProtocol, PendingAddress, PendingListener, SocketDomain, TlsFiles,
-    TlsVersion,
+    TlsVersion, UnixListenerConfig,
 };
 pub use security::SecurityOptions;
 pub use service::{LogDestinations, LogTypes, Logging, Persistence, Process, WebSocketsTuning};
@@ -165,21 +165,28 @@ pub struct Config {
     /// Topic aliases an MQTT 5 client may set up on one connection (announced in CONNACK);
     /// 0 disables inbound aliases. Each costs one stored topic per connection.
     pub topic_alias_maximum: u16,
-    /// Retained messages accepted; `false` is not applied yet.
+    /// Retained messages accepted. With `false` a PUBLISH or a will with RETAIN set ends the
+    /// connection, and MQTT 5 clients are told so in CONNACK (Retain Available 0).
     pub retain_available: bool,
-    /// Largest PUBLISH payload accepted, in bytes; 0 = no limit. Not applied yet.
+    /// Largest PUBLISH payload accepted, in bytes; 0 = no limit. A larger message is dropped,
+    /// its QoS flow still completed (MQTT 5 acknowledgements say 0x95, packet too large); a
+    /// larger will refuses the CONNECT.
     pub message_size_limit: u32,
-    /// Payload bytes in flight to one client at once; 0 = no limit. Not applied yet.
+    /// Payload bytes in flight to one client at once; 0 = no limit. Checked before a message
+    /// is sent, so one message larger than the limit still goes when nothing else is in flight.
     pub max_inflight_bytes: usize,
-    /// Deliver at the subscription's QoS even when the message's is lower. Not applied yet.
+    /// Deliver at the subscription's granted QoS even when the message's is lower.
     pub upgrade_outgoing_qos: bool,
-    /// Deliver once per overlapping subscription; `true` is not applied yet (the broker
-    /// delivers once, at the highest QoS).
+    /// An MQTT 3.x client with several subscriptions matching a topic gets one copy per
+    /// subscription; `false` (mosquitto's default) delivers once, at the highest QoS. MQTT 5
+    /// clients always get one copy carrying every matching subscription identifier.
     pub allow_duplicate_messages: bool,
     /// Check the publisher's write access again when a retained message is delivered. Not
     /// applied yet.
     pub check_retain_source: bool,
-    /// Upper bound on how long an offline persistent session is kept. Not applied yet.
+    /// Upper bound on how long an offline persistent session is kept: a 3.x session with clean
+    /// session 0 (which never expires otherwise) or an MQTT 5 session with a longer expiry
+    /// interval ends after this long offline.
     pub persistent_client_expiration: Option<Duration>,
     /// Seconds between `$SYS` updates; 0 = no `$SYS` tree. Not applied yet (the broker
     /// publishes no `$SYS` topics).
@@ -199,7 +206,9 @@ pub struct Config {
     pub websockets: WebSocketsTuning,
     /// Bridges to other brokers. Not applied yet.
     pub bridges: Vec<Bridge>,
-    /// Listeners the broker cannot open yet (WebSockets, Unix sockets); they are skipped.
+    /// Unix domain socket listeners (plain MQTT), beside the TCP ones in `listeners`.
+    pub unix_listeners: Vec<UnixListenerConfig>,
+    /// Listeners the broker cannot open yet (WebSockets); they are skipped.
     pub pending_listeners: Vec<PendingListener>,
 }
 
@@ -247,6 +256,7 @@ impl Default for Config {
             process: Process::default(),
             websockets: WebSocketsTuning::default(),
             bridges: Vec::new(),
+            unix_listeners: Vec::new(),
             pending_listeners: Vec::new(),
         }
     }
@@ -261,9 +271,17 @@ impl Config {
         ]
     }
 
+    /// The options of every listener, TCP ones first, then the Unix socket ones. A link's
+    /// listener is named by its position here, which is how the router finds the rules of
+    /// the listener a connection came in on.
+    pub fn listener_options(&self) -> impl Iterator<Item = &ListenerOptions> {
+        let tcp = self.listeners.iter().map(|l| &l.options);
+        tcp.chain(self.unix_listeners.iter().map(|l| &l.options))
+    }
+
     /// Checks the values that would make the broker misbehave rather than fail to start.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.listeners.is_empty() {
+        if self.listeners.is_empty() && self.unix_listeners.is_empty() {
             return Err(ConfigError::new(
                 "listeners",
                 "at least one listener is needed",

@@ -7,8 +7,9 @@
 //!   pure (the files come in as bytes), plus the `minibroker passwd` tool.
 //! - [`router`]: the broker's state and rules without I/O: sessions, subscriptions, retained
 //!   messages, outbound queues, timers.
-//! - `net`: the only code touching sockets and TLS: the mio reactor, listeners, connections and
-//!   the transport under each (plain TCP or TLS).
+//! - `net`: the only code touching sockets and TLS: the mio reactor, listeners (TCP and Unix
+//!   domain sockets), connections and the transport under each (plain TCP, TLS or a Unix
+//!   socket).
 //! - [`config`]: plain configuration data with defaults and validation.
 //! - [`conf`]: the mosquitto.conf reader, pure, producing a [`Config`]; errors carry the file
 //!   and line.
@@ -18,12 +19,14 @@
 //!
 //! # Data flow
 //! The reactor accepts a socket, keeps it in a slab and reads into the connection's buffer; it
-//! hands the bytes to the router, which decodes every complete packet, applies the protocol,
-//! matches PUBLISH topics against the subscription table and encodes deliveries into each
-//! receiving link's output buffer. After every batch of events the reactor writes each link's
-//! output once, and registers for writability only while output remains. Under each connection
-//! sits a transport, plain TCP or TLS: on a TLS listener it runs the handshake and decrypts
-//! before the router sees a byte, and neither the reactor nor the router can tell the difference.
+//! opens a router link naming the listener the socket came in on, whose rules (maximum QoS,
+//! mount point) the router applies, and hands the bytes to the router, which decodes every
+//! complete packet, applies the protocol, matches PUBLISH topics against the subscription table
+//! and encodes deliveries into each receiving link's output buffer. After every batch of events
+//! the reactor writes each link's output once, and registers for writability only while output
+//! remains. Under each connection sits a transport, plain TCP, TLS or a Unix socket: on a TLS
+//! listener it runs the handshake and decrypts before the router sees a byte, and neither the
+//! reactor nor the router can tell the difference.
 #![forbid(unsafe_code)]
 
 pub mod auth;

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::conf_dir::{ConfDir, free_port};
+use common::conf::{ConfDir, free_port};
 use common::{Broker, Client, Publish, exchange_qos1};
 
 fn loopback(port: u16) -> SocketAddr {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::conf_dir::{ConfDir, free_port};
+use common::conf::{ConfDir, free_port};
 use common::tls::{Certs, TlsClient};
 use common::{Broker, Client, Publish};
 

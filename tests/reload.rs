@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::conf_dir::{ConfDir, free_port};
+use common::conf::{ConfDir, free_port};
 use common::{Broker, Client, Publish, TIMEOUT, exchange_qos1};
 
 fn start(file: &str) -> Broker {

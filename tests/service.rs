@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::conf_dir::{ConfDir, free_port};
+use common::conf::{ConfDir, free_port};
 use common::{Broker, Client, exchange_qos1};
 
 fn is_root() -> bool {

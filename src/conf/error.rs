@@ -172,8 +172,7 @@ impl fmt::Display for ErrorKind {
                 write!(f, "This listener has TLS files but no {missing}.")
             }
             ErrorKind::NoListener => f.write_str(
-                "No listener the broker can open (WebSockets and Unix socket listeners are \
-                 not supported yet).",
+                "No listener the broker can open (WebSockets listeners are not supported yet).",
             ),
         }
     }

@@ -1,6 +1,6 @@
-//! The global options (mosquitto's G scope) other than logging: limits the router applies,
-//! and the persistence, process and delivery settings kept for later issues. Integers and
-//! booleans may repeat, the last one winning; a repeated string is an error.
+//! The global options (mosquitto's G scope) other than logging: limits and delivery settings
+//! the router applies, and the persistence and process settings kept for later issues.
+//! Integers and booleans may repeat, the last one winning; a repeated string is an error.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,15 +24,15 @@ pub(super) fn option(
         | "max_packet_size"
         | "max_queued_bytes"
         | "max_queued_messages"
+        | "max_inflight_bytes"
+        | "message_size_limit"
         | "queue_qos0_messages" => limit(d, name, args),
         "retain_available"
         | "upgrade_outgoing_qos"
         | "allow_duplicate_messages"
         | "check_retain_source"
         | "set_tcp_nodelay" => delivery(d, name, args, at),
-        "max_inflight_bytes" | "memory_limit" | "message_size_limit" | "sys_interval" => {
-            size(d, name, args, at)
-        }
+        "memory_limit" | "sys_interval" => size(d, name, args, at),
         "persistence"
         | "persistence_file"
         | "persistence_location"
@@ -102,6 +102,16 @@ fn limit(d: &mut Draft, name: &str, args: &mut Args<'_>) -> Result<(), ErrorKind
                 n => usize::try_from(n).unwrap_or(usize::MAX),
             };
         }
+        "max_inflight_bytes" => {
+            let n = lexer::integer(args, name)?.max(0);
+            config.max_inflight_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        "message_size_limit" => {
+            let range = "must be from 0 to 268435455";
+            let max = i64::from(MAX_REMAINING_LENGTH);
+            let n = lexer::integer_in(args, name, 0, max, range)?;
+            config.message_size_limit = u32::try_from(n).unwrap_or(u32::MAX);
+        }
         _ => config.queue_qos0_offline = lexer::boolean(args, name)?,
     }
     Ok(())
@@ -114,16 +124,16 @@ fn delivery(d: &mut Draft, name: &str, args: &mut Args<'_>, at: &Origin) -> Resu
     let applied = match name {
         "retain_available" => {
             config.retain_available = on;
-            on
+            true
         }
         "upgrade_outgoing_qos" => {
             config.upgrade_outgoing_qos = on;
-            !on
+            true
         }
         "allow_duplicate_messages" => {
             config.allow_duplicate_messages = on;
             d.note(name, at, NoteKind::Deprecated);
-            !on
+            true
         }
         "check_retain_source" => {
             config.check_retain_source = on;
@@ -143,26 +153,14 @@ fn delivery(d: &mut Draft, name: &str, args: &mut Args<'_>, at: &Origin) -> Resu
     Ok(())
 }
 
-/// Byte counts and the `$SYS` interval, none applied yet; 0 is what the broker does anyway.
+/// The heap limit and the `$SYS` interval, not applied yet; 0 is what the broker does anyway.
 fn size(d: &mut Draft, name: &str, args: &mut Args<'_>, at: &Origin) -> Result<(), ErrorKind> {
     let config = &mut d.config;
     let n = match name {
-        "max_inflight_bytes" => {
-            let n = lexer::integer(args, name)?.max(0);
-            config.max_inflight_bytes = usize::try_from(n).unwrap_or(usize::MAX);
-            n
-        }
         "memory_limit" => {
             let n = lexer::integer(args, name)?;
             let ok = usize::try_from(n).map_err(|_| invalid(name, &n.to_string(), None))?;
             config.memory_limit = ok;
-            n
-        }
-        "message_size_limit" => {
-            let range = "must be from 0 to 268435455";
-            let max = i64::from(MAX_REMAINING_LENGTH);
-            let n = lexer::integer_in(args, name, 0, max, range)?;
-            config.message_size_limit = u32::try_from(n).unwrap_or(u32::MAX);
             n
         }
         _ => {
@@ -242,7 +240,6 @@ fn expiration(d: &mut Draft, args: &mut Args<'_>, at: &Origin) -> Result<(), Err
     let total = count.checked_mul(seconds).ok_or_else(bad)?;
     args.end(name, text)?;
     d.config.persistent_client_expiration = Some(Duration::from_secs(total));
-    d.not_yet(name, at);
     Ok(())
 }
 

@@ -152,9 +152,6 @@ fn max_connections(
     }
     let value = lexer::integer(args, "max_connections")?.max(-1);
     current(d, scope, at).max_connections = Some(value);
-    if value > 0 {
-        d.not_yet("max_connections", at);
-    }
     Ok(())
 }
 
@@ -166,9 +163,6 @@ fn max_qos(
 ) -> Result<(), ErrorKind> {
     let qos = lexer::integer_in(args, "max_qos", 0, 2, "must be 0, 1 or 2")?;
     current(d, scope, at).max_qos = u8::try_from(qos).ok();
-    if qos < 2 {
-        d.not_yet("max_qos", at);
-    }
     Ok(())
 }
 
@@ -204,7 +198,6 @@ fn mount_point(
         ));
     }
     listener.mount_point = Some(prefix);
-    d.not_yet("mount_point", at);
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! From listener sections to the sockets the broker binds: the default listener rule,
-//! local-only mode, bind addresses resolved and filtered by socket_domain, TLS, and the
-//! listeners kept aside because the broker cannot open them yet.
+//! local-only mode, bind addresses resolved and filtered by socket_domain, TLS, Unix domain
+//! sockets, and the listeners kept aside because the broker cannot open them yet.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use crate::config::{
     Config, DEFAULT_PORT, ListenerConfig, ListenerKind, ListenerOptions, ListenerProtocol, Origin,
-    PendingAddress, PendingListener, SocketDomain, TlsIdentity,
+    PendingAddress, PendingListener, SocketDomain, TlsIdentity, UnixListenerConfig,
 };
 
 use super::Source;
@@ -172,8 +172,9 @@ fn lookup(host: &str, source: &dyn Source) -> Result<Vec<IpAddr>, ErrorKind> {
     Ok(ips)
 }
 
-/// Puts the resolved listeners into `config`: the ones the broker opens, the pending ones,
-/// the one certificate of every TLS listener, and the one topic alias maximum.
+/// Puts the resolved listeners into `config`: the TCP and Unix socket ones the broker opens,
+/// the pending ones, the one certificate of every TLS listener, and the one topic alias
+/// maximum.
 pub(super) fn install(
     config: &mut Config,
     listeners: Vec<(Resolved, ListenerOptions)>,
@@ -195,9 +196,13 @@ pub(super) fn install(
             notes.push(note("TLS option", at, NoteKind::Ignored(why)));
         }
         let sockets = match address {
-            PendingAddress::Sockets(addrs) if options.protocol == ListenerProtocol::Mqtt => addrs,
-            address => {
-                set_aside(config, &draft, address, options, notes);
+            _ if options.protocol != ListenerProtocol::Mqtt => {
+                set_aside(config, address, options);
+                continue;
+            }
+            PendingAddress::Sockets(addrs) => addrs,
+            PendingAddress::Unix(path) => {
+                unix_listener(config, &draft, kind, path, options)?;
                 continue;
             }
         };
@@ -226,7 +231,7 @@ pub(super) fn install(
     if let Some(alias) = alias {
         config.topic_alias_maximum = alias;
     }
-    if config.listeners.is_empty() {
+    if config.listeners.is_empty() && config.unix_listeners.is_empty() {
         let at = config
             .pending_listeners
             .first()
@@ -236,23 +241,33 @@ pub(super) fn install(
     Ok(())
 }
 
-/// Keeps a listener the broker cannot open yet, and says so for a Unix socket (a WebSockets
-/// listener was noted at its `protocol` line).
-fn set_aside(
-    config: &mut Config,
-    draft: &ListenerDraft,
-    address: PendingAddress,
-    options: ListenerOptions,
-    notes: &mut Vec<Note>,
-) {
-    if let (PendingAddress::Unix(path), Some(at)) = (&address, &draft.origin) {
-        let option = format!("listener 0 {}", path.display());
-        let why = "Unix socket listeners are not opened";
-        notes.push(note(&option, at, NoteKind::NotSupportedYet(Some(why))));
-    }
+/// Keeps a listener the broker cannot open yet (a WebSockets listener, noted at its
+/// `protocol` line).
+fn set_aside(config: &mut Config, address: PendingAddress, options: ListenerOptions) {
     config
         .pending_listeners
         .push(PendingListener { address, options });
+}
+
+/// A `listener 0 PATH` section: plain MQTT over a Unix domain socket. Local clients reach it
+/// through the file system's permissions, which is what a Unix socket is for; TLS on it would
+/// protect nothing, and minibroker's Unix sockets do not offer it.
+fn unix_listener(
+    config: &mut Config,
+    draft: &ListenerDraft,
+    kind: ListenerKind,
+    path: PathBuf,
+    options: ListenerOptions,
+) -> Result<(), Located> {
+    if kind == ListenerKind::Tls {
+        let option = format!("listener 0 {}", path.display());
+        let reason = "minibroker's Unix socket listeners do not use TLS";
+        return Err((tls_at(draft), ErrorKind::Unsupported { option, reason }));
+    }
+    config
+        .unix_listeners
+        .push(UnixListenerConfig { path, options });
+    Ok(())
 }
 
 /// Every TLS listener presents the one certificate in `Config::tls`, so they must agree.

@@ -56,14 +56,17 @@ pub struct ListenerOptions {
     pub bind_interface: Option<String>,
     /// Only this address family, when the listener has no bind address of its own.
     pub socket_domain: Option<SocketDomain>,
-    /// Connections open at once on this listener; `None` is no limit. Not applied yet.
+    /// Connections open at once on this listener, over all its sockets; `None` is no limit.
+    /// One more is closed as soon as it is accepted.
     pub max_connections: Option<u32>,
-    /// Highest QoS granted on this listener (0 to 2). Not applied yet below 2.
+    /// Highest QoS this listener's clients may publish with and are granted (0 to 2): MQTT 5
+    /// clients learn it from CONNACK, and a PUBLISH or will above it ends the connection.
     pub max_qos: u8,
     /// Topic aliases an MQTT 5 client may set up; applied through
     /// [`super::Config::topic_alias_maximum`], which must then agree for every listener.
     pub max_topic_alias: u16,
-    /// Prefix added to every topic of this listener's clients. Not applied yet.
+    /// Prefix added to every topic this listener's clients publish to or subscribe to, and
+    /// removed from what they receive: they see only the topics under it.
     pub mount_point: Option<String>,
     /// Use the CONNECT user name as the client id (a client without one is refused).
     pub use_username_as_clientid: bool,
@@ -100,7 +103,15 @@ impl Default for ListenerOptions {
     }
 }
 
-/// Where a listener the broker cannot open yet would listen.
+/// A Unix domain socket to listen on (`listener 0 PATH`), speaking plain MQTT. The socket file
+/// is created when the broker binds and removed when it stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnixListenerConfig {
+    pub path: PathBuf,
+    pub options: ListenerOptions,
+}
+
+/// Where a listener section listens, before it is known whether the broker opens it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PendingAddress {
     /// TCP addresses, for a WebSockets listener.
@@ -109,8 +120,8 @@ pub enum PendingAddress {
     Unix(PathBuf),
 }
 
-/// A listener the configuration asks for that the broker does not open yet (WebSockets, Unix
-/// domain sockets), kept for the issues that add them; the broker logs that it is skipped.
+/// A listener the configuration asks for that the broker does not open yet (WebSockets), kept
+/// for the issue that adds it; the broker logs that it is skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingListener {
     pub address: PendingAddress,

@@ -155,60 +155,21 @@ fn publish(topic: &str, qos: QoS, packet_id: u16, retain: bool) -> Packet {
 fn session_seeds() -> Vec<Seed> {
     let mut seeds = Vec::new();
     for version in [ProtocolVersion::V3_1, ProtocolVersion::V3_1_1] {
-        let v = version;
-        let ack = |id_value| PubResponse::new(id(id_value));
-        let script = Script::new([0x01, 4, 0, 0])
-            .op(Op::Open)
-            .op(Op::Open)
-            .send(0, &connect(v, "sub", false, false), v, 1000)
-            .send(1, &connect(v, "pub", true, true), v, 3)
-            .read(0)
-            .read(1)
-            .send(
-                0,
-                &subscribe(1, &[("a/+", QoS::ExactlyOnce), ("#", QoS::AtLeastOnce)]),
-                v,
-                1000,
-            )
-            .send(0, &subscribe(2, &[("a/#/b", QoS::AtMostOnce)]), v, 1000)
-            .read(0)
-            .send(1, &publish("a/b", QoS::AtMostOnce, 0, false), v, 1000)
-            .send(1, &publish("a/c", QoS::AtLeastOnce, 1, true), v, 1000)
-            .send(1, &publish("a/d", QoS::ExactlyOnce, 2, false), v, 4)
-            .send(1, &Packet::PubRel(ack(2)), v, 1000)
-            .op(Op::Consume { link: 0, amount: 9 })
-            .read(0)
-            .read(1)
-            .send(0, &Packet::PubAck(ack(1)), v, 1000)
-            .send(0, &Packet::PubRec(ack(2)), v, 1000)
-            .send(0, &Packet::PubComp(ack(2)), v, 1000)
-            .send(0, &Packet::PingReq, v, 1000)
-            .op(Op::Close { link: 1, loss: 0 })
-            .read(0)
-            .send(
-                0,
-                &Packet::Unsubscribe(Unsubscribe {
-                    packet_id: id(3),
-                    filters: vec!["#".into()],
-                    properties: Properties::default(),
-                }),
-                v,
-                1000,
-            )
-            .send(0, &Packet::Disconnect(Disconnect::default()), v, 1000)
-            .read(0)
-            .op(Op::Open)
-            .send(0, &connect(v, "sub", false, false), v, 1000)
-            .read(0)
-            .op(Op::Advance { tenths: 80 })
-            .op(Op::Tick)
-            .read(0);
         seeds.push(Seed {
             target: "session",
             name: format!("{}-two-clients", tag(version)),
-            bytes: script.into_bytes(),
+            bytes: two_clients(version, [0x01, 4, 0, 0]).into_bytes(),
         });
     }
+    // The same with every configuration option of the mosquitto.conf that changes delivery:
+    // a 16-byte window, an hour's session expiry, a mount point with maximum QoS 1 on every
+    // other link, no retained messages, 8-byte payloads, upgraded QoS, duplicate messages.
+    let v = ProtocolVersion::V3_1_1;
+    seeds.push(Seed {
+        target: "session",
+        name: "v311-two-clients-options".into(),
+        bytes: two_clients(v, [0x0D, 0xFC, 0, 0]).into_bytes(),
+    });
     // Slow reader: a tiny window and queue fill up while nothing is read, then drain.
     let v = ProtocolVersion::V3_1_1;
     let mut script = Script::new([0x80, 2, 4, 0])
@@ -283,4 +244,57 @@ fn session_seeds() -> Vec<Seed> {
         bytes: script.into_bytes(),
     });
     seeds
+}
+
+/// Two clients subscribing, publishing at every QoS, acknowledging, leaving, and one
+/// reconnecting to its persistent session, on the configuration `head`.
+fn two_clients(version: ProtocolVersion, head: [u8; 4]) -> Script {
+    let v = version;
+    let ack = |id_value| PubResponse::new(id(id_value));
+    Script::new(head)
+        .op(Op::Open)
+        .op(Op::Open)
+        .send(0, &connect(v, "sub", false, false), v, 1000)
+        .send(1, &connect(v, "pub", true, true), v, 3)
+        .read(0)
+        .read(1)
+        .send(
+            0,
+            &subscribe(1, &[("a/+", QoS::ExactlyOnce), ("#", QoS::AtLeastOnce)]),
+            v,
+            1000,
+        )
+        .send(0, &subscribe(2, &[("a/#/b", QoS::AtMostOnce)]), v, 1000)
+        .read(0)
+        .send(1, &publish("a/b", QoS::AtMostOnce, 0, false), v, 1000)
+        .send(1, &publish("a/c", QoS::AtLeastOnce, 1, true), v, 1000)
+        .send(1, &publish("a/d", QoS::ExactlyOnce, 2, false), v, 4)
+        .send(1, &Packet::PubRel(ack(2)), v, 1000)
+        .op(Op::Consume { link: 0, amount: 9 })
+        .read(0)
+        .read(1)
+        .send(0, &Packet::PubAck(ack(1)), v, 1000)
+        .send(0, &Packet::PubRec(ack(2)), v, 1000)
+        .send(0, &Packet::PubComp(ack(2)), v, 1000)
+        .send(0, &Packet::PingReq, v, 1000)
+        .op(Op::Close { link: 1, loss: 0 })
+        .read(0)
+        .send(
+            0,
+            &Packet::Unsubscribe(Unsubscribe {
+                packet_id: id(3),
+                filters: vec!["#".into()],
+                properties: Properties::default(),
+            }),
+            v,
+            1000,
+        )
+        .send(0, &Packet::Disconnect(Disconnect::default()), v, 1000)
+        .read(0)
+        .op(Op::Open)
+        .send(0, &connect(v, "sub", false, false), v, 1000)
+        .read(0)
+        .op(Op::Advance { tenths: 80 })
+        .op(Op::Tick)
+        .read(0)
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::MAX_PACKET_SIZE;
 use super::session_script::{Op, OpReader, config_from};
 use crate::protocol::{ConnectReturnCode, DecodeError, Packet, ProtocolVersion, decode_packet};
-use crate::router::{LinkId, LinkLoss, Ready, Router, answer_version};
+use crate::router::{LinkId, LinkLoss, ListenerId, Ready, Router, answer_version};
 use crate::topic::TopicFilter;
 
 /// Links open at once; more `Open` operations are skipped.
@@ -102,7 +102,9 @@ impl Harness {
                 self.next_token += 1;
                 let port = u16::try_from(token % 60_000).unwrap_or(0) + 1024;
                 let peer = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-                let id = self.router.open_link(token, peer, self.now);
+                // Every other link on listener 0, whose rules the configuration may set.
+                let listener = ListenerId::new(token % 2);
+                let id = self.router.open_link_on(token, listener, peer, self.now);
                 self.clients.push(Client {
                     id,
                     token,

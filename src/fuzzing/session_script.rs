@@ -95,32 +95,50 @@ impl<'a> Iterator for OpReader<'a> {
 /// The broker configuration for a run, from the first four bytes of the input (missing bytes
 /// read as zero): small windows and queues, so the fuzzer reaches their limits quickly.
 ///
-/// - byte 0: in-flight window `1 + (b & 3)`; bit 6 queues QoS 0 for offline sessions; bit 7
-///   selects the drop-oldest queue policy;
-/// - byte 1: queued messages per session, `b % 8`;
+/// - byte 0: in-flight window `1 + (b & 3)`; bit 2 also bounds it to 16 payload bytes; bit 3
+///   ends offline persistent sessions after an hour; bit 6 queues QoS 0 for offline sessions;
+///   bit 7 selects the drop-oldest queue policy;
+/// - byte 1: queued messages per session, `b & 7`; bit 3 gives listener 0 (every other link,
+///   see `Harness`) the mount point `m/` and maximum QoS 1; bit 4 turns retained messages
+///   off; bit 5 limits payloads to 8 bytes; bit 6 upgrades outgoing QoS; bit 7 allows
+///   duplicate messages;
 /// - byte 2: queued payload bytes per session, `4 * b` (0: no byte limit);
 /// - byte 3: bit 0 limits packets to 256 bytes; bits 1-7 the connect timeout, `1 + b >> 1`
 ///   seconds.
 pub(crate) fn config_from(head: [u8; 4]) -> Config {
     let [window, queued, bytes, limits] = head;
-    Config {
+    let bit = |byte: u8, n: u8| byte & (1 << n) != 0;
+    let mut config = Config {
         max_inflight_messages: 1 + u16::from(window & 3),
-        queue_qos0_offline: window & 0x40 != 0,
-        queue_full_policy: if window & 0x80 != 0 {
+        max_inflight_bytes: if bit(window, 2) { 16 } else { 0 },
+        persistent_client_expiration: bit(window, 3).then_some(Duration::from_secs(3600)),
+        queue_qos0_offline: bit(window, 6),
+        queue_full_policy: if bit(window, 7) {
             QueueFullPolicy::DropOldest
         } else {
             QueueFullPolicy::DropNew
         },
-        max_queued_messages: usize::from(queued % 8),
+        max_queued_messages: usize::from(queued & 7),
+        retain_available: !bit(queued, 4),
+        message_size_limit: if bit(queued, 5) { 8 } else { 0 },
+        upgrade_outgoing_qos: bit(queued, 6),
+        allow_duplicate_messages: bit(queued, 7),
         max_queued_bytes: 4 * usize::from(bytes),
-        max_packet_size: if limits & 1 != 0 {
+        max_packet_size: if bit(limits, 0) {
             256
         } else {
             super::MAX_PACKET_SIZE
         },
         connect_timeout: Duration::from_secs(1 + u64::from(limits >> 1)),
         ..Config::default()
+    };
+    if bit(queued, 3)
+        && let Some(listener) = config.listeners.first_mut()
+    {
+        listener.options.mount_point = Some("m/".into());
+        listener.options.max_qos = 1;
     }
+    config
 }
 
 /// Builds a `session` input, for seeds and tests.

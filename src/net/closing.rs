@@ -16,7 +16,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
+use mio::event::Source;
 
 use super::transport::Transport;
 
@@ -81,16 +81,16 @@ impl Closing {
         self.output.len().saturating_sub(self.written)
     }
 
-    /// The TCP socket, to register with the poll; `None` once a failed handshake closed it.
-    pub(crate) fn socket(&mut self) -> Option<&mut TcpStream> {
-        self.transport.socket()
+    /// The socket, to register with the poll; `None` once a failed handshake closed it.
+    pub(crate) fn source(&mut self) -> Option<&mut dyn Source> {
+        self.transport.source()
     }
 
     /// Takes the close as far as the socket allows now: writes what is left, shuts down the
     /// sending side once all is written, and reads whatever arrived (to `WouldBlock`, as
     /// readiness is edge-triggered) into `scratch` and forgets it. Spurious calls are harmless.
     pub(crate) fn advance(&mut self, scratch: &mut [u8]) -> Progress {
-        if self.transport.socket().is_none() {
+        if self.transport.source().is_none() {
             return Progress::Done;
         }
         // A failed write or read means the client is gone: nothing left to deliver.

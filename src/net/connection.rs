@@ -1,5 +1,6 @@
-//! One accepted connection: its transport (plain TCP or TLS), the router link it feeds, and the
-//! few bytes of a partial packet it may be holding between reads.
+//! One accepted connection: its transport (plain TCP, TLS or a Unix socket), the router link it
+//! feeds, the listener group it counts against, and the few bytes of a partial packet it may be
+//! holding between reads.
 
 use std::io;
 use std::time::Instant;
@@ -28,6 +29,8 @@ pub(crate) enum ReadOutcome {
 pub(crate) struct Connection {
     pub(crate) transport: Transport,
     pub(crate) link: LinkId,
+    /// The listener group it was accepted on, which counts it against `max_connections`.
+    pub(crate) group: usize,
     /// A partial packet the router has not consumed yet. Empty (and unallocated) for an idle
     /// connection: complete packets go from the shared scratch buffer straight to the router.
     pending_in: Vec<u8>,
@@ -42,10 +45,11 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(transport: Transport, link: LinkId) -> Connection {
+    pub(crate) fn new(transport: Transport, link: LinkId, group: usize) -> Connection {
         Connection {
             transport,
             link,
+            group,
             pending_in: Vec::new(),
             writable_registered: false,
             closing: false,

@@ -1,16 +1,22 @@
-//! Listening sockets: created with socket2 so the options are set before `bind`, then handed to
-//! mio.
+//! Listening sockets: TCP ones created with socket2 so the options are set before `bind`, then
+//! handed to mio; Unix domain sockets (see [`super::unix`]); and what the reactor needs to know
+//! about each: the router's name for its listener and its connection limit.
 
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use log::warn;
-use mio::net::TcpListener;
+use mio::event::Source;
+use mio::net::{TcpListener, TcpStream, UnixStream};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::TlsError;
-use crate::config::{Config, ConfigError, ListenerConfig, ListenerKind};
+use super::unix::UnixSocketListener;
+use crate::config::{Config, ConfigError, ListenerConfig, ListenerKind, ListenerOptions};
+use crate::router::{ListenerId, Peer};
 
 /// Pending connections the kernel may hold for us; a burst of reconnecting clients after a
 /// broker restart should not be refused while the loop is busy.
@@ -23,6 +29,8 @@ pub enum BindError {
     Config(ConfigError),
     /// One listener could not be set up; nothing is left bound.
     Listen { addr: SocketAddr, error: io::Error },
+    /// One Unix socket listener could not be set up; nothing is left bound.
+    ListenUnix { path: PathBuf, error: io::Error },
     /// The event loop itself could not be created.
     Poll(io::Error),
     /// The TLS certificate or key cannot be used.
@@ -49,6 +57,12 @@ impl fmt::Display for BindError {
             BindError::Listen { addr, error } => {
                 write!(f, "cannot listen on {addr}: {}", os_message(error))
             }
+            BindError::ListenUnix { path, error } => write!(
+                f,
+                "cannot listen on Unix socket {}: {}",
+                path.display(),
+                os_message(error)
+            ),
             BindError::Poll(e) => write!(f, "cannot create the event loop: {}", os_message(e)),
             BindError::Tls(e) => write!(f, "{e}"),
             BindError::Security(e) => write!(f, "{e}"),
@@ -62,7 +76,9 @@ impl std::error::Error for BindError {
             BindError::Config(e) => Some(e),
             BindError::Tls(e) => Some(e),
             BindError::Security(e) => Some(e),
-            BindError::Listen { error, .. } | BindError::Poll(error) => Some(error),
+            BindError::Listen { error, .. }
+            | BindError::ListenUnix { error, .. }
+            | BindError::Poll(error) => Some(error),
         }
     }
 }
@@ -77,21 +93,91 @@ pub(crate) fn os_message(error: &io::Error) -> String {
     }
 }
 
-/// One bound, listening, non-blocking socket.
+/// What a listener listens on.
 #[derive(Debug)]
-pub(crate) struct Listener {
-    pub(crate) socket: TcpListener,
-    /// The address actually bound (port 0 resolved to the port the kernel chose).
-    pub(crate) addr: SocketAddr,
-    pub(crate) kind: ListenerKind,
-    /// Its position in `Config::listeners`, which the router's per-listener settings follow.
-    pub(crate) config_index: usize,
-    /// The address the configuration asked for (port 0 before the kernel chose).
-    asked: SocketAddr,
+pub(crate) enum ListenSocket {
+    /// `addr` is the address actually bound (port 0 resolved to the port the kernel chose).
+    Tcp {
+        socket: TcpListener,
+        addr: SocketAddr,
+    },
+    Unix(UnixSocketListener),
 }
 
-/// Binds every address in `config.listeners`: the plain ones first, then the TLS ones, each in
-/// the configured order (a log reader looking for the first "listening on" finds plain TCP).
+/// One bound, listening, non-blocking socket, and what the reactor needs to know about it.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    pub(crate) socket: ListenSocket,
+    pub(crate) kind: ListenerKind,
+    /// The router's name for the listener, whose rules apply to every link accepted here.
+    pub(crate) id: ListenerId,
+    /// The sockets of one `listener` line (its IPv4 and IPv6 ones) share a group, which
+    /// `max_connections` counts over: the position in the bound list of the group's first.
+    pub(crate) group: usize,
+    /// Connections open at once over the group; `None` is no limit.
+    pub(crate) max_connections: Option<u32>,
+}
+
+/// A connection just accepted.
+#[derive(Debug)]
+pub(crate) enum Accepted {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl ListenSocket {
+    /// Takes one pending connection, with the peer's name for log lines.
+    pub(crate) fn accept(&self) -> io::Result<(Accepted, Peer)> {
+        match self {
+            ListenSocket::Tcp { socket, .. } => {
+                let (stream, addr) = socket.accept()?;
+                Ok((Accepted::Tcp(stream), Peer::Tcp(addr)))
+            }
+            ListenSocket::Unix(unix) => {
+                let (stream, _unnamed) = unix.socket.accept()?;
+                Ok((Accepted::Unix(stream), Peer::Unix(Arc::clone(&unix.path))))
+            }
+        }
+    }
+
+    /// The socket, to register with the poll.
+    pub(crate) fn source(&mut self) -> &mut dyn Source {
+        match self {
+            ListenSocket::Tcp { socket, .. } => socket,
+            ListenSocket::Unix(unix) => &mut unix.socket,
+        }
+    }
+}
+
+impl Listener {
+    /// The port listened on: the TCP port, 0 for a Unix socket (mosquitto's `listener 0`).
+    pub(crate) fn port(&self) -> u16 {
+        self.tcp_addr().map_or(0, |addr| addr.port())
+    }
+
+    /// The TCP address listened on; `None` for a Unix socket.
+    pub(crate) fn tcp_addr(&self) -> Option<SocketAddr> {
+        match &self.socket {
+            ListenSocket::Tcp { addr, .. } => Some(*addr),
+            ListenSocket::Unix(_) => None,
+        }
+    }
+}
+
+/// Where a listener listens, for log lines.
+impl fmt::Display for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.socket {
+            ListenSocket::Tcp { addr, .. } => write!(f, "{addr}"),
+            ListenSocket::Unix(unix) => write!(f, "Unix socket {}", unix.path.display()),
+        }
+    }
+}
+
+/// Binds every listener of `config`: the plain TCP ones first, then the TLS ones, each in the
+/// configured order (a log reader looking for the first "listening on" finds plain TCP), then
+/// the Unix sockets. The TCP ones come first so that the broker's TCP addresses, in order, are
+/// the first listeners' addresses.
 ///
 /// Several addresses of one kind asking for port 0 share the port the kernel gave the first of
 /// them, so a test or a user asking for "any port" on all interfaces gets one port to connect to
@@ -102,38 +188,58 @@ pub(crate) struct Listener {
 pub(crate) fn bind_all(config: &Config) -> Result<Vec<Listener>, BindError> {
     let mut listeners: Vec<Listener> = Vec::with_capacity(config.listeners.len());
     for kind in [ListenerKind::Plain, ListenerKind::Tls] {
-        let wanted: Vec<&ListenerConfig> =
-            config.listeners.iter().filter(|l| l.kind == kind).collect();
-        let first = listeners.len();
+        let wanted: Vec<(usize, &ListenerConfig)> = (config.listeners.iter().enumerate())
+            .filter(|(_, l)| l.kind == kind)
+            .collect();
         bind_kind(&wanted, &mut listeners)?;
-        for listener in listeners.iter_mut().skip(first) {
-            listener.config_index = config
-                .listeners
-                .iter()
-                .position(|l| l.kind == kind && l.addr == listener.asked)
-                .unwrap_or(0);
-        }
+    }
+    let first_unix = config.listeners.len();
+    for (i, unix) in config.unix_listeners.iter().enumerate() {
+        let socket = UnixSocketListener::bind(&unix.path).map_err(|error| {
+            let path = unix.path.clone();
+            BindError::ListenUnix { path, error }
+        })?;
+        let group = listeners.len();
+        listeners.push(Listener {
+            socket: ListenSocket::Unix(socket),
+            kind: ListenerKind::Plain,
+            id: ListenerId::new(first_unix + i),
+            group,
+            max_connections: unix.options.max_connections,
+        });
     }
     Ok(listeners)
 }
 
-fn bind_kind(wanted: &[&ListenerConfig], listeners: &mut Vec<Listener>) -> Result<(), BindError> {
+/// Binds the TCP listeners of one kind, given with their positions in `Config::listeners`.
+fn bind_kind(
+    wanted: &[(usize, &ListenerConfig)],
+    listeners: &mut Vec<Listener>,
+) -> Result<(), BindError> {
     let mut chosen_port = None;
-    for &asked in wanted {
+    // Each bound socket's options, to find the group of the next one.
+    let mut bound: Vec<&ListenerOptions> = Vec::new();
+    for &(index, asked) in wanted {
         let mut addr = asked.addr;
         if addr.port() == 0
             && let Some(port) = chosen_port
         {
             addr.set_port(port);
         }
-        match bind_one(addr, asked.kind, asked.options.bind_interface.as_deref()) {
-            Ok(listener) => {
+        match bind_one(addr, asked.options.bind_interface.as_deref()) {
+            Ok((socket, addr)) => {
                 if asked.addr.port() == 0 && chosen_port.is_none() {
-                    chosen_port = Some(listener.addr.port());
+                    chosen_port = Some(addr.port());
                 }
+                let first = listeners.len() - bound.len();
+                let group = first + same_listener(&bound, &asked.options).unwrap_or(bound.len());
+                bound.push(&asked.options);
                 listeners.push(Listener {
-                    asked: asked.addr,
-                    ..listener
+                    socket: ListenSocket::Tcp { socket, addr },
+                    kind: asked.kind,
+                    id: ListenerId::new(index),
+                    group,
+                    max_connections: asked.options.max_connections,
                 });
             }
             Err(error) if ipv6_optional(asked.addr, wanted) && ipv6_unavailable(&error) => {
@@ -148,9 +254,19 @@ fn bind_kind(wanted: &[&ListenerConfig], listeners: &mut Vec<Listener>) -> Resul
     Ok(())
 }
 
+/// The position among `bound` of a socket of the same `listener` line as `options`: sockets of
+/// one line share its origin. Listeners from the command line have none, and each socket is
+/// then its own.
+fn same_listener(bound: &[&ListenerOptions], options: &ListenerOptions) -> Option<usize> {
+    let origin = options.origin.as_ref()?;
+    bound
+        .iter()
+        .position(|other| other.origin.as_ref() == Some(origin))
+}
+
 /// An IPv6 wildcard or loopback address is optional when its IPv4 counterpart on the same
 /// port is wanted too.
-fn ipv6_optional(addr: SocketAddr, wanted: &[&ListenerConfig]) -> bool {
+fn ipv6_optional(addr: SocketAddr, wanted: &[(usize, &ListenerConfig)]) -> bool {
     let counterpart = match addr.ip() {
         IpAddr::V6(ip) if ip.is_unspecified() => Ipv4Addr::UNSPECIFIED,
         IpAddr::V6(ip) if ip.is_loopback() => Ipv4Addr::LOCALHOST,
@@ -158,16 +274,13 @@ fn ipv6_optional(addr: SocketAddr, wanted: &[&ListenerConfig]) -> bool {
     };
     wanted
         .iter()
-        .any(|l| l.addr == SocketAddr::new(IpAddr::V4(counterpart), addr.port()))
+        .any(|(_, l)| l.addr == SocketAddr::new(IpAddr::V4(counterpart), addr.port()))
 }
 
 /// Binds one address with the options every listener gets, and to `interface` when given
-/// (SO_BINDTODEVICE: only packets that arrive on that interface reach the socket).
-pub(crate) fn bind_one(
-    addr: SocketAddr,
-    kind: ListenerKind,
-    interface: Option<&str>,
-) -> io::Result<Listener> {
+/// (SO_BINDTODEVICE: only packets that arrive on that interface reach the socket). Returns the
+/// socket and the address actually bound.
+fn bind_one(addr: SocketAddr, interface: Option<&str>) -> io::Result<(TcpListener, SocketAddr)> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     // Lets a restarted broker bind while old connections sit in TIME_WAIT.
     socket.set_reuse_address(true)?;
@@ -183,13 +296,7 @@ pub(crate) fn bind_one(
     socket.set_nonblocking(true)?;
     let std_listener: std::net::TcpListener = socket.into();
     let addr = std_listener.local_addr()?;
-    Ok(Listener {
-        socket: TcpListener::from_std(std_listener),
-        addr,
-        kind,
-        config_index: 0,
-        asked: addr,
-    })
+    Ok((TcpListener::from_std(std_listener), addr))
 }
 
 #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
@@ -221,117 +328,4 @@ fn ipv6_unavailable(error: &io::Error) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::Ipv6Addr;
-
-    fn config_with(listeners: Vec<SocketAddr>) -> Config {
-        Config {
-            listeners: listeners.into_iter().map(ListenerConfig::plain).collect(),
-            ..Config::default()
-        }
-    }
-
-    fn ipv6_loopback_works() -> bool {
-        std::net::TcpListener::bind("[::1]:0").is_ok()
-    }
-
-    #[test]
-    fn port_zero_on_two_addresses_shares_one_port() {
-        let mut wanted = vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)];
-        if ipv6_loopback_works() {
-            wanted.push(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0));
-        }
-        let listeners = bind_all(&config_with(wanted.clone())).expect("bind");
-        assert_eq!(listeners.len(), wanted.len());
-        let port = listeners[0].addr.port();
-        assert_ne!(port, 0);
-        for (listener, asked) in listeners.iter().zip(&wanted) {
-            assert_eq!(listener.addr.ip(), asked.ip());
-            assert_eq!(listener.addr.port(), port);
-        }
-    }
-
-    #[test]
-    fn ipv4_and_ipv6_wildcards_bind_on_one_port() {
-        if !ipv6_loopback_works() {
-            return;
-        }
-        let listeners = bind_all(&config_with(Config::all_addresses(0))).expect("bind");
-        assert_eq!(listeners.len(), 2);
-        assert_eq!(listeners[0].addr.port(), listeners[1].addr.port());
-    }
-
-    #[test]
-    fn port_in_use_names_the_address() {
-        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = taken.local_addr().expect("addr");
-        let error = bind_all(&config_with(vec![addr])).expect_err("port is taken");
-        assert_eq!(
-            error.to_string(),
-            format!("cannot listen on {addr}: Address already in use")
-        );
-    }
-
-    #[test]
-    fn unusable_address_is_an_error() {
-        // TEST-NET-1 is never assigned to a local interface.
-        let addr: SocketAddr = "192.0.2.1:0".parse().expect("addr");
-        let error = bind_all(&config_with(vec![addr])).expect_err("not local");
-        assert!(
-            error
-                .to_string()
-                .starts_with("cannot listen on 192.0.2.1:0: "),
-            "{error}"
-        );
-    }
-
-    #[test]
-    #[cfg(target_os = "linux")]
-    fn bind_interface_ties_the_socket_to_an_interface() {
-        let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-        let mut config = config_with(vec![addr]);
-        config.listeners[0].options.bind_interface = Some("lo".into());
-        let listeners = bind_all(&config).expect("bind to lo");
-        std::net::TcpStream::connect(listeners[0].addr).expect("connect over lo");
-        config.listeners[0].options.bind_interface = Some("nosuchif0".into());
-        let error = bind_all(&config).expect_err("no such interface");
-        assert!(
-            error
-                .to_string()
-                .starts_with("cannot listen on 127.0.0.1:0: "),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn ipv6_wildcard_and_loopback_are_optional_beside_their_ipv4_counterpart() {
-        let configs: Vec<ListenerConfig> = [
-            "0.0.0.0:1883",
-            "[::]:1883",
-            "127.0.0.1:1884",
-            "[::1]:1884",
-            "[::1]:1885",
-        ]
-        .iter()
-        .map(|a| ListenerConfig::plain(a.parse().expect("addr")))
-        .collect();
-        let wanted: Vec<&ListenerConfig> = configs.iter().collect();
-        let optional = |a: &str| ipv6_optional(a.parse().expect("addr"), &wanted);
-        assert!(optional("[::]:1883"));
-        assert!(optional("[::1]:1884"));
-        // Alone on its port, or not a wildcard or loopback: a failure is a failure.
-        assert!(!optional("[::1]:1885"));
-        assert!(!optional("[::]:1884"));
-        assert!(!optional("127.0.0.1:1884"));
-        assert!(!optional("[fe80::1]:1883"));
-    }
-
-    #[test]
-    fn os_message_drops_the_error_number() {
-        let error = io::Error::from_raw_os_error(98);
-        assert_eq!(os_message(&error), "Address already in use");
-        let plain = io::Error::other("custom");
-        assert_eq!(os_message(&plain), "custom");
-    }
-}
+mod tests;

@@ -1,5 +1,6 @@
-//! The only code touching sockets and TLS: listeners, connections, the transport under each
-//! connection (plain TCP or TLS), and the mio reactor that drives the router.
+//! The only code touching sockets and TLS: listeners (TCP and Unix domain sockets),
+//! connections, the transport under each connection (plain TCP, TLS or a Unix socket), and the
+//! mio reactor that drives the router.
 
 mod closing;
 mod connection;
@@ -7,6 +8,7 @@ mod listener;
 mod reactor;
 mod tls;
 mod transport;
+mod unix;
 
 pub use listener::BindError;
 pub(crate) use listener::{Listener, bind_all};

@@ -80,6 +80,8 @@ struct ListenerSlot {
 pub(crate) struct Reactor {
     poll: Poll,
     listeners: Vec<ListenerSlot>,
+    /// Connections open on each listener group ([`Listener::group`]), for `max_connections`.
+    open_in_group: Vec<u32>,
     connections: Slab<Connection>,
     router: Router,
     /// The certificate for TLS listeners; `None` when there are none.
@@ -125,7 +127,7 @@ impl Reactor {
         for (i, mut listener) in listeners.into_iter().enumerate() {
             let token = Token(FIRST_LISTENER + i);
             poll.registry()
-                .register(&mut listener.socket, token, Interest::READABLE)?;
+                .register(listener.socket.source(), token, Interest::READABLE)?;
             slots.push(ListenerSlot {
                 listener,
                 paused_until: None,
@@ -139,8 +141,14 @@ impl Reactor {
         } else {
             None
         };
+        // `Broker::run_with` logs the TCP listeners by address; a Unix socket has none, so it
+        // is logged here, once signals are handled, as those lines are.
+        for slot in slots.iter().filter(|s| s.listener.tcp_addr().is_none()) {
+            info!("listening on {}", slot.listener);
+        }
         Ok(Reactor {
             poll,
+            open_in_group: vec![0; slots.len()],
             listeners: slots,
             connections: Slab::new(),
             router,
@@ -344,6 +352,9 @@ impl Reactor {
                 _ => continue, // already removed: doomed twice in one turn
             }
             let mut conn = self.connections.remove(token.0);
+            if let Some(open) = self.open_in_group.get_mut(conn.group) {
+                *open = open.saturating_sub(1);
+            }
             // The router logs the client's departure; it knows who the client was.
             let Some(loss) = ending else {
                 // The router asked, and its last output is a refusal or a reason that must
@@ -364,7 +375,7 @@ impl Reactor {
     fn release(&self, conn: &mut Connection) {
         // Deregistering a socket that is about to be closed only fails if it was never
         // registered, which cannot happen here. A failed TLS handshake has closed it already.
-        if let Some(socket) = conn.transport.socket() {
+        if let Some(socket) = conn.transport.source() {
             let _ = self.poll.registry().deregister(socket);
         }
         conn.shutdown();
@@ -373,7 +384,10 @@ impl Reactor {
     /// Stops accepting, gives every connection a last write, and closes them all.
     fn shut_down(&mut self, now: Instant) {
         for mut slot in self.listeners.drain(..) {
-            let _ = self.poll.registry().deregister(&mut slot.listener.socket);
+            let _ = self
+                .poll
+                .registry()
+                .deregister(slot.listener.socket.source());
         }
         // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write.
         self.router.shut_down(now);

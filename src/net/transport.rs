@@ -1,4 +1,5 @@
-//! The byte stream under a connection: plain TCP, or TLS over TCP. The reactor and the router
+//! The byte stream under a connection: plain TCP, TLS over TCP, or a Unix domain socket. The
+//! reactor and the router
 //! see only `read`, `write` and the ways to close (at once, or the sending side first); whether
 //! the bytes are encrypted, and whether a TLS handshake is still under way, stays in here.
 //!
@@ -18,13 +19,16 @@
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 
-use mio::net::TcpStream;
+use mio::event::Source;
+use mio::net::{TcpStream, UnixStream};
 #[cfg(feature = "tls")]
 use native_tls::{HandshakeError, MidHandshakeTlsStream, TlsAcceptor, TlsStream};
 
 #[derive(Debug)]
 pub(crate) enum Transport {
     Plain(TcpStream),
+    /// Plain MQTT over a Unix domain socket.
+    Unix(UnixStream),
     /// A TLS handshake in progress, continued on each readiness event.
     #[cfg(feature = "tls")]
     Handshaking(Box<MidHandshakeTlsStream<TcpStream>>),
@@ -47,10 +51,19 @@ impl Transport {
         }
     }
 
-    /// The TCP socket, to register with the poll; `None` once a failed handshake closed it.
-    pub(crate) fn socket(&mut self) -> Option<&mut TcpStream> {
+    /// The socket, to register with the poll; `None` once a failed handshake closed it.
+    pub(crate) fn source(&mut self) -> Option<&mut dyn Source> {
+        match self {
+            Transport::Unix(stream) => Some(stream),
+            _ => self.tcp().map(|stream| stream as &mut dyn Source),
+        }
+    }
+
+    /// The TCP socket under a TCP transport, plain or TLS.
+    fn tcp(&mut self) -> Option<&mut TcpStream> {
         match self {
             Transport::Plain(stream) => Some(stream),
+            Transport::Unix(_) => None,
             #[cfg(feature = "tls")]
             Transport::Handshaking(mid) => Some(mid.get_mut()),
             #[cfg(feature = "tls")]
@@ -76,6 +89,7 @@ impl Transport {
         self.continue_handshake()?;
         match self {
             Transport::Plain(stream) => stream.read(buf),
+            Transport::Unix(stream) => stream.read(buf),
             #[cfg(feature = "tls")]
             Transport::Tls(tls) => tls.read(buf),
             #[cfg(feature = "tls")]
@@ -92,6 +106,7 @@ impl Transport {
         }
         match self {
             Transport::Plain(stream) => stream.write(data),
+            Transport::Unix(stream) => stream.write(data),
             #[cfg(feature = "tls")]
             Transport::Tls(tls) => write_records(tls, data),
             #[cfg(feature = "tls")]
@@ -102,7 +117,10 @@ impl Transport {
     /// Reads from the TCP socket itself, under any TLS layer: for a closing connection, whose
     /// bytes are thrown away unread, so there is no point in decrypting them.
     pub(crate) fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.socket() {
+        if let Transport::Unix(stream) = self {
+            return stream.read(buf);
+        }
+        match self.tcp() {
             Some(stream) => stream.read(buf),
             None => Ok(0),
         }
@@ -118,10 +136,7 @@ impl Transport {
             // stops calling once this returns `Ok`.
             tls.shutdown()?;
         }
-        match self.socket() {
-            Some(stream) => stream.shutdown(Shutdown::Write),
-            None => Ok(()),
-        }
+        self.shutdown_socket(Shutdown::Write)
     }
 
     /// Ends the conversation at once: a TLS close_notify first (best effort: the socket is
@@ -133,8 +148,16 @@ impl Transport {
             let _ = tls.shutdown();
         }
         // The peer may already be gone; there is nothing to do about a failure here.
-        if let Some(stream) = self.socket() {
-            let _ = stream.shutdown(Shutdown::Both);
+        let _ = self.shutdown_socket(Shutdown::Both);
+    }
+
+    fn shutdown_socket(&mut self, how: Shutdown) -> io::Result<()> {
+        if let Transport::Unix(stream) = self {
+            return stream.shutdown(how);
+        }
+        match self.tcp() {
+            Some(stream) => stream.shutdown(how),
+            None => Ok(()),
         }
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use log::info;
 
 use super::link::{ClientLimits, LinkState};
+use super::publish_checks::will_refusal;
 use super::session::{Flight, NEVER_EXPIRES, Session};
 use super::{Ending, LinkId, Router};
 use crate::auth::ListenerSecurity;
@@ -12,7 +13,7 @@ use crate::config::MAX_REMAINING_LENGTH;
 use crate::logging::CONNECTION_TARGET;
 use crate::protocol::{
     ConnAck, Connect, ConnectReturnCode, Packet, Properties, ProtocolVersion, PubResponse,
-    PublishHeader, ReasonCode,
+    PublishHeader, QoS, ReasonCode,
 };
 
 /// Why a CONNECT is refused. [`Refusal::codes`] is the one place that turns a refusal into the
@@ -32,6 +33,12 @@ pub enum Refusal {
     /// `use_username_as_clientid` without a username); the text says why, for the log.
     /// CONNACK 5 / 0x87 as in mosquitto, never 4 / 0x86: see `authenticate`.
     NotAuthorized(&'static str),
+    /// [MQTT-3.2.2-12] a will QoS above the listener's maximum QoS.
+    QosNotSupported,
+    /// [MQTT-3.2.2-13] a retained will, and retained messages are not available.
+    RetainNotSupported,
+    /// A will payload larger than `message_size_limit`.
+    WillTooLarge,
 }
 
 impl Refusal {
@@ -52,7 +59,27 @@ impl Refusal {
             Refusal::NotAuthorized(_) => {
                 (ConnectReturnCode::NotAuthorized, ReasonCode::NOT_AUTHORIZED)
             }
+            // 3.x gets no CONNACK for these two (`answers_3x`); the code is never sent.
+            Refusal::QosNotSupported => (
+                ConnectReturnCode::NotAuthorized,
+                ReasonCode::QOS_NOT_SUPPORTED,
+            ),
+            Refusal::RetainNotSupported => (
+                ConnectReturnCode::NotAuthorized,
+                ReasonCode::RETAIN_NOT_SUPPORTED,
+            ),
+            Refusal::WillTooLarge => (
+                ConnectReturnCode::NotAuthorized,
+                ReasonCode::PACKET_TOO_LARGE,
+            ),
         }
+    }
+
+    /// Whether a 3.x client is answered with a CONNACK. It is not for a will QoS or RETAIN
+    /// the broker does not support: 3.x has no code for either, and mosquitto closes without
+    /// a CONNACK rather than send a code that means something else.
+    fn answers_3x(self) -> bool {
+        !matches!(self, Refusal::QosNotSupported | Refusal::RetainNotSupported)
     }
 
     fn describe(self) -> &'static str {
@@ -62,6 +89,9 @@ impl Refusal {
             Refusal::BadAuthenticationMethod => "unsupported authentication method",
             Refusal::KeepAliveTooLong => "keepalive above the configured maximum",
             Refusal::NotAuthorized(why) => why,
+            Refusal::QosNotSupported => "will QoS above the maximum QoS of this listener",
+            Refusal::RetainNotSupported => "retained will, and retained messages are not available",
+            Refusal::WillTooLarge => "will payload larger than message_size_limit",
         }
     }
 }
@@ -80,6 +110,14 @@ impl Router {
         if let Some(method) = &connect.properties.authentication_method {
             log::debug!("Authentication method {method:?} is not supported");
             self.refuse_connect(key, Refusal::BadAuthenticationMethod);
+            return;
+        }
+        let will_refusal = self
+            .links
+            .get(key)
+            .and_then(|link| will_refusal(link, &connect, &self.config));
+        if let Some(refusal) = will_refusal {
+            self.refuse_connect(key, refusal);
             return;
         }
         if !connect.protocol.is_v5() && self.keep_alive_for(&connect) != connect.keep_alive {
@@ -115,14 +153,20 @@ impl Router {
         self.compile_acl(session_key, listener, connect.username.as_deref());
         let keep_alive = self.keep_alive_for(&connect);
         let assigned = assigned.then(|| client_id.to_string());
-        let connack = self.connack(&connect, session_present, assigned, keep_alive);
+        let max_qos = self
+            .links
+            .get(key)
+            .map_or(QoS::ExactlyOnce, |l| l.rules.max_qos);
+        let connack = self.connack(&connect, session_present, assigned, keep_alive, max_qos);
         let Some(link) = self.links.get_mut(key) else {
             return;
         };
         link.state = LinkState::Connected;
         link.session = Some(session_key);
         link.client_id = Some(Arc::clone(&client_id));
-        link.will = connect.will.map(Box::new);
+        // The will goes to its topic under the mount point, like the client's PUBLISH.
+        let rules = &link.rules;
+        link.will = connect.will.map(|will| Box::new(rules.mount_will(will)));
         link.keep_alive = keep_alive;
         // Still the time of accept: the CONNECT-timeout entry in the heap was due from then.
         let pending_entry = link.last_activity + self.config.connect_timeout;
@@ -164,6 +208,8 @@ impl Router {
             // whether its connection was lost or taken over by this one.
             session.pending_will = None;
             session.window = receive_maximum.map_or(configured, |max| max.min(configured));
+            session.window_bytes = self.config.max_inflight_bytes;
+            session.protocol = connect.protocol;
         }
         self.send(key, &Packet::ConnAck(connack));
         if session_present {
@@ -233,12 +279,18 @@ impl Router {
         session_present: bool,
         assigned: Option<String>,
         keep_alive: u16,
+        max_qos: QoS,
     ) -> ConnAck {
         let mut properties = Properties::default();
         if connect.protocol.is_v5() {
             properties.receive_maximum = Some(self.config.max_inflight_messages);
             properties.topic_alias_maximum = Some(self.config.topic_alias_maximum);
-            properties.retain_available = Some(1);
+            // [MQTT-3.2.2-9] a server without QoS 1 or 2 says so; the property may only be
+            // 0 or 1, its absence meaning 2.
+            if max_qos < QoS::ExactlyOnce {
+                properties.maximum_qos = Some(max_qos.bits());
+            }
+            properties.retain_available = Some(u8::from(self.config.retain_available));
             properties.wildcard_subscription_available = Some(1);
             properties.subscription_identifier_available = Some(1);
             properties.shared_subscription_available = Some(1);
@@ -309,6 +361,11 @@ impl Router {
     /// Answers CONNECT with a failure code and closes. [MQTT-3.2.2-4] session present is 0.
     pub(super) fn refuse_connect(&mut self, key: usize, refusal: Refusal) {
         let (return_code, reason) = refusal.codes();
+        let is_v5 = self.links.get(key).is_some_and(|link| link.version.is_v5());
+        if !is_v5 && !refusal.answers_3x() {
+            self.end_link(key, Ending::Refused(refusal.describe()));
+            return;
+        }
         self.send(
             key,
             &Packet::ConnAck(ConnAck {
@@ -338,9 +395,16 @@ impl Router {
                         packet_id: Some(*packet_id),
                     };
                     let ids = &queued.subscription_ids;
-                    // Too large for this connection's client: it stays in flight and is sent
-                    // again if a later connection allows it.
-                    super::outbound::write_publish(link, header, &queued.message, ids, self.now);
+                    // Not for this connection's client (too large, or outside its mount
+                    // point): it stays in flight and is sent again if a later connection
+                    // allows it.
+                    let _ = super::outbound::write_publish(
+                        link,
+                        header,
+                        &queued.message,
+                        ids,
+                        self.now,
+                    );
                 }
                 Flight::Released => link.write(&Packet::PubRel(PubResponse::new(*packet_id))),
             }

@@ -43,6 +43,13 @@ impl Router {
                 session.inflight.len()
             ));
         }
+        let held: usize = session.inflight.iter().map(|(_, f)| f.held_bytes()).sum();
+        if held != session.inflight_bytes {
+            return Err(format!(
+                "inflight_bytes {} but the window holds {held}",
+                session.inflight_bytes
+            ));
+        }
         let mut ids = HashSet::new();
         if let Some((id, _)) = session.inflight.iter().find(|(id, _)| !ids.insert(*id)) {
             return Err(format!("packet id {} in flight twice", id.get()));

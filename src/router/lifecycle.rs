@@ -95,6 +95,20 @@ impl Ending {
     }
 }
 
+/// How long a session with `expiry` (seconds, [`NEVER_EXPIRES`] for a 3.x persistent session)
+/// stays offline before it ends; `None` for never. mosquitto's `persistent_client_expiration`
+/// caps every session, 3.x and MQTT 5 alike: the broker may end a session before its expiry
+/// interval, which MQTT 5 allows for resource constraints (section 4.1: a server "MAY
+/// discard" session state), and it is what keeps abandoned 3.x sessions from piling up.
+/// Not called for expiry 0, which ends the session at once.
+fn offline_lifetime(expiry: u32, cap: Option<Duration>) -> Option<Duration> {
+    let own = (expiry != NEVER_EXPIRES).then(|| Duration::from_secs(u64::from(expiry)));
+    match (own, cap) {
+        (Some(own), Some(cap)) => Some(own.min(cap)),
+        (own, cap) => own.or(cap),
+    }
+}
+
 impl Router {
     /// Ends a link's protocol life: logs why, tells an MQTT 5 client, detaches its session,
     /// deals with the will, and asks the reactor to close the socket.
@@ -144,7 +158,7 @@ impl Router {
 
     /// The session's link is gone. Its will is published now or, with an MQTT 5 will delay,
     /// when the delay or the session ends, whichever is first [MQTT-3.1.3-9]. A session with
-    /// expiry interval 0 ends now; others wait offline until they expire.
+    /// expiry interval 0 ends now; others wait offline until they expire (`offline_lifetime`).
     fn detach_session(&mut self, session_key: usize, will: Option<Box<Will>>) {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
@@ -163,8 +177,11 @@ impl Router {
                 publish_now = Some(*will);
             }
         }
-        if expiry != 0 && expiry != NEVER_EXPIRES {
-            let at = now + Duration::from_secs(u64::from(expiry));
+        let cap = self.config.persistent_client_expiration;
+        if expiry != 0
+            && let Some(lifetime) = offline_lifetime(expiry, cap)
+        {
+            let at = now + lifetime;
             session.expires_at = Some(at);
             self.session_deadlines.push(at, session_key);
         }

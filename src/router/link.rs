@@ -1,14 +1,14 @@
 //! One network connection as the router sees it: where it is in the protocol, which session it
-//! serves, its will, its keepalive, what the client allows the broker to send it, and the
-//! encoded bytes waiting to be written to it.
+//! serves, its listener's rules, its will, its keepalive, what the client allows the broker to
+//! send it, and the encoded bytes waiting to be written to it.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::debug;
 
+use super::listeners::{ListenerRules, Peer};
 use crate::protocol::{Fit, Packet, ProtocolVersion, Will, encode_within};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +68,9 @@ pub struct Link {
     /// The reactor's key, handed back in `Ready`.
     pub token: usize,
     pub generation: u32,
-    pub peer: SocketAddr,
+    pub peer: Peer,
+    /// The rules of the listener the link came in on.
+    pub rules: Arc<ListenerRules>,
     pub state: LinkState,
     /// The version CONNECT announced; the decoder's guess before that.
     pub version: ProtocolVersion,
@@ -112,11 +114,18 @@ pub struct Credentials {
 pub const OUTPUT_HIGH_WATER: usize = 256 * 1024;
 
 impl Link {
-    pub fn new(token: usize, generation: u32, peer: SocketAddr, now: Instant) -> Link {
+    pub fn new(
+        token: usize,
+        generation: u32,
+        peer: Peer,
+        rules: Arc<ListenerRules>,
+        now: Instant,
+    ) -> Link {
         Link {
             token,
             generation,
             peer,
+            rules,
             state: LinkState::AwaitingConnect,
             version: ProtocolVersion::V3_1_1,
             session: None,

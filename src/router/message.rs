@@ -11,7 +11,8 @@ use crate::protocol::{Properties, Publish, QoS, Will};
 pub struct Message {
     pub topic: Arc<str>,
     pub payload: Arc<[u8]>,
-    /// The QoS it was published with; each delivery uses the lower of this and the granted QoS.
+    /// The QoS it was published with; each delivery uses the lower of this and the granted QoS
+    /// (see [`Message::delivery_qos`]).
     pub qos: QoS,
     /// The RETAIN flag as published.
     pub retain: bool,
@@ -76,6 +77,17 @@ impl Message {
             retain,
             properties,
             expires_at,
+        }
+    }
+
+    /// The QoS a delivery through a subscription granted `granted` goes at: the lower of the
+    /// two [MQTT-3.8.4-8] (3.1.1: [MQTT-3.8.4-6]), or `granted` itself with mosquitto's
+    /// `upgrade_outgoing_qos`, which the operator chooses knowing it departs from that rule.
+    pub fn delivery_qos(&self, granted: QoS, upgrade: bool) -> QoS {
+        if upgrade {
+            granted
+        } else {
+            self.qos.min(granted)
         }
     }
 

@@ -16,9 +16,11 @@ mod connect;
 mod invariants;
 mod lifecycle;
 mod link;
+mod listeners;
 mod message;
 mod outbound;
 mod publish;
+mod publish_checks;
 mod retain;
 mod retained_backlog;
 mod retained_delivery;
@@ -35,6 +37,10 @@ mod tests;
 #[cfg(test)]
 mod tests_auth;
 #[cfg(test)]
+mod tests_limits;
+#[cfg(test)]
+mod tests_options;
+#[cfg(test)]
 mod tests_retained;
 #[cfg(test)]
 mod tests_v5;
@@ -43,7 +49,6 @@ mod tests_will;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -55,6 +60,8 @@ use crate::protocol::{DecodeError, Packet, ReasonCode, decode_packet};
 pub use connect::answer_version;
 use lifecycle::Ending;
 use link::{Link, LinkState};
+use listeners::ListenerRules;
+pub use listeners::{ListenerId, Peer};
 pub use message::Message;
 use retain::RetainedStore;
 use session::Session;
@@ -95,6 +102,10 @@ pub struct Ready {
 /// The sans-I/O broker core. One per broker; owned by the reactor's thread.
 pub struct Router {
     config: Config,
+    /// Each listener's rules, by [`ListenerId`]; links hold a reference to theirs.
+    listener_rules: Vec<Arc<ListenerRules>>,
+    /// The rules of a link opened without a listener.
+    no_listener: Arc<ListenerRules>,
     /// The time passed in by the current call; every public entry point sets it.
     now: Instant,
     links: Slab<Link>,
@@ -124,6 +135,8 @@ impl Router {
     pub fn new(config: &Config) -> Router {
         Router {
             config: config.clone(),
+            listener_rules: ListenerRules::of(config),
+            no_listener: Arc::default(),
             now: Instant::now(),
             links: Slab::new(),
             next_generation: 0,
@@ -142,18 +155,6 @@ impl Router {
             security: Security::without_files(config),
             failures: slowdown::FailureTracker::default(),
         }
-    }
-
-    /// A connection was accepted. `token` is the reactor's own key for it, handed back in
-    /// [`Ready`]. The link must send CONNECT within the configured connect timeout.
-    pub fn open_link(&mut self, token: usize, peer: SocketAddr, now: Instant) -> LinkId {
-        self.now = now;
-        let generation = self.next_generation;
-        self.next_generation = self.next_generation.wrapping_add(1);
-        let index = self.links.insert(Link::new(token, generation, peer, now));
-        let id = LinkId { index, generation };
-        self.deadlines.push(now + self.config.connect_timeout, id);
-        id
     }
 
     /// Bytes arrived on `link`. Every complete packet at the front of `data` is decoded and

@@ -9,19 +9,28 @@ use super::link::Link;
 use super::message::Message;
 use crate::protocol::{PublishHeader, PublishOverrides, encode_publish_with, publish_len_with};
 
-/// Appends the PUBLISH for `message` to the link's output. Returns false, writing nothing, when
-/// the packet would exceed the client's maximum packet size: the specification has the broker
-/// discard it as if delivered [MQTT-3.1.2-25].
+/// Why a delivery was not written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsent {
+    /// Over the client's maximum packet size: the specification has the broker discard it as
+    /// if delivered [MQTT-3.1.2-25].
+    TooLarge,
+    /// Not under the mount point of the client's listener (see `ListenerRules::unmount`).
+    OutsideMountPoint,
+}
+
+/// Appends the PUBLISH for `message` to the link's output, its topic without the mount point
+/// of the link's listener. Writes nothing when it cannot be sent to this client.
 pub fn write_publish(
     link: &mut Link,
     header: PublishHeader,
     message: &Message,
     subscription_ids: &[u32],
     now: Instant,
-) -> bool {
+) -> Result<(), Unsent> {
     let version = link.version;
     let mut overrides = PublishOverrides::default();
-    let mut topic: &str = &message.topic;
+    let mut topic = (link.rules.unmount(&message.topic)).ok_or(Unsent::OutsideMountPoint)?;
     let mut new_alias = None;
     if version.is_v5() {
         overrides.message_expiry_interval = message.remaining_expiry(now);
@@ -51,7 +60,7 @@ pub fn write_publish(
             let has_id = header.packet_id.is_some();
             let size = publish_len_with(version, topic, properties, &overrides, payload, has_id);
             if u32::try_from(size).map_or(true, |size| size > maximum) {
-                return false;
+                return Err(Unsent::TooLarge);
             }
         }
     }
@@ -68,5 +77,5 @@ pub fn write_publish(
         &overrides,
         &message.payload,
     );
-    true
+    Ok(())
 }

@@ -8,7 +8,8 @@ use log::debug;
 use super::access::may_read;
 use super::link::{Link, LinkState};
 use super::message::Message;
-use super::outbound::write_publish;
+use super::outbound::{Unsent, write_publish};
+use super::publish_checks::publish_refusal;
 use super::retained_delivery::drain_backlog;
 use super::session::{Enqueued, Flight, Queued, Session};
 use super::{LinkId, Ready, Router};
@@ -23,6 +24,10 @@ impl Router {
         let Some(session_key) = link.session else {
             return;
         };
+        if let Some((reason, why)) = publish_refusal(link, &publish, &self.config) {
+            self.violation(key, reason, why);
+            return;
+        }
         if link.version.is_v5() {
             if let Err((reason, why)) = resolve_topic_alias(link, &mut publish, &self.config) {
                 self.violation(key, reason, why);
@@ -39,6 +44,12 @@ impl Router {
             let why = "PUBLISH with an empty topic".to_owned();
             self.violation(key, ReasonCode::TOPIC_NAME_INVALID, why);
             return;
+        }
+        if self.drop_oversize(key, &publish) {
+            return;
+        }
+        if let Some(link) = self.links.get(key) {
+            publish.topic = link.rules.mount(Arc::clone(&publish.topic));
         }
         if !self.authorise_publish(key, session_key, &publish) {
             return;
@@ -124,14 +135,11 @@ impl Router {
             self.finish_flight(key, id, |flight| matches!(flight, Flight::Qos2Sent(_)));
             return;
         }
-        let mut known = false;
-        if let Some(session) = self.session_of(key)
-            && let Some(position) = session.flight_position(id)
-            && let Some((_, flight)) = session.inflight.get_mut(position)
-        {
-            *flight = Flight::Released;
-            known = true;
-        }
+        let known = self.session_of(key).is_some_and(|session| {
+            session
+                .flight_position(id)
+                .is_some_and(|position| session.release_flight(position))
+        });
         let mut rel = PubResponse::new(id);
         if !known {
             rel.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
@@ -155,7 +163,7 @@ impl Router {
                     .get(position)
                     .is_some_and(|(_, flight)| expected(flight)) =>
             {
-                session.inflight.remove(position);
+                session.remove_flight(position);
                 self.pump(session_key);
             }
             _ => debug!(
@@ -168,7 +176,8 @@ impl Router {
 
     /// Stores a retained message and delivers `message` to every matching subscription, once per
     /// session at the highest granted QoS (3.1.1 section 3.3.5), and to one member of each
-    /// matching shared subscription group.
+    /// matching shared subscription group. With `allow_duplicate_messages`, a 3.x session
+    /// gets one copy per matching subscription instead, as mosquitto sends them.
     pub(super) fn route(&mut self, message: Arc<Message>, publisher: Option<usize>) {
         let replaced = if message.retain {
             self.retained.update(&message)
@@ -176,13 +185,18 @@ impl Router {
             None
         };
         let mut deliveries = std::mem::take(&mut self.scratch_deliveries);
+        let duplicates = self.config.allow_duplicate_messages;
+        let sessions = &self.sessions;
+        let apart =
+            |key: &usize| duplicates && sessions.get(*key).is_some_and(|s| !s.protocol.is_v5());
         self.subscriptions
-            .deliveries(&message.topic, publisher, &mut deliveries);
+            .deliveries_with(&message.topic, publisher, apart, &mut deliveries);
+        let upgrade = self.config.upgrade_outgoing_qos;
         for delivery in &mut deliveries {
             self.send_retained_ahead(delivery.key, &message, replaced.as_ref());
             let item = Queued {
                 message: Arc::clone(&message),
-                qos: message.qos.min(delivery.qos),
+                qos: message.delivery_qos(delivery.qos, upgrade),
                 // [MQTT-3.3.1-9] cleared on normal forwarding unless v5 retain-as-published.
                 retain: message.retain && delivery.retain_as_published,
                 subscription_ids: std::mem::take(&mut delivery.subscription_ids),
@@ -259,7 +273,8 @@ impl Router {
             sent = true;
         }
         if session.queue.is_empty() {
-            sent |= drain_backlog(session, link, &mut self.retained, self.now);
+            let upgrade = self.config.upgrade_outgoing_qos;
+            sent |= drain_backlog(session, link, &mut self.retained, self.now, upgrade);
         }
         if sent {
             mark_ready(&mut self.ready, link, key);
@@ -311,7 +326,8 @@ fn resolve_topic_alias(
 }
 
 /// Encodes `item` into the link's output, taking a packet id and a window slot for QoS 1/2.
-/// A delivery too large for the client is dropped as if it had been acknowledged.
+/// A delivery too large for the client, or outside its mount point, is dropped as if it had
+/// been acknowledged.
 pub(super) fn transmit(
     session: &mut Session,
     link: &mut Link,
@@ -332,9 +348,13 @@ pub(super) fn transmit(
         retain: item.retain,
         packet_id,
     };
-    if !write_publish(link, header, &item.message, &item.subscription_ids, now) {
+    if let Err(unsent) = write_publish(link, header, &item.message, &item.subscription_ids, now) {
+        let why = match unsent {
+            Unsent::TooLarge => "larger than the client accepts",
+            Unsent::OutsideMountPoint => "outside the mount point of its listener",
+        };
         debug!(
-            "Message on {} dropped: larger than client {} accepts",
+            "Message on {} dropped for client {}: {why}",
             item.message.topic,
             link.name()
         );
@@ -345,7 +365,7 @@ pub(super) fn transmit(
             QoS::ExactlyOnce => Flight::Qos2Sent(item),
             _ => Flight::Qos1Sent(item),
         };
-        session.inflight.push_back((id, flight));
+        session.push_flight(id, flight);
     }
 }
 

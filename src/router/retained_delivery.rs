@@ -18,7 +18,8 @@ use crate::topic::TopicFilter;
 
 impl Router {
     /// [MQTT-3.3.1-6] Retained messages matching a new subscription are sent with RETAIN set
-    /// [MQTT-3.3.1-8], at the lower of their QoS and the granted QoS; expired ones are skipped.
+    /// [MQTT-3.3.1-8], at the lower of their QoS and the granted QoS (the granted one with
+    /// `upgrade_outgoing_qos`); expired ones are skipped.
     /// All of them are sent, paced by the socket and the in-flight window rather than limited
     /// by the queue.
     pub(super) fn send_retained(
@@ -30,7 +31,9 @@ impl Router {
     ) {
         if !filter.has_wildcards() {
             if let Some(message) = self.retained.exact(filter.as_str(), self.now) {
-                self.deliver(session_key, retained_item(message, granted, identifier));
+                let upgrade = self.config.upgrade_outgoing_qos;
+                let item = retained_item(message, granted, identifier, upgrade);
+                self.deliver(session_key, item);
             }
             return;
         }
@@ -59,6 +62,7 @@ impl Router {
             return;
         }
         let topic = &live.topic;
+        let upgrade = self.config.upgrade_outgoing_qos;
         let mut owed = Vec::new();
         for backlog in session.retained_backlog.iter_mut() {
             if !backlog.is_pending(topic) {
@@ -71,7 +75,8 @@ impl Router {
                 self.retained.get(topic)
             };
             if let Some(message) = pending.filter(|message| !message.is_expired(self.now)) {
-                let item = retained_item(Arc::clone(message), backlog.granted, backlog.identifier);
+                let message = Arc::clone(message);
+                let item = retained_item(message, backlog.granted, backlog.identifier, upgrade);
                 owed.push(item);
             }
         }
@@ -83,12 +88,14 @@ impl Router {
 
 /// Moves retained messages from the session's backlogs into the link's output while it has
 /// room and, for QoS 1 and 2, the in-flight window allows. Returns whether anything was sent.
-/// Expired messages met on the way are skipped and removed from the store.
+/// Expired messages met on the way are skipped and removed from the store. `upgrade` is
+/// `upgrade_outgoing_qos`.
 pub(super) fn drain_backlog(
     session: &mut Session,
     link: &mut Link,
     retained: &mut RetainedStore,
     now: Instant,
+    upgrade: bool,
 ) -> bool {
     let mut sent = false;
     let mut expired = Vec::new();
@@ -113,7 +120,7 @@ pub(super) fn drain_backlog(
             backlog.cursor = Some(Arc::clone(topic));
             continue;
         }
-        if message.qos.min(backlog.granted) != QoS::AtMostOnce && window_full {
+        if message.delivery_qos(backlog.granted, upgrade) != QoS::AtMostOnce && window_full {
             break;
         }
         backlog.cursor = Some(Arc::clone(topic));
@@ -122,7 +129,7 @@ pub(super) fn drain_backlog(
         if !may_read(session, &message.topic) {
             continue;
         }
-        let item = retained_item(message, granted, identifier);
+        let item = retained_item(message, granted, identifier, upgrade);
         transmit(session, link, item, now);
         sent = true;
     }
@@ -132,9 +139,14 @@ pub(super) fn drain_backlog(
     sent
 }
 
-fn retained_item(message: Arc<Message>, granted: QoS, identifier: Option<u32>) -> Queued {
+fn retained_item(
+    message: Arc<Message>,
+    granted: QoS,
+    identifier: Option<u32>,
+    upgrade: bool,
+) -> Queued {
     Queued {
-        qos: message.qos.min(granted),
+        qos: message.delivery_qos(granted, upgrade),
         message,
         retain: true,
         subscription_ids: identifier.into_iter().collect(),

@@ -12,13 +12,14 @@ use super::message::Message;
 use super::retained_backlog::Backlogs;
 use crate::auth::ClientAcl;
 use crate::config::{Config, QueueFullPolicy};
-use crate::protocol::{PacketId, QoS, Will};
+use crate::protocol::{PacketId, ProtocolVersion, QoS, Will};
 
 /// A message waiting for room in the in-flight window or in the link's output.
 #[derive(Debug, Clone)]
 pub struct Queued {
     pub message: Arc<Message>,
-    /// The delivery QoS: the lower of the published and the granted QoS.
+    /// The delivery QoS: the lower of the published and the granted QoS, or the granted one
+    /// with `upgrade_outgoing_qos` ([`Message::delivery_qos`]).
     pub qos: QoS,
     /// The RETAIN flag to send: set for retained messages sent on subscribe, clear on normal
     /// forwarding [MQTT-3.3.1-9].
@@ -40,6 +41,16 @@ pub enum Flight {
     /// QoS 2 PUBREC received and PUBREL sent, PUBCOMP awaited; the message itself is no longer
     /// needed.
     Released,
+}
+
+impl Flight {
+    /// Payload bytes this delivery holds in the window.
+    pub fn held_bytes(&self) -> usize {
+        match self {
+            Flight::Qos1Sent(item) | Flight::Qos2Sent(item) => item.message.payload.len(),
+            Flight::Released => 0,
+        }
+    }
 }
 
 /// The outcome of offering a message to a full queue, for the caller's counters and log.
@@ -68,13 +79,24 @@ pub struct Session {
     pub pending_will: Option<Box<(Instant, Will)>>,
     /// The key of the link currently attached, if the client is online.
     pub link: Option<usize>,
+    /// The protocol of the client's latest connection, which decides how overlapping
+    /// subscriptions deliver while it is offline too.
+    pub protocol: ProtocolVersion,
     /// QoS 1 and 2 deliveries in flight at once: the broker's limit, lowered to the client's
     /// receive maximum [MQTT-3.3.4-9].
     pub window: usize,
+    /// Payload bytes in flight at once (`max_inflight_bytes`); 0 is no limit. A delivery may
+    /// start while fewer are in flight, so one larger than the limit still goes, alone.
+    pub window_bytes: usize,
     /// Outbound deliveries awaiting acknowledgement, in the order they were sent (which is the
     /// order they are re-sent in on reconnect). Bounded by the in-flight window, so a linear
     /// search per acknowledgement is cheap and acknowledgements usually match the front.
+    /// Changed only through `push_flight`, `remove_flight` and `release_flight`, which keep
+    /// `inflight_bytes`.
     pub inflight: VecDeque<(PacketId, Flight)>,
+    /// Payload bytes of the in-flight deliveries that still hold their message (all but the
+    /// released QoS 2 ones, whose payload the client has acknowledged receiving).
+    pub inflight_bytes: usize,
     pub queue: VecDeque<Queued>,
     /// Retained messages owed to new wildcard subscriptions, sent after the queue.
     pub retained_backlog: Backlogs,
@@ -103,8 +125,11 @@ impl Session {
             expires_at: None,
             pending_will: None,
             link: None,
+            protocol: ProtocolVersion::V3_1_1,
             window: 1,
+            window_bytes: 0,
             inflight: VecDeque::new(),
+            inflight_bytes: 0,
             queue: VecDeque::new(),
             retained_backlog: Backlogs::default(),
             queued_bytes: 0,
@@ -132,8 +157,32 @@ impl Session {
         None
     }
 
+    /// No more QoS 1/2 deliveries may start: the window's count or its bytes are used up.
     pub fn window_full(&self) -> bool {
         self.inflight.len() >= self.window
+            || (self.window_bytes > 0 && self.inflight_bytes >= self.window_bytes)
+    }
+
+    pub fn push_flight(&mut self, id: PacketId, flight: Flight) {
+        self.inflight_bytes += flight.held_bytes();
+        self.inflight.push_back((id, flight));
+    }
+
+    pub fn remove_flight(&mut self, position: usize) {
+        if let Some((_, flight)) = self.inflight.remove(position) {
+            self.inflight_bytes -= flight.held_bytes();
+        }
+    }
+
+    /// PUBREC came for the delivery at `position`: only the packet id is kept, awaiting
+    /// PUBCOMP. False when there is no such delivery.
+    pub fn release_flight(&mut self, position: usize) -> bool {
+        let Some((_, flight)) = self.inflight.get_mut(position) else {
+            return false;
+        };
+        self.inflight_bytes -= flight.held_bytes();
+        *flight = Flight::Released;
+        true
     }
 
     pub fn flight_position(&self, id: PacketId) -> Option<usize> {
@@ -193,6 +242,7 @@ impl Session {
             }
             _ => true,
         });
+        self.inflight_bytes = self.inflight.iter().map(|(_, f)| f.held_bytes()).sum();
         let (shared, own): (VecDeque<Queued>, VecDeque<Queued>) = self
             .queue
             .drain(..)

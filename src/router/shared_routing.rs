@@ -19,8 +19,9 @@ impl Router {
             |key| sessions.get(key).is_some_and(|s| s.link.is_some()),
             &mut picks,
         );
+        let upgrade = self.config.upgrade_outgoing_qos;
         for (group, member) in picks.drain(..) {
-            let item = shared_item(Arc::clone(message), group, &member);
+            let item = shared_item(Arc::clone(message), group, &member, upgrade);
             self.deliver(member.session, item);
         }
         self.scratch_shared = picks;
@@ -43,7 +44,8 @@ impl Router {
             });
             match other {
                 Some(member) => {
-                    let moved = shared_item(item.message, group, &member);
+                    let upgrade = self.config.upgrade_outgoing_qos;
+                    let moved = shared_item(item.message, group, &member, upgrade);
                     self.deliver(member.session, moved);
                 }
                 None => {
@@ -56,9 +58,9 @@ impl Router {
     }
 }
 
-fn shared_item(message: Arc<Message>, group: Arc<str>, member: &Member) -> Queued {
+fn shared_item(message: Arc<Message>, group: Arc<str>, member: &Member, upgrade: bool) -> Queued {
     Queued {
-        qos: message.qos.min(member.options.qos),
+        qos: message.delivery_qos(member.options.qos, upgrade),
         retain: message.retain && member.options.retain_as_published,
         subscription_ids: member.identifier.into_iter().collect(),
         shared_group: Some(group),

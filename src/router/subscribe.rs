@@ -1,5 +1,7 @@
-//! SUBSCRIBE and UNSUBSCRIBE: the subscription tables' updates, SUBACK/UNSUBACK, and retained
-//! messages sent to a new subscription.
+//! SUBSCRIBE and UNSUBSCRIBE: the subscription tables' updates under the listener's mount point
+//! and maximum QoS, SUBACK/UNSUBACK, and retained messages sent to a new subscription.
+
+use std::sync::Arc;
 
 use log::debug;
 
@@ -11,9 +13,6 @@ use crate::protocol::{
 };
 use crate::topic::TopicFilter;
 
-/// The highest QoS the broker grants.
-const MAXIMUM_QOS: QoS = QoS::ExactlyOnce;
-
 /// What one SUBSCRIBE entry did: its SUBACK code, and the filter whose retained messages to send.
 struct Outcome {
     reason: ReasonCode,
@@ -24,13 +23,14 @@ struct Outcome {
 
 impl Router {
     pub(super) fn handle_subscribe(&mut self, key: usize, subscribe: Subscribe) {
-        let Some((session_key, version, problem_information)) = self
-            .links
-            .get(key)
-            .and_then(|link| Some((link.session?, link.version, link.limits.problem_information)))
-        else {
+        let Some(link) = self.links.get(key) else {
             return;
         };
+        let Some(session_key) = link.session else {
+            return;
+        };
+        let (version, problem_information) = (link.version, link.limits.problem_information);
+        let rules = Arc::clone(&link.rules);
         let mut problems = Vec::new();
         let identifier = subscribe
             .properties
@@ -39,7 +39,8 @@ impl Router {
             .copied();
         let mut reasons = Vec::with_capacity(subscribe.filters.len());
         let mut retained = Vec::new();
-        for request in subscribe.filters {
+        for mut request in subscribe.filters {
+            request.filter = rules.mount_filter(request.filter);
             let shared = shared::parse(&request.filter).is_some();
             if version.is_v5() && request.options.no_local && shared {
                 // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
@@ -47,7 +48,9 @@ impl Router {
                 self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
                 return;
             }
-            let outcome = self.subscribe_one(session_key, request, identifier, version.is_v5());
+            let granted = request.options.qos.min(rules.max_qos);
+            let is_v5 = version.is_v5();
+            let outcome = self.subscribe_one(session_key, request, granted, identifier, is_v5);
             reasons.push(outcome.reason);
             retained.extend(outcome.send_retained);
             problems.extend(outcome.problem);
@@ -71,16 +74,20 @@ impl Router {
         }
     }
 
+    /// One SUBSCRIBE entry, its filter already under the mount point, granted `granted`: the
+    /// requested QoS capped at the listener's maximum. [MQTT-3.8.4-6] the granted QoS may be
+    /// lower than requested; a server without QoS 1 or 2 still accepts those requests and
+    /// grants less [MQTT-3.2.2-10].
     fn subscribe_one(
         &mut self,
         session_key: usize,
         request: SubscriptionRequest,
+        granted: QoS,
         identifier: Option<u32>,
         is_v5: bool,
     ) -> Outcome {
         let mut options = request.options;
-        // [MQTT-3.8.4-6] granted QoS may be lower than requested, never higher than offered.
-        options.qos = options.qos.min(MAXIMUM_QOS);
+        options.qos = granted;
         let granted = ReasonCode(options.qos.bits());
         if let Some(parsed) = shared::parse(&request.filter) {
             return match parsed {
@@ -128,15 +135,16 @@ impl Router {
     }
 
     pub(super) fn handle_unsubscribe(&mut self, key: usize, unsubscribe: Unsubscribe) {
-        let Some((session_key, version)) = self
+        let Some((session_key, version, rules)) = self
             .links
             .get(key)
-            .and_then(|link| Some((link.session?, link.version)))
+            .and_then(|link| Some((link.session?, link.version, Arc::clone(&link.rules))))
         else {
             return;
         };
         let mut reasons = Vec::new();
-        for filter in &unsubscribe.filters {
+        for filter in unsubscribe.filters {
+            let filter = &rules.mount_filter(filter);
             let existed = if shared::parse(filter).is_some() {
                 self.shared.unsubscribe(filter, session_key)
             } else {

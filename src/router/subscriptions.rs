@@ -320,6 +320,19 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
     /// [MQTT-3.8.3-3]. `out` is the caller's scratch buffer, kept between calls so that a
     /// PUBLISH allocates nothing once it has grown to the usual fan-out.
     pub fn deliveries(&self, topic: &str, publisher: Option<K>, out: &mut Vec<Delivery<K>>) {
+        self.deliveries_with(topic, publisher, |_| false, out);
+    }
+
+    /// As [`SubscriptionTable::deliveries`], except that the keys `apart` picks get one
+    /// delivery per matching subscription, unmerged (mosquitto's `allow_duplicate_messages`
+    /// for 3.x clients).
+    pub fn deliveries_with(
+        &self,
+        topic: &str,
+        publisher: Option<K>,
+        apart: impl Fn(&K) -> bool,
+        out: &mut Vec<Delivery<K>>,
+    ) {
         out.clear();
         let mut matched_filters = 0usize;
         self.filters.for_each_match(topic, |subscribers| {
@@ -338,7 +351,7 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
         });
         // A key appears at most once per filter, so duplicates need two matching filters.
         if matched_filters > 1 {
-            merge_by_key(out);
+            merge_by_key(out, apart);
         }
     }
 
@@ -357,13 +370,13 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
     }
 }
 
-/// Merges the deliveries of one key into one: sorting brings them together, then each run
-/// collapses into its first element. O(n log n) in the fan-out, with no allocation unless
-/// several subscription identifiers must be gathered.
-fn merge_by_key<K: Copy + Ord>(out: &mut Vec<Delivery<K>>) {
+/// Merges the deliveries of one key into one, except for the keys `apart` picks: sorting
+/// brings them together, then each run collapses into its first element. O(n log n) in the
+/// fan-out, with no allocation unless several subscription identifiers must be gathered.
+fn merge_by_key<K: Copy + Ord>(out: &mut Vec<Delivery<K>>, apart: impl Fn(&K) -> bool) {
     out.sort_unstable_by_key(|delivery| delivery.key);
     out.dedup_by(|later, kept| {
-        if later.key != kept.key {
+        if later.key != kept.key || apart(&kept.key) {
             return false;
         }
         kept.qos = kept.qos.max(later.qos);

@@ -1,6 +1,6 @@
 //! Listener sections (section 1.3 and 1.4): `listener PORT [ADDR]`, the default listener and
 //! when it exists, local-only mode and `-p`, socket_domain, host names, TLS, and the listeners
-//! kept aside (WebSockets, Unix sockets).
+//! kept aside (WebSockets), Unix sockets.
 
 use super::*;
 #[cfg(feature = "tls")]
@@ -239,32 +239,29 @@ fn tls_files_must_be_complete_and_the_same_on_every_tls_listener() {
 }
 
 #[test]
-fn websockets_and_unix_socket_listeners_are_kept_but_not_opened() {
+fn websockets_listeners_are_kept_but_not_opened_and_unix_sockets_are_opened() {
     let loaded = loaded(
         "listener 1883 127.0.0.1\nlistener 9001 127.0.0.1\nprotocol websockets\nlistener 0 /run/mqtt.sock\n",
     );
     let c = &loaded.config;
     assert_eq!(plain(c), vec![addr("127.0.0.1:1883")]);
-    assert_eq!(c.pending_listeners.len(), 2);
+    assert_eq!(c.pending_listeners.len(), 1);
     let ws = &c.pending_listeners[0];
     assert_eq!(ws.options.protocol, ListenerProtocol::WebSockets);
     assert_eq!(
         ws.address,
         PendingAddress::Sockets(vec![addr("127.0.0.1:9001")])
     );
-    assert_eq!(
-        c.pending_listeners[1].address,
-        PendingAddress::Unix(PathBuf::from("/run/mqtt.sock"))
-    );
+    assert_eq!(c.unix_listeners.len(), 1);
+    let unix = &c.unix_listeners[0];
+    assert_eq!(unix.path, PathBuf::from("/run/mqtt.sock"));
+    assert_eq!(unix.options.origin.as_ref().map(|o| o.line), Some(4));
     let notes: Vec<String> = loaded.notes.iter().map(Note::to_string).collect();
     assert_eq!(
         notes,
         [
             format!(
                 "protocol websockets ({MAIN}:3) is not supported yet: this listener is not opened"
-            ),
-            format!(
-                "listener 0 /run/mqtt.sock ({MAIN}:4) is not supported yet: Unix socket listeners are not opened"
             ),
         ]
     );
@@ -284,10 +281,25 @@ fn a_websockets_listener_binds_to_an_ip_address_only() {
 #[test]
 fn a_file_with_only_listeners_the_broker_cannot_open_is_an_error() {
     assert_eq!(
-        message("allow_anonymous true\nlistener 0 /run/mqtt.sock\n"),
+        message("allow_anonymous true\nlistener 9001 127.0.0.1\nprotocol websockets\n"),
         format!(
-            "{MAIN}:2: No listener the broker can open (WebSockets and Unix socket listeners \
-             are not supported yet)."
+            "{MAIN}:2: No listener the broker can open (WebSockets listeners are not supported \
+             yet)."
+        )
+    );
+    // A Unix socket alone is enough.
+    let c = config("allow_anonymous true\nlistener 0 /run/mqtt.sock\n");
+    assert!(c.listeners.is_empty());
+    assert_eq!(c.unix_listeners.len(), 1);
+}
+
+#[test]
+fn a_unix_socket_listener_does_not_use_tls() {
+    assert_eq!(
+        message("listener 0 /run/mqtt.sock\ncertfile /c.pem\nkeyfile /k.pem\n"),
+        format!(
+            "{MAIN}:2: listener 0 /run/mqtt.sock is not supported: minibroker's Unix socket \
+             listeners do not use TLS."
         )
     );
 }

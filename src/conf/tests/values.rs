@@ -181,13 +181,26 @@ fn options_kept_for_later_issues_are_noted_with_file_and_line() {
         notes("persistence true\nlistener 1883\nmax_connections 10\nallow_anonymous true\n");
     assert_eq!(
         notes,
-        [
-            format!("persistence ({MAIN}:1) is not supported yet"),
-            format!("max_connections ({MAIN}:3) is not supported yet"),
-        ]
+        [format!("persistence ({MAIN}:1) is not supported yet")]
     );
     // The default value is what the broker does anyway: nothing to say.
     assert!(super::notes("persistence false\nretain_available true\nsys_interval 0\n").is_empty());
+}
+
+#[test]
+fn the_options_the_broker_applies_earn_no_note() {
+    let text = "retain_available false\nmessage_size_limit 100\nmax_inflight_bytes 1000\n\
+                upgrade_outgoing_qos true\npersistent_client_expiration 1d\n\
+                max_queued_messages 5\nmax_queued_bytes 500\nqueue_qos0_messages true\n\
+                max_inflight_messages 5\nmax_keepalive 60\nmax_packet_size 1000\n\
+                listener 1883\nmax_connections 10\nmax_qos 1\nmount_point site/\n\
+                max_topic_alias 3\nlistener 0 /run/mqtt.sock\nallow_anonymous true\n";
+    assert_eq!(notes(text), Vec::<String>::new());
+    // allow_duplicate_messages is applied, and deprecated in mosquitto.
+    assert_eq!(
+        notes("allow_duplicate_messages true\n"),
+        [format!("allow_duplicate_messages ({MAIN}:1) is deprecated")]
+    );
 }
 
 #[test]

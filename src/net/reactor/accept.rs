@@ -1,8 +1,8 @@
-//! Accepting connections: drained to `WouldBlock`, and paused rather than spun when the process
-//! runs out of descriptors or memory.
+//! Accepting connections: drained to `WouldBlock`, refused at once beyond a listener's
+//! `max_connections`, and paused rather than spun when the process runs out of descriptors or
+//! memory.
 
 use std::io;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
@@ -12,6 +12,9 @@ use mio::{Interest, Token};
 use super::{ACCEPT_PAUSE, FIRST_CLOSING, Reactor};
 use crate::config::ListenerKind;
 use crate::logging::CONNECTION_TARGET;
+use crate::net::TlsServer;
+use crate::net::listener::Accepted;
+use crate::router::{ListenerId, Peer};
 
 /// A process short of descriptors may stay short for a long time, hovering at its limit; one
 /// warning per this period says so without flooding the log.
@@ -41,18 +44,31 @@ impl Reactor {
             if slot.paused_until.is_some() {
                 return;
             }
-            let kind = slot.listener.kind;
-            let config_index = slot.listener.config_index;
-            let port = slot.listener.addr.port();
-            match slot.listener.socket.accept() {
+            let listener = &slot.listener;
+            let (kind, id, group, port) =
+                (listener.kind, listener.id, listener.group, listener.port());
+            let full = listener.max_connections.is_some_and(|max| {
+                self.open_in_group
+                    .get(group)
+                    .is_some_and(|&open| open >= max)
+            });
+            match listener.socket.accept() {
+                Ok((_, peer)) if full => {
+                    // mosquitto's line; dropping the stream closes it before a byte is read.
+                    info!(
+                        target: CONNECTION_TARGET,
+                        "Client connection from {peer} denied: max_connections exceeded."
+                    );
+                }
                 Ok((stream, peer)) => {
                     // mosquitto's line, which fail2ban filters for it match on.
                     info!(target: CONNECTION_TARGET, "New connection from {peer} on port {port}.");
-                    self.add_connection(stream, kind, peer, now, config_index);
+                    let origin = Origin { kind, id, group };
+                    self.add_connection(stream, origin, peer, now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if accept_error_is_transient(&e) => {
-                    debug!("accept on {}: {}", slot.listener.addr, os_message(&e));
+                    debug!("accept on {listener}: {}", os_message(&e));
                 }
                 Err(e) => {
                     slot.paused_until = Some(now + ACCEPT_PAUSE);
@@ -63,7 +79,7 @@ impl Reactor {
                         self.accept_warned = Some(now);
                         warn!(
                             "cannot accept on {}: {}; pausing new connections",
-                            slot.listener.addr,
+                            slot.listener,
                             os_message(&e)
                         );
                     }
@@ -76,37 +92,19 @@ impl Reactor {
     /// Registers an accepted socket and opens its router link. On a TLS listener the link is
     /// opened before the handshake, so the router's CONNECT timeout covers the handshake too:
     /// a client that never finishes it is closed like one that never sends CONNECT.
-    fn add_connection(
-        &mut self,
-        stream: TcpStream,
-        kind: ListenerKind,
-        peer: SocketAddr,
-        now: Instant,
-        config_index: usize,
-    ) {
+    fn add_connection(&mut self, stream: Accepted, origin: Origin, peer: Peer, now: Instant) {
         let entry = self.connections.vacant_entry();
         let token = Token(entry.key());
         if token.0 >= FIRST_CLOSING {
             warn!("connection from {peer} refused: no token left");
             return;
         }
-        if let Err(e) = stream.set_nodelay(true) {
-            debug!("TCP_NODELAY on {peer}: {}", os_message(&e));
-        }
-        let mut transport = match kind {
-            ListenerKind::Plain => Transport::Plain(stream),
-            ListenerKind::Tls => match self.tls.as_ref().map(|tls| tls.accept(stream)) {
-                Some(Ok(transport)) => transport,
-                Some(Err(e)) => {
-                    debug!("connection from {peer} dropped: {e}");
-                    return;
-                }
-                // Not reached: a TLS listener without a certificate is refused at bind time.
-                None => {
-                    warn!("connection from {peer} refused: no TLS certificate");
-                    return;
-                }
-            },
+        let transport = match stream {
+            Accepted::Unix(stream) => Some(Transport::Unix(stream)),
+            Accepted::Tcp(stream) => tcp_transport(self.tls.as_ref(), stream, origin.kind, &peer),
+        };
+        let Some(mut transport) = transport else {
+            return;
         };
         // A handshake may have to wait for the socket to take its messages.
         let establishing = transport.establishing();
@@ -115,7 +113,7 @@ impl Reactor {
         } else {
             Interest::READABLE
         };
-        let registered = match transport.socket() {
+        let registered = match transport.source() {
             Some(socket) => self.poll.registry().register(socket, token, interest),
             None => Ok(()),
         };
@@ -123,13 +121,55 @@ impl Reactor {
             warn!("connection from {peer} dropped: {}", os_message(&e));
             return;
         }
-        let link = self.router.open_link(token.0, peer, now);
-        self.router.set_link_listener(link, config_index);
+        let link = self.router.open_link_on(token.0, origin.id, peer, now);
+        // The listener's security settings follow the same position in the configuration.
+        self.router.set_link_listener(link, origin.id.index());
         // The router logs the new connection.
-        let mut connection = Connection::new(transport, link);
+        let mut connection = Connection::new(transport, link, origin.group);
+        if let Some(open) = self.open_in_group.get_mut(origin.group) {
+            *open += 1;
+        }
         connection.writable_registered = establishing;
         entry.insert(connection);
     }
+}
+
+/// The transport of an accepted TCP socket: plain, or TLS with its handshake begun; `None`
+/// when the handshake failed at once.
+fn tcp_transport(
+    tls: Option<&TlsServer>,
+    stream: TcpStream,
+    kind: ListenerKind,
+    peer: &Peer,
+) -> Option<Transport> {
+    if let Err(e) = stream.set_nodelay(true) {
+        debug!("TCP_NODELAY on {peer}: {}", os_message(&e));
+    }
+    match kind {
+        ListenerKind::Plain => Some(Transport::Plain(stream)),
+        ListenerKind::Tls => match tls.map(|tls| tls.accept(stream)) {
+            Some(Ok(transport)) => Some(transport),
+            Some(Err(e)) => {
+                debug!("connection from {peer} dropped: {e}");
+                None
+            }
+            // Not reached: a TLS listener without a certificate is refused at bind time.
+            None => {
+                warn!("connection from {peer} refused: no TLS certificate");
+                None
+            }
+        },
+    }
+}
+
+/// The listener a connection came in on, as far as the reactor cares.
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    kind: ListenerKind,
+    /// The router's name for the listener.
+    id: ListenerId,
+    /// What `max_connections` counts it against.
+    group: usize,
 }
 
 /// Accept errors about one connection (it was reset before we took it) rather than about us.

@@ -58,7 +58,7 @@ impl ClosingSockets {
         }
         let entry = self.sockets.vacant_entry();
         let token = Token(FIRST_CLOSING + entry.key());
-        let Some(socket) = closing.socket() else {
+        let Some(socket) = closing.source() else {
             return;
         };
         if registry
@@ -83,7 +83,7 @@ impl ClosingSockets {
             Progress::Waiting { writable } => {
                 let token = Token(FIRST_CLOSING + key);
                 let rearmed = closing
-                    .socket()
+                    .source()
                     .is_some_and(|s| registry.reregister(s, token, interest(writable)).is_ok());
                 closing.writable_registered = writable;
                 rearmed
@@ -134,7 +134,7 @@ fn interest(writable: bool) -> Interest {
 /// Closes the socket, graceful or not by now.
 fn abandon(registry: &Registry, mut closing: Closing) {
     // Deregistering fails only for a socket that is not registered, which closing it fixes too.
-    if let Some(socket) = closing.socket() {
+    if let Some(socket) = closing.source() {
         let _ = registry.deregister(socket);
     }
 }

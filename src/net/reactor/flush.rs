@@ -80,7 +80,7 @@ impl Reactor {
         } else {
             Interest::READABLE
         };
-        let Some(socket) = conn.transport.socket() else {
+        let Some(socket) = conn.transport.source() else {
             return;
         };
         match self.poll.registry().reregister(socket, token, interest) {

@@ -1,5 +1,5 @@
-//! Configuration files for tests that start the broker with `-c`: a temporary directory of
-//! files, and free loopback ports to write into them.
+//! Configuration files for the socket tests that start `minibroker -c FILE`: a temporary
+//! directory of files, and loopback ports to put in them.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
