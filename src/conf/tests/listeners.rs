@@ -259,11 +259,9 @@ fn websockets_listeners_are_kept_but_not_opened_and_unix_sockets_are_opened() {
     let notes: Vec<String> = loaded.notes.iter().map(Note::to_string).collect();
     assert_eq!(
         notes,
-        [
-            format!(
-                "protocol websockets ({MAIN}:3) is not supported yet: this listener is not opened"
-            ),
-        ]
+        [format!(
+            "protocol websockets ({MAIN}:3) is not supported yet: this listener is not opened"
+        ),]
     );
 }
 
