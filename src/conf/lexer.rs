@@ -98,6 +98,21 @@ pub(super) fn invalid(option: &str, value: &str, reason: Option<&'static str>) -
     }
 }
 
+/// One of a fixed set of words, as `socket_domain ipv4|ipv6` takes: the value paired with
+/// `text` in `choices`, or an invalid-value error that says what was `expected`.
+pub(super) fn keyword<T: Copy>(
+    option: &str,
+    text: &str,
+    choices: &[(&str, T)],
+    expected: &'static str,
+) -> Result<T, ErrorKind> {
+    choices
+        .iter()
+        .find(|(word, _)| *word == text)
+        .map(|(_, value)| *value)
+        .ok_or_else(|| invalid(option, text, Some(expected)))
+}
+
 /// A string value: the rest of the line, trimmed, non-empty. `taken` is whether the scope
 /// already has one; mosquitto checks that before the value's emptiness, and so does this.
 pub(super) fn string(args: &mut Args<'_>, option: &str, taken: bool) -> Result<String, ErrorKind> {

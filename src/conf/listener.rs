@@ -212,17 +212,11 @@ fn protocol(
         d.note("protocol", at, NoteKind::Empty);
         return Ok(());
     };
-    let protocol = match text {
-        "mqtt" => ListenerProtocol::Mqtt,
-        "websockets" => ListenerProtocol::WebSockets,
-        _ => {
-            return Err(invalid(
-                "protocol",
-                text,
-                Some("expected mqtt or websockets"),
-            ));
-        }
-    };
+    let choices = [
+        ("mqtt", ListenerProtocol::Mqtt),
+        ("websockets", ListenerProtocol::WebSockets),
+    ];
+    let protocol = lexer::keyword("protocol", text, &choices, "expected mqtt or websockets")?;
     args.end("protocol", text)?;
     current(d, scope, at).protocol = Some(protocol);
     if protocol == ListenerProtocol::WebSockets {
@@ -243,17 +237,8 @@ fn socket_domain(
     at: &Origin,
 ) -> Result<(), ErrorKind> {
     let text = lexer::word(args, "socket_domain")?;
-    let domain = match text {
-        "ipv4" => SocketDomain::Ipv4,
-        "ipv6" => SocketDomain::Ipv6,
-        _ => {
-            return Err(invalid(
-                "socket_domain",
-                text,
-                Some("expected ipv4 or ipv6"),
-            ));
-        }
-    };
+    let choices = [("ipv4", SocketDomain::Ipv4), ("ipv6", SocketDomain::Ipv6)];
+    let domain = lexer::keyword("socket_domain", text, &choices, "expected ipv4 or ipv6")?;
     args.end("socket_domain", text)?;
     current(d, scope, at).socket_domain = Some(domain);
     Ok(())
