@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
+use std::time::Instant;
 
 use log::{info, warn};
 use mio::{Poll, Waker};
@@ -41,6 +42,8 @@ pub struct Broker {
     tls: Option<TlsServer>,
     /// The password and ACL files, read at bind time.
     security: Security,
+    /// The bridges to other brokers, their TLS files read at bind time.
+    bridges: Vec<net::Outgoing>,
     waker: Arc<Waker>,
     stop: Arc<AtomicBool>,
 }
@@ -90,6 +93,7 @@ impl Broker {
         }
         let tls = load_tls(&config)?;
         let security = auth::files::load(&config).map_err(BindError::Security)?;
+        let bridges = net::load_bridges(&config, Instant::now()).map_err(BindError::Tls)?;
         let listeners = net::bind_all(&config)?;
         let poll = Poll::new().map_err(BindError::Poll)?;
         let waker = Waker::new(poll.registry(), net::WAKER).map_err(BindError::Poll)?;
@@ -99,6 +103,7 @@ impl Broker {
             listeners,
             tls,
             security,
+            bridges,
             waker: Arc::new(waker),
             stop: Arc::new(AtomicBool::new(false)),
         })
@@ -145,7 +150,7 @@ impl Broker {
         let kinds: Vec<ListenerKind> = self.listeners.iter().map(|l| l.kind).collect();
         let mut router = Router::new(&self.config);
         router.set_auth(self.security);
-        let reactor = Reactor::new(
+        let mut reactor = Reactor::new(
             self.poll,
             self.listeners,
             router,
@@ -154,6 +159,7 @@ impl Broker {
             options.handle_signals,
             options.reload,
         )?;
+        reactor.start_bridges(self.bridges, Instant::now());
         for (addr, kind) in addrs.iter().zip(kinds) {
             match kind {
                 ListenerKind::Plain => info!("listening on {addr}"),

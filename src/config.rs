@@ -204,7 +204,7 @@ pub struct Config {
     pub logging: Logging,
     pub process: Process,
     pub websockets: WebSocketsTuning,
-    /// Bridges to other brokers. Not applied yet.
+    /// Bridges to other brokers (see [`crate::bridge`]).
     pub bridges: Vec<Bridge>,
     /// Unix domain socket listeners (plain MQTT), beside the TCP ones in `listeners`.
     pub unix_listeners: Vec<UnixListenerConfig>,

@@ -1,5 +1,5 @@
-//! Bridges to other brokers, as a mosquitto.conf `connection` section describes them; kept for
-//! the issue that adds bridging. Defaults are mosquitto's.
+//! Bridges to other brokers, as a mosquitto.conf `connection` section describes them, for
+//! [`crate::bridge`]. Defaults are mosquitto's.
 
 use std::fmt;
 

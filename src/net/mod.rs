@@ -2,6 +2,7 @@
 //! connections, the transport under each connection (plain TCP, TLS or a Unix socket), and the
 //! mio reactor that drives the router.
 
+mod bridge;
 mod closing;
 mod connection;
 mod listener;
@@ -13,6 +14,7 @@ mod unix;
 pub use listener::BindError;
 pub(crate) use listener::{Listener, bind_all};
 pub use reactor::ReloadHook;
+pub(crate) use bridge::{Outgoing, load_bridges};
 pub(crate) use reactor::{MAX_LISTENERS, Reactor, WAKER};
 pub use tls::TlsError;
 pub(crate) use tls::TlsServer;
