@@ -222,7 +222,11 @@ mod tests {
         // A second PUBREC (after a reconnect) releases again but has no local side left.
         assert_eq!(flows.received(r, false), Received::Release(None));
         flows.local_session_lost();
-        assert_eq!(flows.outgoing(), 1, "released flows survive the local session");
+        assert_eq!(
+            flows.outgoing(),
+            1,
+            "released flows survive the local session"
+        );
         flows.completed(r);
         assert_eq!(flows.outgoing(), 0);
         assert_eq!(flows.received(id(99), false), Received::Unknown);
@@ -248,7 +252,10 @@ mod tests {
         flows.remote_qos2_received(id(41));
         assert!(flows.remote_qos2_pending(id(41)));
         flows.connection_ended(true);
-        assert!(flows.remote_qos2_pending(id(41)), "kept with the remote session");
+        assert!(
+            flows.remote_qos2_pending(id(41)),
+            "kept with the remote session"
+        );
         flows.remote_qos2_released(id(41));
         assert!(!flows.remote_qos2_pending(id(41)));
         flows.send(id(5), QoS::AtLeastOnce).unwrap();

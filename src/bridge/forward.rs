@@ -30,7 +30,11 @@ impl Bridge {
                 self.handle_local(router, packet, now);
             }
         }
-        if self.local.link().is_some_and(|link| router.wants_close(link)) {
+        if self
+            .local
+            .link()
+            .is_some_and(|link| router.wants_close(link))
+        {
             self.want_close("the local broker closed the bridge's session");
         }
     }
@@ -136,9 +140,14 @@ impl Bridge {
         let max = self.limits.maximum_packet_size;
         let packet = Packet::Publish(out);
         let before = self.output.len();
-        if encode_within(&packet, self.protocol, max, &mut self.output) == crate::protocol::Fit::Oversize {
+        if encode_within(&packet, self.protocol, max, &mut self.output)
+            == crate::protocol::Fit::Oversize
+        {
             self.output.truncate(before);
-            debug!("Bridge {}: a message is larger than the remote end accepts; dropped", self.name);
+            debug!(
+                "Bridge {}: a message is larger than the remote end accepts; dropped",
+                self.name
+            );
             if let (Packet::Publish(out), Some(_)) = (&packet, remote_id) {
                 self.drop_remote_flight(router, out, now);
             }
@@ -151,9 +160,14 @@ impl Bridge {
     fn drop_remote_flight(&mut self, router: &mut Router, out: &Publish, now: Instant) {
         let Some(remote) = out.packet_id else { return };
         let local = match out.qos {
-            QoS::AtLeastOnce => self.flows.acked(remote).map(|l| Packet::PubAck(PubResponse::new(l))),
+            QoS::AtLeastOnce => self
+                .flows
+                .acked(remote)
+                .map(|l| Packet::PubAck(PubResponse::new(l))),
             _ => match self.flows.received(remote, true) {
-                super::flows::Received::Release(Some(l)) => Some(Packet::PubRec(PubResponse::new(l))),
+                super::flows::Received::Release(Some(l)) => {
+                    Some(Packet::PubRec(PubResponse::new(l)))
+                }
                 _ => None,
             },
         };

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::protocol::{
-    Connect, Disconnect, Packet, PacketId, ProtocolVersion, Properties, QoS, RetainHandling,
+    Connect, Disconnect, Packet, PacketId, Properties, ProtocolVersion, QoS, RetainHandling,
     Subscribe, SubscriptionOptions, SubscriptionRequest, decode_packet, encode,
 };
 use crate::router::{LinkId, LinkLoss, Peer, Router};
@@ -151,7 +151,8 @@ impl LocalSide {
 
     /// Whether the router has output for the link.
     pub fn has_output(&self, router: &Router) -> bool {
-        self.link.is_some_and(|link| !router.output(link).is_empty())
+        self.link
+            .is_some_and(|link| !router.output(link).is_empty())
     }
 
     /// Ends the link with a DISCONNECT, so the session goes offline (or ends, when clean)
@@ -179,7 +180,13 @@ impl LocalSide {
         if self.clean {
             return;
         }
-        self.open(router, filters, RetainHandling::DoNotSend, (1, u32::MAX), now);
+        self.open(
+            router,
+            filters,
+            RetainHandling::DoNotSend,
+            (1, u32::MAX),
+            now,
+        );
         // Deliveries of a resumed session stay in flight and are sent again on connection.
         let _ = self.take_packets(router, usize::MAX, now);
         self.close(router, now);

@@ -102,7 +102,12 @@ impl Bridge {
     /// A bridge for one `connection` section. `hostname` makes the default client id
     /// (`<hostname>.<name>`); `token` is the reactor's key for the local link. `None` when
     /// the topic lines do not compile, which the configuration reader already refuses.
-    pub fn new(settings: &config::Bridge, hostname: &str, token: usize, now: Instant) -> Option<Bridge> {
+    pub fn new(
+        settings: &config::Bridge,
+        hostname: &str,
+        token: usize,
+        now: Instant,
+    ) -> Option<Bridge> {
         let map = TopicMap::new(&settings.topics)?;
         let name: Arc<str> = Arc::from(settings.name.as_str());
         let remote_client_id = settings
@@ -184,7 +189,8 @@ impl Bridge {
             return;
         }
         self.started = true;
-        self.local.prime(router, self.map.local_subscriptions(), now);
+        self.local
+            .prime(router, self.map.local_subscriptions(), now);
         self.announce(router, false, now);
         if self.settings.start_type == StartType::Lazy {
             self.state = State::Idle(None);
@@ -302,9 +308,15 @@ impl Bridge {
         let was_connected = self.state == State::Connected;
         let address = self.address_label();
         if was_connected {
-            info!("Bridge {} lost its connection to {address}: {reason}", self.name);
+            info!(
+                "Bridge {} lost its connection to {address}: {reason}",
+                self.name
+            );
         } else {
-            info!("Bridge {} could not connect to {address}: {reason}", self.name);
+            info!(
+                "Bridge {} could not connect to {address}: {reason}",
+                self.name
+            );
         }
         // Deliveries already taken from the local link and not acknowledged remotely stay
         // in the local session, which sends them again on the next connection.
@@ -343,7 +355,11 @@ impl Bridge {
             self.backoff.next_delay()
         };
         self.retry_now = false;
-        info!("Bridge {}: next attempt in {} s", self.name, delay.as_secs());
+        info!(
+            "Bridge {}: next attempt in {} s",
+            self.name,
+            delay.as_secs()
+        );
         self.state = State::Idle(Some(now + delay));
     }
 
@@ -380,8 +396,13 @@ impl Bridge {
     fn open_local(&mut self, router: &mut Router, now: Instant) {
         let limits = (self.limits.receive_maximum, self.limits.maximum_packet_size);
         let filters = self.map.local_subscriptions();
-        self.local
-            .open(router, filters, RetainHandling::SendAtSubscribe, limits, now);
+        self.local.open(
+            router,
+            filters,
+            RetainHandling::SendAtSubscribe,
+            limits,
+            now,
+        );
         self.announce(router, true, now);
     }
 

@@ -9,8 +9,8 @@ use super::flows::Received;
 use super::{Bridge, RemoteLimits, State};
 use crate::protocol::{
     ConnAck, Connect, Packet, PacketId, Properties, ProtocolVersion, PubResponse, Publish, QoS,
-    RetainHandling, Subscribe, SubscriptionOptions, SubscriptionRequest, Will,
-    decode_packet, encode,
+    RetainHandling, Subscribe, SubscriptionOptions, SubscriptionRequest, Will, decode_packet,
+    encode,
 };
 use crate::router::Router;
 
@@ -21,7 +21,11 @@ const BRIDGE_BIT: u8 = 0x80;
 /// Encodes CONNECT, with the bridge bit in the protocol level when `private`.
 pub(super) fn encode_connect(connect: &Connect, private: bool, out: &mut Vec<u8>) {
     let start = out.len();
-    encode(&Packet::Connect(Box::new(connect.clone())), connect.protocol, out);
+    encode(
+        &Packet::Connect(Box::new(connect.clone())),
+        connect.protocol,
+        out,
+    );
     if !private {
         return;
     }
@@ -147,8 +151,11 @@ impl Bridge {
             }
             Packet::PubComp(comp) => self.flows.completed(comp.packet_id),
             Packet::SubAck(suback) => {
-                let filters: Vec<String> =
-                    self.map.remote_subscriptions().map(|(f, _)| f.to_string()).collect();
+                let filters: Vec<String> = self
+                    .map
+                    .remote_subscriptions()
+                    .map(|(f, _)| f.to_string())
+                    .collect();
                 for (filter, reason) in filters.iter().zip(&suback.reasons) {
                     if reason.is_error() {
                         warn!(
@@ -161,7 +168,10 @@ impl Bridge {
             }
             Packet::UnsubAck(_) | Packet::PingResp => {}
             Packet::Disconnect(disconnect) => {
-                let why = format!("DISCONNECT from the remote end (0x{:02X})", disconnect.reason.0);
+                let why = format!(
+                    "DISCONNECT from the remote end (0x{:02X})",
+                    disconnect.reason.0
+                );
                 self.want_close(&why);
             }
             other => self.want_close(&format!("{} from the remote end", other.name())),
@@ -170,7 +180,11 @@ impl Bridge {
 
     fn handle_connack(&mut self, router: &mut Router, connack: ConnAck, now: Instant) {
         let v5 = self.protocol.is_v5();
-        let code = if v5 { connack.reason.0 } else { connack.return_code as u8 };
+        let code = if v5 {
+            connack.reason.0
+        } else {
+            connack.return_code as u8
+        };
         if code != 0 {
             info!(
                 "Bridge {} refused by {}: CONNACK code {code} ({})",
@@ -179,7 +193,10 @@ impl Bridge {
                 refusal_text(code, v5)
             );
             if code == 1 && self.try_private {
-                info!("Bridge {}: trying again without the bridge bit (try_private)", self.name);
+                info!(
+                    "Bridge {}: trying again without the bridge bit (try_private)",
+                    self.name
+                );
                 self.try_private = false;
                 self.retry_now = true;
             }
@@ -325,7 +342,11 @@ impl Bridge {
             payload: Arc::clone(&publish.payload),
         };
         let mut size = Vec::new();
-        encode(&Packet::Publish(copy.clone()), ProtocolVersion::V5, &mut size);
+        encode(
+            &Packet::Publish(copy.clone()),
+            ProtocolVersion::V5,
+            &mut size,
+        );
         if size.len() > router.max_packet_size() as usize {
             info!(
                 "Bridge {}: dropped a message on {} of {} bytes, above the local max_packet_size",

@@ -125,11 +125,14 @@ mod tests {
 
     #[test]
     fn prefixes_are_swapped_by_plain_concatenation() {
-        let map = TopicMap::new(&[topic("sensors/#", BridgeDirection::Both, "home/", "site1/")])
-            .unwrap();
+        let map =
+            TopicMap::new(&[topic("sensors/#", BridgeDirection::Both, "home/", "site1/")]).unwrap();
         let subs: Vec<&str> = map.local_subscriptions().map(|(f, _)| f.as_str()).collect();
         assert_eq!(subs, ["home/sensors/#"]);
-        let subs: Vec<&str> = map.remote_subscriptions().map(|(f, _)| f.as_str()).collect();
+        let subs: Vec<&str> = map
+            .remote_subscriptions()
+            .map(|(f, _)| f.as_str())
+            .collect();
         assert_eq!(subs, ["site1/sensors/#"]);
         assert_eq!(
             map.outgoing("home/sensors/t"),
@@ -141,8 +144,7 @@ mod tests {
         );
         assert_eq!(map.outgoing("sensors/t"), None);
         // No `/` is added: a prefix without one joins the pattern directly.
-        let map =
-            TopicMap::new(&[topic("x", BridgeDirection::Out, "a", "b")]).unwrap();
+        let map = TopicMap::new(&[topic("x", BridgeDirection::Out, "a", "b")]).unwrap();
         assert_eq!(map.outgoing("ax").map(|o| o.0), Some("bx".into()));
     }
 
@@ -163,10 +165,16 @@ mod tests {
 
     #[test]
     fn an_empty_pattern_maps_one_topic_to_another() {
-        let map = TopicMap::new(&[topic("", BridgeDirection::Both, "local/t", "remote/t")])
-            .unwrap();
-        assert_eq!(map.outgoing("local/t").map(|o| o.0), Some("remote/t".into()));
-        assert_eq!(map.incoming("remote/t").map(|o| o.0), Some("local/t".into()));
+        let map =
+            TopicMap::new(&[topic("", BridgeDirection::Both, "local/t", "remote/t")]).unwrap();
+        assert_eq!(
+            map.outgoing("local/t").map(|o| o.0),
+            Some("remote/t".into())
+        );
+        assert_eq!(
+            map.incoming("remote/t").map(|o| o.0),
+            Some("local/t".into())
+        );
         assert_eq!(map.outgoing("local/t/x"), None);
     }
 

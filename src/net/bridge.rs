@@ -65,7 +65,13 @@ impl Outgoing {
     }
 
     /// Starts an attempt if one is due; failures to even start are losses like any other.
-    pub(crate) fn maybe_connect(&mut self, router: &mut Router, registry: &Registry, token: Token, now: Instant) {
+    pub(crate) fn maybe_connect(
+        &mut self,
+        router: &mut Router,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+    ) {
         if self.conn.is_some() || !self.core.attempt_due(router, now) {
             return;
         }
@@ -73,7 +79,8 @@ impl Outgoing {
         let Some(address) = self.core.settings().addresses.get(index).cloned() else {
             return;
         };
-        self.core.connecting(&format!("{}:{}", address.host, address.port), now);
+        self.core
+            .connecting(&format!("{}:{}", address.host, address.port), now);
         let bind = self.core.settings().bind_address.clone();
         match start_connect(&address, bind.as_deref()) {
             Ok(mut stream) => {
@@ -99,7 +106,12 @@ impl Outgoing {
         }
     }
 
-    fn advance(&mut self, router: &mut Router, scratch: &mut [u8], now: Instant) -> Result<(), String> {
+    fn advance(
+        &mut self,
+        router: &mut Router,
+        scratch: &mut [u8],
+        now: Instant,
+    ) -> Result<(), String> {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(());
         };
@@ -137,7 +149,8 @@ impl Outgoing {
         let (Some(conn), Some(connector)) = (self.conn.as_mut(), self.tls.as_ref()) else {
             return Ok(());
         };
-        let Transport::Plain(stream) = std::mem::replace(&mut conn.transport, Transport::Failed) else {
+        let Transport::Plain(stream) = std::mem::replace(&mut conn.transport, Transport::Failed)
+        else {
             return Ok(());
         };
         let host = self
@@ -146,7 +159,8 @@ impl Outgoing {
             .addresses
             .get(self.core.address())
             .map_or_else(String::new, |a| a.host.clone());
-        conn.transport = Transport::connect_tls(connector, &host, stream).map_err(|e| e.to_string())?;
+        conn.transport =
+            Transport::connect_tls(connector, &host, stream).map_err(|e| e.to_string())?;
         Ok(())
     }
 
@@ -156,7 +170,12 @@ impl Outgoing {
     }
 
     /// Reads until the socket is drained; every complete packet goes to the bridge.
-    fn read(&mut self, router: &mut Router, scratch: &mut [u8], now: Instant) -> Result<(), String> {
+    fn read(
+        &mut self,
+        router: &mut Router,
+        scratch: &mut [u8],
+        now: Instant,
+    ) -> Result<(), String> {
         loop {
             let Some(conn) = self.conn.as_mut() else {
                 return Ok(());
@@ -182,7 +201,13 @@ impl Outgoing {
     }
 
     /// Once per loop turn: timers, a due attempt, the local side's deliveries, and one write.
-    pub(crate) fn turn(&mut self, router: &mut Router, registry: &Registry, token: Token, now: Instant) -> Option<Instant> {
+    pub(crate) fn turn(
+        &mut self,
+        router: &mut Router,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+    ) -> Option<Instant> {
         let next = self.core.tick(router, now);
         self.maybe_connect(router, registry, token, now);
         self.core.pump(router, now);
@@ -267,8 +292,12 @@ fn start_connect(address: &BridgeAddress, bind: Option<&str>) -> Result<TcpStrea
         .map_err(|e| format!("cannot resolve {}: {e}", address.host))?
         .next()
         .ok_or_else(|| format!("{} has no address", address.host))?;
-    let socket = Socket::new(Domain::for_address(target), Type::STREAM, Some(Protocol::TCP))
-        .map_err(|e| e.to_string())?;
+    let socket = Socket::new(
+        Domain::for_address(target),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )
+    .map_err(|e| e.to_string())?;
     socket.set_nonblocking(true).map_err(|e| e.to_string())?;
     socket.set_tcp_nodelay(true).map_err(|e| e.to_string())?;
     if let Some(bind) = bind {
@@ -277,11 +306,15 @@ fn start_connect(address: &BridgeAddress, bind: Option<&str>) -> Result<TcpStrea
             .map_err(|e| format!("bridge_bind_address {bind}: {e}"))?
             .next()
             .ok_or_else(|| format!("bridge_bind_address {bind} has no address"))?;
-        socket.bind(&local.into()).map_err(|e| format!("bridge_bind_address {bind}: {e}"))?;
+        socket
+            .bind(&local.into())
+            .map_err(|e| format!("bridge_bind_address {bind}: {e}"))?;
     }
     match socket.connect(&target.into()) {
         Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc_einprogress()) || e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e)
+            if e.raw_os_error() == Some(libc_einprogress())
+                || e.kind() == io::ErrorKind::WouldBlock => {}
         Err(e) => return Err(e.to_string()),
     }
     Ok(TcpStream::from_std(socket.into()))
@@ -315,7 +348,10 @@ pub(crate) fn load_bridges(config: &Config, now: Instant) -> Result<Vec<Outgoing
             });
         };
         #[cfg(feature = "tls")]
-        list.push(Outgoing::new(core, super::tls::client::connector(&settings.tls)?));
+        list.push(Outgoing::new(
+            core,
+            super::tls::client::connector(&settings.tls)?,
+        ));
         #[cfg(not(feature = "tls"))]
         list.push(Outgoing::new(core));
     }

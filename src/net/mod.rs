@@ -11,10 +11,10 @@ mod tls;
 mod transport;
 mod unix;
 
+pub(crate) use bridge::{Outgoing, load_bridges};
 pub use listener::BindError;
 pub(crate) use listener::{Listener, bind_all};
 pub use reactor::ReloadHook;
-pub(crate) use bridge::{Outgoing, load_bridges};
 pub(crate) use reactor::{MAX_LISTENERS, Reactor, WAKER};
 pub use tls::TlsError;
 pub(crate) use tls::TlsServer;

@@ -63,7 +63,9 @@ fn ca_files(dir: &Path) -> Result<Vec<PathBuf>, TlsError> {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             name.ends_with(".pem")
                 || name.ends_with(".crt")
-                || name.rsplit_once('.').is_some_and(|(_, n)| n.parse::<u8>().is_ok())
+                || name
+                    .rsplit_once('.')
+                    .is_some_and(|(_, n)| n.parse::<u8>().is_ok())
         })
         .collect();
     files.sort();
