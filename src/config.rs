@@ -315,6 +315,11 @@ impl Config {
         if self.connect_timeout.is_zero() {
             return Err(ConfigError::new("connect_timeout", "must be above zero"));
         }
+        for bridge in &self.bridges {
+            bridge
+                .check_tls()
+                .map_err(|message| ConfigError::new("bridges", message))?;
+        }
         Ok(())
     }
 }
