@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use log::info;
 use mio::event::Event;
 use mio::{Events, Interest, Poll, Token};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
@@ -31,6 +31,7 @@ use super::TlsServer;
 use super::connection::{Connection, ReadOutcome};
 use super::listener::{Listener, os_message};
 use crate::config::Config;
+use crate::disk::Store;
 use crate::logging;
 use crate::router::{LinkId, LinkLoss, Ready, Router};
 
@@ -86,6 +87,8 @@ pub(crate) struct Reactor {
     router: Router,
     /// The certificate for TLS listeners; `None` when there are none.
     tls: Option<TlsServer>,
+    /// The persistence store, written each turn before the output; `None` without persistence.
+    store: Option<Store>,
     signals: Option<Signals>,
     /// Where a SIGHUP gets the configuration read afresh.
     reload: Option<ReloadHook>,
@@ -118,6 +121,7 @@ impl Reactor {
         listeners: Vec<Listener>,
         router: Router,
         tls: Option<TlsServer>,
+        store: Option<Store>,
         stop: Arc<AtomicBool>,
         handle_signals: bool,
         reload: Option<ReloadHook>,
@@ -134,7 +138,7 @@ impl Reactor {
             });
         }
         let signals = if handle_signals {
-            let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR2])?;
+            let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2])?;
             poll.registry()
                 .register(&mut signals, SIGNALS, Interest::READABLE)?;
             Some(signals)
@@ -153,6 +157,7 @@ impl Reactor {
             connections: Slab::new(),
             router,
             tls,
+            store,
             signals,
             reload,
             stop,
@@ -194,6 +199,11 @@ impl Reactor {
                 return Ok(());
             }
             deadline = self.router.tick(now);
+            // What this turn's acknowledgements promise is in the store before they leave.
+            if let Some(store) = self.store.as_mut() {
+                store.commit(&mut self.router, now);
+                store.tick(&mut self.router, now);
+            }
             self.flush(now);
             self.remove_doomed(now);
             // `log_dest topic`: this turn's log lines go to their $SYS topics.
@@ -213,7 +223,8 @@ impl Reactor {
         }
         let resume = self.listeners.iter().filter_map(|s| s.paused_until).min();
         let closing = self.closing.next_deadline();
-        let next = [deadline, resume, closing].into_iter().flatten().min();
+        let store = self.store.as_ref().and_then(Store::next_deadline);
+        let next = [deadline, resume, closing, store].into_iter().flatten().min();
         next.map(|at| at.saturating_duration_since(now))
     }
 
@@ -251,6 +262,12 @@ impl Reactor {
                     self.stopping = true;
                 }
                 SIGHUP => self.reload(),
+                SIGUSR1 => {
+                    if let Some(store) = self.store.as_mut() {
+                        info!("SIGUSR1 received, compacting the store.");
+                        store.compact(&mut self.router, Instant::now());
+                    }
+                }
                 SIGUSR2 => {
                     let lines = self.router.subscription_lines();
                     info!("Subscriptions ({}):", lines.len());
@@ -389,8 +406,12 @@ impl Reactor {
                 .registry()
                 .deregister(slot.listener.socket.source());
         }
-        // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write.
+        // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write, which
+        // may carry acknowledgements of this turn: the store is written first.
         self.router.shut_down(now);
+        if let Some(store) = self.store.as_mut() {
+            store.commit(&mut self.router, now);
+        }
         self.router.take_ready(&mut self.ready);
         self.ready.clear();
         let mut connections: Vec<Connection> = self.connections.drain().collect();
@@ -409,6 +430,10 @@ impl Reactor {
         }
         // Those still closing gracefully have had their chance; the broker does not wait.
         self.closing.close_all(self.poll.registry());
+        // After the links closed: sessions offline, wills published, all of it saved.
+        if let Some(store) = self.store.as_mut() {
+            store.close(&mut self.router, now);
+        }
         info!("stopped");
     }
 }
