@@ -16,9 +16,9 @@ use mio::{Poll, Waker};
 use crate::auth::{self, Security};
 use crate::config::{Config, ConfigError, ListenerKind};
 use crate::disk::{self, Store};
-use crate::store::Image;
 use crate::net::{self, Listener, Reactor, TlsServer};
 use crate::router::Router;
+use crate::store::Image;
 
 pub use crate::net::{BindError, ReloadHook, TlsError};
 
@@ -158,14 +158,17 @@ impl Broker {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn run_with(mut self, options: RunOptions) -> io::Result<()> {
-        self.open_store().map_err(|e| io::Error::other(e.to_string()))?;
+        self.open_store()
+            .map_err(|e| io::Error::other(e.to_string()))?;
         // Logged only once signals are handled: a script that waits for "listening on" and
         // then sends SIGTERM must not find the default action still in place.
         let addrs = self.local_addrs();
         let kinds: Vec<ListenerKind> = self.listeners.iter().map(|l| l.kind).collect();
         let mut router = Router::new(&self.config);
         router.set_auth(self.security);
-        let store = self.store.map(|(store, image)| restore(store, &image, &mut router));
+        let store = self
+            .store
+            .map(|(store, image)| restore(store, &image, &mut router));
         let reactor = Reactor::new(
             self.poll,
             self.listeners,

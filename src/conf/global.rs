@@ -199,7 +199,10 @@ fn persistence(d: &mut Draft, name: &str, args: &mut Args<'_>) -> Result<(), Err
         "autosave_on_changes" => p.autosave_on_changes = lexer::boolean(args, name)?,
         "persistence_sync" => {
             let text = lexer::word(args, name)?;
-            let choices = [("batch", SyncPolicy::Batch), ("periodic", SyncPolicy::Periodic)];
+            let choices = [
+                ("batch", SyncPolicy::Batch),
+                ("periodic", SyncPolicy::Periodic),
+            ];
             p.sync = lexer::keyword(name, text, &choices, "expected batch or periodic")?;
             args.end(name, text)?;
         }

@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::protocol::{
-    ProtocolVersion, encode_message_properties, subscription_options_byte,
-};
+use crate::protocol::{ProtocolVersion, encode_message_properties, subscription_options_byte};
 use crate::router::persist::{Change, SessionMeta};
 use crate::router::{Clocks, Message, Queued as Delivery};
 use crate::store::record::{self, Record};

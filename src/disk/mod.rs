@@ -38,7 +38,12 @@ pub struct StoreError {
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "persistence file {}: {}", self.path.display(), self.error)
+        write!(
+            f,
+            "persistence file {}: {}",
+            self.path.display(),
+            self.error
+        )
     }
 }
 
@@ -333,7 +338,10 @@ fn load(path: &Path, bytes: &[u8]) -> Image {
     let scan = store::scan(bytes);
     let shown = path.display();
     if scan.torn > 0 {
-        warn!("Store {shown}: cut off a torn last write of {} bytes", scan.torn);
+        warn!(
+            "Store {shown}: cut off a torn last write of {} bytes",
+            scan.torn
+        );
     }
     let read = scan.records.len();
     let problem = scan.problem.clone();

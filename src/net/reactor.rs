@@ -224,7 +224,10 @@ impl Reactor {
         let resume = self.listeners.iter().filter_map(|s| s.paused_until).min();
         let closing = self.closing.next_deadline();
         let store = self.store.as_ref().and_then(Store::next_deadline);
-        let next = [deadline, resume, closing, store].into_iter().flatten().min();
+        let next = [deadline, resume, closing, store]
+            .into_iter()
+            .flatten()
+            .min();
         next.map(|at| at.saturating_duration_since(now))
     }
 

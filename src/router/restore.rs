@@ -18,8 +18,7 @@ use super::message::Message;
 use super::session::{Flight, Queued, Session};
 use super::shared::{self, Member};
 use crate::protocol::{
-    PacketId, ProtocolVersion, QoS, Will, decode_message_properties,
-    subscription_options_from_byte,
+    PacketId, ProtocolVersion, QoS, Will, decode_message_properties, subscription_options_from_byte,
 };
 use crate::store::{Image, StoredDelivery, StoredFlight, StoredMessage, StoredSession};
 use crate::topic::TopicFilter;
@@ -87,7 +86,9 @@ impl Router {
         let mut overdue_wills = Vec::new();
         for (&id, stored) in &image.sessions {
             self.next_store_id = self.next_store_id.max(id);
-            if self.session_by_client_id.contains_key(stored.client_id.as_str())
+            if self
+                .session_by_client_id
+                .contains_key(stored.client_id.as_str())
                 || stored.expiry_interval == 0
             {
                 done.discarded += 1;
@@ -110,7 +111,12 @@ impl Router {
         done
     }
 
-    fn restore_session(&mut self, id: u64, stored: &StoredSession, messages: &mut Messages<'_>) -> usize {
+    fn restore_session(
+        &mut self,
+        id: u64,
+        stored: &StoredSession,
+        messages: &mut Messages<'_>,
+    ) -> usize {
         let client_id: Arc<str> = stored.client_id.as_str().into();
         let mut session = Session::new(Arc::clone(&client_id), stored.expiry_interval);
         session.protocol = match stored.protocol {
@@ -120,8 +126,11 @@ impl Router {
         };
         let clocks = messages.clocks;
         let expires_at = match stored.expires_ms {
-            0 => offline_lifetime(stored.expiry_interval, self.config.persistent_client_expiration)
-                .map(|lifetime| clocks.now + lifetime),
+            0 => offline_lifetime(
+                stored.expiry_interval,
+                self.config.persistent_client_expiration,
+            )
+            .map(|lifetime| clocks.now + lifetime),
             ms => Some(clocks.instant(ms)),
         };
         session.expires_at = expires_at;
@@ -176,7 +185,10 @@ impl Router {
     fn restore_subscriptions(&mut self, key: usize, stored: &StoredSession) {
         for (filter, (options, identifier)) in &stored.subscriptions {
             let Ok(options) = subscription_options_from_byte(*options) else {
-                warn!("Stored subscription {filter:?} of {} has bad options; dropped", stored.client_id);
+                warn!(
+                    "Stored subscription {filter:?} of {} has bad options; dropped",
+                    stored.client_id
+                );
                 continue;
             };
             let identifier = (*identifier != 0).then_some(*identifier);
@@ -192,7 +204,8 @@ impl Router {
                 Some(Err(_)) => {}
                 None => {
                     if let Ok(parsed) = TopicFilter::parse(filter) {
-                        self.subscriptions.subscribe(key, parsed, options, identifier);
+                        self.subscriptions
+                            .subscribe(key, parsed, options, identifier);
                     }
                 }
             }
