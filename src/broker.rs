@@ -174,11 +174,11 @@ impl Broker {
             self.listeners,
             router,
             self.tls,
-            store,
             self.stop,
             options.handle_signals,
             options.reload,
-        )?;
+        )?
+        .with_store(store);
         for (addr, kind) in addrs.iter().zip(kinds) {
             match kind {
                 ListenerKind::Plain => info!("listening on {addr}"),

@@ -121,7 +121,6 @@ impl Reactor {
         listeners: Vec<Listener>,
         router: Router,
         tls: Option<TlsServer>,
-        store: Option<Store>,
         stop: Arc<AtomicBool>,
         handle_signals: bool,
         reload: Option<ReloadHook>,
@@ -157,7 +156,7 @@ impl Reactor {
             connections: Slab::new(),
             router,
             tls,
-            store,
+            store: None,
             signals,
             reload,
             stop,
@@ -172,6 +171,12 @@ impl Reactor {
             accept_warned: None,
             stopping: false,
         })
+    }
+
+    /// The persistence store, written each turn from now on.
+    pub(crate) fn with_store(mut self, store: Option<Store>) -> Reactor {
+        self.store = store;
+        self
     }
 
     /// Runs until asked to stop (by the waker or a signal), then closes every connection.
