@@ -16,8 +16,10 @@ use mio::{Poll, Waker};
 
 use crate::auth::{self, Security};
 use crate::config::{Config, ConfigError, ListenerKind};
+use crate::disk::{self, Store};
 use crate::net::{self, Listener, Reactor, TlsServer};
 use crate::router::Router;
+use crate::store::Image;
 
 pub use crate::net::{BindError, ReloadHook, TlsError};
 
@@ -42,6 +44,8 @@ pub struct Broker {
     tls: Option<TlsServer>,
     /// The password and ACL files, read at bind time.
     security: Security,
+    /// The persistence store and what it held, when persistence is on.
+    store: Option<(Store, Image)>,
     /// The bridges to other brokers, their TLS files read at bind time.
     bridges: Vec<net::Outgoing>,
     waker: Arc<Waker>,
@@ -94,6 +98,7 @@ impl Broker {
         let tls = load_tls(&config)?;
         let security = auth::files::load(&config).map_err(BindError::Security)?;
         let bridges = net::load_bridges(&config, Instant::now()).map_err(BindError::Tls)?;
+
         let listeners = net::bind_all(&config)?;
         let poll = Poll::new().map_err(BindError::Poll)?;
         let waker = Waker::new(poll.registry(), net::WAKER).map_err(BindError::Poll)?;
@@ -103,6 +108,7 @@ impl Broker {
             listeners,
             tls,
             security,
+            store: None,
             bridges,
             waker: Arc::new(waker),
             stop: Arc::new(AtomicBool::new(false)),
@@ -129,6 +135,19 @@ impl Broker {
     }
 
     /// Runs the broker on this thread until the process ends; signals are left alone.
+    /// Reads the persistence store, when persistence is on; a damaged file is moved aside and
+    /// what could be read is kept, so this fails only for a file or directory that cannot be
+    /// read or written at all. `run` does it if the program has not: the `minibroker` command
+    /// calls it after dropping privileges, so the store belongs to the user the broker runs as.
+    /// No client is served before the store is loaded.
+    pub fn open_store(&mut self) -> Result<(), BindError> {
+        if self.config.persistence.enabled && self.store.is_none() {
+            let opened = Store::open(&self.config.persistence).map_err(BindError::Store)?;
+            self.store = Some(opened);
+        }
+        Ok(())
+    }
+
     pub fn run(self) -> io::Result<()> {
         self.run_with(RunOptions::default())
     }
@@ -143,13 +162,18 @@ impl Broker {
     /// broker.run_with(RunOptions::default().handle_signals(true))?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn run_with(self, options: RunOptions) -> io::Result<()> {
+    pub fn run_with(mut self, options: RunOptions) -> io::Result<()> {
+        self.open_store()
+            .map_err(|e| io::Error::other(e.to_string()))?;
         // Logged only once signals are handled: a script that waits for "listening on" and
         // then sends SIGTERM must not find the default action still in place.
         let addrs = self.local_addrs();
         let kinds: Vec<ListenerKind> = self.listeners.iter().map(|l| l.kind).collect();
         let mut router = Router::new(&self.config);
         router.set_auth(self.security);
+        let store = self
+            .store
+            .map(|(store, image)| restore(store, &image, &mut router));
         let mut reactor = Reactor::new(
             self.poll,
             self.listeners,
@@ -158,7 +182,9 @@ impl Broker {
             self.stop,
             options.handle_signals,
             options.reload,
-        )?;
+        )?
+        .with_store(store);
+        // After the store's sessions are back, so a bridge resumes its own.
         reactor.start_bridges(self.bridges, Instant::now());
         for (addr, kind) in addrs.iter().zip(kinds) {
             match kind {
@@ -250,6 +276,25 @@ impl Drop for BrokerHandle {
 }
 
 /// The TLS listeners' certificate, read and checked before any socket is bound.
+/// Loads the stored state into the router and starts the store afresh with a compacted file.
+fn restore(mut store: Store, image: &Image, router: &mut Router) -> Store {
+    router.enable_journal();
+    let restored = router.restore(image, disk::clocks_now());
+    info!(
+        "Restored from {}: {} retained messages, {} sessions holding {} messages{}.",
+        store.path().display(),
+        restored.retained,
+        restored.sessions,
+        restored.deliveries,
+        match restored.discarded {
+            0 => String::new(),
+            n => format!(" ({n} expired or unreadable ones discarded)"),
+        }
+    );
+    store.compact(router, std::time::Instant::now());
+    store
+}
+
 #[cfg(feature = "tls")]
 fn load_tls(config: &Config) -> Result<Option<TlsServer>, BindError> {
     let wanted = config.listeners.iter().any(|l| l.kind == ListenerKind::Tls);

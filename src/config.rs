@@ -25,7 +25,9 @@ pub use listener::{
     TlsVersion, UnixListenerConfig,
 };
 pub use security::SecurityOptions;
-pub use service::{LogDestinations, LogTypes, Logging, Persistence, Process, WebSocketsTuning};
+pub use service::{
+    LogDestinations, LogTypes, Logging, Persistence, Process, SyncPolicy, WebSocketsTuning,
+};
 
 /// What to do with a message for a client whose queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

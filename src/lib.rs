@@ -37,6 +37,7 @@ pub mod broker;
 pub mod cli;
 pub mod conf;
 pub mod config;
+pub mod disk;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod logging;
@@ -44,6 +45,7 @@ mod net;
 pub mod protocol;
 pub mod router;
 pub mod service;
+pub mod store;
 pub mod topic;
 
 pub use broker::{BindError, Broker, BrokerHandle, RunOptions, TlsError};

@@ -200,7 +200,7 @@ impl Outgoing {
         }
     }
 
-    /// Once per loop turn: timers, a due attempt, the local side's deliveries, and one write.
+    /// Once per loop turn: timers, a due attempt, and the local side's deliveries.
     pub(crate) fn turn(
         &mut self,
         router: &mut Router,
@@ -215,10 +215,25 @@ impl Outgoing {
             self.close(router, &why, now);
             return self.core.tick(router, now);
         }
-        if let Err(why) = self.write(registry, token) {
-            self.close(router, &why, now);
-        }
         next
+    }
+
+    /// Writes what the bridge has for the remote end (once the store holds what its
+    /// acknowledgements promise); a failed write ends the connection, and returns true.
+    pub(crate) fn write_out(
+        &mut self,
+        router: &mut Router,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+    ) -> bool {
+        match self.write(registry, token) {
+            Ok(()) => false,
+            Err(why) => {
+                self.close(router, &why, now);
+                true
+            }
+        }
     }
 
     /// Writes what the bridge has for the remote end; WRITABLE stays registered while some

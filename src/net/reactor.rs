@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use log::info;
 use mio::event::Event;
 use mio::{Events, Interest, Poll, Token};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
@@ -32,6 +32,7 @@ use super::TlsServer;
 use super::connection::{Connection, ReadOutcome};
 use super::listener::{Listener, os_message};
 use crate::config::Config;
+use crate::disk::Store;
 use crate::logging;
 use crate::router::{LinkId, LinkLoss, Ready, Router};
 
@@ -91,6 +92,8 @@ pub(crate) struct Reactor {
     router: Router,
     /// The certificate for TLS listeners; `None` when there are none.
     tls: Option<TlsServer>,
+    /// The persistence store, written each turn before the output; `None` without persistence.
+    store: Option<Store>,
     signals: Option<Signals>,
     /// Where a SIGHUP gets the configuration read afresh.
     reload: Option<ReloadHook>,
@@ -141,7 +144,7 @@ impl Reactor {
             });
         }
         let signals = if handle_signals {
-            let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR2])?;
+            let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2])?;
             poll.registry()
                 .register(&mut signals, SIGNALS, Interest::READABLE)?;
             Some(signals)
@@ -160,6 +163,7 @@ impl Reactor {
             connections: Slab::new(),
             router,
             tls,
+            store: None,
             signals,
             reload,
             stop,
@@ -175,6 +179,12 @@ impl Reactor {
             accept_warned: None,
             stopping: false,
         })
+    }
+
+    /// The persistence store, written each turn from now on.
+    pub(crate) fn with_store(mut self, store: Option<Store>) -> Reactor {
+        self.store = store;
+        self
     }
 
     /// Runs until asked to stop (by the waker or a signal), then closes every connection.
@@ -203,7 +213,13 @@ impl Reactor {
             }
             deadline = self.router.tick(now);
             self.bridge_turns(now);
+            // What this turn's acknowledgements promise is in the store before they leave.
+            if let Some(store) = self.store.as_mut() {
+                store.commit(&mut self.router, now);
+                store.tick(&mut self.router, now);
+            }
             self.flush(now);
+            self.bridge_writes(now);
             self.remove_doomed(now);
             // `log_dest topic`: this turn's log lines go to their $SYS topics.
             let router = &mut self.router;
@@ -222,8 +238,9 @@ impl Reactor {
         }
         let resume = self.listeners.iter().filter_map(|s| s.paused_until).min();
         let closing = self.closing.next_deadline();
+        let store = self.store.as_ref().and_then(Store::next_deadline);
         let bridges = self.bridges.next;
-        let next = [deadline, resume, closing, bridges]
+        let next = [deadline, resume, closing, store, bridges]
             .into_iter()
             .flatten()
             .min();
@@ -267,6 +284,12 @@ impl Reactor {
                     self.stopping = true;
                 }
                 SIGHUP => self.reload(),
+                SIGUSR1 => {
+                    if let Some(store) = self.store.as_mut() {
+                        info!("SIGUSR1 received, compacting the store.");
+                        store.compact(&mut self.router, Instant::now());
+                    }
+                }
                 SIGUSR2 => {
                     let lines = self.router.subscription_lines();
                     info!("Subscriptions ({}):", lines.len());
@@ -406,8 +429,12 @@ impl Reactor {
                 .deregister(slot.listener.socket.source());
         }
         self.shut_down_bridges(now);
-        // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write.
+        // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write, which
+        // may carry acknowledgements of this turn: the store is written first.
         self.router.shut_down(now);
+        if let Some(store) = self.store.as_mut() {
+            store.commit(&mut self.router, now);
+        }
         self.router.take_ready(&mut self.ready);
         self.ready.clear();
         let mut connections: Vec<Connection> = self.connections.drain().collect();
@@ -426,6 +453,10 @@ impl Reactor {
         }
         // Those still closing gracefully have had their chance; the broker does not wait.
         self.closing.close_all(self.poll.registry());
+        // After the links closed: sessions offline, wills published, all of it saved.
+        if let Some(store) = self.store.as_mut() {
+            store.close(&mut self.router, now);
+        }
         info!("stopped");
     }
 }

@@ -20,8 +20,10 @@ mod link;
 mod listeners;
 mod message;
 mod outbound;
+pub mod persist;
 mod publish;
 mod publish_checks;
+mod restore;
 mod retain;
 mod retained_backlog;
 mod retained_delivery;
@@ -64,7 +66,9 @@ use link::{Link, LinkState};
 use listeners::ListenerRules;
 pub use listeners::{ListenerId, Peer};
 pub use message::Message;
+pub use restore::{Clocks, Restored};
 use retain::RetainedStore;
+pub use session::Queued;
 use session::Session;
 use shared::{Member, SharedSubscriptions};
 use subscriptions::{Delivery, SubscriptionTable};
@@ -130,6 +134,12 @@ pub struct Router {
     security: Security,
     /// Failed logins per address, for the slow-down.
     failures: slowdown::FailureTracker,
+    /// Changes to stored state are journaled (persistence is on; see `persist`).
+    journaling: bool,
+    /// Retained messages and ended sessions since the store last took the changes.
+    journal: Vec<persist::Change>,
+    /// The last store number given to a session.
+    next_store_id: u64,
 }
 
 impl Router {
@@ -155,6 +165,9 @@ impl Router {
             ids_assigned: 0,
             security: Security::without_files(config),
             failures: slowdown::FailureTracker::default(),
+            journaling: false,
+            journal: Vec::new(),
+            next_store_id: 0,
         }
     }
 

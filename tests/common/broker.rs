@@ -198,6 +198,14 @@ impl Broker {
         );
     }
 
+    /// SIGKILL, as a crash or `kill -9` ends the broker: no shutdown code runs.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Sends SIGTERM and waits up to `timeout` for the exit status (killing it after that).
     pub fn stop(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let mut child = self.child.take()?;

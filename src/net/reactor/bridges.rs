@@ -48,6 +48,19 @@ impl Reactor {
         self.bridges.next = next;
     }
 
+    /// Each bridge writes what it has for its remote end, after the store's commit. A
+    /// bridge that can take more local output now (its socket took what it had) gets another
+    /// turn at once, as does one whose connection just ended (its next attempt is planned).
+    pub(super) fn bridge_writes(&mut self, now: Instant) {
+        let registry = self.poll.registry();
+        for (i, bridge) in self.bridges.list.iter_mut().enumerate() {
+            let closed = bridge.write_out(&mut self.router, registry, Token(FIRST_BRIDGE + i), now);
+            if closed || bridge.core.wants_pump(&self.router) {
+                self.bridges.next = Some(now);
+            }
+        }
+    }
+
     pub(super) fn shut_down_bridges(&mut self, now: Instant) {
         for bridge in &mut self.bridges.list {
             bridge.shut_down(&mut self.router, now);
