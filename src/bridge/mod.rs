@@ -16,6 +16,10 @@
 //! - `remote.rs`: the remote side's packets, and the forwarding itself.
 //! - `forward.rs`: the local side's deliveries, out to the remote end.
 //! - `echo.rs`: the check that keeps a 3.x remote from echoing the bridge's own messages.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod backoff;
 mod echo;
@@ -24,6 +28,9 @@ mod forward;
 mod local;
 mod remote;
 mod topics;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
