@@ -9,8 +9,8 @@ use super::flows::Received;
 use super::{Bridge, RemoteLimits, State};
 use crate::protocol::{
     ConnAck, Connect, Packet, PacketId, Properties, ProtocolVersion, PubResponse, Publish, QoS,
-    RetainHandling, Subscribe, SubscriptionOptions, SubscriptionRequest, Will, decode_packet,
-    encode,
+    RetainHandling, Subscribe, SubscriptionOptions, SubscriptionRequest, Unsubscribe, Will,
+    decode_packet, encode,
 };
 use crate::router::Router;
 
@@ -215,6 +215,9 @@ impl Bridge {
         for id in released {
             self.send_remote(&Packet::PubRel(PubResponse::new(id)), now);
         }
+        if self.settings.attempt_unsubscribe && !self.settings.cleansession {
+            self.unsubscribe_remotely(now);
+        }
         self.subscribe_remotely(now);
         self.publish_state_remotely(true, now);
         self.connected(router, now);
@@ -248,6 +251,28 @@ impl Bridge {
             properties: Properties::default(),
         };
         self.send_remote(&Packet::Subscribe(subscribe), now);
+    }
+
+    /// UNSUBSCRIBE for the `out` lines' remote filters (`bridge_attempt_unsubscribe`); only
+    /// a kept remote session can hold them.
+    fn unsubscribe_remotely(&mut self, now: Instant) {
+        let filters: Vec<String> = self
+            .map
+            .remote_out_only()
+            .map(|f| f.as_str().to_owned())
+            .collect();
+        let Some(packet_id) = self.flows.free_id() else {
+            return;
+        };
+        if filters.is_empty() {
+            return;
+        }
+        let unsubscribe = Unsubscribe {
+            packet_id,
+            filters,
+            properties: Properties::default(),
+        };
+        self.send_remote(&Packet::Unsubscribe(unsubscribe), now);
     }
 
     /// The state topic on the remote end (`notifications`, unless local only): retained, QoS 1.

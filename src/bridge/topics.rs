@@ -78,6 +78,16 @@ impl TopicMap {
             .map(|r| (&r.remote_filter, r.qos))
     }
 
+    /// The remote filters of the `out`-only lines (`R+P`): a remote session kept from a
+    /// configuration that had them `in` or `both` may still hold them, and
+    /// `bridge_attempt_unsubscribe` removes them on connect, as mosquitto does.
+    pub fn remote_out_only(&self) -> impl Iterator<Item = &TopicFilter> {
+        self.routes
+            .iter()
+            .filter(|r| r.direction == BridgeDirection::Out)
+            .map(|r| &r.remote_filter)
+    }
+
     /// The remote topic for a local one going out, with the route's QoS; `None` when no
     /// `out`/`both` line matches it, or the result would be empty.
     pub fn outgoing(&self, local: &str) -> Option<(String, QoS)> {
