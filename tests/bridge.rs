@@ -1,7 +1,8 @@
 //! Bridges against a second minibroker started by the test: topics out, in and both with
 //! prefixes at each QoS, retained messages re-sent on connect, the upstream unreachable at
 //! start, killed and restarted while messages are published, a refused CONNECT, TLS with a CA
-//! file, an MQTT 5 bridge and the state notifications (scenarios in `common/bridging.rs`).
+//! file, an MQTT 5 bridge, the state notifications, and the queue kept in the store across a
+//! restart of the home broker (scenarios in `common/bridging.rs`).
 
 mod common;
 
@@ -43,4 +44,9 @@ fn notifications_say_1_when_up_and_0_when_down_on_both_sides() {
 #[test]
 fn tls_to_the_upstream_with_a_ca_file() {
     bridging::tls_to_the_upstream_with_a_ca_file(Kind::Minibroker);
+}
+
+#[test]
+fn queued_messages_survive_a_restart_of_the_home_broker() {
+    bridging::queued_messages_survive_a_restart_of_the_home_broker(Kind::Minibroker);
 }

@@ -64,3 +64,11 @@ fn tls_to_the_upstream_with_a_ca_file() {
     }
     bridging::tls_to_the_upstream_with_a_ca_file(Kind::Mosquitto);
 }
+
+#[test]
+fn queued_messages_survive_a_restart_of_the_home_broker() {
+    if !bridging::available(Kind::Mosquitto) {
+        return;
+    }
+    bridging::queued_messages_survive_a_restart_of_the_home_broker(Kind::Mosquitto);
+}

@@ -368,3 +368,41 @@ pub fn tls_to_the_upstream_with_a_ca_file(kind: Kind) {
             .any(|l| l.contains("Bridge b connected"))
     );
 }
+
+pub fn queued_messages_survive_a_restart_of_the_home_broker(kind: Kind) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = ConfDir::new();
+    let store = dir.path("");
+    // Started as root, the broker drops to the `mosquitto` user, which writes the store.
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let up_port = free_port();
+    let conf = format!(
+        "listener {} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+         persistence_location {store}\n\
+         connection b\naddress 127.0.0.1:{up_port}\nrestart_timeout 1\n\
+         topic o/# out 1 home/ site/\n",
+        free_port()
+    );
+    let file = dir.write("home.conf", &conf);
+    let mut first = Broker::start_exactly(&["-c", &file, "-v"], &[]);
+    assert!(first.wait_for_log("Bridge b could not connect", TIMEOUT));
+    let mut local_pub = Client::connect(first.addr(), "local-pub");
+    for i in 0..5u16 {
+        let payload = format!("m{i}");
+        local_pub.publish_complete(&Publish::new("home/o/q", payload.as_bytes()).qos(1, 1 + i));
+    }
+    first.stop(Duration::from_secs(5));
+    let up = upstream(kind, &dir, up_port, "");
+    let mut remote = subscriber(up.addr(), "remote-sub", &[("site/#", 1)]);
+    let conf = conf.replacen(
+        &format!("listener {}", first.addr().port()),
+        &format!("listener {}", free_port()),
+        1,
+    );
+    let file = dir.write("home-2.conf", &conf);
+    let second = Broker::start_exactly(&["-c", &file, "-v"], &[]);
+    wait_connected(&second, 1);
+    for i in 0..5 {
+        expect(&mut remote, "site/o/q", &format!("m{i}"), 1);
+    }
+}
