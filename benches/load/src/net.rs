@@ -97,6 +97,11 @@ impl Net {
 
     /// Opens a TCP connection and queues CONNECT; the CONNACK arrives through [`Net::poll`].
     ///
+    /// Links opened from now on go to `addr`.
+    pub fn set_addr(&mut self, addr: SocketAddr) {
+        self.addr = addr;
+    }
+
     /// The connect itself is blocking: on loopback it completes in microseconds, and it keeps the
     /// listen backlog from overflowing (which would cost a one-second SYN retry).
     pub fn connect(&mut self, client_id: &str) -> io::Result<usize> {

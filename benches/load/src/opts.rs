@@ -9,13 +9,18 @@ use getopts::{Matches, Options};
 
 use crate::protocol::Protocol;
 
-pub const SCENARIOS: &[&str] = &["fanin", "fanout", "latency", "conns", "subs", "retained"];
+pub const SCENARIOS: &[&str] = &[
+    "fanin", "fanout", "latency", "conns", "subs", "retained", "burst",
+];
 
 /// Everything a scenario may need; each reads only its own fields.
 #[derive(Debug, Clone)]
 pub struct Opts {
     pub scenario: String,
     pub addr: SocketAddr,
+    /// Where the fanin subscriber connects when not to `addr` (`--sub-port`): the far end of
+    /// a bridge.
+    pub sub_addr: Option<SocketAddr>,
     /// Connect over TLS, trusting this CA and checking the certificate against `host`.
     pub tls: Option<TlsTarget>,
     pub secs: Duration,
@@ -60,6 +65,12 @@ fn options() -> Options {
     let mut o = Options::new();
     o.optopt("", "host", "broker host (default 127.0.0.1)", "HOST");
     o.optopt("p", "port", "broker port (default 1883)", "PORT");
+    o.optopt(
+        "",
+        "sub-port",
+        "fanin: the subscriber connects to this port on the same host (a bridge's upstream)",
+        "PORT",
+    );
     o.optopt(
         "",
         "tls-ca",
@@ -192,9 +203,17 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         (Some(user), password) => Some((user, password.unwrap_or_default())),
         (None, Some(_)) => return Err("--password needs --username".to_owned()),
     };
+    let sub_addr = match m.opt_str("sub-port") {
+        None => None,
+        Some(text) => {
+            let sub_port: u16 = text.parse().map_err(|_| format!("--sub-port: {text}"))?;
+            Some(SocketAddr::new(addr.ip(), sub_port))
+        }
+    };
     Ok(Command::Run(Box::new(Opts {
         scenario,
         addr,
+        sub_addr,
         tls: tls_target(&m, &host)?,
         secs: Duration::from_secs_f64(secs),
         qos,

@@ -111,6 +111,14 @@ const FIGURES: &[(&str, &str, &str, Better)] = &[
         "peak RSS while sending, KiB",
         Better::Lower,
     ),
+    ("burst", "published_per_s", "accepted msg/s", Better::Higher),
+    ("burst", "rss_before_kb", "RSS before, KiB", Better::Lower),
+    (
+        "burst",
+        "rss_peak_kb",
+        "peak RSS, upstream down, KiB",
+        Better::Lower,
+    ),
 ];
 
 /// The broker every other is compared with, and the one it is compared against.

@@ -1,4 +1,5 @@
-//! Fan-in: many publishers, one subscriber on `#`; throughput and, for QoS 1/2, loss.
+//! Fan-in: many publishers, one subscriber on `#`; throughput and, for QoS 1/2, loss. With
+//! `--sub-port` the subscriber is on another broker, which a bridge feeds.
 
 use std::io;
 
@@ -13,6 +14,9 @@ use crate::window::Window;
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
     let mut net = super::open_net(o)?;
     let qos = o.qos;
+    if let Some(sub_addr) = o.sub_addr {
+        net.set_addr(sub_addr);
+    }
     let subscribed = open_links(
         &mut net,
         &o.prefix("sub"),
@@ -25,6 +29,7 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
         },
     )?;
     expect_opened(subscribed, 1, "subscriber")?;
+    net.set_addr(o.addr);
     let p = o.publishers;
     let opened = open_links(
         &mut net,

@@ -1,5 +1,6 @@
 //! One module per scenario; each opens its own links, measures, and returns its reports.
 
+pub mod burst;
 pub mod conns;
 pub mod fanin;
 pub mod fanout;
@@ -25,6 +26,7 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Vec<Report>> {
         "conns" => conns::run(o, ticks).map(|r| vec![r]),
         "subs" => subs::run(o, ticks),
         "retained" => retained::run(o, ticks).map(|r| vec![r]),
+        "burst" => burst::run(o, ticks).map(|r| vec![r]),
         other => Err(io::Error::other(format!("unknown scenario {other}"))),
     }
 }
