@@ -60,21 +60,7 @@ impl Bridge {
                     self.flows.local_session_lost();
                 }
             }
-            Packet::SubAck(suback) => {
-                let filters: Vec<String> = self
-                    .map
-                    .local_subscriptions()
-                    .map(|(f, _)| f.to_string())
-                    .collect();
-                for (filter, reason) in filters.iter().zip(&suback.reasons) {
-                    if reason.is_error() {
-                        warn!(
-                            "Bridge {}: the local subscription to {filter} was refused (0x{:02X})",
-                            self.name, reason.0
-                        );
-                    }
-                }
-            }
+            Packet::SubAck(suback) => self.local_suback(&suback.reasons),
             // Answers to messages that came in from the remote end.
             Packet::PubAck(ack) => {
                 if let Some(remote) = self.flows.answered(ack.packet_id) {
@@ -98,6 +84,19 @@ impl Bridge {
             other => {
                 let why = format!("{} from the local broker", other.name());
                 self.want_close(&why);
+            }
+        }
+    }
+
+    /// A refused local subscription is logged; the bridge runs with the others.
+    fn local_suback(&self, reasons: &[crate::protocol::ReasonCode]) {
+        let filters = self.map.local_subscriptions().map(|(f, _)| f.as_str());
+        for (filter, reason) in filters.zip(reasons) {
+            if reason.is_error() {
+                warn!(
+                    "Bridge {}: the local subscription to {filter} was refused (0x{:02X})",
+                    self.name, reason.0
+                );
             }
         }
     }

@@ -12,6 +12,7 @@
 //! - `topics.rs`: the `topic` lines as routes, with mosquitto's prefix rules.
 //! - `backoff.rs`: `restart_timeout`, the delay before the next attempt.
 //! - `flows.rs`: QoS 1 and 2 packet ids on both sides.
+//! - `lifecycle.rs`: losing a connection, planning the next attempt, the state topic.
 //! - `local.rs`: the local side, an MQTT 5 client of the router.
 //! - `remote.rs`: the remote side's packets, and the forwarding itself.
 //! - `forward.rs`: the local side's deliveries, out to the remote end.
@@ -25,6 +26,7 @@ mod backoff;
 mod echo;
 mod flows;
 mod forward;
+mod lifecycle;
 mod local;
 mod remote;
 mod topics;
@@ -38,7 +40,7 @@ use std::time::{Duration, Instant};
 use log::info;
 
 use crate::config::{self, BridgeProtocol, StartType};
-use crate::protocol::{Packet, ProtocolVersion, RetainHandling};
+use crate::protocol::{Packet, ProtocolVersion};
 use crate::router::Router;
 use backoff::Backoff;
 use echo::EchoGuard;
@@ -121,14 +123,7 @@ impl Bridge {
             .remote_clientid
             .clone()
             .unwrap_or_else(|| format!("{hostname}.{name}"));
-        let local_client_id = settings
-            .local_clientid
-            .clone()
-            .unwrap_or_else(|| format!("local.{remote_client_id}"));
-        let clean = settings.local_cleansession.unwrap_or(settings.cleansession);
-        let mut local = LocalSide::new(Arc::clone(&name), local_client_id, clean, token);
-        local.username = settings.local_username.clone();
-        local.password = settings.local_password.as_ref().map(|s| s.0.clone());
+        let local = local_side(settings, &name, &remote_client_id, token);
         let state_topic = settings
             .notification_topic
             .clone()
@@ -307,122 +302,23 @@ impl Bridge {
             self.close = Some(why.to_owned());
         }
     }
+}
 
-    /// The connection (or the attempt) ended: the socket is closed already. The local side
-    /// goes offline so messages queue, the state topic says 0, and the next attempt is
-    /// planned.
-    pub fn lost(&mut self, router: &mut Router, reason: &str, now: Instant) {
-        let was_connected = self.state == State::Connected;
-        let address = self.address_label();
-        if was_connected {
-            info!(
-                "Bridge {} lost its connection to {address}: {reason}",
-                self.name
-            );
-        } else {
-            info!(
-                "Bridge {} could not connect to {address}: {reason}",
-                self.name
-            );
-        }
-        // Deliveries already taken from the local link and not acknowledged remotely stay
-        // in the local session, which sends them again on the next connection.
-        self.local.close(router, now);
-        self.flows.connection_ended(!self.settings.cleansession);
-        self.output.clear();
-        self.close = None;
-        self.ping_sent = None;
-        self.announce(router, false, now);
-        self.plan_next(was_connected, now);
-    }
-
-    fn plan_next(&mut self, was_connected: bool, now: Instant) {
-        let count = self.settings.addresses.len().max(1);
-        if was_connected && !self.settings.round_robin {
-            // Failover: after a lost connection, the primary (first) address first again.
-            self.address = 0;
-        } else {
-            // A failed attempt moves on to the next address; round-robin always does.
-            self.address = (self.address + 1) % count;
-        }
-        if self.settings.start_type == StartType::Once {
-            info!("Bridge {} is not restarted (start_type once)", self.name);
-            self.state = State::Idle(None);
-            return;
-        }
-        if self.settings.start_type == StartType::Lazy && was_connected {
-            self.state = State::Idle(None);
-            return;
-        }
-        // A refused bridge bit, or the next address after a failed one, is tried at once;
-        // a full round of failures waits.
-        let delay = if self.retry_now || (!was_connected && self.address != 0) {
-            Duration::ZERO
-        } else {
-            self.backoff.next_delay()
-        };
-        self.retry_now = false;
-        info!(
-            "Bridge {}: next attempt in {} s",
-            self.name,
-            delay.as_secs()
-        );
-        self.state = State::Idle(Some(now + delay));
-    }
-
-    fn address_label(&self) -> String {
-        self.settings
-            .addresses
-            .get(self.address)
-            .map_or_else(String::new, |a| format!("{}:{}", a.host, a.port))
-    }
-
-    /// Publishes the state locally when it changed (`notifications`).
-    fn announce(&mut self, router: &mut Router, up: bool, now: Instant) {
-        if !self.settings.notifications || self.announced == Some(up) {
-            return;
-        }
-        self.announced = Some(up);
-        let payload: &[u8] = if up { b"1" } else { b"0" };
-        router.publish_retained_internal(&self.state_topic, payload, now);
-    }
-
-    /// The broker is stopping: the remote state topic says 0, DISCONNECT follows.
-    pub fn shut_down(&mut self, router: &mut Router, now: Instant) {
-        if self.state == State::Connected {
-            self.publish_state_remotely(false, now);
-            self.send_remote(&Packet::Disconnect(Default::default()), now);
-        }
-        self.local.close(router, now);
-        self.announce(router, false, now);
-    }
-
-    /// Opens the local side once the remote end accepted: CONNECT and SUBSCRIBE (retained
-    /// messages included, so they are sent again on every connection), within the remote
-    /// end's receive maximum and packet size.
-    fn open_local(&mut self, router: &mut Router, now: Instant) {
-        let limits = (self.limits.receive_maximum, self.limits.maximum_packet_size);
-        let filters = self.map.local_subscriptions();
-        self.local.open(
-            router,
-            filters,
-            RetainHandling::SendAtSubscribe,
-            limits,
-            now,
-        );
-        self.announce(router, true, now);
-    }
-
-    fn connected(&mut self, router: &mut Router, now: Instant) {
-        info!(
-            "Bridge {} connected to {} as {}",
-            self.name,
-            self.address_label(),
-            self.remote_client_id
-        );
-        self.state = State::Connected;
-        self.backoff.reset();
-        self.last_traffic = now;
-        self.open_local(router, now);
-    }
+/// The local side's identity: `local_clientid` (default `local.<remote client id>`),
+/// `local_cleansession` (default `cleansession`), `local_username` and `local_password`.
+fn local_side(
+    settings: &config::Bridge,
+    name: &Arc<str>,
+    remote_id: &str,
+    token: usize,
+) -> LocalSide {
+    let client_id = settings
+        .local_clientid
+        .clone()
+        .unwrap_or_else(|| format!("local.{remote_id}"));
+    let clean = settings.local_cleansession.unwrap_or(settings.cleansession);
+    let mut local = LocalSide::new(Arc::clone(name), client_id, clean, token);
+    local.username = settings.local_username.clone();
+    local.password = settings.local_password.as_ref().map(|s| s.0.clone());
+    local
 }
