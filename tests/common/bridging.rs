@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::conf::{ConfDir, free_port};
-use super::{Broker, Client, Publish, TIMEOUT};
+use super::{Broker, Client, Connect, Publish, TIMEOUT};
 
 /// Debian's broker, used as an upstream when installed.
 pub const MOSQUITTO: &str = "/usr/sbin/mosquitto";
@@ -168,48 +168,61 @@ pub fn unreachable_at_start_then_queued_and_retained_messages_arrive_on_connect(
     assert!(p.retain && p.payload_str() == "r");
 }
 
-pub fn the_upstream_killed_and_restarted_gets_every_qos1_message_in_order(kind: Kind) {
-    let dir = ConfDir::new();
-    let up_port = free_port();
-    let mut up = upstream(kind, &dir, up_port, "");
-    let home = home(&dir, up_port, "topic t/# out 1 home/ site/\n");
-    wait_connected(&home, 1);
-    let mut remote = subscriber(up.addr(), "remote-sub", &[("site/#", 1)]);
-    let mut local_pub = Client::connect(home.addr(), "local-pub");
-    std::thread::sleep(Duration::from_millis(200));
-    let send = |client: &mut Client, i: u16| {
-        let payload = format!("{i}");
-        client.publish_complete(&Publish::new("home/t/n", payload.as_bytes()).qos(1, i + 1));
-    };
-    for i in 0..50 {
-        send(&mut local_pub, i);
-    }
-    for i in 0..50 {
-        expect(&mut remote, "site/t/n", &i.to_string(), 1);
-    }
-    up.stop(Duration::from_secs(5));
-    // Published while the upstream is going away and while it is down.
-    for i in 50..150 {
-        send(&mut local_pub, i);
-    }
-    assert!(home.wait_for_log("Bridge b lost its connection", TIMEOUT));
-    let up = upstream(kind, &dir, up_port, "");
-    let mut remote = subscriber(up.addr(), "remote-sub-2", &[("site/#", 1)]);
-    wait_connected(&home, 2);
-    let mut seen = Vec::new();
-    while seen.len() < 100 {
-        let p = remote.expect_publish_within(Duration::from_secs(10));
-        remote.ack(&p);
-        let n: u16 = p.payload_str().parse().unwrap();
-        // A message that was in flight when the link went down may come again (DUP); it
-        // never comes out of order.
-        if seen.last().is_some_and(|&last| n <= last) {
-            assert!(p.dup, "{n} after {seen:?} without DUP");
+/// Takes messages `0, 1, 2, …` in order until `seen` holds `until` of them. A message seen
+/// before may come again (at least once: it was in flight when the upstream stopped), but a
+/// new one is always the next in order.
+fn take_in_order(client: &mut Client, seen: &mut Vec<u16>, until: usize) {
+    while seen.len() < until {
+        let p = client.expect_publish_within(Duration::from_secs(10));
+        client.ack(&p);
+        assert_eq!(p.topic, "site/t/n");
+        let n: u16 = p.payload_str().parse().expect("a number");
+        if seen.contains(&n) {
             continue;
         }
+        assert_eq!(usize::from(n), seen.len(), "{n} after {seen:?}");
         seen.push(n);
     }
-    assert_eq!(seen, (50..150).collect::<Vec<u16>>());
+}
+
+pub fn the_upstream_killed_and_restarted_gets_every_qos1_message_in_order(kind: Kind) {
+    use std::os::unix::fs::PermissionsExt;
+    const COUNT: u16 = 200;
+    let dir = ConfDir::new();
+    let store = dir.path("store/");
+    std::fs::create_dir_all(&store).expect("store dir");
+    // Started as root, either broker drops to the `mosquitto` user, which writes the store.
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let persist = format!("persistence true\npersistence_location {store}\n");
+    let up_port = free_port();
+    let mut up = upstream(kind, &dir, up_port, &persist);
+    let home = home(&dir, up_port, "topic t/# out 1 home/ site/\n");
+    wait_connected(&home, 1);
+    let remote_sub = Connect::v311("remote-sub").clean_session(false);
+    let (mut remote, _) = Client::connect_with(up.addr(), &remote_sub);
+    remote.subscribe(1, &[("site/#", 1)]);
+    let home_addr = home.addr();
+    let publisher = std::thread::spawn(move || {
+        let mut local_pub = Client::connect(home_addr, "local-pub");
+        for i in 0..COUNT {
+            let payload = i.to_string();
+            let publish = Publish::new("home/t/n", payload.as_bytes()).qos(1, i + 1);
+            local_pub.publish_complete(&publish);
+            std::thread::sleep(Duration::from_millis(3));
+        }
+    });
+    let mut seen = Vec::new();
+    take_in_order(&mut remote, &mut seen, 50);
+    // The upstream stops while the messages keep coming, and restarts on its store.
+    up.stop(Duration::from_secs(5));
+    drop(remote);
+    assert!(home.wait_for_log("Bridge b lost its connection", TIMEOUT));
+    let up = upstream(kind, &dir, up_port, &persist);
+    let (mut remote, (present, _)) = Client::connect_with(up.addr(), &remote_sub);
+    assert!(present, "the subscriber's session came back from the store");
+    wait_connected(&home, 2);
+    take_in_order(&mut remote, &mut seen, usize::from(COUNT));
+    publisher.join().expect("the publisher");
 }
 
 pub fn a_refused_connect_is_logged_with_its_code_and_retried(kind: Kind) {
