@@ -32,7 +32,13 @@ pub(crate) struct Outgoing {
     tls: Option<native_tls::TlsConnector>,
     /// A partial packet from the remote end.
     pending_in: Vec<u8>,
+    /// Reads stopped at their share of a turn with bytes maybe still waiting; the next turn
+    /// reads on (edge-triggered readiness will not say so again).
+    read_more: bool,
 }
+
+/// Reads from the remote end per turn before local clients get theirs.
+const READS_PER_TURN: usize = 16;
 
 #[derive(Debug)]
 struct Remote {
@@ -52,6 +58,7 @@ impl Outgoing {
             conn: None,
             tls,
             pending_in: Vec::new(),
+            read_more: false,
         }
     }
 
@@ -61,7 +68,13 @@ impl Outgoing {
             core,
             conn: None,
             pending_in: Vec::new(),
+            read_more: false,
         }
+    }
+
+    /// Whether a read was cut short and continues next turn.
+    pub(crate) fn read_more(&self) -> bool {
+        self.read_more
     }
 
     /// Starts an attempt if one is due; failures to even start are losses like any other.
@@ -169,14 +182,16 @@ impl Outgoing {
         Ok(())
     }
 
-    /// Reads until the socket is drained; every complete packet goes to the bridge.
+    /// Reads until the socket is drained or the turn's share is used; every complete packet
+    /// goes to the bridge.
     fn read(
         &mut self,
         router: &mut Router,
         scratch: &mut [u8],
         now: Instant,
     ) -> Result<(), String> {
-        loop {
+        self.read_more = false;
+        for _ in 0..READS_PER_TURN {
             let Some(conn) = self.conn.as_mut() else {
                 return Ok(());
             };
@@ -198,6 +213,8 @@ impl Outgoing {
                 return Err(why);
             }
         }
+        self.read_more = true;
+        Ok(())
     }
 
     /// Once per loop turn: timers, a due attempt, and the local side's deliveries.
@@ -276,6 +293,7 @@ impl Outgoing {
             conn.transport.shutdown();
         }
         self.pending_in = Vec::new();
+        self.read_more = false;
         self.core.lost(router, why, now);
     }
 

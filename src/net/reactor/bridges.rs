@@ -42,6 +42,12 @@ impl Reactor {
         let registry = self.poll.registry();
         for (i, bridge) in self.bridges.list.iter_mut().enumerate() {
             let token = Token(FIRST_BRIDGE + i);
+            if bridge.read_more() {
+                bridge.event(&mut self.router, &mut self.scratch, now);
+            }
+            if bridge.read_more() {
+                next = Some(now);
+            }
             let due = bridge.turn(&mut self.router, registry, token, now);
             next = [next, due].into_iter().flatten().min();
         }
