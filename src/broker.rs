@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
+use std::time::Instant;
 
 use log::{info, warn};
 use mio::{Poll, Waker};
@@ -45,6 +46,8 @@ pub struct Broker {
     security: Security,
     /// The persistence store and what it held, when persistence is on.
     store: Option<(Store, Image)>,
+    /// The bridges to other brokers, their TLS files read at bind time.
+    bridges: Vec<net::Outgoing>,
     waker: Arc<Waker>,
     stop: Arc<AtomicBool>,
 }
@@ -94,6 +97,7 @@ impl Broker {
         }
         let tls = load_tls(&config)?;
         let security = auth::files::load(&config).map_err(BindError::Security)?;
+        let bridges = net::load_bridges(&config, Instant::now()).map_err(BindError::Tls)?;
 
         let listeners = net::bind_all(&config)?;
         let poll = Poll::new().map_err(BindError::Poll)?;
@@ -105,6 +109,7 @@ impl Broker {
             tls,
             security,
             store: None,
+            bridges,
             waker: Arc::new(waker),
             stop: Arc::new(AtomicBool::new(false)),
         })
@@ -169,7 +174,7 @@ impl Broker {
         let store = self
             .store
             .map(|(store, image)| restore(store, &image, &mut router));
-        let reactor = Reactor::new(
+        let mut reactor = Reactor::new(
             self.poll,
             self.listeners,
             router,
@@ -179,6 +184,8 @@ impl Broker {
             options.reload,
         )?
         .with_store(store);
+        // After the store's sessions are back, so a bridge resumes its own.
+        reactor.start_bridges(self.bridges, Instant::now());
         for (addr, kind) in addrs.iter().zip(kinds) {
             match kind {
                 ListenerKind::Plain => info!("listening on {addr}"),

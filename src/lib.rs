@@ -7,6 +7,8 @@
 //!   pure (the files come in as bytes), plus the `minibroker passwd` tool.
 //! - [`router`]: the broker's state and rules without I/O: sessions, subscriptions, retained
 //!   messages, outbound queues, timers.
+//! - [`bridge`]: bridges to other brokers (`connection` sections) as state machines without
+//!   I/O: topic mapping, QoS flows on both sides, reconnect backoff, loop prevention.
 //! - `net`: the only code touching sockets and TLS: the mio reactor, listeners (TCP and Unix
 //!   domain sockets), connections and the transport under each (plain TCP, TLS or a Unix
 //!   socket).
@@ -30,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod bridge;
 pub mod broker;
 pub mod cli;
 pub mod conf;

@@ -2,6 +2,7 @@
 //! connections, the transport under each connection (plain TCP, TLS or a Unix socket), and the
 //! mio reactor that drives the router.
 
+mod bridge;
 mod closing;
 mod connection;
 mod listener;
@@ -10,6 +11,7 @@ mod tls;
 mod transport;
 mod unix;
 
+pub(crate) use bridge::{Outgoing, load_bridges};
 pub use listener::BindError;
 pub(crate) use listener::{Listener, bind_all};
 pub use reactor::ReloadHook;

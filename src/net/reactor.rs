@@ -24,6 +24,7 @@ use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 mod accept;
+mod bridges;
 mod closing;
 mod flush;
 
@@ -51,6 +52,10 @@ const FIRST_LISTENER: usize = usize::MAX - 1 - MAX_LISTENERS;
 /// A socket being closed gracefully has token `FIRST_CLOSING + key` in its own slab; client
 /// connections' keys stay below this.
 const FIRST_CLOSING: usize = FIRST_LISTENER - MAX_CLOSING;
+/// Bridge `i`'s socket has token `FIRST_BRIDGE + i`.
+pub(crate) const FIRST_BRIDGE: usize = FIRST_CLOSING - MAX_BRIDGES;
+/// More bridges than this are refused at bind time.
+pub(crate) const MAX_BRIDGES: usize = 1024;
 /// More listeners than this are refused at bind time.
 pub(crate) const MAX_LISTENERS: usize = 1024;
 
@@ -108,6 +113,8 @@ pub(crate) struct Reactor {
     /// packet from its fixed header long before this is reached.
     max_pending_in: usize,
     turn: u64,
+    /// The broker's bridges to other brokers.
+    bridges: bridges::Bridges,
     /// When running out of descriptors or memory was last logged.
     accept_warned: Option<Instant>,
     stopping: bool,
@@ -168,6 +175,7 @@ impl Reactor {
             closing: ClosingSockets::default(),
             max_pending_in: usize::try_from(max_packet_size).unwrap_or(usize::MAX),
             turn: 0,
+            bridges: bridges::Bridges::default(),
             accept_warned: None,
             stopping: false,
         })
@@ -204,12 +212,14 @@ impl Reactor {
                 return Ok(());
             }
             deadline = self.router.tick(now);
+            self.bridge_turns(now);
             // What this turn's acknowledgements promise is in the store before they leave.
             if let Some(store) = self.store.as_mut() {
                 store.commit(&mut self.router, now);
                 store.tick(&mut self.router, now);
             }
             self.flush(now);
+            self.bridge_writes(now);
             self.remove_doomed(now);
             // `log_dest topic`: this turn's log lines go to their $SYS topics.
             let router = &mut self.router;
@@ -229,7 +239,8 @@ impl Reactor {
         let resume = self.listeners.iter().filter_map(|s| s.paused_until).min();
         let closing = self.closing.next_deadline();
         let store = self.store.as_ref().and_then(Store::next_deadline);
-        let next = [deadline, resume, closing, store]
+        let bridges = self.bridges.next;
+        let next = [deadline, resume, closing, store, bridges]
             .into_iter()
             .flatten()
             .min();
@@ -249,6 +260,9 @@ impl Reactor {
                 let registry = self.poll.registry();
                 self.closing
                     .event(registry, t - FIRST_CLOSING, &mut self.scratch);
+            }
+            Token(t) if (FIRST_BRIDGE..FIRST_CLOSING).contains(&t) => {
+                self.bridge_event(t - FIRST_BRIDGE, now);
             }
             token => self.connection_event(token, event, now),
         }
@@ -414,6 +428,7 @@ impl Reactor {
                 .registry()
                 .deregister(slot.listener.socket.source());
         }
+        self.shut_down_bridges(now);
         // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write, which
         // may carry acknowledgements of this turn: the store is written first.
         self.router.shut_down(now);

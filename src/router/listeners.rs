@@ -38,6 +38,8 @@ pub enum Peer {
     /// (their end of the socket is unnamed), so the listener's path stands for them, as it
     /// does in mosquitto's log.
     Unix(Arc<Path>),
+    /// The local side of one of the broker's own bridges, by the bridge's name.
+    Bridge(Arc<str>),
 }
 
 impl Peer {
@@ -46,7 +48,7 @@ impl Peer {
     pub fn ip(&self) -> IpAddr {
         match self {
             Peer::Tcp(addr) => addr.ip(),
-            Peer::Unix(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            Peer::Unix(_) | Peer::Bridge(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         }
     }
 }
@@ -62,6 +64,7 @@ impl fmt::Display for Peer {
         match self {
             Peer::Tcp(addr) => write!(f, "{addr}"),
             Peer::Unix(path) => write!(f, "{}", path.display()),
+            Peer::Bridge(name) => write!(f, "bridge {name}"),
         }
     }
 }

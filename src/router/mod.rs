@@ -12,6 +12,7 @@
 
 mod access;
 mod authenticate;
+mod bridge_link;
 mod connect;
 mod invariants;
 mod lifecycle;

@@ -1,0 +1,374 @@
+//! Outgoing bridge connections: the sockets under the [`crate::bridge`] state machines, in the
+//! same event loop as everything else.
+//!
+//! An attempt resolves the address, starts a non-blocking TCP connect (from
+//! `bridge_bind_address` if set), waits for the socket to become writable, runs the TLS
+//! handshake when the bridge has a CA, and then hands bytes both ways. Name resolution uses
+//! the system resolver, which blocks: for an address written as numbers (or `localhost`) it
+//! answers at once; a DNS name costs the loop one lookup per attempt, which is why a gateway
+//! should name its upstream by address or keep a local resolver cache.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::TlsError;
+use super::reactor::{FIRST_BRIDGE, MAX_BRIDGES};
+use super::transport::Transport;
+use crate::bridge::Bridge;
+use crate::config::{BridgeAddress, Config};
+use crate::router::Router;
+
+/// One bridge and its connection, when there is one.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) core: Bridge,
+    conn: Option<Remote>,
+    #[cfg(feature = "tls")]
+    tls: Option<native_tls::TlsConnector>,
+    /// A partial packet from the remote end.
+    pending_in: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct Remote {
+    transport: Transport,
+    /// The TCP connection is established (the connect completed).
+    connected: bool,
+    /// CONNECT was queued: the transport (TLS included) is up.
+    up: bool,
+    writable_registered: bool,
+}
+
+impl Outgoing {
+    #[cfg(feature = "tls")]
+    pub(crate) fn new(core: Bridge, tls: Option<native_tls::TlsConnector>) -> Outgoing {
+        Outgoing {
+            core,
+            conn: None,
+            tls,
+            pending_in: Vec::new(),
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    pub(crate) fn new(core: Bridge) -> Outgoing {
+        Outgoing {
+            core,
+            conn: None,
+            pending_in: Vec::new(),
+        }
+    }
+
+    /// Starts an attempt if one is due; failures to even start are losses like any other.
+    pub(crate) fn maybe_connect(
+        &mut self,
+        router: &mut Router,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+    ) {
+        if self.conn.is_some() || !self.core.attempt_due(router, now) {
+            return;
+        }
+        let index = self.core.address();
+        let Some(address) = self.core.settings().addresses.get(index).cloned() else {
+            return;
+        };
+        self.core
+            .connecting(&format!("{}:{}", address.host, address.port), now);
+        let bind = self.core.settings().bind_address.clone();
+        match start_connect(&address, bind.as_deref()) {
+            Ok(mut stream) => {
+                let interest = Interest::READABLE | Interest::WRITABLE;
+                if let Err(e) = registry.register(&mut stream, token, interest) {
+                    return self.core.lost(router, &e.to_string(), now);
+                }
+                self.conn = Some(Remote {
+                    transport: Transport::Plain(stream),
+                    connected: false,
+                    up: false,
+                    writable_registered: true,
+                });
+            }
+            Err(e) => self.core.lost(router, &e, now),
+        }
+    }
+
+    /// A readiness event on the bridge's socket.
+    pub(crate) fn event(&mut self, router: &mut Router, scratch: &mut [u8], now: Instant) {
+        if let Err(why) = self.advance(router, scratch, now) {
+            self.close(router, &why, now);
+        }
+    }
+
+    fn advance(
+        &mut self,
+        router: &mut Router,
+        scratch: &mut [u8],
+        now: Instant,
+    ) -> Result<(), String> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        if !conn.connected {
+            let Transport::Plain(stream) = &conn.transport else {
+                return Ok(());
+            };
+            if let Some(e) = stream.take_error().map_err(|e| e.to_string())? {
+                return Err(e.to_string());
+            }
+            match stream.peer_addr() {
+                Ok(_) => conn.connected = true,
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(()),
+                Err(e) => return Err(e.to_string()),
+            }
+            self.start_transport()?;
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        if !conn.up {
+            // Moves a TLS handshake along; plain TCP is up at once.
+            conn.transport.write(&[]).or_else(would_block)?;
+            if conn.transport.establishing() {
+                return Ok(());
+            }
+            conn.up = true;
+            self.core.transport_up(now);
+        }
+        self.read(router, scratch, now)
+    }
+
+    #[cfg(feature = "tls")]
+    fn start_transport(&mut self) -> Result<(), String> {
+        let (Some(conn), Some(connector)) = (self.conn.as_mut(), self.tls.as_ref()) else {
+            return Ok(());
+        };
+        let Transport::Plain(stream) = std::mem::replace(&mut conn.transport, Transport::Failed)
+        else {
+            return Ok(());
+        };
+        let host = self
+            .core
+            .settings()
+            .addresses
+            .get(self.core.address())
+            .map_or_else(String::new, |a| a.host.clone());
+        conn.transport =
+            Transport::connect_tls(connector, &host, stream).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn start_transport(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Reads until the socket is drained; every complete packet goes to the bridge.
+    fn read(
+        &mut self,
+        router: &mut Router,
+        scratch: &mut [u8],
+        now: Instant,
+    ) -> Result<(), String> {
+        loop {
+            let Some(conn) = self.conn.as_mut() else {
+                return Ok(());
+            };
+            let n = match conn.transport.read(scratch) {
+                Ok(0) => return Err("the remote end closed the connection".into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.to_string()),
+            };
+            let fresh = scratch.get(..n).unwrap_or_default();
+            self.pending_in.extend_from_slice(fresh);
+            let consumed = self.core.receive(router, &self.pending_in, now);
+            self.pending_in.drain(..consumed.min(self.pending_in.len()));
+            if self.pending_in.is_empty() {
+                self.pending_in = Vec::new();
+            }
+            if let Some(why) = self.core.take_close() {
+                return Err(why);
+            }
+        }
+    }
+
+    /// Once per loop turn: timers, a due attempt, and the local side's deliveries.
+    pub(crate) fn turn(
+        &mut self,
+        router: &mut Router,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+    ) -> Option<Instant> {
+        let next = self.core.tick(router, now);
+        self.maybe_connect(router, registry, token, now);
+        self.core.pump(router, now);
+        if let Some(why) = self.core.take_close() {
+            self.close(router, &why, now);
+            return self.core.tick(router, now);
+        }
+        next
+    }
+
+    /// Writes what the bridge has for the remote end (once the store holds what its
+    /// acknowledgements promise); a failed write ends the connection, and returns true.
+    pub(crate) fn write_out(
+        &mut self,
+        router: &mut Router,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+    ) -> bool {
+        match self.write(registry, token) {
+            Ok(()) => false,
+            Err(why) => {
+                self.close(router, &why, now);
+                true
+            }
+        }
+    }
+
+    /// Writes what the bridge has for the remote end; WRITABLE stays registered while some
+    /// remains (or a connect or handshake is under way).
+    fn write(&mut self, registry: &Registry, token: Token) -> Result<(), String> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        if conn.up {
+            while !self.core.output().is_empty() {
+                match conn.transport.write(self.core.output()) {
+                    Ok(0) => break,
+                    Ok(n) => self.core.consume_output(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        }
+        let wanted = !conn.up || !self.core.output().is_empty();
+        if wanted != conn.writable_registered {
+            let interest = if wanted {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if let Some(source) = conn.transport.source() {
+                registry
+                    .reregister(source, token, interest)
+                    .map_err(|e| e.to_string())?;
+            }
+            conn.writable_registered = wanted;
+        }
+        Ok(())
+    }
+
+    /// Ends the connection: the socket is closed, and the bridge plans its next attempt.
+    pub(crate) fn close(&mut self, router: &mut Router, why: &str, now: Instant) {
+        if let Some(mut conn) = self.conn.take() {
+            conn.transport.shutdown();
+        }
+        self.pending_in = Vec::new();
+        self.core.lost(router, why, now);
+    }
+
+    /// The broker stops: the remote end is told (state 0, DISCONNECT) as far as the socket
+    /// takes it now.
+    pub(crate) fn shut_down(&mut self, router: &mut Router, now: Instant) {
+        self.core.shut_down(router, now);
+        if let Some(mut conn) = self.conn.take() {
+            if conn.up {
+                let _ = conn.transport.write(self.core.output());
+            }
+            conn.transport.shutdown();
+        }
+    }
+}
+
+fn would_block(e: io::Error) -> Result<usize, String> {
+    if e.kind() == io::ErrorKind::WouldBlock {
+        Ok(0)
+    } else {
+        Err(e.to_string())
+    }
+}
+
+/// Resolves the address and starts a non-blocking connect to its first result.
+fn start_connect(address: &BridgeAddress, bind: Option<&str>) -> Result<TcpStream, String> {
+    let target: SocketAddr = (address.host.as_str(), address.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {}: {e}", address.host))?
+        .next()
+        .ok_or_else(|| format!("{} has no address", address.host))?;
+    let socket = Socket::new(
+        Domain::for_address(target),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )
+    .map_err(|e| e.to_string())?;
+    socket.set_nonblocking(true).map_err(|e| e.to_string())?;
+    socket.set_tcp_nodelay(true).map_err(|e| e.to_string())?;
+    if let Some(bind) = bind {
+        let local: SocketAddr = (bind, 0)
+            .to_socket_addrs()
+            .map_err(|e| format!("bridge_bind_address {bind}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("bridge_bind_address {bind} has no address"))?;
+        socket
+            .bind(&local.into())
+            .map_err(|e| format!("bridge_bind_address {bind}: {e}"))?;
+    }
+    match socket.connect(&target.into()) {
+        Ok(()) => {}
+        Err(e)
+            if e.raw_os_error() == Some(libc_einprogress())
+                || e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    Ok(TcpStream::from_std(socket.into()))
+}
+
+/// EINPROGRESS, which a non-blocking connect returns while the handshake goes on.
+fn libc_einprogress() -> i32 {
+    nix::errno::Errno::EINPROGRESS as i32
+}
+
+/// The bridges of `config`, with their TLS connectors built (a bad CA, certificate or key
+/// file is an error naming it). The default remote client id uses the host's name.
+pub(crate) fn load_bridges(config: &Config, now: Instant) -> Result<Vec<Outgoing>, TlsError> {
+    if config.bridges.len() > MAX_BRIDGES {
+        return Err(TlsError {
+            file: Default::default(),
+            reason: format!("at most {MAX_BRIDGES} bridges"),
+        });
+    }
+    let hostname = nix::unistd::gethostname()
+        .ok()
+        .and_then(|name| name.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let mut list = Vec::new();
+    for (i, settings) in config.bridges.iter().enumerate() {
+        let token = FIRST_BRIDGE + i;
+        let Some(core) = Bridge::new(settings, &hostname, token, now) else {
+            return Err(TlsError {
+                file: Default::default(),
+                reason: format!("bridge {}: a topic line does not compile", settings.name),
+            });
+        };
+        #[cfg(feature = "tls")]
+        list.push(Outgoing::new(
+            core,
+            super::tls::client::connector(&settings.tls)?,
+        ));
+        #[cfg(not(feature = "tls"))]
+        list.push(Outgoing::new(core));
+    }
+    Ok(list)
+}

@@ -1,0 +1,52 @@
+//! Bridges against a second minibroker started by the test: topics out, in and both with
+//! prefixes at each QoS, retained messages re-sent on connect, the upstream unreachable at
+//! start, killed and restarted while messages are published, a refused CONNECT, TLS with a CA
+//! file, an MQTT 5 bridge, the state notifications, and the queue kept in the store across a
+//! restart of the home broker (scenarios in `common/bridging.rs`).
+
+mod common;
+
+use common::bridging::{self, Kind};
+
+#[test]
+fn out_in_and_both_with_prefixes_at_each_qos() {
+    bridging::out_in_and_both_with_prefixes_at_each_qos(Kind::Minibroker);
+}
+
+#[test]
+fn unreachable_at_start_then_queued_and_retained_messages_arrive_on_connect() {
+    bridging::unreachable_at_start_then_queued_and_retained_messages_arrive_on_connect(
+        Kind::Minibroker,
+    );
+}
+
+#[test]
+fn the_upstream_killed_and_restarted_gets_every_qos1_message_in_order() {
+    bridging::the_upstream_killed_and_restarted_gets_every_qos1_message_in_order(Kind::Minibroker);
+}
+
+#[test]
+fn a_refused_connect_is_logged_with_its_code_and_retried() {
+    bridging::a_refused_connect_is_logged_with_its_code_and_retried(Kind::Minibroker);
+}
+
+#[test]
+fn an_mqtt5_bridge_connects_in_mqtt5_and_uses_no_local() {
+    bridging::an_mqtt5_bridge_connects_in_mqtt5_and_uses_no_local(Kind::Minibroker);
+}
+
+#[test]
+fn notifications_say_1_when_up_and_0_when_down_on_both_sides() {
+    bridging::notifications_say_1_when_up_and_0_when_down_on_both_sides(Kind::Minibroker);
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn tls_to_the_upstream_with_a_ca_file() {
+    bridging::tls_to_the_upstream_with_a_ca_file(Kind::Minibroker);
+}
+
+#[test]
+fn queued_messages_survive_a_restart_of_the_home_broker() {
+    bridging::queued_messages_survive_a_restart_of_the_home_broker(Kind::Minibroker);
+}
