@@ -7,7 +7,7 @@
 //! the directory, so at every instant the store on disk is either the old file or the new one,
 //! complete.
 
-mod convert;
+pub(crate) mod convert;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

@@ -204,7 +204,7 @@ impl Router {
         self.subscriptions.remove_subscriber(session_key);
         self.shared.remove_session(session_key);
         self.session_by_client_id.remove(&session.client_id);
-        self.journal_session_ended(&session);
+        self.journal_session_ended(session_key, &session);
         if session.dropped > 0 {
             debug!(
                 "Session {} ended having dropped {} messages on full queues",

@@ -44,13 +44,15 @@ mod tests_limits;
 #[cfg(test)]
 mod tests_options;
 #[cfg(test)]
+mod tests_persist;
+#[cfg(test)]
 mod tests_retained;
 #[cfg(test)]
 mod tests_v5;
 #[cfg(test)]
 mod tests_will;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::Instant;
@@ -140,6 +142,9 @@ pub struct Router {
     journal: Vec<persist::Change>,
     /// The last store number given to a session.
     next_store_id: u64,
+    /// The keys of the sessions in the store, whose journals [`Router::take_changes`] takes;
+    /// ordered, so changes come out in the same order every run.
+    stored_sessions: BTreeSet<usize>,
 }
 
 impl Router {
@@ -168,6 +173,7 @@ impl Router {
             journaling: false,
             journal: Vec::new(),
             next_store_id: 0,
+            stored_sessions: BTreeSet::new(),
         }
     }
 

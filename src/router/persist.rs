@@ -112,8 +112,10 @@ impl Router {
             return;
         }
         out.append(&mut self.journal);
-        for (_, session) in &mut self.sessions {
-            out.append(&mut session.journal);
+        for key in &self.stored_sessions {
+            if let Some(session) = self.sessions.get_mut(*key) {
+                out.append(&mut session.journal);
+            }
         }
     }
 
@@ -126,12 +128,7 @@ impl Router {
                 out.push(Change::Retained(Arc::clone(message)));
             }
         }
-        let keys: Vec<usize> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.store_id != 0)
-            .map(|(key, _)| key)
-            .collect();
+        let keys: Vec<usize> = self.stored_sessions.iter().copied().collect();
         for key in keys {
             if let Some(session) = self.sessions.get_mut(key) {
                 session.journal.clear();
@@ -166,6 +163,7 @@ impl Router {
             (0, _) => {
                 self.next_store_id += 1;
                 session.store_id = self.next_store_id;
+                self.stored_sessions.insert(key);
                 // What it queued while not stored gets entry numbers now.
                 for item in &mut session.queue {
                     session.last_entry += 1;
@@ -179,6 +177,7 @@ impl Router {
             }
             (id, 0) => {
                 session.store_id = 0;
+                self.stored_sessions.remove(&key);
                 session.journal.clear();
                 self.journal.push(Change::SessionEnded(id));
             }
@@ -196,7 +195,8 @@ impl Router {
         }
     }
 
-    pub(super) fn journal_session_ended(&mut self, session: &Session) {
+    pub(super) fn journal_session_ended(&mut self, key: usize, session: &Session) {
+        self.stored_sessions.remove(&key);
         if session.store_id != 0 {
             self.journal.push(Change::SessionEnded(session.store_id));
         }

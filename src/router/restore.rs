@@ -169,6 +169,7 @@ impl Router {
         session.store_id = id;
         let pending_will = session.pending_will.as_ref().map(|p| p.0);
         let key = self.sessions.insert(session);
+        self.stored_sessions.insert(key);
         self.session_by_client_id.insert(client_id, key);
         for at in [expires_at, pending_will].into_iter().flatten() {
             self.session_deadlines.push(at, key);
