@@ -97,7 +97,7 @@ impl Broker {
         }
         let tls = load_tls(&config)?;
         let security = auth::files::load(&config).map_err(BindError::Security)?;
-        let bridges = net::load_bridges(&config, Instant::now()).map_err(BindError::Tls)?;
+        let bridges = net::load_bridges(&config, Instant::now())?;
 
         let listeners = net::bind_all(&config)?;
         let poll = Poll::new().map_err(BindError::Poll)?;

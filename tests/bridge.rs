@@ -50,3 +50,47 @@ fn tls_to_the_upstream_with_a_ca_file() {
 fn queued_messages_survive_a_restart_of_the_home_broker() {
     bridging::queued_messages_survive_a_restart_of_the_home_broker(Kind::Minibroker);
 }
+
+#[cfg(feature = "tls")]
+#[test]
+fn a_missing_bridge_ca_file_stops_the_start_naming_it() {
+    let dir = common::conf::ConfDir::new();
+    let missing = dir.path("no-such-ca.pem");
+    let conf = format!(
+        "listener {} 127.0.0.1\nconnection b\naddress 127.0.0.1:1\ntopic t out\n\
+         bridge_cafile {missing}\n",
+        common::conf::free_port()
+    );
+    let file = dir.write("home.conf", &conf);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_minibroker"))
+        .args(["-c", &file])
+        .output()
+        .expect("run minibroker");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot use {missing}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn tls_options_without_a_ca_are_refused() {
+    let dir = common::conf::ConfDir::new();
+    let conf = format!(
+        "listener {} 127.0.0.1\nconnection b\naddress 127.0.0.1:1\ntopic t out\n\
+         bridge_insecure true\n",
+        common::conf::free_port()
+    );
+    let file = dir.write("home.conf", &conf);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_minibroker"))
+        .args(["-c", &file])
+        .output()
+        .expect("run minibroker");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("TLS options need bridge_cafile or bridge_capath"),
+        "{stderr}"
+    );
+}

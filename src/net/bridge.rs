@@ -16,11 +16,11 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::TlsError;
+use super::BindError;
 use super::reactor::{FIRST_BRIDGE, MAX_BRIDGES};
 use super::transport::Transport;
 use crate::bridge::Bridge;
-use crate::config::{BridgeAddress, Config};
+use crate::config::{BridgeAddress, Config, ConfigError};
 use crate::router::Router;
 
 /// One bridge and its connection, when there is one.
@@ -360,12 +360,10 @@ fn libc_einprogress() -> i32 {
 
 /// The bridges of `config`, with their TLS connectors built (a bad CA, certificate or key
 /// file is an error naming it). The default remote client id uses the host's name.
-pub(crate) fn load_bridges(config: &Config, now: Instant) -> Result<Vec<Outgoing>, TlsError> {
+pub(crate) fn load_bridges(config: &Config, now: Instant) -> Result<Vec<Outgoing>, BindError> {
+    let refuse = |message: String| BindError::Config(ConfigError::new("bridges", message));
     if config.bridges.len() > MAX_BRIDGES {
-        return Err(TlsError {
-            file: Default::default(),
-            reason: format!("at most {MAX_BRIDGES} bridges"),
-        });
+        return Err(refuse(format!("at most {MAX_BRIDGES} bridges")));
     }
     let hostname = nix::unistd::gethostname()
         .ok()
@@ -375,16 +373,16 @@ pub(crate) fn load_bridges(config: &Config, now: Instant) -> Result<Vec<Outgoing
     for (i, settings) in config.bridges.iter().enumerate() {
         let token = FIRST_BRIDGE + i;
         let Some(core) = Bridge::new(settings, &hostname, token, now) else {
-            return Err(TlsError {
-                file: Default::default(),
-                reason: format!("bridge {}: a topic line does not compile", settings.name),
-            });
+            let name = &settings.name;
+            return Err(refuse(format!(
+                "bridge {name}: a topic line is not a valid filter"
+            )));
         };
         #[cfg(feature = "tls")]
-        list.push(Outgoing::new(
-            core,
-            super::tls::client::connector(&settings.tls)?,
-        ));
+        {
+            let tls = super::tls::client::connector(&settings.tls).map_err(BindError::Tls)?;
+            list.push(Outgoing::new(core, tls));
+        }
         #[cfg(not(feature = "tls"))]
         list.push(Outgoing::new(core));
     }
