@@ -94,3 +94,43 @@ fn tls_options_without_a_ca_are_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn on_a_secondary_address_the_bridge_goes_back_to_the_primary_when_it_answers() {
+    use common::{Broker, Client, Publish};
+    use std::time::Duration;
+    let dir = common::conf::ConfDir::new();
+    let (primary, secondary) = (common::conf::free_port(), common::conf::free_port());
+    let up_conf = |port| format!("listener {port} 127.0.0.1\nallow_anonymous true\n");
+    let second = dir.write("second.conf", &up_conf(secondary));
+    let _second = Broker::start_exactly(&["-c", &second], &[]);
+    let conf = format!(
+        "listener {} 127.0.0.1\nallow_anonymous true\nconnection b\n\
+         address 127.0.0.1:{primary} 127.0.0.1:{secondary}\nrestart_timeout 1\n\
+         try_private false\ntopic t/# out 1\n",
+        common::conf::free_port()
+    );
+    let file = dir.write("home.conf", &conf);
+    let home = Broker::start_exactly(&["-c", &file, "-v"], &[]);
+    let on = |port: u16| format!("Bridge b connected to 127.0.0.1:{port}");
+    assert!(home.wait_for_log(&on(secondary), Duration::from_secs(10)));
+    let first = dir.write("first.conf", &up_conf(primary));
+    let up = Broker::start_exactly(&["-c", &first], &[]);
+    // Probed every 5 seconds.
+    assert!(
+        home.wait_for_log(&on(primary), Duration::from_secs(10)),
+        "{}",
+        home.logs().join("\n")
+    );
+    assert!(
+        home.logs()
+            .iter()
+            .any(|l| l.contains("the primary address answers again"))
+    );
+    let mut remote = Client::connect(up.addr(), "remote-sub");
+    remote.subscribe(1, &[("t/#", 1)]);
+    let mut local = Client::connect(home.addr(), "local-pub");
+    std::thread::sleep(Duration::from_millis(200));
+    local.publish_complete(&Publish::new("t/x", b"via primary").qos(1, 1));
+    assert_eq!(remote.expect_publish().payload_str(), "via primary");
+}

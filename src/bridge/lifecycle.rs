@@ -40,6 +40,7 @@ impl Bridge {
     }
 
     pub(super) fn plan_next(&mut self, was_connected: bool, now: Instant) {
+        let retry_now = std::mem::take(&mut self.retry_now);
         let count = self.settings.addresses.len().max(1);
         if was_connected && !self.settings.round_robin {
             // Failover: after a lost connection, the primary (first) address first again.
@@ -59,12 +60,11 @@ impl Bridge {
         }
         // A refused bridge bit, or the next address after a failed one, is tried at once;
         // a full round of failures waits.
-        let delay = if self.retry_now || (!was_connected && self.address != 0) {
+        let delay = if retry_now || (!was_connected && self.address != 0) {
             Duration::ZERO
         } else {
             self.backoff.next_delay()
         };
-        self.retry_now = false;
         info!(
             "Bridge {}: next attempt in {} s",
             self.name,

@@ -99,7 +99,8 @@ pub struct Bridge {
     close: Option<String>,
     /// The address being tried or used, by position in the settings.
     address: usize,
-    /// The next attempt starts at once (the remote end refused the bridge bit).
+    /// The next attempt starts at once (the remote end refused the bridge bit, or the primary
+    /// address answers again).
     retry_now: bool,
     /// The state last published locally, to publish only changes.
     announced: Option<bool>,
@@ -209,6 +210,22 @@ impl Bridge {
             }
             _ => false,
         }
+    }
+
+    /// Whether the reactor should check that the primary address answers again: connected on
+    /// a secondary one, without `round_robin` (mosquitto probes it every 5 seconds).
+    pub fn probing_primary(&self) -> bool {
+        self.state == State::Connected
+            && !self.settings.round_robin
+            && self.address != 0
+            && self.settings.addresses.len() > 1
+    }
+
+    /// The primary address accepted a probe: this connection ends and the next attempt,
+    /// at once, is on the primary.
+    pub fn primary_is_back(&mut self) {
+        self.retry_now = true;
+        self.want_close("the primary address answers again");
     }
 
     /// The address to try next, by position in the settings' addresses.

@@ -618,3 +618,30 @@ fn the_will_and_the_protocol_follow_the_settings() {
     let mut w = World::new(&s);
     w.connect();
 }
+
+#[test]
+fn a_bridge_on_a_secondary_address_goes_back_when_the_primary_answers() {
+    let mut s = settings(vec![topic("t/#", BridgeDirection::Out, 1)]);
+    let address = |port| BridgeAddress {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    s.addresses = vec![address(1), address(2)];
+    let mut w = World::new(&s);
+    assert!(!w.bridge.probing_primary());
+    fail_attempt(&mut w);
+    w.connect();
+    assert!(w.bridge.probing_primary(), "connected on the secondary");
+    w.bridge.primary_is_back();
+    let why = w.bridge.take_close().expect("the connection ends");
+    assert!(why.contains("primary"), "{why}");
+    w.drop_remote();
+    assert_eq!(w.bridge.address(), 0);
+    assert_eq!(w.bridge.state(), State::Idle(Some(w.now)), "at once");
+    // Round robin does not probe.
+    s.round_robin = true;
+    let mut w = World::new(&s);
+    fail_attempt(&mut w);
+    w.connect();
+    assert!(!w.bridge.probing_primary());
+}

@@ -10,7 +10,7 @@
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -32,6 +32,10 @@ pub(crate) struct Outgoing {
     tls: Option<native_tls::TlsConnector>,
     /// A partial packet from the remote end.
     pending_in: Vec<u8>,
+    /// A TCP connection to the primary address while connected to a secondary one, and when
+    /// it started; only to see whether the primary answers.
+    probe: Option<(TcpStream, Instant)>,
+    next_probe: Option<Instant>,
     /// Reads stopped at their share of a turn with bytes maybe still waiting; the next turn
     /// reads on (edge-triggered readiness will not say so again).
     read_more: bool,
@@ -39,6 +43,11 @@ pub(crate) struct Outgoing {
 
 /// Reads from the remote end per turn before local clients get theirs.
 const READS_PER_TURN: usize = 16;
+/// How often the primary address is tried while connected to a secondary one (mosquitto's
+/// interval).
+const PROBE_EVERY: Duration = Duration::from_secs(5);
+/// How often a probe's connect is looked at; it is not registered with the poll.
+const PROBE_POLL: Duration = Duration::from_millis(100);
 
 #[derive(Debug)]
 struct Remote {
@@ -58,6 +67,8 @@ impl Outgoing {
             conn: None,
             tls,
             pending_in: Vec::new(),
+            probe: None,
+            next_probe: None,
             read_more: false,
         }
     }
@@ -68,6 +79,8 @@ impl Outgoing {
             core,
             conn: None,
             pending_in: Vec::new(),
+            probe: None,
+            next_probe: None,
             read_more: false,
         }
     }
@@ -232,7 +245,51 @@ impl Outgoing {
             self.close(router, &why, now);
             return self.core.tick(router, now);
         }
-        next
+        let probe = self.probe_primary(now);
+        [next, probe].into_iter().flatten().min()
+    }
+
+    /// While on a secondary address, a connect to the primary every [`PROBE_EVERY`]; once one
+    /// succeeds the bridge goes back to it. Returns when to look again.
+    fn probe_primary(&mut self, now: Instant) -> Option<Instant> {
+        if !self.core.probing_primary() {
+            self.probe = None;
+            self.next_probe = None;
+            return None;
+        }
+        if let Some((stream, started)) = &self.probe {
+            let answered = match stream.take_error() {
+                Ok(None) => match stream.peer_addr() {
+                    Ok(_) => Some(true),
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
+                    Err(_) => Some(false),
+                },
+                _ => Some(false),
+            };
+            match answered {
+                Some(true) => {
+                    self.probe = None;
+                    self.core.primary_is_back();
+                    return Some(now);
+                }
+                None if now < *started + PROBE_EVERY => return Some(now + PROBE_POLL),
+                _ => self.probe = None,
+            }
+        }
+        let due = *self.next_probe.get_or_insert(now + PROBE_EVERY);
+        if now < due {
+            return Some(due);
+        }
+        self.next_probe = Some(now + PROBE_EVERY);
+        let primary = self.core.settings().addresses.first().cloned();
+        let bind = self.core.settings().bind_address.clone();
+        if let Some(primary) = primary
+            && let Ok(stream) = start_connect(&primary, bind.as_deref())
+        {
+            self.probe = Some((stream, now));
+            return Some(now + PROBE_POLL);
+        }
+        self.next_probe
     }
 
     /// Writes what the bridge has for the remote end (once the store holds what its
@@ -294,6 +351,8 @@ impl Outgoing {
         }
         self.pending_in = Vec::new();
         self.read_more = false;
+        self.probe = None;
+        self.next_probe = None;
         self.core.lost(router, why, now);
     }
 
