@@ -2,7 +2,7 @@
 //! same event loop as everything else.
 //!
 //! An attempt resolves the address, starts a non-blocking TCP connect (from
-//! `bridge_bind_address` if set), waits for the socket to become writable, runs the TLS
+//! `bridge_bind_address` if set) to each address the name gives in turn until one answers, waits for the socket to become writable, runs the TLS
 //! handshake when the bridge has a CA, and then hands bytes both ways. Name resolution uses
 //! the system resolver, which blocks: for an address written as numbers (or `localhost`) it
 //! answers at once; a DNS name costs the loop one lookup per attempt, which is why a gateway
@@ -32,6 +32,9 @@ pub(crate) struct Outgoing {
     tls: Option<native_tls::TlsConnector>,
     /// A partial packet from the remote end.
     pending_in: Vec<u8>,
+    /// The addresses the current attempt's host name resolved to and not yet tried, last
+    /// first (`localhost` may give `::1` before `127.0.0.1`).
+    candidates: Vec<SocketAddr>,
     /// A TCP connection to the primary address while connected to a secondary one, and when
     /// it started; only to see whether the primary answers.
     probe: Option<(TcpStream, Instant)>,
@@ -67,6 +70,7 @@ impl Outgoing {
             conn: None,
             tls,
             pending_in: Vec::new(),
+            candidates: Vec::new(),
             probe: None,
             next_probe: None,
             read_more: false,
@@ -79,6 +83,7 @@ impl Outgoing {
             core,
             conn: None,
             pending_in: Vec::new(),
+            candidates: Vec::new(),
             probe: None,
             next_probe: None,
             read_more: false,
@@ -107,29 +112,75 @@ impl Outgoing {
         };
         self.core
             .connecting(&format!("{}:{}", address.host, address.port), now);
-        let bind = self.core.settings().bind_address.clone();
-        match start_connect(&address, bind.as_deref()) {
-            Ok(mut stream) => {
-                let interest = Interest::READABLE | Interest::WRITABLE;
-                if let Err(e) = registry.register(&mut stream, token, interest) {
-                    return self.core.lost(router, &e.to_string(), now);
-                }
-                self.conn = Some(Remote {
-                    transport: Transport::Plain(stream),
-                    connected: false,
-                    up: false,
-                    writable_registered: true,
-                });
+        match resolve(&address) {
+            Ok(mut found) => {
+                found.reverse();
+                self.candidates = found;
+                self.connect_next(router, registry, token, now, "no address");
             }
             Err(e) => self.core.lost(router, &e, now),
         }
     }
 
-    /// A readiness event on the bridge's socket.
-    pub(crate) fn event(&mut self, router: &mut Router, scratch: &mut [u8], now: Instant) {
-        if let Err(why) = self.advance(router, scratch, now) {
-            self.close(router, &why, now);
+    /// Starts a connect to the next address the host name resolved to; with none left, the
+    /// attempt failed for `why` (the last address's error).
+    fn connect_next(
+        &mut self,
+        router: &mut Router,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+        why: &str,
+    ) {
+        let mut why = why.to_owned();
+        let bind = self.core.settings().bind_address.clone();
+        while let Some(target) = self.candidates.pop() {
+            let mut stream = match connect_to(target, bind.as_deref()) {
+                Ok(stream) => stream,
+                Err(e) => {
+                    why = e;
+                    continue;
+                }
+            };
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            if let Err(e) = registry.register(&mut stream, token, interest) {
+                why = e.to_string();
+                continue;
+            }
+            self.conn = Some(Remote {
+                transport: Transport::Plain(stream),
+                connected: false,
+                up: false,
+                writable_registered: true,
+            });
+            return;
         }
+        self.core.lost(router, &why, now);
+    }
+
+    /// A readiness event on the bridge's socket. A connect that failed moves on to the host's
+    /// next address, if it has one.
+    pub(crate) fn event(
+        &mut self,
+        router: &mut Router,
+        registry: &Registry,
+        token: Token,
+        scratch: &mut [u8],
+        now: Instant,
+    ) {
+        let Err(why) = self.advance(router, scratch, now) else {
+            return;
+        };
+        let connecting = self.conn.as_ref().is_some_and(|c| !c.connected);
+        if connecting && !self.candidates.is_empty() {
+            if let Some(mut conn) = self.conn.take()
+                && let Some(source) = conn.transport.source()
+            {
+                let _ = registry.deregister(source);
+            }
+            return self.connect_next(router, registry, token, now, &why);
+        }
+        self.close(router, &why, now);
     }
 
     fn advance(
@@ -283,8 +334,9 @@ impl Outgoing {
         self.next_probe = Some(now + PROBE_EVERY);
         let primary = self.core.settings().addresses.first().cloned();
         let bind = self.core.settings().bind_address.clone();
-        if let Some(primary) = primary
-            && let Ok(stream) = start_connect(&primary, bind.as_deref())
+        let target = primary.and_then(|p| resolve(&p).ok()?.first().copied());
+        if let Some(target) = target
+            && let Ok(stream) = connect_to(target, bind.as_deref())
         {
             self.probe = Some((stream, now));
             return Some(now + PROBE_POLL);
@@ -350,6 +402,7 @@ impl Outgoing {
             conn.transport.shutdown();
         }
         self.pending_in = Vec::new();
+        self.candidates.clear();
         self.read_more = false;
         self.probe = None;
         self.next_probe = None;
@@ -377,13 +430,20 @@ fn would_block(e: io::Error) -> Result<usize, String> {
     }
 }
 
-/// Resolves the address and starts a non-blocking connect to its first result.
-fn start_connect(address: &BridgeAddress, bind: Option<&str>) -> Result<TcpStream, String> {
-    let target: SocketAddr = (address.host.as_str(), address.port)
+/// The socket addresses of a bridge address (the system resolver; see the module docs).
+fn resolve(address: &BridgeAddress) -> Result<Vec<SocketAddr>, String> {
+    let found: Vec<SocketAddr> = (address.host.as_str(), address.port)
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {}: {e}", address.host))?
-        .next()
-        .ok_or_else(|| format!("{} has no address", address.host))?;
+        .collect();
+    if found.is_empty() {
+        return Err(format!("{} has no address", address.host));
+    }
+    Ok(found)
+}
+
+/// Starts a non-blocking connect to `target`, from `bind` if given.
+fn connect_to(target: SocketAddr, bind: Option<&str>) -> Result<TcpStream, String> {
     let socket = Socket::new(
         Domain::for_address(target),
         Type::STREAM,

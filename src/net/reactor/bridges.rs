@@ -31,8 +31,10 @@ impl Reactor {
     }
 
     pub(super) fn bridge_event(&mut self, index: usize, now: Instant) {
+        let registry = self.poll.registry();
+        let token = Token(FIRST_BRIDGE + index);
         if let Some(bridge) = self.bridges.list.get_mut(index) {
-            bridge.event(&mut self.router, &mut self.scratch, now);
+            bridge.event(&mut self.router, registry, token, &mut self.scratch, now);
         }
     }
 
@@ -43,7 +45,7 @@ impl Reactor {
         for (i, bridge) in self.bridges.list.iter_mut().enumerate() {
             let token = Token(FIRST_BRIDGE + i);
             if bridge.read_more() {
-                bridge.event(&mut self.router, &mut self.scratch, now);
+                bridge.event(&mut self.router, registry, token, &mut self.scratch, now);
             }
             if bridge.read_more() {
                 next = Some(now);
