@@ -1,9 +1,9 @@
 //! Outgoing bridge connections: the sockets under the [`crate::bridge`] state machines, in the
 //! same event loop as everything else.
 //!
-//! An attempt resolves the address, starts a non-blocking TCP connect (from
-//! `bridge_bind_address` if set) to each address the name gives in turn until one answers, waits for the socket to become writable, runs the TLS
-//! handshake when the bridge has a CA, and then hands bytes both ways. Name resolution uses
+//! An attempt resolves the address and starts a non-blocking TCP connect (from
+//! `bridge_bind_address` if set) to each address the name gives, in turn, until one answers;
+//! it then runs the TLS handshake when the bridge has a CA, and hands bytes both ways. Name resolution uses
 //! the system resolver, which blocks: for an address written as numbers (or `localhost`) it
 //! answers at once; a DNS name costs the loop one lookup per attempt, which is why a gateway
 //! should name its upstream by address or keep a local resolver cache.
