@@ -9,19 +9,20 @@
 //! should name its upstream by address or keep a local resolver cache.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use socket2::{Domain, Protocol, Socket, Type};
 
-use super::BindError;
-use super::reactor::{FIRST_BRIDGE, MAX_BRIDGES};
 use super::transport::Transport;
 use crate::bridge::Bridge;
-use crate::config::{BridgeAddress, Config, ConfigError};
 use crate::router::Router;
+pub(crate) use setup::load_bridges;
+use setup::{connect_to, resolve};
+
+mod probe;
+mod setup;
 
 /// One bridge and its connection, when there is one.
 #[derive(Debug)]
@@ -46,11 +47,6 @@ pub(crate) struct Outgoing {
 
 /// Reads from the remote end per turn before local clients get theirs.
 const READS_PER_TURN: usize = 16;
-/// How often the primary address is tried while connected to a secondary one (mosquitto's
-/// interval).
-const PROBE_EVERY: Duration = Duration::from_secs(5);
-/// How often a probe's connect is looked at; it is not registered with the poll.
-const PROBE_POLL: Duration = Duration::from_millis(100);
 
 #[derive(Debug)]
 struct Remote {
@@ -300,50 +296,6 @@ impl Outgoing {
         [next, probe].into_iter().flatten().min()
     }
 
-    /// While on a secondary address, a connect to the primary every [`PROBE_EVERY`]; once one
-    /// succeeds the bridge goes back to it. Returns when to look again.
-    fn probe_primary(&mut self, now: Instant) -> Option<Instant> {
-        if !self.core.probing_primary() {
-            self.probe = None;
-            self.next_probe = None;
-            return None;
-        }
-        if let Some((stream, started)) = &self.probe {
-            let answered = match stream.take_error() {
-                Ok(None) => match stream.peer_addr() {
-                    Ok(_) => Some(true),
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
-                    Err(_) => Some(false),
-                },
-                _ => Some(false),
-            };
-            match answered {
-                Some(true) => {
-                    self.probe = None;
-                    self.core.primary_is_back();
-                    return Some(now);
-                }
-                None if now < *started + PROBE_EVERY => return Some(now + PROBE_POLL),
-                _ => self.probe = None,
-            }
-        }
-        let due = *self.next_probe.get_or_insert(now + PROBE_EVERY);
-        if now < due {
-            return Some(due);
-        }
-        self.next_probe = Some(now + PROBE_EVERY);
-        let primary = self.core.settings().addresses.first().cloned();
-        let bind = self.core.settings().bind_address.clone();
-        let target = primary.and_then(|p| resolve(&p).ok()?.first().copied());
-        if let Some(target) = target
-            && let Ok(stream) = connect_to(target, bind.as_deref())
-        {
-            self.probe = Some((stream, now));
-            return Some(now + PROBE_POLL);
-        }
-        self.next_probe
-    }
-
     /// Writes what the bridge has for the remote end (once the store holds what its
     /// acknowledgements promise); a failed write ends the connection, and returns true.
     pub(crate) fn write_out(
@@ -428,82 +380,4 @@ fn would_block(e: io::Error) -> Result<usize, String> {
     } else {
         Err(e.to_string())
     }
-}
-
-/// The socket addresses of a bridge address (the system resolver; see the module docs).
-fn resolve(address: &BridgeAddress) -> Result<Vec<SocketAddr>, String> {
-    let found: Vec<SocketAddr> = (address.host.as_str(), address.port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {}: {e}", address.host))?
-        .collect();
-    if found.is_empty() {
-        return Err(format!("{} has no address", address.host));
-    }
-    Ok(found)
-}
-
-/// Starts a non-blocking connect to `target`, from `bind` if given.
-fn connect_to(target: SocketAddr, bind: Option<&str>) -> Result<TcpStream, String> {
-    let socket = Socket::new(
-        Domain::for_address(target),
-        Type::STREAM,
-        Some(Protocol::TCP),
-    )
-    .map_err(|e| e.to_string())?;
-    socket.set_nonblocking(true).map_err(|e| e.to_string())?;
-    socket.set_tcp_nodelay(true).map_err(|e| e.to_string())?;
-    if let Some(bind) = bind {
-        let local: SocketAddr = (bind, 0)
-            .to_socket_addrs()
-            .map_err(|e| format!("bridge_bind_address {bind}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("bridge_bind_address {bind} has no address"))?;
-        socket
-            .bind(&local.into())
-            .map_err(|e| format!("bridge_bind_address {bind}: {e}"))?;
-    }
-    match socket.connect(&target.into()) {
-        Ok(()) => {}
-        Err(e)
-            if e.raw_os_error() == Some(libc_einprogress())
-                || e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(e) => return Err(e.to_string()),
-    }
-    Ok(TcpStream::from_std(socket.into()))
-}
-
-/// EINPROGRESS, which a non-blocking connect returns while the handshake goes on.
-fn libc_einprogress() -> i32 {
-    nix::errno::Errno::EINPROGRESS as i32
-}
-
-/// The bridges of `config`, with their TLS connectors built (a bad CA, certificate or key
-/// file is an error naming it). The default remote client id uses the host's name.
-pub(crate) fn load_bridges(config: &Config, now: Instant) -> Result<Vec<Outgoing>, BindError> {
-    let refuse = |message: String| BindError::Config(ConfigError::new("bridges", message));
-    if config.bridges.len() > MAX_BRIDGES {
-        return Err(refuse(format!("at most {MAX_BRIDGES} bridges")));
-    }
-    let hostname = nix::unistd::gethostname()
-        .ok()
-        .and_then(|name| name.into_string().ok())
-        .unwrap_or_else(|| "localhost".to_owned());
-    let mut list = Vec::new();
-    for (i, settings) in config.bridges.iter().enumerate() {
-        let token = FIRST_BRIDGE + i;
-        let Some(core) = Bridge::new(settings, &hostname, token, now) else {
-            let name = &settings.name;
-            return Err(refuse(format!(
-                "bridge {name}: a topic line is not a valid filter"
-            )));
-        };
-        #[cfg(feature = "tls")]
-        {
-            let tls = super::tls::client::connector(&settings.tls).map_err(BindError::Tls)?;
-            list.push(Outgoing::new(core, tls));
-        }
-        #[cfg(not(feature = "tls"))]
-        list.push(Outgoing::new(core));
-    }
-    Ok(list)
 }
