@@ -134,3 +134,49 @@ fn on_a_secondary_address_the_bridge_goes_back_to_the_primary_when_it_answers() 
     local.publish_complete(&Publish::new("t/x", b"via primary").qos(1, 1));
     assert_eq!(remote.expect_publish().payload_str(), "via primary");
 }
+
+/// A hostile upstream: it accepts, reads the CONNECT, answers with garbage. The bridge drops
+/// that connection and tries again later; the home broker's clients notice nothing.
+#[test]
+fn garbage_from_the_upstream_ends_that_connection_only() {
+    use common::{Broker, Client, Publish};
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let up_port = listener.local_addr().expect("addr").port();
+    let dir = common::conf::ConfDir::new();
+    let conf = format!(
+        "listener {} 127.0.0.1\nallow_anonymous true\nconnection b\n\
+         address 127.0.0.1:{up_port}\nrestart_timeout 1\ntopic t/# both 1\n",
+        common::conf::free_port()
+    );
+    let file = dir.write("home.conf", &conf);
+    let home = Broker::start_exactly(&["-c", &file, "-v"], &[]);
+    let (mut upstream, _) = listener.accept().expect("the bridge connects");
+    upstream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut connect = [0u8; 64];
+    assert!(upstream.read(&mut connect).expect("CONNECT") > 0);
+    assert_eq!(connect[0], 0x10, "CONNECT first");
+    // A CONNACK, then a packet of reserved type 0.
+    upstream
+        .write_all(&[0x20, 0x02, 0x00, 0x00, 0x00, 0x00])
+        .expect("write");
+    assert!(
+        home.wait_for_log("Bridge b lost its connection", Duration::from_secs(5)),
+        "{}",
+        home.logs().join("\n")
+    );
+    assert!(
+        home.logs()
+            .iter()
+            .any(|l| l.contains("bad packet from the remote end"))
+    );
+    // The bridge comes back for more, and local clients were never disturbed.
+    let (_again, _) = listener.accept().expect("a second attempt");
+    let mut local = Client::connect(home.addr(), "local");
+    local.subscribe(1, &[("t/#", 1)]);
+    local.publish_complete(&Publish::new("t/x", b"fine").qos(1, 2));
+    assert_eq!(local.expect_publish().payload_str(), "fine");
+}

@@ -645,3 +645,25 @@ fn a_bridge_on_a_secondary_address_goes_back_when_the_primary_answers() {
     w.connect();
     assert!(!w.bridge.probing_primary());
 }
+
+#[test]
+fn a_packet_above_bridge_max_packet_size_ends_the_connection() {
+    let mut s = settings(vec![topic("t/#", BridgeDirection::In, 1)]);
+    s.max_packet_size = 100;
+    let mut w = World::new(&s);
+    w.connect();
+    let remote_pub = w.client(true, "rp");
+    let now = w.now;
+    let big = "x".repeat(500);
+    send(
+        &mut w.remote,
+        remote_pub,
+        &publish("site/t/big", &big, QoS::AtLeastOnce, 1),
+        now,
+    );
+    let Some(up) = w.up else { panic!("connected") };
+    let bytes = w.remote.output(up).to_vec();
+    w.bridge.receive(&mut w.local, &bytes, now);
+    let why = w.bridge.take_close().expect("closed");
+    assert!(why.contains("bad packet"), "{why}");
+}
