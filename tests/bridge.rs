@@ -180,3 +180,59 @@ fn garbage_from_the_upstream_ends_that_connection_only() {
     local.publish_complete(&Publish::new("t/x", b"fine").qos(1, 2));
     assert_eq!(local.expect_publish().payload_str(), "fine");
 }
+
+/// `local_username`: the bridge logs in to its own broker as that user, whose ACL applies to
+/// what it forwards; a wrong `local_password` keeps it from running.
+#[test]
+fn local_username_logs_the_bridge_in_and_its_acl_applies() {
+    use common::{Broker, Client, Connect, Publish};
+    use std::time::Duration;
+    const HASH: &str = "$6$njERlZMi/7DzNB9E$iiavfuXvUm8iyDZArTy7smTxh07GXXOrOsqxfW6gkOYVXHGk+W+i/8d3xDxrMwEPygEBhoA8A/gjQC0N2M4Lkw==";
+    let dir = common::conf::ConfDir::new();
+    dir.write("passwd", &format!("gw:{HASH}\npub:{HASH}\n"));
+    // The bridge may read t/ok/#, not t/secret.
+    dir.write(
+        "acl",
+        "user gw\ntopic read t/ok/#\nuser pub\ntopic write t/#\n",
+    );
+    let up_port = common::conf::free_port();
+    let up_conf = format!("listener {up_port} 127.0.0.1\nallow_anonymous true\n");
+    let up_file = dir.write("up.conf", &up_conf);
+    let up = Broker::start_exactly(&["-c", &up_file], &[]);
+    let home_conf = |password: &str| {
+        format!(
+            "listener {} 127.0.0.1\npassword_file {}\nacl_file {}\n\
+             connection b\naddress 127.0.0.1:{up_port}\nrestart_timeout 1\n\
+             try_private false\ntopic t/# out 1\nlocal_username gw\nlocal_password {password}\n",
+            common::conf::free_port(),
+            dir.path("passwd"),
+            dir.path("acl")
+        )
+    };
+    let file = dir.write("home.conf", &home_conf("test"));
+    let home = Broker::start_exactly(&["-c", &file, "-v"], &[]);
+    assert!(home.wait_for_log("Bridge b connected", Duration::from_secs(10)));
+    let mut remote = Client::connect(up.addr(), "remote-sub");
+    remote.subscribe(1, &[("t/#", 1)]);
+    let mut login = Connect::v311("pub");
+    login.username = Some("pub".into());
+    login.password = Some("test".into());
+    let (mut local, (_, code)) = Client::connect_with(home.addr(), &login);
+    assert_eq!(code, 0);
+    std::thread::sleep(Duration::from_millis(200));
+    local.publish_complete(&Publish::new("t/secret", b"no").qos(1, 1));
+    local.publish_complete(&Publish::new("t/ok/a", b"yes").qos(1, 2));
+    assert_eq!(remote.expect_publish().payload_str(), "yes");
+    remote.expect_no_packet(Duration::from_millis(300));
+    // The wrong password: the local broker refuses the bridge's session.
+    let file = dir.write("home-bad.conf", &home_conf("wrong"));
+    let bad = Broker::start_exactly(&["-c", &file, "-v"], &[]);
+    assert!(
+        bad.wait_for_log(
+            "the local broker refused the bridge's session",
+            Duration::from_secs(10)
+        ),
+        "{}",
+        bad.logs().join("\n")
+    );
+}

@@ -21,6 +21,9 @@ use crate::topic::TopicFilter;
 /// No listener has this position: the link gets no listener's rules, password check or ACL,
 /// as mosquitto exempts its own bridges.
 const NO_LISTENER: usize = usize::MAX;
+/// With `local_username` the bridge logs in as that user, checked against the first
+/// listener's password file, and its ACL rules apply (mosquitto's reason for the option).
+const FIRST_LISTENER: usize = 0;
 
 /// Who the bridge is towards its own broker.
 #[derive(Debug)]
@@ -65,7 +68,11 @@ impl LocalSide {
     ) {
         self.close(router, now);
         let link = router.open_link(self.token, Peer::Bridge(Arc::clone(&self.name)), now);
-        router.set_link_listener(link, NO_LISTENER);
+        let listener = match self.username {
+            Some(_) => FIRST_LISTENER,
+            None => NO_LISTENER,
+        };
+        router.set_link_listener(link, listener);
         self.link = Some(link);
         let mut properties = Properties::default();
         if !self.clean {
