@@ -196,6 +196,8 @@ impl Bridge {
             .prime(router, self.map.local_subscriptions(), now);
         self.announce(router, false, now);
         if self.settings.start_type == StartType::Lazy {
+            // mosquitto queues QoS 0 for a lazy bridge: the queue is what starts it.
+            router.queue_qos0_for(&self.local.client_id, true);
             self.state = State::Idle(None);
         }
     }

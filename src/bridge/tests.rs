@@ -494,11 +494,12 @@ fn a_lazy_bridge_connects_at_its_threshold_and_leaves_when_idle() {
     assert!(!w.bridge.attempt_due(&w.local, w.now));
     let local_pub = w.client(false, "lp");
     let now = w.now;
+    // QoS 0 counts too: a lazy bridge's session queues it, as mosquitto's does.
     for i in 0..2 {
         send(
             &mut w.local,
             local_pub,
-            &publish("home/t/x", "m", QoS::AtLeastOnce, i + 1),
+            &publish("home/t/x", "m", QoS::AtMostOnce, i + 1),
             now,
         );
     }

@@ -234,7 +234,9 @@ impl Router {
                 mark_ready(&mut self.ready, link, key);
             }
             Some(_) => enqueue(session, item, &self.config),
-            None if item.qos == QoS::AtMostOnce && !self.config.queue_qos0_offline => {}
+            None if item.qos == QoS::AtMostOnce
+                && !self.config.queue_qos0_offline
+                && !session.queue_qos0 => {}
             None => enqueue(session, item, &self.config),
         }
     }

@@ -119,6 +119,9 @@ pub struct Session {
     /// Who the client last connected as: its username and listener, for recompiling `acl`.
     pub username: Option<Arc<str>>,
     pub listener: usize,
+    /// Queue QoS 0 while offline even without `queue_qos0_messages`: a lazy bridge's local
+    /// session, as mosquitto queues for those. Not stored; the bridge sets it at every start.
+    pub queue_qos0: bool,
     /// Its number in the persistence store; 0 when it is not stored (persistence off, or a
     /// session that ends with its connection), and then nothing is journaled.
     pub store_id: u64,
@@ -150,6 +153,7 @@ impl Session {
             acl: None,
             username: None,
             listener: 0,
+            queue_qos0: false,
             store_id: 0,
             last_entry: 0,
             journal: Vec::new(),
