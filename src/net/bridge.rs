@@ -3,10 +3,13 @@
 //!
 //! An attempt resolves the address and starts a non-blocking TCP connect (from
 //! `bridge_bind_address` if set) to each address the name gives, in turn, until one answers;
-//! it then runs the TLS handshake when the bridge has a CA, and hands bytes both ways. Name resolution uses
-//! the system resolver, which blocks: for an address written as numbers (or `localhost`) it
-//! answers at once; a DNS name costs the loop one lookup per attempt, which is why a gateway
-//! should name its upstream by address or keep a local resolver cache.
+//! it then runs the TLS handshake when the bridge has a CA, and hands bytes both ways. Name
+//! resolution uses the system resolver, which blocks: for an address written as numbers (or
+//! `localhost`) it answers at once; a DNS name costs the loop one lookup per attempt, which is
+//! why a gateway should name its upstream by address or keep a local resolver cache.
+//!
+//! - `setup.rs`: the bridges built at startup (TLS connectors), resolving and connecting.
+//! - `probe.rs`: going back to the primary address from a secondary one.
 
 use std::io;
 use std::net::SocketAddr;
