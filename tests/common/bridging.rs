@@ -49,13 +49,23 @@ fn upstream_with(kind: Kind, dir: &ConfDir, port: u16, conf: &str) -> Broker {
 
 /// The home broker with a bridge `b` to 127.0.0.1:`up_port`.
 fn home(dir: &ConfDir, up_port: u16, bridge: &str) -> Broker {
-    let conf = format!(
-        "listener {} 127.0.0.1\nallow_anonymous true\n\
-         connection b\naddress 127.0.0.1:{up_port}\nrestart_timeout 1\n{bridge}",
-        free_port()
-    );
-    let file = dir.write("home.conf", &conf);
-    Broker::start_exactly(&["-c", &file, "-v"], &[])
+    // A port that was free a moment ago may be taken by then (another test's outgoing
+    // connection, say): the start is tried again on another one.
+    for attempt in 0.. {
+        let conf = format!(
+            "listener {} 127.0.0.1\nallow_anonymous true\n\
+             connection b\naddress 127.0.0.1:{up_port}\nrestart_timeout 1\n{bridge}",
+            free_port()
+        );
+        let file = dir.write("home.conf", &conf);
+        let start = || Broker::start_exactly(&["-c", &file, "-v"], &[]);
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(start)) {
+            Ok(broker) => return broker,
+            Err(panic) if attempt == 2 => std::panic::resume_unwind(panic),
+            Err(_) => eprintln!("the home broker did not start; trying another port"),
+        }
+    }
+    unreachable!("the loop returns or panics")
 }
 
 fn wait_connected(home: &Broker, count: usize) {
