@@ -14,7 +14,8 @@
 //! - `flows.rs`: QoS 1 and 2 packet ids on both sides.
 //! - `lifecycle.rs`: losing a connection, planning the next attempt, the state topic.
 //! - `local.rs`: the local side, an MQTT 5 client of the router.
-//! - `remote.rs`: the remote side's packets, and the forwarding itself.
+//! - `connect.rs`: the CONNECT sent (bridge bit, will), the CONNACK refusals named.
+//! - `remote.rs`: the remote side's packets, and messages coming in.
 //! - `forward.rs`: the local side's deliveries, out to the remote end.
 //! - `echo.rs`: the check that keeps a 3.x remote from echoing the bridge's own messages.
 #![cfg_attr(
@@ -23,6 +24,7 @@
 )]
 
 mod backoff;
+mod connect;
 mod echo;
 mod flows;
 mod forward;
@@ -247,7 +249,7 @@ impl Bridge {
     /// The transport is up (TCP connected, TLS handshake done): CONNECT goes out.
     pub fn transport_up(&mut self, now: Instant) {
         let connect = self.connect_packet();
-        remote::encode_connect(&connect, self.try_private, &mut self.output);
+        connect::encode_connect(&connect, self.try_private, &mut self.output);
         self.last_sent = now;
         self.state = State::AwaitingConnAck(now + self.patience());
     }
