@@ -154,6 +154,20 @@ write_minibroker_auth_conf() { # file port
 
 # A home broker (minibroker or mosquitto, same file) bridging bench/# out at QoS 1 to
 # 127.0.0.1:UPSTREAM, as the client id given; the bridge's queue is bounded by max_queued_*.
+write_minibroker_persist_conf() { # file port sync-policy
+    {
+        echo "listener $2 127.0.0.1"
+        echo "allow_anonymous true"
+        # The offline rows queue a few seconds of publishing: more than the other rows' bound.
+        echo "max_queued_messages 20000000"
+        echo "max_inflight_messages 100"
+        echo "persistence true"
+        echo "persistence_location $tmp/store-$2"
+        echo "persistence_sync $3"
+        [[ $(id -u) == 0 ]] && echo "user root"
+    } >"$1"
+}
+
 write_bridge_conf() { # file port upstream-port remote-client-id max-queued
     {
         echo "listener $2 127.0.0.1"
@@ -226,6 +240,11 @@ add_broker mosquitto-auth mosquitto "users and ACL" "$mosquitto_bin -c $tmp/mosq
 add_broker upstream mosquitto "upstream" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
 add_broker minibroker-bridge minibroker "bridge to mosquitto" "$minibroker_bin -c $tmp/bridge-PORT.conf -q"
 add_broker mosquitto-bridge mosquitto "bridge to mosquitto" "$mosquitto_bin -c $tmp/bridge-PORT.conf"
+# With persistence on, the store in a directory of its own, emptied at every start.
+add_broker minibroker-persist minibroker "persistence" "$minibroker_bin -c $tmp/persist-PORT.conf -q"
+add_broker minibroker-persist-batch minibroker "persistence, batch fsync" \
+    "$minibroker_bin -c $tmp/persist-PORT.conf -q"
+add_broker mosquitto-persist mosquitto "persistence" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
 add_broker minibroker-burst minibroker "bridge, upstream down" "$minibroker_bin -c $tmp/bridge-PORT.conf -q"
 add_broker mosquitto-burst mosquitto "bridge, upstream down" "$mosquitto_bin -c $tmp/bridge-PORT.conf"
 if [[ -n $rumqttd_bin ]]; then
@@ -252,6 +271,14 @@ for name in "${names[@]}"; do
         write_bridge_conf "$tmp/bridge-$p.conf" "$p" "${port[dead]}" "bench-$name" "$burst_bound"
         ;;
     rumqttd) write_rumqttd_conf "$tmp/rumqttd-$p.toml" "$p" ;;
+    minibroker-persist) write_minibroker_persist_conf "$tmp/persist-$p.conf" "$p" periodic ;;
+    minibroker-persist-batch) write_minibroker_persist_conf "$tmp/persist-$p.conf" "$p" batch ;;
+    mosquitto-persist)
+        write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised
+        sed -i '/^persistence false/d; s/^max_queued_messages .*/max_queued_messages 20000000/' \
+            "$tmp/mosquitto-$p.conf"
+        printf 'persistence true\npersistence_location %s/\n' "$tmp/store-$p" >>"$tmp/mosquitto-$p.conf"
+        ;;
     esac
     if [[ ${cmd[$name]} == *PLAIN_PORT* ]]; then
         take_port "$name-plain"
@@ -262,6 +289,11 @@ done
 
 start_broker() { # name
     local name=$1 p=${port[$1]} i
+    if [[ $name == *-persist* ]]; then
+        # Every round starts from an empty store.
+        rm -rf "$tmp/store-$p"
+        mkdir -p "$tmp/store-$p"
+    fi
     # shellcheck disable=SC2086 # the command is split into words on purpose
     "${pin_broker[@]}" ${cmd[$name]} >>"$tmp/$name.log" 2>&1 &
     pid[$name]=$!
@@ -319,7 +351,7 @@ fanin_v5=("0 --mqtt5" "0 --mqtt5 --topic-alias" "1 --mqtt5")
 main_brokers=()
 for name in "${names[@]}"; do
     case $name in
-    *-defaults | *-tls | *-auth | upstream | *-bridge | *-burst) ;;
+    *-defaults | *-tls | *-auth | upstream | *-bridge | *-burst | *-persist*) ;;
     *) main_brokers+=("$name") ;;
     esac
 done
@@ -376,6 +408,16 @@ for ((round = 1; round <= rounds; round++)); do
     done
     # The upstream down: a burst of QoS 1 that only the bridge's bounded queue takes.
     for name in minibroker-burst mosquitto-burst; do run_load "$name" burst --qos 1; done
+    # Persistence: QoS 1 fan-in to an online persistent-session subscriber, then into the queue
+    # of an offline one (drained when it comes back), then the same with kill -9 between the
+    # two, the restarted broker draining what its store kept. Killing comes last: mqtt-load
+    # stops the broker it restarted.
+    persist_brokers=(minibroker-persist minibroker-persist-batch mosquitto-persist)
+    for name in "${persist_brokers[@]}"; do run_load "$name" fanin --qos 1 --persistent; done
+    for name in "${persist_brokers[@]}"; do run_load "$name" offline; done
+    for name in "${persist_brokers[@]}"; do
+        run_load "$name" offline --restart "exec ${pin_broker[*]} ${cmd[$name]} >>$tmp/$name.log 2>&1"
+    done
     for name in "${names[@]}"; do
         stop_broker "$name"
     done
@@ -408,6 +450,11 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
     echo "- Rows marked *(default limits)* ran both brokers without those options."
     echo "- Rows marked *(TLS)* ran both brokers on a TLS listener (TLS 1.2, ECDSA P-256 certificate),"
     echo "  every client connecting over TLS with native-tls."
+    echo "- Rows marked *(persistence)* ran both brokers with persistence on (minibroker's default"
+    echo "  periodic fsync; mosquitto's default autosave), *(persistence, batch fsync)* minibroker with"
+    echo "  \`persistence_sync batch\`. *offline*: 8 QoS 1 publishers fill the queue of an offline"
+    echo "  persistent session, which then reconnects and drains it; *kill -9*: the broker is killed"
+    echo "  after the fill and restarted, and *acknowledged, lost %* is what its store did not keep."
     echo "- Rows marked *(users and ACL)* ran both brokers at default limits with a password file (one"
     echo "  user, mosquitto's \$7\$ PBKDF2 form at 101 iterations) and an ACL file granting bench/#; every"
     echo "  client logs in."

@@ -51,6 +51,8 @@ pub struct Net {
     credentials: Option<(String, String)>,
     /// Links that closed since the scenario last asked.
     pub closed: usize,
+    /// Whether new links ask for a clean session (3.1.1).
+    clean_session: bool,
 }
 
 impl Net {
@@ -73,6 +75,7 @@ impl Net {
             protocol: Protocol::V311,
             credentials: None,
             closed: 0,
+            clean_session: true,
         })
     }
 
@@ -91,6 +94,11 @@ impl Net {
     }
 
     /// Sets the user name and password of the links opened from now on.
+    /// Links opened from now on keep a persistent session (clean session 0) when `false`.
+    pub fn set_clean_session(&mut self, clean: bool) {
+        self.clean_session = clean;
+    }
+
     pub fn set_credentials(&mut self, credentials: Option<(String, String)>) {
         self.credentials = credentials;
     }
@@ -124,7 +132,7 @@ impl Net {
             .credentials
             .as_ref()
             .map(|(u, p)| (u.as_str(), p.as_str()));
-        codec.encode_connect(&mut wbuf, client_id, 0, credentials);
+        codec.encode_connect(&mut wbuf, client_id, 0, credentials, self.clean_session);
         self.links.push(Link {
             stream,
             partial: Vec::new(),
