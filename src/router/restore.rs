@@ -158,6 +158,7 @@ impl Router {
             if let Some(item) = queued(d, *entry, messages) {
                 session.last_entry = session.last_entry.max(*entry);
                 session.queued_bytes += item.message.payload.len();
+                session.queued_qos0 += usize::from(item.qos == QoS::AtMostOnce);
                 session.queue.push_back(item);
                 deliveries += 1;
             }

@@ -106,6 +106,9 @@ pub struct Session {
     pub retained_backlog: Backlogs,
     /// Payload bytes in `queue`, for the byte bound.
     pub queued_bytes: usize,
+    /// QoS 0 messages in `queue`: a full queue looks for one to evict only when there is one,
+    /// so a queue full of QoS 1 refuses a message in constant time, not by a scan of it.
+    pub queued_qos0: usize,
     /// Inbound QoS 2 packet ids whose PUBLISH was delivered and whose PUBREL has not come:
     /// a re-sent PUBLISH with one of these ids is not delivered again [MQTT-4.3.3-2]. Bounded by
     /// the 65,535 possible ids.
@@ -147,6 +150,7 @@ impl Session {
             queue: VecDeque::new(),
             retained_backlog: Backlogs::default(),
             queued_bytes: 0,
+            queued_qos0: 0,
             inbound_qos2: InboundQos2::default(),
             next_packet_id: 0,
             dropped: 0,
@@ -239,6 +243,7 @@ impl Session {
         while !fits(self) {
             let victim = match config.queue_full_policy {
                 QueueFullPolicy::DropNew if item.qos == QoS::AtMostOnce => None,
+                QueueFullPolicy::DropNew if self.queued_qos0 == 0 => None,
                 QueueFullPolicy::DropNew => self
                     .queue
                     .iter()
@@ -250,11 +255,13 @@ impl Session {
                 return Enqueued::Dropped;
             };
             self.queued_bytes -= evicted.message.payload.len();
+            self.queued_qos0 -= usize::from(evicted.qos == QoS::AtMostOnce);
             self.dropped += 1;
             self.journal_unqueue(evicted.entry);
             outcome = Enqueued::Evicted;
         }
         self.queued_bytes += size;
+        self.queued_qos0 += usize::from(item.qos == QoS::AtMostOnce);
         if self.store_id != 0 {
             self.last_entry += 1;
             item.entry = self.last_entry;
@@ -270,6 +277,7 @@ impl Session {
     pub fn dequeue(&mut self) -> Option<Queued> {
         let item = self.queue.pop_front()?;
         self.queued_bytes -= item.message.payload.len();
+        self.queued_qos0 -= usize::from(item.qos == QoS::AtMostOnce);
         self.journal_unqueue(item.entry);
         Some(item)
     }
@@ -330,6 +338,11 @@ impl Session {
             .iter()
             .map(|item| item.message.payload.len())
             .sum();
+        self.queued_qos0 = self
+            .queue
+            .iter()
+            .filter(|item| item.qos == QoS::AtMostOnce)
+            .count();
         taken.extend(shared);
         taken
     }
