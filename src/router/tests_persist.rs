@@ -20,12 +20,23 @@ fn persistent(config: Config) -> Harness {
     h
 }
 
-/// Encodes `changes` as a store file and replays it.
-fn replay(changes: &[Change], numbering: &mut Numbering, clocks: &Clocks, file: &mut Vec<u8>) {
+/// `changes` as a store file written at `now`, its message numbers starting after `first`.
+fn file_of(changes: &[Change], now: Instant, first: u64) -> Vec<u8> {
+    let clocks = Clocks {
+        now,
+        unix_ms: UNIX_MS,
+    };
+    let mut numbering = Numbering {
+        last: first,
+        file_start: first + 1,
+        messages_written: 0,
+    };
     let mut encoder = Encoder::default();
+    let mut file = store::header().to_vec();
     for change in changes {
-        encoder.encode(change, numbering, clocks, file);
+        encoder.encode(change, &mut numbering, &clocks, &mut file);
     }
+    file
 }
 
 fn image_of(file: &[u8]) -> Image {
@@ -39,19 +50,13 @@ fn image_of(file: &[u8]) -> Image {
 fn restart(h: &mut Harness, config: &Config) -> (Harness, Vec<u8>) {
     let mut changes = Vec::new();
     h.router.take_changes(&mut changes);
+    let file = file_of(&changes, h.now, 0);
+    let mut next = persistent(config.clone());
+    next.now = h.now;
     let clocks = Clocks {
         now: h.now,
         unix_ms: UNIX_MS,
     };
-    let mut numbering = Numbering {
-        last: 0,
-        file_start: 1,
-        messages_written: 0,
-    };
-    let mut file = store::header().to_vec();
-    replay(&changes, &mut numbering, &clocks, &mut file);
-    let mut next = persistent(config.clone());
-    next.now = h.now;
     next.router.restore(&image_of(&file), clocks);
     (next, file)
 }
@@ -95,18 +100,7 @@ fn digest(image: &Image) -> Vec<String> {
 fn snapshot_image(router: &mut Router, now: Instant) -> Image {
     let mut changes = Vec::new();
     router.snapshot(&mut changes);
-    let clocks = Clocks {
-        now,
-        unix_ms: UNIX_MS,
-    };
-    let mut numbering = Numbering {
-        last: 1_000_000,
-        file_start: 1_000_001,
-        messages_written: 0,
-    };
-    let mut file = store::header().to_vec();
-    replay(&changes, &mut numbering, &clocks, &mut file);
-    image_of(&file)
+    image_of(&file_of(&changes, now, 1_000_000))
 }
 
 /// A stored session with a subscription, a queue, a QoS 1 delivery in flight, a released QoS 2
@@ -239,17 +233,7 @@ fn a_session_that_expired_while_down_ends_with_its_will() {
     h.router.close_link(s, LinkLoss::PeerClosed, h.now);
     let mut changes = Vec::new();
     h.router.take_changes(&mut changes);
-    let clocks = Clocks {
-        now: h.now,
-        unix_ms: UNIX_MS,
-    };
-    let mut numbering = Numbering {
-        last: 0,
-        file_start: 1,
-        messages_written: 0,
-    };
-    let mut file = store::header().to_vec();
-    replay(&changes, &mut numbering, &clocks, &mut file);
+    let file = file_of(&changes, h.now, 0);
     // Restarted a minute later.
     let later = Clocks {
         now: h.now + Duration::from_secs(1),

@@ -9,6 +9,7 @@ it, and a failing test shows it in its report.
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -33,6 +34,13 @@ REPORT_LOG_LINES = 300
 
 def pytest_report_header(config):
     return [f"paho-mqtt {PAHO_VERSION}", f"broker under test: {BROKER_BIN}"]
+
+
+def free_port():
+    """A loopback port that was free a moment ago, for a configuration file's listener."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _host_port(address):

@@ -2,22 +2,15 @@
 by paho-mqtt and by the mosquitto command-line clients."""
 
 import shutil
-import socket
 import subprocess
 
 import pytest
 
-from conftest import _run_broker
+from conftest import _run_broker, free_port
 from paho_client import TestClient
 
 TOPIC = "Ergeschoss/Wohnzimmer/Temp"
 TIMEOUT = 10.0
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -2,20 +2,13 @@
 queued QoS 1 messages survive a restart of the broker, a clean one and a `kill -9`."""
 
 import signal
-import socket
 
 import pytest
 
-from conftest import Broker
+from conftest import Broker, free_port
 from paho_client import TestClient
 
 TIMEOUT = 10.0
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::{expect_opened, payload, setup_deadline};
-use crate::client::open_links;
+use super::payload;
 use crate::flow::{Flow, Progress};
 use crate::opts::Opts;
 use crate::procstat::{CpuMeter, rss_kb};
@@ -19,18 +18,7 @@ const SAMPLE: Duration = Duration::from_millis(100);
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
     let mut net = super::open_net(o)?;
     let p = o.publishers;
-    let opened = open_links(
-        &mut net,
-        &o.prefix("pub"),
-        p,
-        p,
-        setup_deadline(),
-        |_, _| false,
-    )?;
-    expect_opened(opened, p, "publishers")?;
-    let topics: Vec<Vec<u8>> = (0..o.topics)
-        .map(|t| format!("bench/burst/{t}").into_bytes())
-        .collect();
+    let topics = super::open_publishers(&mut net, o)?;
     let body = payload(o.payload);
     let rss = || o.broker_pid.and_then(rss_kb).unwrap_or(0);
     let before = rss();

@@ -33,19 +33,7 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
     net.set_addr(o.addr);
     net.set_clean_session(true);
     let p = o.publishers;
-    let opened = open_links(
-        &mut net,
-        &o.prefix("pub"),
-        p,
-        p,
-        setup_deadline(),
-        |_, _| false,
-    )?;
-    expect_opened(opened, p, "publishers")?;
-
-    let topics: Vec<Vec<u8>> = (0..o.topics)
-        .map(|t| format!("bench/fanin/{t}").into_bytes())
-        .collect();
+    let topics = super::open_publishers(&mut net, o)?;
     let body = payload(o.payload);
     let mut flow = Flow::new(1..1 + p, 0..1, qos, o.inflight, Progress::Total);
     let mut window = Window::new(o.window);

@@ -57,6 +57,18 @@ fn expect_opened(opened: usize, count: usize, what: &str) -> io::Result<()> {
     }
 }
 
+/// Opens the run's `--publishers` links, which subscribe to nothing, and returns the topics
+/// they publish to, `bench/<scenario>/<i>`.
+fn open_publishers(net: &mut Net, o: &Opts) -> io::Result<Vec<Vec<u8>>> {
+    let p = o.publishers;
+    let opened =
+        crate::client::open_links(net, &o.prefix("pub"), p, p, setup_deadline(), |_, _| false)?;
+    expect_opened(opened, p, "publishers")?;
+    Ok((0..o.topics)
+        .map(|t| format!("bench/{}/{t}", o.scenario).into_bytes())
+        .collect())
+}
+
 /// Ends the persistent session of `client_id` by connecting with clean session 1 [MQTT-3.1.2-6],
 /// so that it does not go on receiving the runs that follow.
 fn discard_session(o: &Opts, client_id: &str) -> io::Result<()> {

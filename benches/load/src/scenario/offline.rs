@@ -38,18 +38,7 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
 
     let mut net = super::open_net(o)?;
     let p = o.publishers;
-    let opened = open_links(
-        &mut net,
-        &o.prefix("pub"),
-        p,
-        p,
-        setup_deadline(),
-        |_, _| false,
-    )?;
-    expect_opened(opened, p, "publishers")?;
-    let topics: Vec<Vec<u8>> = (0..o.topics)
-        .map(|t| format!("bench/offline/{t}").into_bytes())
-        .collect();
+    let topics = super::open_publishers(&mut net, o)?;
     let body = payload(o.payload);
     // Nothing is delivered while the subscriber is away: the window must not wait for it.
     let mut window = Window::new(u64::MAX / 2);
