@@ -1,6 +1,6 @@
 //! The only code touching sockets and TLS: listeners (TCP and Unix domain sockets),
-//! connections, the transport under each connection (plain TCP, TLS or a Unix socket), and the
-//! mio reactor that drives the router.
+//! connections, the transport under each connection (plain TCP, TLS or a Unix socket, and
+//! WebSockets over either TCP one), and the mio reactor that drives the router.
 
 mod closing;
 mod connection;
@@ -9,6 +9,8 @@ mod reactor;
 mod tls;
 mod transport;
 mod unix;
+#[cfg(feature = "websockets")]
+mod websocket;
 
 pub use listener::BindError;
 pub(crate) use listener::{Listener, bind_all};

@@ -26,6 +26,8 @@ const OP_PONG: u8 = 0xA;
 
 /// Close status codes (section 7.4.1).
 pub const CLOSE_NORMAL: u16 = 1000;
+/// The server is going away (it is shutting down).
+pub const CLOSE_GOING_AWAY: u16 = 1001;
 pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 pub const CLOSE_UNSUPPORTED_DATA: u16 = 1003;
 
