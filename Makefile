@@ -30,7 +30,7 @@ BINDIR := $(PREFIX)/bin
 SYSCONFDIR ?= /etc
 
 .PHONY: install install-check
-.PHONY: all build run test deps build-deps mosquitto-clients venvs \
+.PHONY: all build run test deps build-deps mosquitto-clients mosquitto-broker venvs \
         fmt-check clippy clippy-no-tls cargo-test e2e e2e-paho1 e2e-paho2 clean
 
 all: build
@@ -56,7 +56,7 @@ test: deps
 
 # --- what the build and the tests need ----------------------------------------------------
 
-deps: build-deps mosquitto-clients venvs
+deps: build-deps mosquitto-clients mosquitto-broker venvs
 
 # The default `tls` feature builds native-tls, which links the system's OpenSSL: on Debian its
 # headers (libssl-dev) and pkg-config to find them. Shared by run, test and bench.
@@ -86,6 +86,20 @@ mosquitto-clients:
 	    echo "error: mosquitto_sub and mosquitto_pub are needed by the tests in $(E2E_DIR)." >&2; \
 	    echo "       Install them as root, e.g.: sudo apt-get install -y mosquitto-clients" >&2; \
 	    exit 1; \
+	fi
+
+# The bridge tests (tests/bridge_mosquitto.rs) use Debian's mosquitto as the upstream broker;
+# they are skipped, saying so, when it is missing and cannot be installed.
+mosquitto-broker:
+	@if [ -x /usr/sbin/mosquitto ]; then \
+	    exit 0; \
+	fi; \
+	if [ "$$(id -u)" -eq 0 ]; then \
+	    echo "/usr/sbin/mosquitto not found: installing mosquitto"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y mosquitto; \
+	else \
+	    echo "warning: /usr/sbin/mosquitto is missing; the bridge tests against it are skipped." >&2; \
+	    echo "         Install it as root, e.g.: sudo apt-get install -y mosquitto" >&2; \
 	fi
 
 venvs: .venv-paho1/.installed .venv-paho2/.installed

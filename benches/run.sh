@@ -27,6 +27,8 @@ else
     rounds=${BENCH_ROUNDS:-3}
 fi
 conns=${BENCH_CONNS:-10000}
+# Messages the bridge queues while its upstream is down (max_queued_messages of the burst rows).
+burst_bound=${BENCH_BURST_BOUND:-100000}
 out=${BENCH_OUT:-$root/BENCHMARKS.md}
 command_line="BENCH_QUICK=$quick BENCH_SECS=$secs BENCH_ROUNDS=$rounds BENCH_CONNS=$conns benches/run.sh"
 
@@ -150,6 +152,37 @@ write_minibroker_auth_conf() { # file port
     } >"$1"
 }
 
+# A home broker (minibroker or mosquitto, same file) bridging bench/# out at QoS 1 to
+# 127.0.0.1:UPSTREAM, as the client id given; the bridge's queue is bounded by max_queued_*.
+write_minibroker_persist_conf() { # file port sync-policy
+    {
+        echo "listener $2 127.0.0.1"
+        echo "allow_anonymous true"
+        # The offline rows queue a few seconds of publishing: more than the other rows' bound.
+        echo "max_queued_messages 20000000"
+        echo "max_inflight_messages 100"
+        echo "persistence true"
+        echo "persistence_location $tmp/store-$2"
+        echo "persistence_sync $3"
+        [[ $(id -u) == 0 ]] && echo "user root"
+    } >"$1"
+}
+
+write_bridge_conf() { # file port upstream-port remote-client-id max-queued
+    {
+        echo "listener $2 127.0.0.1"
+        echo "allow_anonymous true"
+        echo "persistence false"
+        echo "max_queued_messages $5"
+        echo "max_inflight_messages 100"
+        [[ $(id -u) == 0 ]] && echo "user root"
+        echo "connection up"
+        echo "address 127.0.0.1:$3"
+        echo "remote_clientid $4"
+        echo "topic bench/# out 1"
+    } >"$1"
+}
+
 write_rumqttd_conf() { # file port
     cat >"$1" <<EOF
 id = 0
@@ -202,6 +235,18 @@ add_broker mosquitto-tls mosquitto "TLS" "$mosquitto_bin -c $tmp/mosquitto-PORT.
 # With a password file and an ACL file, every client logging in as `bench`.
 add_broker minibroker-auth minibroker "users and ACL" "$minibroker_bin -c $tmp/minibroker-PORT.conf -q"
 add_broker mosquitto-auth mosquitto "users and ACL" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
+# Bridges: one mosquitto upstream (not a row of its own) that both home brokers bridge to, and
+# home brokers whose upstream is down (a port nobody listens on) for the burst rows.
+add_broker upstream mosquitto "upstream" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
+add_broker minibroker-bridge minibroker "bridge to mosquitto" "$minibroker_bin -c $tmp/bridge-PORT.conf -q"
+add_broker mosquitto-bridge mosquitto "bridge to mosquitto" "$mosquitto_bin -c $tmp/bridge-PORT.conf"
+# With persistence on, the store in a directory of its own, emptied at every start.
+add_broker minibroker-persist minibroker "persistence" "$minibroker_bin -c $tmp/persist-PORT.conf -q"
+add_broker minibroker-persist-batch minibroker "persistence, batch fsync" \
+    "$minibroker_bin -c $tmp/persist-PORT.conf -q"
+add_broker mosquitto-persist mosquitto "persistence" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
+add_broker minibroker-burst minibroker "bridge, upstream down" "$minibroker_bin -c $tmp/bridge-PORT.conf -q"
+add_broker mosquitto-burst mosquitto "bridge, upstream down" "$mosquitto_bin -c $tmp/bridge-PORT.conf"
 if [[ -n $rumqttd_bin ]]; then
     add_broker rumqttd rumqttd "" "$rumqttd_bin -c $tmp/rumqttd-PORT.toml"
 fi
@@ -219,7 +264,21 @@ for name in "${names[@]}"; do
         write_auth_lines >>"$tmp/mosquitto-$p.conf"
         ;;
     minibroker-auth) write_minibroker_auth_conf "$tmp/minibroker-$p.conf" "$p" ;;
+    upstream) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised ;;
+    *-bridge) write_bridge_conf "$tmp/bridge-$p.conf" "$p" "${port[upstream]}" "bench-$name" 1000000 ;;
+    *-burst)
+        [[ -n ${port[dead]:-} ]] || take_port dead
+        write_bridge_conf "$tmp/bridge-$p.conf" "$p" "${port[dead]}" "bench-$name" "$burst_bound"
+        ;;
     rumqttd) write_rumqttd_conf "$tmp/rumqttd-$p.toml" "$p" ;;
+    minibroker-persist) write_minibroker_persist_conf "$tmp/persist-$p.conf" "$p" periodic ;;
+    minibroker-persist-batch) write_minibroker_persist_conf "$tmp/persist-$p.conf" "$p" batch ;;
+    mosquitto-persist)
+        write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised
+        sed -i '/^persistence false/d; s/^max_queued_messages .*/max_queued_messages 20000000/' \
+            "$tmp/mosquitto-$p.conf"
+        printf 'persistence true\npersistence_location %s/\n' "$tmp/store-$p" >>"$tmp/mosquitto-$p.conf"
+        ;;
     esac
     if [[ ${cmd[$name]} == *PLAIN_PORT* ]]; then
         take_port "$name-plain"
@@ -230,6 +289,11 @@ done
 
 start_broker() { # name
     local name=$1 p=${port[$1]} i
+    if [[ $name == *-persist* ]]; then
+        # Every round starts from an empty store.
+        rm -rf "$tmp/store-$p"
+        mkdir -p "$tmp/store-$p"
+    fi
     # shellcheck disable=SC2086 # the command is split into words on purpose
     "${pin_broker[@]}" ${cmd[$name]} >>"$tmp/$name.log" 2>&1 &
     pid[$name]=$!
@@ -286,7 +350,10 @@ fanin_v5=("0 --mqtt5" "0 --mqtt5 --topic-alias" "1 --mqtt5")
 
 main_brokers=()
 for name in "${names[@]}"; do
-    [[ $name != *-defaults && $name != *-tls && $name != *-auth ]] && main_brokers+=("$name")
+    case $name in
+    *-defaults | *-tls | *-auth | upstream | *-bridge | *-burst | *-persist*) ;;
+    *) main_brokers+=("$name") ;;
+    esac
 done
 
 started=$(date +%s)
@@ -335,6 +402,22 @@ for ((round = 1; round <= rounds; round++)); do
     for qos in 0 1; do
         for name in minibroker-defaults mosquitto-defaults; do run_load "$name" retained --qos "$qos"; done
     done
+    # QoS 1 through a bridge, publishers on the home broker, the subscriber on the upstream.
+    for name in minibroker-bridge mosquitto-bridge; do
+        run_load "$name" fanin --qos 1 --sub-port "${port[upstream]}"
+    done
+    # The upstream down: a burst of QoS 1 that only the bridge's bounded queue takes.
+    for name in minibroker-burst mosquitto-burst; do run_load "$name" burst --qos 1; done
+    # Persistence: QoS 1 fan-in to an online persistent-session subscriber, then into the queue
+    # of an offline one (drained when it comes back), then the same with kill -9 between the
+    # two, the restarted broker draining what its store kept. Killing comes last: mqtt-load
+    # stops the broker it restarted.
+    persist_brokers=(minibroker-persist minibroker-persist-batch mosquitto-persist)
+    for name in "${persist_brokers[@]}"; do run_load "$name" fanin --qos 1 --persistent; done
+    for name in "${persist_brokers[@]}"; do run_load "$name" offline; done
+    for name in "${persist_brokers[@]}"; do
+        run_load "$name" offline --restart "exec ${pin_broker[*]} ${cmd[$name]} >>$tmp/$name.log 2>&1"
+    done
     for name in "${names[@]}"; do
         stop_broker "$name"
     done
@@ -367,6 +450,11 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
     echo "- Rows marked *(default limits)* ran both brokers without those options."
     echo "- Rows marked *(TLS)* ran both brokers on a TLS listener (TLS 1.2, ECDSA P-256 certificate),"
     echo "  every client connecting over TLS with native-tls."
+    echo "- Rows marked *(persistence)* ran both brokers with persistence on (minibroker's default"
+    echo "  periodic fsync; mosquitto's default autosave), *(persistence, batch fsync)* minibroker with"
+    echo "  \`persistence_sync batch\`. *offline*: 8 QoS 1 publishers fill the queue of an offline"
+    echo "  persistent session, which then reconnects and drains it; *kill -9*: the broker is killed"
+    echo "  after the fill and restarted, and *acknowledged, lost %* is what its store did not keep."
     echo "- Rows marked *(users and ACL)* ran both brokers at default limits with a password file (one"
     echo "  user, mosquitto's \$7\$ PBKDF2 form at 101 iterations) and an ACL file granting bench/#; every"
     echo "  client logs in."
@@ -379,8 +467,11 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
     echo "with one subscription each, broker VmRSS before and after; *subs* — one client holding N"
     echo "subscriptions (half exact, half \`sensors/N/+\`), publishing to topics that match a few;"
     echo "*retained* — 100,000 retained messages on \`r/<i>/x\`, then one subscriber on \`r/+/x\`: the time"
-    echo "until the last arrives, how many do, and the broker's VmRSS before and at its peak while sending. See"
-    echo "\`mqtt-load --help\`."
+    echo "until the last arrives, how many do, and the broker's VmRSS before and at its peak while sending;"
+    echo "*fanin (bridge to mosquitto)* — publishers on the home broker, the subscriber on a mosquitto upstream"
+    echo "its bridge (\`topic bench/# out 1\`) forwards to; *burst* — QoS 1 publishers into a home broker whose"
+    echo "bridge's upstream is down, its queue bounded at max_queued_messages $burst_bound: the broker's VmRSS"
+    echo "before and at its peak. See \`mqtt-load --help\`."
     echo
     echo "Rows marked *v5* ran in MQTT 5 (\`--mqtt5\`); with *topic aliases* each publisher sends a topic"
     echo "once with a Topic Alias and then the alias alone, and the subscriber accepts aliases from the"

@@ -9,14 +9,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
+use std::time::Instant;
 
 use log::{info, warn};
 use mio::{Poll, Waker};
 
 use crate::auth::{self, Security};
 use crate::config::{Config, ConfigError, ListenerKind};
+use crate::disk::{self, Store};
 use crate::net::{self, Listener, Reactor, TlsServer};
 use crate::router::Router;
+use crate::store::Image;
 
 pub use crate::net::{BindError, ReloadHook, TlsError};
 
@@ -41,6 +44,10 @@ pub struct Broker {
     tls: Option<TlsServer>,
     /// The password and ACL files, read at bind time.
     security: Security,
+    /// The persistence store and what it held, when persistence is on.
+    store: Option<(Store, Image)>,
+    /// The bridges to other brokers, their TLS files read at bind time.
+    bridges: Vec<net::Outgoing>,
     waker: Arc<Waker>,
     stop: Arc<AtomicBool>,
 }
@@ -90,6 +97,8 @@ impl Broker {
         }
         let tls = load_tls(&config)?;
         let security = auth::files::load(&config).map_err(BindError::Security)?;
+        let bridges = net::load_bridges(&config, Instant::now())?;
+
         let listeners = net::bind_all(&config)?;
         let poll = Poll::new().map_err(BindError::Poll)?;
         let waker = Waker::new(poll.registry(), net::WAKER).map_err(BindError::Poll)?;
@@ -99,6 +108,8 @@ impl Broker {
             listeners,
             tls,
             security,
+            store: None,
+            bridges,
             waker: Arc::new(waker),
             stop: Arc::new(AtomicBool::new(false)),
         })
@@ -124,6 +135,19 @@ impl Broker {
     }
 
     /// Runs the broker on this thread until the process ends; signals are left alone.
+    /// Reads the persistence store, when persistence is on; a damaged file is moved aside and
+    /// what could be read is kept, so this fails only for a file or directory that cannot be
+    /// read or written at all. `run` does it if the program has not: the `minibroker` command
+    /// calls it after dropping privileges, so the store belongs to the user the broker runs as.
+    /// No client is served before the store is loaded.
+    pub fn open_store(&mut self) -> Result<(), BindError> {
+        if self.config.persistence.enabled && self.store.is_none() {
+            let opened = Store::open(&self.config.persistence).map_err(BindError::Store)?;
+            self.store = Some(opened);
+        }
+        Ok(())
+    }
+
     pub fn run(self) -> io::Result<()> {
         self.run_with(RunOptions::default())
     }
@@ -138,14 +162,19 @@ impl Broker {
     /// broker.run_with(RunOptions::default().handle_signals(true))?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn run_with(self, options: RunOptions) -> io::Result<()> {
+    pub fn run_with(mut self, options: RunOptions) -> io::Result<()> {
+        self.open_store()
+            .map_err(|e| io::Error::other(e.to_string()))?;
         // Logged only once signals are handled: a script that waits for "listening on" and
         // then sends SIGTERM must not find the default action still in place.
         let addrs = self.local_addrs();
         let labels: Vec<&str> = self.listeners.iter().map(Listener::label).collect();
         let mut router = Router::new(&self.config);
         router.set_auth(self.security);
-        let reactor = Reactor::new(
+        let store = self
+            .store
+            .map(|(store, image)| restore(store, &image, &mut router));
+        let mut reactor = Reactor::new(
             self.poll,
             self.listeners,
             router,
@@ -153,7 +182,10 @@ impl Broker {
             self.stop,
             options.handle_signals,
             options.reload,
-        )?;
+        )?
+        .with_store(store);
+        // After the store's sessions are back, so a bridge resumes its own.
+        reactor.start_bridges(self.bridges, Instant::now());
         for (addr, label) in addrs.iter().zip(labels) {
             info!("listening on {addr}{label}");
         }
@@ -241,6 +273,25 @@ impl Drop for BrokerHandle {
 }
 
 /// The TLS listeners' certificate, read and checked before any socket is bound.
+/// Loads the stored state into the router and starts the store afresh with a compacted file.
+fn restore(mut store: Store, image: &Image, router: &mut Router) -> Store {
+    router.enable_journal();
+    let restored = router.restore(image, disk::clocks_now());
+    info!(
+        "Restored from {}: {} retained messages, {} sessions holding {} messages{}.",
+        store.path().display(),
+        restored.retained,
+        restored.sessions,
+        restored.deliveries,
+        match restored.discarded {
+            0 => String::new(),
+            n => format!(" ({n} expired or unreadable ones discarded)"),
+        }
+    );
+    store.compact(router, std::time::Instant::now());
+    store
+}
+
 #[cfg(feature = "tls")]
 fn load_tls(config: &Config) -> Result<Option<TlsServer>, BindError> {
     let wanted = config.listeners.iter().any(|l| l.kind == ListenerKind::Tls);

@@ -25,7 +25,9 @@ pub use listener::{
     UnixListenerConfig,
 };
 pub use security::SecurityOptions;
-pub use service::{LogDestinations, LogTypes, Logging, Persistence, Process, WebSocketsTuning};
+pub use service::{
+    LogDestinations, LogTypes, Logging, Persistence, Process, SyncPolicy, WebSocketsTuning,
+};
 
 /// What to do with a message for a client whose queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -205,7 +207,7 @@ pub struct Config {
     pub logging: Logging,
     pub process: Process,
     pub websockets: WebSocketsTuning,
-    /// Bridges to other brokers. Not applied yet.
+    /// Bridges to other brokers (see [`crate::bridge`]).
     pub bridges: Vec<Bridge>,
     /// Unix domain socket listeners (plain MQTT), beside the TCP ones in `listeners`.
     pub unix_listeners: Vec<UnixListenerConfig>,
@@ -319,6 +321,11 @@ impl Config {
         }
         if self.connect_timeout.is_zero() {
             return Err(ConfigError::new("connect_timeout", "must be above zero"));
+        }
+        for bridge in &self.bridges {
+            bridge
+                .check_tls()
+                .map_err(|message| ConfigError::new("bridges", message))?;
         }
         Ok(())
     }

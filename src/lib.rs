@@ -7,6 +7,8 @@
 //!   pure (the files come in as bytes), plus the `minibroker passwd` tool.
 //! - [`router`]: the broker's state and rules without I/O: sessions, subscriptions, retained
 //!   messages, outbound queues, timers.
+//! - [`bridge`]: bridges to other brokers (`connection` sections) as state machines without
+//!   I/O: topic mapping, QoS flows on both sides, reconnect backoff, loop prevention.
 //! - `net`: the only code touching sockets and TLS: the mio reactor, listeners (TCP and Unix
 //!   domain sockets), connections and the transport under each (plain TCP, TLS or a Unix
 //!   socket).
@@ -33,10 +35,12 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod bridge;
 pub mod broker;
 pub mod cli;
 pub mod conf;
 pub mod config;
+pub mod disk;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod logging;
@@ -44,6 +48,7 @@ mod net;
 pub mod protocol;
 pub mod router;
 pub mod service;
+pub mod store;
 pub mod topic;
 #[cfg(feature = "websockets")]
 pub mod ws;

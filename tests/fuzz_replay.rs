@@ -51,6 +51,11 @@ fn roundtrip() {
 }
 
 #[test]
+fn store() {
+    assert!(replay("store", fuzzing::store) > 0);
+}
+
+#[test]
 fn session() {
     assert!(replay("session", fuzzing::session) > 0);
 }

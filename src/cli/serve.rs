@@ -30,7 +30,7 @@ pub fn serve(settings: RunSettings, given: Vec<OsString>) -> ExitCode {
     }
     let reload = reload_hook(given, &settings.config);
     let pid_path = settings.config.process.pid_file.clone();
-    let broker = match Broker::bind(settings.config) {
+    let mut broker = match Broker::bind(settings.config) {
         Ok(broker) => broker,
         Err(e) => {
             fail(&e, settings.daemon);
@@ -50,6 +50,9 @@ pub fn serve(settings: RunSettings, given: Vec<OsString>) -> ExitCode {
     };
     // After binding (ports below 1024) and opening the log file, as mosquitto does.
     if let Err(e) = service::drop_privileges(&settings.run_as) {
+        return fail(&e, settings.daemon);
+    }
+    if let Err(e) = broker.open_store() {
         return fail(&e, settings.daemon);
     }
     service::notify_ready();

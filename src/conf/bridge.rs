@@ -1,5 +1,5 @@
 //! Bridge sections: `connection NAME` and the options after it, read and checked as mosquitto
-//! 2.0 reads them and kept for the bridging issue. A bridge option needs a `connection` in the
+//! 2.0 reads them, for [`crate::bridge`]. A bridge option needs a `connection` in the
 //! same file before it; TLS-PSK and OCSP are refused (native-tls has neither).
 
 use crate::config::{
@@ -110,7 +110,6 @@ fn connection(
         address_seen: false,
     });
     scope.bridge = Some(d.bridges.len() - 1);
-    d.not_yet(format!("connection {name}"), at);
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{MAX_REMAINING_LENGTH, Origin};
+use crate::config::{MAX_REMAINING_LENGTH, Origin, SyncPolicy};
 
 use super::draft::Draft;
 use super::error::{ErrorKind, NoteKind};
@@ -37,7 +37,9 @@ pub(super) fn option(
         | "persistence_file"
         | "persistence_location"
         | "autosave_interval"
-        | "autosave_on_changes" => persistence(d, name, args, at),
+        | "autosave_on_changes"
+        | "persistence_sync"
+        | "persistence_sync_period" => persistence(d, name, args),
         "persistent_client_expiration" => expiration(d, args, at),
         "pid_file" => pid_file(d, args),
         "user" => user(d, args),
@@ -176,39 +178,39 @@ fn size(d: &mut Draft, name: &str, args: &mut Args<'_>, at: &Origin) -> Result<(
     Ok(())
 }
 
-fn persistence(
-    d: &mut Draft,
-    name: &str,
-    args: &mut Args<'_>,
-    at: &Origin,
-) -> Result<(), ErrorKind> {
+/// mosquitto's persistence options, and minibroker's own `persistence_sync` and
+/// `persistence_sync_period` (how often the store reaches the disk itself, not only the
+/// operating system).
+fn persistence(d: &mut Draft, name: &str, args: &mut Args<'_>) -> Result<(), ErrorKind> {
     let p = &mut d.config.persistence;
-    let noted = match name {
-        "persistence" => {
-            p.enabled = lexer::boolean(args, name)?;
-            p.enabled
-        }
+    match name {
+        "persistence" => p.enabled = lexer::boolean(args, name)?,
         "persistence_file" => {
             p.file = Some(PathBuf::from(lexer::string(args, name, p.file.is_some())?));
-            true
         }
         "persistence_location" => {
             let dir = lexer::string(args, name, p.location.is_some())?;
             p.location = Some(PathBuf::from(dir));
-            true
         }
         "autosave_interval" => {
             let n = lexer::integer(args, name)?.max(0);
             p.autosave_interval = u32::try_from(n).unwrap_or(u32::MAX);
-            p.autosave_interval != 1800
+        }
+        "autosave_on_changes" => p.autosave_on_changes = lexer::boolean(args, name)?,
+        "persistence_sync" => {
+            let text = lexer::word(args, name)?;
+            let choices = [
+                ("batch", SyncPolicy::Batch),
+                ("periodic", SyncPolicy::Periodic),
+            ];
+            p.sync = lexer::keyword(name, text, &choices, "expected batch or periodic")?;
+            args.end(name, text)?;
         }
         _ => {
-            p.autosave_on_changes = lexer::boolean(args, name)?;
-            p.autosave_on_changes
+            let range = "must be from 1 to 3600 seconds";
+            let n = lexer::integer_in(args, name, 1, 3600, range)?;
+            p.sync_period = Duration::from_secs(u64::try_from(n).unwrap_or(1));
         }
-    };
-    if noted {
-        d.not_yet(name, at);
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! Bridges to other brokers, as a mosquitto.conf `connection` section describes them; kept for
-//! the issue that adds bridging. Defaults are mosquitto's.
+//! Bridges to other brokers, as a mosquitto.conf `connection` section describes them, for
+//! [`crate::bridge`]. Defaults are mosquitto's.
 
 use std::fmt;
 
@@ -119,6 +119,38 @@ pub struct Bridge {
 }
 
 impl Bridge {
+    /// The TLS options a bridge cannot use as given: TLS is on only with a CA file or path,
+    /// so any other TLS option without one would be silently ignored.
+    pub fn check_tls(&self) -> Result<(), String> {
+        let t = &self.tls;
+        let on = t.cafile.is_some() || t.capath.is_some();
+        if !on
+            && (t.certfile.is_some()
+                || t.keyfile.is_some()
+                || t.insecure
+                || t.version.is_some()
+                || t.alpn.is_some())
+        {
+            return Err(format!(
+                "bridge {}: TLS options need bridge_cafile or bridge_capath",
+                self.name
+            ));
+        }
+        if t.certfile.is_some() != t.keyfile.is_some() {
+            return Err(format!(
+                "bridge {}: bridge_certfile and bridge_keyfile go together",
+                self.name
+            ));
+        }
+        if on && cfg!(not(feature = "tls")) {
+            return Err(format!(
+                "bridge {}: this minibroker was built without TLS support (the `tls` feature)",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+
     /// A bridge named `name` with mosquitto's defaults and nothing to connect to yet.
     pub fn new(name: impl Into<String>) -> Bridge {
         Bridge {

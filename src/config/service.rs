@@ -3,19 +3,38 @@
 //! them; the defaults are mosquitto's.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-/// Saving sessions and retained messages to disk (not applied yet).
+/// Keeping sessions and retained messages across restarts (see `crate::disk`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Persistence {
     pub enabled: bool,
-    /// The directory of the database; the working directory when `None`.
+    /// The directory of the store; the working directory when `None`.
     pub location: Option<PathBuf>,
-    /// The database's file name; mosquitto's default is `mosquitto.db`.
+    /// The store's file name; `minibroker.db` by default. minibroker's format is its own, so
+    /// the default differs from mosquitto's `mosquitto.db`, which is then left alone.
     pub file: Option<PathBuf>,
-    /// Seconds between saves, or changes between saves with `autosave_on_changes`; 0 = only
-    /// at exit.
+    /// Seconds between compactions of the store, or changes between them with
+    /// `autosave_on_changes`; 0 = only when it grows or at exit. Every change is written
+    /// when it happens either way; this only bounds the file.
     pub autosave_interval: u32,
     pub autosave_on_changes: bool,
+    /// When the store is flushed to the disk itself (fsync).
+    pub sync: SyncPolicy,
+    /// With [`SyncPolicy::Periodic`], how often.
+    pub sync_period: Duration,
+}
+
+/// When the store's writes are forced to the disk. Either way every change is written to the
+/// operating system before the acknowledgement that depends on it leaves, so a crash of the
+/// broker (even `kill -9`) loses nothing; the policy decides what a power loss can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncPolicy {
+    /// One fsync per loop turn that changed anything, before its acknowledgements leave: a
+    /// power loss loses nothing acknowledged. Each turn waits for the disk.
+    Batch,
+    /// An fsync every `sync_period`: a power loss can take the changes of that last period.
+    Periodic,
 }
 
 impl Default for Persistence {
@@ -26,17 +45,19 @@ impl Default for Persistence {
             file: None,
             autosave_interval: 1800,
             autosave_on_changes: false,
+            sync: SyncPolicy::Periodic,
+            sync_period: Duration::from_secs(1),
         }
     }
 }
 
 impl Persistence {
-    /// The database path as mosquitto forms it: location + "/" + file.
+    /// The store's path as mosquitto forms its database's: location + "/" + file.
     pub fn path(&self) -> PathBuf {
         let file = self
             .file
             .clone()
-            .unwrap_or_else(|| PathBuf::from("mosquitto.db"));
+            .unwrap_or_else(|| PathBuf::from("minibroker.db"));
         match &self.location {
             Some(dir) => dir.join(file),
             None => file,

@@ -11,6 +11,8 @@
 //! - [`session`]: a script of client operations (open, send, read, close, wait) driven through
 //!   the [`Router`](crate::router::Router), with its invariants checked after every step.
 //!
+//! - [`store`]: arbitrary bytes as a persistence store file, read and replayed as at start.
+//!
 //! [`seeds`] builds the seed corpus from valid packets of every type and version.
 
 mod decode;
@@ -18,6 +20,7 @@ mod samples;
 pub mod seeds;
 mod session;
 mod session_script;
+mod store;
 #[cfg(feature = "fuzzing")]
 mod structured;
 
@@ -25,6 +28,7 @@ pub use decode::{decode, decode_chunked};
 pub use samples::sample_packets;
 pub use session::session;
 pub use session_script::{Op, Script};
+pub use store::{sample_file, sample_records, store};
 #[cfg(feature = "fuzzing")]
 pub use structured::{VersionedPacket, check_roundtrip, roundtrip};
 

@@ -74,6 +74,28 @@ pub fn all() -> Vec<Seed> {
         }
     }
     seeds.extend(session_seeds());
+    seeds.extend(store_seeds());
+    seeds
+}
+
+/// The sample store whole (the target puts a header before it, so without its own header it
+/// is read as records too), and each record alone.
+fn store_seeds() -> Vec<Seed> {
+    let file = super::sample_file();
+    let mut seeds = vec![Seed {
+        target: "store",
+        name: "sample-file".into(),
+        bytes: file,
+    }];
+    for (i, record) in super::sample_records().iter().enumerate() {
+        let mut bytes = Vec::new();
+        crate::store::record::encode(record, &mut bytes);
+        seeds.push(Seed {
+            target: "store",
+            name: format!("record-{i}"),
+            bytes,
+        });
+    }
     seeds
 }
 

@@ -39,6 +39,8 @@ pub enum BindError {
     Tls(TlsError),
     /// A password or ACL file cannot be read or parsed.
     Security(crate::auth::LoadError),
+    /// The persistence store's file or directory cannot be read or written.
+    Store(crate::disk::StoreError),
 }
 
 impl BindError {
@@ -68,6 +70,7 @@ impl fmt::Display for BindError {
             BindError::Poll(e) => write!(f, "cannot create the event loop: {}", os_message(e)),
             BindError::Tls(e) => write!(f, "{e}"),
             BindError::Security(e) => write!(f, "{e}"),
+            BindError::Store(e) => write!(f, "{e}"),
         }
     }
 }
@@ -78,6 +81,7 @@ impl std::error::Error for BindError {
             BindError::Config(e) => Some(e),
             BindError::Tls(e) => Some(e),
             BindError::Security(e) => Some(e),
+            BindError::Store(e) => Some(e),
             BindError::Listen { error, .. }
             | BindError::ListenUnix { error, .. }
             | BindError::Poll(error) => Some(error),

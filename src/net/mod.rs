@@ -2,6 +2,7 @@
 //! connections, the transport under each connection (plain TCP, TLS or a Unix socket, and
 //! WebSockets over either TCP one), and the mio reactor that drives the router.
 
+mod bridge;
 mod closing;
 mod connection;
 mod listener;
@@ -12,6 +13,7 @@ mod unix;
 #[cfg(feature = "websockets")]
 mod websocket;
 
+pub(crate) use bridge::{Outgoing, load_bridges};
 pub use listener::BindError;
 pub(crate) use listener::{Listener, bind_all};
 pub use reactor::ReloadHook;

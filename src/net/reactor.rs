@@ -19,11 +19,12 @@ use std::time::{Duration, Instant};
 use log::info;
 use mio::event::Event;
 use mio::{Events, Interest, Poll, Token};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 mod accept;
+mod bridges;
 mod closing;
 mod flush;
 
@@ -31,6 +32,7 @@ use super::TlsServer;
 use super::connection::{Connection, ReadOutcome};
 use super::listener::{Listener, os_message};
 use crate::config::Config;
+use crate::disk::Store;
 use crate::logging;
 use crate::router::{LinkId, LinkLoss, Ready, Router};
 
@@ -50,6 +52,10 @@ const FIRST_LISTENER: usize = usize::MAX - 1 - MAX_LISTENERS;
 /// A socket being closed gracefully has token `FIRST_CLOSING + key` in its own slab; client
 /// connections' keys stay below this.
 const FIRST_CLOSING: usize = FIRST_LISTENER - MAX_CLOSING;
+/// Bridge `i`'s socket has token `FIRST_BRIDGE + i`.
+pub(crate) const FIRST_BRIDGE: usize = FIRST_CLOSING - MAX_BRIDGES;
+/// More bridges than this are refused at bind time.
+pub(crate) const MAX_BRIDGES: usize = 1024;
 /// More listeners than this are refused at bind time.
 pub(crate) const MAX_LISTENERS: usize = 1024;
 
@@ -86,6 +92,8 @@ pub(crate) struct Reactor {
     router: Router,
     /// The certificate for TLS listeners; `None` when there are none.
     tls: Option<TlsServer>,
+    /// The persistence store, written each turn before the output; `None` without persistence.
+    store: Option<Store>,
     signals: Option<Signals>,
     /// Where a SIGHUP gets the configuration read afresh.
     reload: Option<ReloadHook>,
@@ -105,6 +113,8 @@ pub(crate) struct Reactor {
     /// packet from its fixed header long before this is reached.
     max_pending_in: usize,
     turn: u64,
+    /// The broker's bridges to other brokers.
+    bridges: bridges::Bridges,
     /// When running out of descriptors or memory was last logged.
     accept_warned: Option<Instant>,
     stopping: bool,
@@ -134,7 +144,7 @@ impl Reactor {
             });
         }
         let signals = if handle_signals {
-            let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR2])?;
+            let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2])?;
             poll.registry()
                 .register(&mut signals, SIGNALS, Interest::READABLE)?;
             Some(signals)
@@ -153,6 +163,7 @@ impl Reactor {
             connections: Slab::new(),
             router,
             tls,
+            store: None,
             signals,
             reload,
             stop,
@@ -164,9 +175,16 @@ impl Reactor {
             closing: ClosingSockets::default(),
             max_pending_in: usize::try_from(max_packet_size).unwrap_or(usize::MAX),
             turn: 0,
+            bridges: bridges::Bridges::default(),
             accept_warned: None,
             stopping: false,
         })
+    }
+
+    /// The persistence store, written each turn from now on.
+    pub(crate) fn with_store(mut self, store: Option<Store>) -> Reactor {
+        self.store = store;
+        self
     }
 
     /// Runs until asked to stop (by the waker or a signal), then closes every connection.
@@ -194,7 +212,14 @@ impl Reactor {
                 return Ok(());
             }
             deadline = self.router.tick(now);
+            self.bridge_turns(now);
+            // What this turn's acknowledgements promise is in the store before they leave.
+            if let Some(store) = self.store.as_mut() {
+                store.commit(&mut self.router, now);
+                store.tick(&mut self.router, now);
+            }
             self.flush(now);
+            self.bridge_writes(now);
             self.remove_doomed(now);
             // `log_dest topic`: this turn's log lines go to their $SYS topics.
             let router = &mut self.router;
@@ -213,7 +238,12 @@ impl Reactor {
         }
         let resume = self.listeners.iter().filter_map(|s| s.paused_until).min();
         let closing = self.closing.next_deadline();
-        let next = [deadline, resume, closing].into_iter().flatten().min();
+        let store = self.store.as_ref().and_then(Store::next_deadline);
+        let bridges = self.bridges.next;
+        let next = [deadline, resume, closing, store, bridges]
+            .into_iter()
+            .flatten()
+            .min();
         next.map(|at| at.saturating_duration_since(now))
     }
 
@@ -230,6 +260,9 @@ impl Reactor {
                 let registry = self.poll.registry();
                 self.closing
                     .event(registry, t - FIRST_CLOSING, &mut self.scratch);
+            }
+            Token(t) if (FIRST_BRIDGE..FIRST_CLOSING).contains(&t) => {
+                self.bridge_event(t - FIRST_BRIDGE, now);
             }
             token => self.connection_event(token, event, now),
         }
@@ -251,6 +284,12 @@ impl Reactor {
                     self.stopping = true;
                 }
                 SIGHUP => self.reload(),
+                SIGUSR1 => {
+                    if let Some(store) = self.store.as_mut() {
+                        info!("SIGUSR1 received, compacting the store.");
+                        store.compact(&mut self.router, Instant::now());
+                    }
+                }
                 SIGUSR2 => {
                     let lines = self.router.subscription_lines();
                     info!("Subscriptions ({}):", lines.len());
@@ -409,8 +448,13 @@ impl Reactor {
                 .registry()
                 .deregister(slot.listener.socket.source());
         }
-        // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write.
+        self.shut_down_bridges(now);
+        // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write, which
+        // may carry acknowledgements of this turn: the store is written first.
         self.router.shut_down(now);
+        if let Some(store) = self.store.as_mut() {
+            store.commit(&mut self.router, now);
+        }
         self.router.take_ready(&mut self.ready);
         self.ready.clear();
         let mut connections: Vec<Connection> = self.connections.drain().collect();
@@ -429,6 +473,10 @@ impl Reactor {
         }
         // Those still closing gracefully have had their chance; the broker does not wait.
         self.closing.close_all(self.poll.registry());
+        // After the links closed: sessions offline, wills published, all of it saved.
+        if let Some(store) = self.store.as_mut() {
+            store.close(&mut self.router, now);
+        }
         info!("stopped");
     }
 }

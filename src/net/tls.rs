@@ -7,6 +7,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 #[cfg(feature = "tls")]
+pub(crate) mod client;
+#[cfg(feature = "tls")]
 mod self_test;
 #[cfg(feature = "tls")]
 mod server;

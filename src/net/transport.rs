@@ -22,7 +22,7 @@ use std::net::Shutdown;
 use mio::event::Source;
 use mio::net::{TcpStream, UnixStream};
 #[cfg(feature = "tls")]
-use native_tls::{HandshakeError, MidHandshakeTlsStream, TlsAcceptor, TlsStream};
+use native_tls::{HandshakeError, MidHandshakeTlsStream, TlsAcceptor, TlsConnector, TlsStream};
 
 #[derive(Debug)]
 pub(crate) enum Transport {
@@ -48,6 +48,21 @@ impl Transport {
     #[cfg(feature = "tls")]
     pub(crate) fn accept_tls(acceptor: &TlsAcceptor, stream: TcpStream) -> io::Result<Transport> {
         match acceptor.accept(stream) {
+            Ok(tls) => Ok(Transport::Tls(Box::new(tls))),
+            Err(HandshakeError::WouldBlock(mid)) => Ok(Transport::Handshaking(Box::new(mid))),
+            Err(HandshakeError::Failure(e)) => Err(handshake_failed(&e)),
+        }
+    }
+
+    /// Starts a TLS handshake as the client, on a connected socket (a bridge's), checking the
+    /// certificate against `domain`.
+    #[cfg(feature = "tls")]
+    pub(crate) fn connect_tls(
+        connector: &TlsConnector,
+        domain: &str,
+        stream: TcpStream,
+    ) -> io::Result<Transport> {
+        match connector.connect(domain, stream) {
             Ok(tls) => Ok(Transport::Tls(Box::new(tls))),
             Err(HandshakeError::WouldBlock(mid)) => Ok(Transport::Handshaking(Box::new(mid))),
             Err(HandshakeError::Failure(e)) => Err(handshake_failed(&e)),

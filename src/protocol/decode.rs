@@ -221,7 +221,7 @@ fn decode_subscribe(
 }
 
 /// The options byte of a subscription (3.8.3.1).
-fn decode_subscription_options(
+pub(crate) fn decode_subscription_options(
     byte: u8,
     version: ProtocolVersion,
 ) -> Result<SubscriptionOptions, DecodeError> {

@@ -274,7 +274,7 @@ fn encode_reason_tail(
     }
 }
 
-fn options_byte(o: SubscriptionOptions, version: ProtocolVersion) -> u8 {
+pub(crate) fn options_byte(o: SubscriptionOptions, version: ProtocolVersion) -> u8 {
     if !version.is_v5() {
         return o.qos.bits();
     }

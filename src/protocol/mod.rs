@@ -45,3 +45,33 @@ pub use fit::{Fit, encode_within};
 pub use packet::*;
 pub use properties::{Properties, PropertyValues};
 pub use properties_codec::PublishOverrides;
+
+/// The properties of a stored message or will, in their MQTT 5 wire form (length prefix and
+/// all), for the persistence store: reusing the codec keeps one definition of each property.
+pub fn encode_message_properties(properties: &Properties, out: &mut Vec<u8>) {
+    properties_codec::encode_properties(properties, out);
+}
+
+/// Reads what [`encode_message_properties`] wrote; the whole of `bytes` must be the block.
+pub fn decode_message_properties(bytes: &[u8]) -> Result<Properties, DecodeError> {
+    let mut reader = reader::Reader::new(bytes, "stored properties");
+    let properties =
+        properties_codec::decode_properties(&mut reader, properties_codec::PropertyContext::Will)?;
+    if reader.is_empty() {
+        Ok(properties)
+    } else {
+        Err(DecodeError::TrailingBytes {
+            packet: "stored properties",
+        })
+    }
+}
+
+/// The MQTT 5 options byte of a subscription, as the persistence store keeps it.
+pub fn subscription_options_byte(options: SubscriptionOptions) -> u8 {
+    encode::options_byte(options, ProtocolVersion::V5)
+}
+
+/// Reads what [`subscription_options_byte`] wrote.
+pub fn subscription_options_from_byte(byte: u8) -> Result<SubscriptionOptions, DecodeError> {
+    decode::decode_subscription_options(byte, ProtocolVersion::V5)
+}

@@ -211,6 +211,8 @@ impl Router {
             session.window_bytes = self.config.max_inflight_bytes;
             session.protocol = connect.protocol;
         }
+        // Stored before the CONNACK can leave: the reactor writes the store first.
+        self.journal_connected(session_key);
         self.send(key, &Packet::ConnAck(connack));
         if session_present {
             self.resend_inflight(session_key, key);

@@ -68,6 +68,17 @@ impl Router {
                 session.queued_bytes
             ));
         }
+        let qos0 = session
+            .queue
+            .iter()
+            .filter(|q| q.qos == crate::protocol::QoS::AtMostOnce)
+            .count();
+        if qos0 != session.queued_qos0 {
+            return Err(format!(
+                "queued_qos0 {} but queue holds {qos0}",
+                session.queued_qos0
+            ));
+        }
         let byte_limit = self.config.max_queued_bytes;
         if byte_limit != 0 && bytes > byte_limit {
             return Err(format!("{bytes} payload bytes queued, limit {byte_limit}"));

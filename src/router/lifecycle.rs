@@ -101,7 +101,7 @@ impl Ending {
 /// interval, which MQTT 5 allows for resource constraints (section 4.1: a server "MAY
 /// discard" session state), and it is what keeps abandoned 3.x sessions from piling up.
 /// Not called for expiry 0, which ends the session at once.
-fn offline_lifetime(expiry: u32, cap: Option<Duration>) -> Option<Duration> {
+pub(super) fn offline_lifetime(expiry: u32, cap: Option<Duration>) -> Option<Duration> {
     let own = (expiry != NEVER_EXPIRES).then(|| Duration::from_secs(u64::from(expiry)));
     match (own, cap) {
         (Some(own), Some(cap)) => Some(own.min(cap)),
@@ -186,6 +186,7 @@ impl Router {
             self.session_deadlines.push(at, session_key);
         }
         let acl = session.acl.clone();
+        self.journal_session(session_key);
         self.reassign_shared(session_key);
         if let Some(will) = publish_now {
             self.publish_will(will, acl.as_ref());
@@ -203,6 +204,7 @@ impl Router {
         self.subscriptions.remove_subscriber(session_key);
         self.shared.remove_session(session_key);
         self.session_by_client_id.remove(&session.client_id);
+        self.journal_session_ended(session_key, &session);
         if session.dropped > 0 {
             debug!(
                 "Session {} ended having dropped {} messages on full queues",
@@ -228,6 +230,7 @@ impl Router {
         {
             let acl = session.acl.clone();
             self.publish_will(pending.1, acl.as_ref());
+            self.journal_session(session_key);
         }
         let expired = self.sessions.get(session_key).is_some_and(|session| {
             session.link.is_none() && session.expires_at.is_some_and(|at| at <= now)
@@ -240,7 +243,7 @@ impl Router {
 
     /// WRITE is checked now, with the rights of the client that set the will (mosquitto's
     /// order: a will allowed at CONNECT may be refused by a file reloaded since).
-    fn publish_will(&mut self, will: Will, acl: Option<&ClientAcl>) {
+    pub(super) fn publish_will(&mut self, will: Will, acl: Option<&ClientAcl>) {
         if !Router::will_allowed(acl, &will) {
             return;
         }

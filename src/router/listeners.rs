@@ -44,6 +44,8 @@ pub enum Peer {
         client: IpAddr,
         proxy: SocketAddr,
     },
+    /// The local side of one of the broker's own bridges, by the bridge's name.
+    Bridge(Arc<str>),
 }
 
 impl Peer {
@@ -52,8 +54,8 @@ impl Peer {
     pub fn ip(&self) -> IpAddr {
         match self {
             Peer::Tcp(addr) => addr.ip(),
-            Peer::Unix(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
             Peer::Forwarded { client, .. } => *client,
+            Peer::Unix(_) | Peer::Bridge(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         }
     }
 }
@@ -70,6 +72,7 @@ impl fmt::Display for Peer {
             Peer::Tcp(addr) => write!(f, "{addr}"),
             Peer::Unix(path) => write!(f, "{}", path.display()),
             Peer::Forwarded { client, proxy } => write!(f, "{client} (via {proxy})"),
+            Peer::Bridge(name) => write!(f, "bridge {name}"),
         }
     }
 }

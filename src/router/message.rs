@@ -1,6 +1,7 @@
 //! An application message as the broker stores and forwards it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::protocol::{Properties, Publish, QoS, Will};
@@ -22,7 +23,41 @@ pub struct Message {
     /// From the message expiry interval: after this instant the message is not delivered
     /// (MQTT 5 section 3.3.2.3.3).
     pub expires_at: Option<Instant>,
+    /// The message's number in the persistence store once it has been written there.
+    pub stored: StoreMark,
 }
+
+/// The number a message was written to the persistence store under, 0 before it is: the
+/// store writes a message once however many sessions hold it. Atomic only so that a message
+/// can be shared across threads; the store, on the broker's one thread, alone sets it.
+#[derive(Debug, Default)]
+pub struct StoreMark(AtomicU64);
+
+impl StoreMark {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub fn set(&self, id: u64) {
+        self.0.store(id, Ordering::Relaxed);
+    }
+}
+
+/// A copy is a different message as far as the store is concerned.
+impl Clone for StoreMark {
+    fn clone(&self) -> StoreMark {
+        StoreMark::default()
+    }
+}
+
+/// Where a message is stored is not part of what it is.
+impl PartialEq for StoreMark {
+    fn eq(&self, _: &StoreMark) -> bool {
+        true
+    }
+}
+
+impl Eq for StoreMark {}
 
 impl Message {
     pub fn from_publish(publish: Publish, now: Instant) -> Message {
@@ -77,6 +112,7 @@ impl Message {
             retain,
             properties,
             expires_at,
+            stored: StoreMark::default(),
         }
     }
 

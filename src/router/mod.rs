@@ -12,6 +12,7 @@
 
 mod access;
 mod authenticate;
+mod bridge_link;
 mod connect;
 mod invariants;
 mod lifecycle;
@@ -19,8 +20,10 @@ mod link;
 mod listeners;
 mod message;
 mod outbound;
+pub mod persist;
 mod publish;
 mod publish_checks;
+mod restore;
 mod retain;
 mod retained_backlog;
 mod retained_delivery;
@@ -41,13 +44,15 @@ mod tests_limits;
 #[cfg(test)]
 mod tests_options;
 #[cfg(test)]
+mod tests_persist;
+#[cfg(test)]
 mod tests_retained;
 #[cfg(test)]
 mod tests_v5;
 #[cfg(test)]
 mod tests_will;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::Instant;
@@ -63,7 +68,9 @@ use link::{Link, LinkState};
 use listeners::ListenerRules;
 pub use listeners::{ListenerId, Peer};
 pub use message::Message;
+pub use restore::{Clocks, Restored};
 use retain::RetainedStore;
+pub use session::Queued;
 use session::Session;
 use shared::{Member, SharedSubscriptions};
 use subscriptions::{Delivery, SubscriptionTable};
@@ -129,6 +136,15 @@ pub struct Router {
     security: Security,
     /// Failed logins per address, for the slow-down.
     failures: slowdown::FailureTracker,
+    /// Changes to stored state are journaled (persistence is on; see `persist`).
+    journaling: bool,
+    /// Retained messages and ended sessions since the store last took the changes.
+    journal: Vec<persist::Change>,
+    /// The last store number given to a session.
+    next_store_id: u64,
+    /// The keys of the sessions in the store, whose journals [`Router::take_changes`] takes;
+    /// ordered, so changes come out in the same order every run.
+    stored_sessions: BTreeSet<usize>,
 }
 
 impl Router {
@@ -154,6 +170,10 @@ impl Router {
             ids_assigned: 0,
             security: Security::without_files(config),
             failures: slowdown::FailureTracker::default(),
+            journaling: false,
+            journal: Vec::new(),
+            next_store_id: 0,
+            stored_sessions: BTreeSet::new(),
         }
     }
 

@@ -94,7 +94,7 @@ impl Router {
             return;
         }
         if !known {
-            session.inbound_qos2.insert(id.get());
+            session.inbound_insert(id.get());
             let message = Message::from_publish(publish, self.now);
             self.route(Arc::new(message), Some(session_key));
         }
@@ -106,7 +106,7 @@ impl Router {
     pub(super) fn handle_pubrel(&mut self, key: usize, rel: PubResponse) {
         let known = self
             .session_of(key)
-            .is_some_and(|session| session.inbound_qos2.remove(rel.packet_id.get()));
+            .is_some_and(|session| session.inbound_remove(rel.packet_id.get()));
         let mut comp = PubResponse::new(rel.packet_id);
         if !known {
             comp.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
@@ -180,6 +180,7 @@ impl Router {
     /// gets one copy per matching subscription instead, as mosquitto sends them.
     pub(super) fn route(&mut self, message: Arc<Message>, publisher: Option<usize>) {
         let replaced = if message.retain {
+            self.journal_retained(&message);
             self.retained.update(&message)
         } else {
             None
@@ -201,6 +202,7 @@ impl Router {
                 retain: message.retain && delivery.retain_as_published,
                 subscription_ids: std::mem::take(&mut delivery.subscription_ids),
                 shared_group: None,
+                entry: 0,
             };
             self.deliver(delivery.key, item);
         }
@@ -232,7 +234,9 @@ impl Router {
                 mark_ready(&mut self.ready, link, key);
             }
             Some(_) => enqueue(session, item, &self.config),
-            None if item.qos == QoS::AtMostOnce && !self.config.queue_qos0_offline => {}
+            None if item.qos == QoS::AtMostOnce
+                && !self.config.queue_qos0_offline
+                && !session.queue_qos0 => {}
             None => enqueue(session, item, &self.config),
         }
     }

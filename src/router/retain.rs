@@ -27,6 +27,10 @@ impl RetainedStore {
         }
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Message>> {
+        self.by_topic.values()
+    }
+
     pub fn get(&self, topic: &str) -> Option<&Arc<Message>> {
         self.by_topic.get(topic)
     }

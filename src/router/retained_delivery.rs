@@ -151,5 +151,6 @@ fn retained_item(
         retain: true,
         subscription_ids: identifier.into_iter().collect(),
         shared_group: None,
+        entry: 0,
     }
 }

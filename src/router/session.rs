@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::message::Message;
+use super::persist::Change;
 use super::retained_backlog::Backlogs;
 use crate::auth::ClientAcl;
 use crate::config::{Config, QueueFullPolicy};
@@ -29,6 +30,9 @@ pub struct Queued {
     /// The shared subscription group it was delivered through, so that it can be re-sent to
     /// another member if this one leaves before acknowledging it.
     pub shared_group: Option<Arc<str>>,
+    /// Its number in the persistence store while it waits in a stored session's queue; 0
+    /// otherwise.
+    pub entry: u64,
 }
 
 /// The state of one outbound QoS 1 or 2 delivery: which acknowledgement is due next.
@@ -102,6 +106,9 @@ pub struct Session {
     pub retained_backlog: Backlogs,
     /// Payload bytes in `queue`, for the byte bound.
     pub queued_bytes: usize,
+    /// QoS 0 messages in `queue`: a full queue looks for one to evict only when there is one,
+    /// so a queue full of QoS 1 refuses a message in constant time, not by a scan of it.
+    pub queued_qos0: usize,
     /// Inbound QoS 2 packet ids whose PUBLISH was delivered and whose PUBREL has not come:
     /// a re-sent PUBLISH with one of these ids is not delivered again [MQTT-4.3.3-2]. Bounded by
     /// the 65,535 possible ids.
@@ -115,6 +122,16 @@ pub struct Session {
     /// Who the client last connected as: its username and listener, for recompiling `acl`.
     pub username: Option<Arc<str>>,
     pub listener: usize,
+    /// Queue QoS 0 while offline even without `queue_qos0_messages`: a lazy bridge's local
+    /// session, as mosquitto queues for those. Not stored; the bridge sets it at every start.
+    pub queue_qos0: bool,
+    /// Its number in the persistence store; 0 when it is not stored (persistence off, or a
+    /// session that ends with its connection), and then nothing is journaled.
+    pub store_id: u64,
+    /// The last queue entry number given out, for [`Queued::entry`].
+    pub last_entry: u64,
+    /// What changed since the store last took this session's changes.
+    pub journal: Vec<Change>,
 }
 
 impl Session {
@@ -133,12 +150,25 @@ impl Session {
             queue: VecDeque::new(),
             retained_backlog: Backlogs::default(),
             queued_bytes: 0,
+            queued_qos0: 0,
             inbound_qos2: InboundQos2::default(),
             next_packet_id: 0,
             dropped: 0,
             acl: None,
             username: None,
             listener: 0,
+            queue_qos0: false,
+            store_id: 0,
+            last_entry: 0,
+            journal: Vec::new(),
+        }
+    }
+
+    /// Notes a change for the store, when the session is stored.
+    fn journal(&mut self, change: impl FnOnce(u64) -> Change) {
+        if self.store_id != 0 {
+            let id = self.store_id;
+            self.journal.push(change(id));
         }
     }
 
@@ -164,24 +194,34 @@ impl Session {
     }
 
     pub fn push_flight(&mut self, id: PacketId, flight: Flight) {
+        if let Flight::Qos1Sent(item) | Flight::Qos2Sent(item) = &flight {
+            self.journal(|session| Change::InFlight {
+                session,
+                packet_id: id,
+                item: item.clone(),
+            });
+        }
         self.inflight_bytes += flight.held_bytes();
         self.inflight.push_back((id, flight));
     }
 
     pub fn remove_flight(&mut self, position: usize) {
-        if let Some((_, flight)) = self.inflight.remove(position) {
+        if let Some((packet_id, flight)) = self.inflight.remove(position) {
             self.inflight_bytes -= flight.held_bytes();
+            self.journal(|session| Change::Landed { session, packet_id });
         }
     }
 
     /// PUBREC came for the delivery at `position`: only the packet id is kept, awaiting
     /// PUBCOMP. False when there is no such delivery.
     pub fn release_flight(&mut self, position: usize) -> bool {
-        let Some((_, flight)) = self.inflight.get_mut(position) else {
+        let Some((packet_id, flight)) = self.inflight.get_mut(position) else {
             return false;
         };
         self.inflight_bytes -= flight.held_bytes();
         *flight = Flight::Released;
+        let packet_id = *packet_id;
+        self.journal(|session| Change::Released { session, packet_id });
         true
     }
 
@@ -192,7 +232,7 @@ impl Session {
     /// Appends to the queue, applying the configured bounds and policy. QoS 0 is dropped before
     /// anything with a delivery promise: a full queue drops an incoming QoS 0 message, and an
     /// incoming QoS 1/2 message evicts the oldest queued QoS 0 one if there is one.
-    pub fn enqueue(&mut self, item: Queued, config: &Config) -> Enqueued {
+    pub fn enqueue(&mut self, mut item: Queued, config: &Config) -> Enqueued {
         let size = item.message.payload.len();
         let fits = |session: &Session| {
             session.queue.len() < config.max_queued_messages
@@ -203,6 +243,7 @@ impl Session {
         while !fits(self) {
             let victim = match config.queue_full_policy {
                 QueueFullPolicy::DropNew if item.qos == QoS::AtMostOnce => None,
+                QueueFullPolicy::DropNew if self.queued_qos0 == 0 => None,
                 QueueFullPolicy::DropNew => self
                     .queue
                     .iter()
@@ -214,10 +255,21 @@ impl Session {
                 return Enqueued::Dropped;
             };
             self.queued_bytes -= evicted.message.payload.len();
+            self.queued_qos0 -= usize::from(evicted.qos == QoS::AtMostOnce);
             self.dropped += 1;
+            self.journal_unqueue(evicted.entry);
             outcome = Enqueued::Evicted;
         }
         self.queued_bytes += size;
+        self.queued_qos0 += usize::from(item.qos == QoS::AtMostOnce);
+        if self.store_id != 0 {
+            self.last_entry += 1;
+            item.entry = self.last_entry;
+            self.journal(|session| Change::Queued {
+                session,
+                item: item.clone(),
+            });
+        }
         self.queue.push_back(item);
         outcome
     }
@@ -225,7 +277,32 @@ impl Session {
     pub fn dequeue(&mut self) -> Option<Queued> {
         let item = self.queue.pop_front()?;
         self.queued_bytes -= item.message.payload.len();
+        self.queued_qos0 -= usize::from(item.qos == QoS::AtMostOnce);
+        self.journal_unqueue(item.entry);
         Some(item)
+    }
+
+    fn journal_unqueue(&mut self, entry: u64) {
+        if entry != 0 {
+            self.journal(|session| Change::Unqueued { session, entry });
+        }
+    }
+
+    /// An inbound QoS 2 message was delivered; its PUBREL is awaited.
+    pub fn inbound_insert(&mut self, packet_id: u16) -> bool {
+        let new = self.inbound_qos2.insert(packet_id);
+        if new {
+            self.journal(|session| Change::Inbound { session, packet_id });
+        }
+        new
+    }
+
+    pub fn inbound_remove(&mut self, packet_id: u16) -> bool {
+        let known = self.inbound_qos2.remove(packet_id);
+        if known {
+            self.journal(|session| Change::InboundDone { session, packet_id });
+        }
+        known
     }
 }
 
@@ -235,24 +312,37 @@ impl Session {
     /// 4.8.2: a member that leaves does not keep the group's messages).
     pub fn take_shared(&mut self) -> Vec<Queued> {
         let mut taken = Vec::new();
-        self.inflight.retain(|(_, flight)| match flight {
+        let mut landed = Vec::new();
+        self.inflight.retain(|(id, flight)| match flight {
             Flight::Qos1Sent(item) | Flight::Qos2Sent(item) if item.shared_group.is_some() => {
                 taken.push(item.clone());
+                landed.push(*id);
                 false
             }
             _ => true,
         });
+        for packet_id in landed {
+            self.journal(|session| Change::Landed { session, packet_id });
+        }
         self.inflight_bytes = self.inflight.iter().map(|(_, f)| f.held_bytes()).sum();
         let (shared, own): (VecDeque<Queued>, VecDeque<Queued>) = self
             .queue
             .drain(..)
             .partition(|item| item.shared_group.is_some());
         self.queue = own;
+        for item in &shared {
+            self.journal_unqueue(item.entry);
+        }
         self.queued_bytes = self
             .queue
             .iter()
             .map(|item| item.message.payload.len())
             .sum();
+        self.queued_qos0 = self
+            .queue
+            .iter()
+            .filter(|item| item.qos == QoS::AtMostOnce)
+            .count();
         taken.extend(shared);
         taken
     }
@@ -279,5 +369,9 @@ impl InboundQos2 {
 
     pub fn len(&self) -> usize {
         self.0.as_ref().map_or(0, |ids| ids.len())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        self.0.iter().flat_map(|ids| ids.iter().copied())
     }
 }

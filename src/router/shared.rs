@@ -94,6 +94,18 @@ impl SharedSubscriptions {
         removed
     }
 
+    /// The groups `session` is a member of, with its membership, for the persistence store.
+    pub fn memberships_of(&self, session: usize) -> impl Iterator<Item = (&str, &Member)> {
+        let any = self.per_session.get(&session).copied().unwrap_or(0) > 0;
+        self.groups
+            .iter()
+            .filter(move |_| any)
+            .filter_map(move |group| {
+                let member = group.members.iter().find(|m| m.session == session)?;
+                Some((&*group.name, member))
+            })
+    }
+
     pub fn remove_session(&mut self, session: usize) {
         if self.per_session.get(&session).copied().unwrap_or(0) == 0 {
             return;

@@ -65,5 +65,6 @@ fn shared_item(message: Arc<Message>, group: Arc<str>, member: &Member, upgrade:
         subscription_ids: member.identifier.into_iter().collect(),
         shared_group: Some(group),
         message,
+        entry: 0,
     }
 }

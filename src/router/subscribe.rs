@@ -6,6 +6,7 @@ use std::sync::Arc;
 use log::debug;
 
 use super::Router;
+use super::persist::Change;
 use super::shared::{self, Member};
 use crate::protocol::{
     Packet, Properties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscriptionRequest,
@@ -101,6 +102,12 @@ impl Router {
                         identifier,
                     };
                     self.shared.subscribe(&request.filter, filter, member);
+                    self.journal_subscription(session_key, |session| Change::Subscribed {
+                        session,
+                        filter: request.filter.as_str().into(),
+                        options,
+                        identifier,
+                    });
                     // Retained messages are not sent to shared subscriptions [MQTT-3.8.4-?,
                     // MQTT 5 section 4.8.2].
                     Outcome {
@@ -122,6 +129,12 @@ impl Router {
         let is_new = self
             .subscriptions
             .subscribe(session_key, filter.clone(), options, identifier);
+        self.journal_subscription(session_key, |session| Change::Subscribed {
+            session,
+            filter: request.filter.as_str().into(),
+            options,
+            identifier,
+        });
         let wanted = match options.retain_handling {
             RetainHandling::SendAtSubscribe => true,
             RetainHandling::SendIfNew => is_new,
@@ -153,6 +166,12 @@ impl Router {
                 }
                 self.subscriptions.unsubscribe(session_key, filter)
             };
+            if existed {
+                self.journal_subscription(session_key, |session| Change::Unsubscribed {
+                    session,
+                    filter: filter.as_str().into(),
+                });
+            }
             if version.is_v5() {
                 reasons.push(if existed {
                     ReasonCode::SUCCESS

@@ -35,7 +35,35 @@ impl Broker {
     /// `minibroker` with exactly `args` (a configuration file that listens on 127.0.0.1,
     /// say); waits up to 10 s for the first `listening on 127.0.0.1:` line.
     pub fn start_exactly(args: &[&str], env: &[(&str, &str)]) -> Broker {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_minibroker"))
+        let mut broker = Broker::spawn(env!("CARGO_BIN_EXE_minibroker"), args, env);
+        broker.addr = broker.wait_for_listening(Duration::from_secs(10));
+        broker
+    }
+
+    /// Another broker program (Debian's mosquitto, say) with `args`, listening on
+    /// 127.0.0.1:`port`; waits up to 10 s until that port accepts connections.
+    pub fn start_program(program: &str, args: &[&str], port: u16) -> Broker {
+        let mut broker = Broker::spawn(program, args, &[]);
+        broker.addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(broker.addr).is_err() {
+            let exited = broker
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if exited.is_some() || Instant::now() >= deadline {
+                panic!(
+                    "{program} did not listen on {port}; log:\n{}",
+                    broker.logs().join("\n")
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        broker
+    }
+
+    fn spawn(program: &str, args: &[&str], env: &[(&str, &str)]) -> Broker {
+        let mut child = Command::new(program)
             .args(args)
             .envs(env.iter().copied())
             // `-v` alone decides the log level; an inherited RUST_LOG must not change it.
@@ -44,7 +72,7 @@ impl Broker {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("cannot start the minibroker binary");
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
         let log: Log = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
         let stderr = child.stderr.take().expect("piped stderr");
         let writer = Arc::clone(&log);
@@ -59,13 +87,11 @@ impl Broker {
                 line.clear();
             }
         });
-        let mut broker = Broker {
+        Broker {
             child: Some(child),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             log,
-        };
-        broker.addr = broker.wait_for_listening(Duration::from_secs(10));
-        broker
+        }
     }
 
     fn wait_for_listening(&mut self, timeout: Duration) -> SocketAddr {
@@ -170,6 +196,14 @@ impl Broker {
             "minibroker reported a panic; log tail:\n{}",
             tail(&logs, 40)
         );
+    }
+
+    /// SIGKILL, as a crash or `kill -9` ends the broker: no shutdown code runs.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// Sends SIGTERM and waits up to `timeout` for the exit status (killing it after that).

@@ -3,6 +3,7 @@
 // Each test file compiles this module on its own and uses a different part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod bridging;
 pub mod broker;
 pub mod client;
 pub mod client_v5;

@@ -75,12 +75,13 @@ pub(crate) fn put_str(buf: &mut Vec<u8>, s: &[u8]) {
     buf.extend_from_slice(s);
 }
 
-/// CONNECT with clean session, no will, and the user name and password if given.
+/// CONNECT with no will, clean session or not, and the user name and password if given.
 pub fn encode_connect(
     buf: &mut Vec<u8>,
     client_id: &str,
     keep_alive: u16,
     credentials: Option<(&str, &str)>,
+    clean: bool,
 ) {
     let login = credentials.map_or(0, |(user, password)| 4 + user.len() + password.len());
     let body = 10 + 2 + client_id.len() + login;
@@ -89,7 +90,8 @@ pub fn encode_connect(
     put_str(buf, b"MQTT");
     buf.push(PROTOCOL_LEVEL);
     // Connect flags: clean session, and user name and password flags with a login.
-    buf.push(if credentials.is_some() { 0xC2 } else { 0x02 });
+    let login = if credentials.is_some() { 0xC0 } else { 0 };
+    buf.push(login | if clean { 0x02 } else { 0 });
     buf.extend_from_slice(&keep_alive.to_be_bytes());
     put_str(buf, client_id.as_bytes());
     if let Some((user, password)) = credentials {
@@ -264,7 +266,7 @@ mod tests {
     #[test]
     fn connect_matches_the_specification_example() {
         let mut buf = Vec::new();
-        encode_connect(&mut buf, "ab", 60, None);
+        encode_connect(&mut buf, "ab", 60, None, true);
         #[rustfmt::skip]
         let expected = [
             0x10, 14,                       // CONNECT, remaining length

@@ -51,6 +51,8 @@ pub struct Net {
     credentials: Option<(String, String)>,
     /// Links that closed since the scenario last asked.
     pub closed: usize,
+    /// Whether new links ask for a clean session (3.1.1).
+    clean_session: bool,
 }
 
 impl Net {
@@ -73,6 +75,7 @@ impl Net {
             protocol: Protocol::V311,
             credentials: None,
             closed: 0,
+            clean_session: true,
         })
     }
 
@@ -91,12 +94,22 @@ impl Net {
     }
 
     /// Sets the user name and password of the links opened from now on.
+    /// Links opened from now on keep a persistent session (clean session 0) when `false`.
+    pub fn set_clean_session(&mut self, clean: bool) {
+        self.clean_session = clean;
+    }
+
     pub fn set_credentials(&mut self, credentials: Option<(String, String)>) {
         self.credentials = credentials;
     }
 
     /// Opens a TCP connection and queues CONNECT; the CONNACK arrives through [`Net::poll`].
     ///
+    /// Links opened from now on go to `addr`.
+    pub fn set_addr(&mut self, addr: SocketAddr) {
+        self.addr = addr;
+    }
+
     /// The connect itself is blocking: on loopback it completes in microseconds, and it keeps the
     /// listen backlog from overflowing (which would cost a one-second SYN retry).
     pub fn connect(&mut self, client_id: &str) -> io::Result<usize> {
@@ -119,7 +132,7 @@ impl Net {
             .credentials
             .as_ref()
             .map(|(u, p)| (u.as_str(), p.as_str()));
-        codec.encode_connect(&mut wbuf, client_id, 0, credentials);
+        codec.encode_connect(&mut wbuf, client_id, 0, credentials, self.clean_session);
         self.links.push(Link {
             stream,
             partial: Vec::new(),

@@ -9,13 +9,18 @@ use getopts::{Matches, Options};
 
 use crate::protocol::Protocol;
 
-pub const SCENARIOS: &[&str] = &["fanin", "fanout", "latency", "conns", "subs", "retained"];
+pub const SCENARIOS: &[&str] = &[
+    "fanin", "fanout", "latency", "conns", "subs", "retained", "burst", "offline",
+];
 
 /// Everything a scenario may need; each reads only its own fields.
 #[derive(Debug, Clone)]
 pub struct Opts {
     pub scenario: String,
     pub addr: SocketAddr,
+    /// Where the fanin subscriber connects when not to `addr` (`--sub-port`): the far end of
+    /// a bridge.
+    pub sub_addr: Option<SocketAddr>,
     /// Connect over TLS, trusting this CA and checking the certificate against `host`.
     pub tls: Option<TlsTarget>,
     pub secs: Duration,
@@ -37,6 +42,11 @@ pub struct Opts {
     pub label: Option<String>,
     /// Appended to the case name, e.g. `default limits`, to keep such runs in their own rows.
     pub note: Option<String>,
+    /// fanin: the subscriber keeps a persistent session (clean session 0).
+    pub persistent: bool,
+    /// offline: after filling, the broker is killed with SIGKILL and this shell command starts
+    /// it again, and the subscriber drains from the restarted broker.
+    pub restart: Option<String>,
 }
 
 /// A broker's TLS listener: the CA that signed its certificate and the name to check it for.
@@ -60,6 +70,12 @@ fn options() -> Options {
     let mut o = Options::new();
     o.optopt("", "host", "broker host (default 127.0.0.1)", "HOST");
     o.optopt("p", "port", "broker port (default 1883)", "PORT");
+    o.optopt(
+        "",
+        "sub-port",
+        "fanin: the subscriber connects to this port on the same host (a bridge's upstream)",
+        "PORT",
+    );
     o.optopt(
         "",
         "tls-ca",
@@ -128,6 +144,18 @@ fn options() -> Options {
         "sample this process's CPU time and memory",
         "PID",
     );
+    o.optflag(
+        "",
+        "persistent",
+        "fanin: the subscriber keeps a persistent session (clean session 0, MQTT 3.1.1)",
+    );
+    o.optopt(
+        "",
+        "restart",
+        "offline: kill the broker (--broker-pid) with SIGKILL after filling, start it again \
+         with this shell command, and drain from it",
+        "CMD",
+    );
     o.optopt("", "label", "broker name to put in the JSON lines", "NAME");
     o.optopt("", "note", "appended to the case name", "TEXT");
     o.optflag("h", "help", "print this help");
@@ -192,9 +220,20 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         (Some(user), password) => Some((user, password.unwrap_or_default())),
         (None, Some(_)) => return Err("--password needs --username".to_owned()),
     };
+    if m.opt_present("persistent") && protocol != Protocol::V311 {
+        return Err("--persistent is for MQTT 3.1.1 links only".to_owned());
+    }
+    let sub_addr = match m.opt_str("sub-port") {
+        None => None,
+        Some(text) => {
+            let sub_port: u16 = text.parse().map_err(|_| format!("--sub-port: {text}"))?;
+            Some(SocketAddr::new(addr.ip(), sub_port))
+        }
+    };
     Ok(Command::Run(Box::new(Opts {
         scenario,
         addr,
+        sub_addr,
         tls: tls_target(&m, &host)?,
         secs: Duration::from_secs_f64(secs),
         qos,
@@ -217,6 +256,8 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             .map_err(|_| "--broker-pid: not a number".to_owned())?,
         label: m.opt_str("label"),
         note: m.opt_str("note"),
+        persistent: m.opt_present("persistent"),
+        restart: m.opt_str("restart"),
     })))
 }
 

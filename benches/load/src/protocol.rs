@@ -96,9 +96,10 @@ impl LinkCodec {
         client_id: &str,
         keep_alive: u16,
         credentials: Option<(&str, &str)>,
+        clean: bool,
     ) {
         match self.protocol {
-            Protocol::V311 => codec::encode_connect(buf, client_id, keep_alive, credentials),
+            Protocol::V311 => codec::encode_connect(buf, client_id, keep_alive, credentials, clean),
             Protocol::V5 { topic_aliases } => {
                 let alias_max = if topic_aliases {
                     TOPIC_ALIAS_MAXIMUM

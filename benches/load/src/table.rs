@@ -111,6 +111,23 @@ const FIGURES: &[(&str, &str, &str, Better)] = &[
         "peak RSS while sending, KiB",
         Better::Lower,
     ),
+    ("offline", "published_per_s", "queued msg/s", Better::Higher),
+    (
+        "offline",
+        "published_per_cpu_s",
+        "queued msg per broker CPU-s",
+        Better::Higher,
+    ),
+    ("offline", "drained_per_s", "drained msg/s", Better::Higher),
+    ("offline", "loss_pct", "acknowledged, lost %", Better::Lower),
+    ("burst", "published_per_s", "accepted msg/s", Better::Higher),
+    ("burst", "rss_before_kb", "RSS before, KiB", Better::Lower),
+    (
+        "burst",
+        "rss_peak_kb",
+        "peak RSS, upstream down, KiB",
+        Better::Lower,
+    ),
 ];
 
 /// The broker every other is compared with, and the one it is compared against.

@@ -56,8 +56,8 @@ fn a_bridge_is_read_with_its_addresses_and_topics() {
     assert_eq!(b.tls.cafile.as_deref(), Some("/etc/ssl/ca.pem"));
     let notes: Vec<String> = loaded.notes.iter().map(Note::to_string).collect();
     assert!(
-        notes.contains(&format!("connection cloud ({MAIN}:2) is not supported yet")),
-        "{notes:?}"
+        !notes.iter().any(|n| n.contains("not supported yet")),
+        "bridges are supported: {notes:?}"
     );
     assert!(
         notes.contains(&format!(

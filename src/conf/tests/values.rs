@@ -183,11 +183,10 @@ fn log_type_and_log_dest_accumulate_none_clears_all_sets_everything() {
 
 #[test]
 fn options_kept_for_later_issues_are_noted_with_file_and_line() {
-    let notes =
-        notes("persistence true\nlistener 1883\nmax_connections 10\nallow_anonymous true\n");
+    let notes = notes("sys_interval 10\nlistener 1883\nmax_connections 10\nallow_anonymous true\n");
     assert_eq!(
         notes,
-        [format!("persistence ({MAIN}:1) is not supported yet")]
+        [format!("sys_interval ({MAIN}:1) is not supported yet")]
     );
     // The default value is what the broker does anyway: nothing to say.
     assert!(super::notes("persistence false\nretain_available true\nsys_interval 0\n").is_empty());

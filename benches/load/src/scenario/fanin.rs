@@ -1,4 +1,5 @@
-//! Fan-in: many publishers, one subscriber on `#`; throughput and, for QoS 1/2, loss.
+//! Fan-in: many publishers, one subscriber on `#`; throughput and, for QoS 1/2, loss. With
+//! `--sub-port` the subscriber is on another broker, which a bridge feeds.
 
 use std::io;
 
@@ -13,6 +14,10 @@ use crate::window::Window;
 pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
     let mut net = super::open_net(o)?;
     let qos = o.qos;
+    if let Some(sub_addr) = o.sub_addr {
+        net.set_addr(sub_addr);
+    }
+    net.set_clean_session(!o.persistent);
     let subscribed = open_links(
         &mut net,
         &o.prefix("sub"),
@@ -25,6 +30,8 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
         },
     )?;
     expect_opened(subscribed, 1, "subscriber")?;
+    net.set_addr(o.addr);
+    net.set_clean_session(true);
     let p = o.publishers;
     let opened = open_links(
         &mut net,
@@ -48,8 +55,15 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Report> {
     flow.drain(&mut net, |f| f.snapshot().published);
     let after = flow.snapshot();
     net.disconnect_all();
+    if o.persistent {
+        super::discard_session(o, &format!("{}-0", o.prefix("sub")))?;
+    }
 
-    let case = o.case(format!("qos{qos} p{p} t{} {}B", o.topics, o.payload));
+    let persistent = if o.persistent { ", persistent sub" } else { "" };
+    let case = o.case(format!(
+        "qos{qos} p{p} t{} {}B{persistent}",
+        o.topics, o.payload
+    ));
     let mut report = Report::new("fanin", case, o.label.as_deref());
     report.rate("published", at_end.published, &cpu);
     report.rate("delivered", at_end.delivered, &cpu);

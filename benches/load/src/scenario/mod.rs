@@ -1,9 +1,11 @@
 //! One module per scenario; each opens its own links, measures, and returns its reports.
 
+pub mod burst;
 pub mod conns;
 pub mod fanin;
 pub mod fanout;
 pub mod latency;
+pub mod offline;
 pub mod retained;
 pub mod subs;
 
@@ -25,6 +27,8 @@ pub fn run(o: &Opts, ticks: f64) -> io::Result<Vec<Report>> {
         "conns" => conns::run(o, ticks).map(|r| vec![r]),
         "subs" => subs::run(o, ticks),
         "retained" => retained::run(o, ticks).map(|r| vec![r]),
+        "offline" => offline::run(o, ticks).map(|r| vec![r]),
+        "burst" => burst::run(o, ticks).map(|r| vec![r]),
         other => Err(io::Error::other(format!("unknown scenario {other}"))),
     }
 }
@@ -51,6 +55,22 @@ fn expect_opened(opened: usize, count: usize, what: &str) -> io::Result<()> {
             "only {opened} of {count} {what} connected within {SETUP_LIMIT:?}"
         )))
     }
+}
+
+/// Ends the persistent session of `client_id` by connecting with clean session 1 [MQTT-3.1.2-6],
+/// so that it does not go on receiving the runs that follow.
+fn discard_session(o: &Opts, client_id: &str) -> io::Result<()> {
+    let mut net = open_net(o)?;
+    net.connect(client_id)?;
+    let deadline = setup_deadline();
+    let mut acked = false;
+    while !acked && Instant::now() < deadline && net.closed == 0 {
+        net.poll(crate::client::TICK, |_, packet, _| {
+            acked |= matches!(packet, crate::codec::Packet::ConnAck { .. });
+        })?;
+    }
+    net.disconnect_all();
+    Ok(())
 }
 
 /// A payload of `len` bytes; its content does not matter to a broker.

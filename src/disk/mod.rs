@@ -1,0 +1,411 @@
+//! The persistence store on disk: the thin I/O layer around the pure format in
+//! [`crate::store`]. It loads the file at start (cutting a torn tail, moving a damaged file
+//! aside), appends each loop turn's changes in one write before the turn's acknowledgements
+//! leave, syncs by the configured policy, and compacts the file into a fresh snapshot.
+//!
+//! Compaction writes the snapshot to `FILE.new`, syncs it, renames it over the store and syncs
+//! the directory, so at every instant the store on disk is either the old file or the new one,
+//! complete.
+
+pub(crate) mod convert;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use log::{error, info, warn};
+
+use crate::config::{Persistence, SyncPolicy};
+use crate::router::persist::Change;
+use crate::router::{Clocks, Router};
+use crate::store::{self, Image};
+use convert::{Encoder, Numbering};
+
+/// A store grows to this multiple of its last snapshot (plus [`GROWTH_ALLOWANCE`]) before it
+/// is compacted; doubling keeps the cost of compaction a constant share of the writes.
+const GROWTH_FACTOR: u64 = 2;
+const GROWTH_ALLOWANCE: u64 = 1024 * 1024;
+/// After a failed write, how long before the next error line.
+const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Why the store cannot be used at all: its directory or file cannot be read or written.
+#[derive(Debug)]
+pub struct StoreError {
+    pub path: PathBuf,
+    pub error: io::Error,
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "persistence file {}: {}",
+            self.path.display(),
+            self.error
+        )
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// What the store has written since the broker started.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStats {
+    pub bytes_written: u64,
+    /// Message bodies written (each once per file, however many sessions hold it).
+    pub messages_written: u64,
+    pub syncs: u64,
+    pub compactions: u64,
+}
+
+pub struct Store {
+    path: PathBuf,
+    /// The store file, open for appending; `None` until the first compaction makes it.
+    file: Option<File>,
+    /// Bytes in the file.
+    len: u64,
+    /// Bytes of the last snapshot, for the growth bound.
+    snapshot_len: u64,
+    policy: SyncPolicy,
+    sync_period: Duration,
+    /// Written but not yet synced, since when.
+    unsynced_since: Option<Instant>,
+    autosave_interval: u32,
+    autosave_on_changes: bool,
+    last_compaction: Instant,
+    changes_since_compaction: u64,
+    numbering: Numbering,
+    encoder: Encoder,
+    changes: Vec<Change>,
+    buffer: Vec<u8>,
+    stats: StoreStats,
+    error_logged: Option<Instant>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("len", &self.len)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Reads the store at the configured path. A missing file is an empty store; a damaged one
+    /// is moved aside and whatever could be read comes back. Fails only when the file or its
+    /// directory cannot be read or written at all.
+    pub fn open(config: &Persistence) -> Result<(Store, Image), StoreError> {
+        let path = config.path();
+        let fail = |error| StoreError {
+            path: path.clone(),
+            error,
+        };
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(fail(e)),
+        };
+        check_writable(&path).map_err(fail)?;
+        let image = load(&path, &bytes);
+        let now = Instant::now();
+        let store = Store {
+            path,
+            file: None,
+            len: 0,
+            snapshot_len: 0,
+            policy: config.sync,
+            sync_period: config.sync_period,
+            unsynced_since: None,
+            autosave_interval: config.autosave_interval,
+            autosave_on_changes: config.autosave_on_changes,
+            last_compaction: now,
+            changes_since_compaction: 0,
+            numbering: Numbering {
+                last: 0,
+                file_start: 1,
+                messages_written: 0,
+            },
+            encoder: Encoder::default(),
+            changes: Vec::new(),
+            buffer: Vec::new(),
+            stats: StoreStats::default(),
+            error_logged: None,
+        };
+        Ok((store, image))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        let mut stats = self.stats;
+        stats.messages_written = self.numbering.messages_written;
+        stats
+    }
+
+    /// Writes this turn's changes in one write, and syncs them with the batch policy. Called
+    /// before the turn's output is written, so no acknowledgement overtakes what it promises.
+    pub fn commit(&mut self, router: &mut Router, now: Instant) {
+        self.write_changes(router, now);
+        if self.len > self.snapshot_len * GROWTH_FACTOR + GROWTH_ALLOWANCE {
+            self.compact(router, now);
+        }
+    }
+
+    fn write_changes(&mut self, router: &mut Router, now: Instant) {
+        self.changes.clear();
+        router.take_changes(&mut self.changes);
+        if self.changes.is_empty() {
+            return;
+        }
+        self.changes_since_compaction += self.changes.len() as u64;
+        let clocks = clocks(now);
+        self.buffer.clear();
+        for change in &self.changes {
+            self.encoder
+                .encode(change, &mut self.numbering, &clocks, &mut self.buffer);
+        }
+        self.changes.clear();
+        self.append(now);
+        if self.policy == SyncPolicy::Batch {
+            self.sync(now);
+        }
+    }
+
+    fn append(&mut self, now: Instant) {
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        match file.write_all(&self.buffer) {
+            Ok(()) => {
+                self.len += self.buffer.len() as u64;
+                self.stats.bytes_written += self.buffer.len() as u64;
+                self.unsynced_since.get_or_insert(now);
+            }
+            Err(e) => {
+                // A partial record would read as damage in the middle of the file once more
+                // records follow it: cut it off, so the file stays a valid prefix.
+                let cut = file.set_len(self.len).and_then(|()| {
+                    use std::io::Seek;
+                    file.seek(io::SeekFrom::Start(self.len)).map(|_| ())
+                });
+                self.log_error(now, &format!("write failed: {e}"));
+                if let Err(e) = cut {
+                    self.log_error(now, &format!("cannot cut the failed write off: {e}"));
+                    self.file = None;
+                }
+            }
+        }
+    }
+
+    fn sync(&mut self, now: Instant) {
+        if self.unsynced_since.take().is_none() {
+            return;
+        }
+        if let Some(file) = self.file.as_ref() {
+            match file.sync_data() {
+                Ok(()) => self.stats.syncs += 1,
+                Err(e) => self.log_error(now, &format!("fsync failed: {e}")),
+            }
+        }
+    }
+
+    /// The next instant [`Store::tick`] has work: a periodic sync or an autosave.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let sync = match self.policy {
+            SyncPolicy::Periodic => self.unsynced_since.map(|at| at + self.sync_period),
+            SyncPolicy::Batch => None,
+        };
+        let autosave = (self.autosave_interval > 0 && !self.autosave_on_changes)
+            .then(|| self.last_compaction + Duration::from_secs(u64::from(self.autosave_interval)));
+        [sync, autosave].into_iter().flatten().min()
+    }
+
+    /// Periodic sync, and compaction when `autosave_interval` says so (or when a previous
+    /// compaction failed and left no file to append to).
+    pub fn tick(&mut self, router: &mut Router, now: Instant) {
+        if self
+            .unsynced_since
+            .is_some_and(|at| now >= at + self.sync_period)
+        {
+            self.sync(now);
+        }
+        let interval = u64::from(self.autosave_interval);
+        let due = interval > 0
+            && self.changes_since_compaction > 0
+            && if self.autosave_on_changes {
+                self.changes_since_compaction >= interval
+            } else {
+                now >= self.last_compaction + Duration::from_secs(interval)
+            };
+        if due || self.file.is_none() {
+            self.compact(router, now);
+        }
+    }
+
+    /// Replaces the store by a snapshot of the router's stored state (SIGUSR1, autosave, growth,
+    /// start and clean shutdown). Pending changes are written to the old file first, so a
+    /// failed compaction loses nothing.
+    pub fn compact(&mut self, router: &mut Router, now: Instant) {
+        self.write_changes(router, now);
+        let started = Instant::now();
+        self.changes.clear();
+        router.snapshot(&mut self.changes);
+        let clocks = clocks(now);
+        self.numbering.file_start = self.numbering.last + 1;
+        self.buffer.clear();
+        self.buffer.extend_from_slice(&store::header());
+        for change in &self.changes {
+            self.encoder
+                .encode(change, &mut self.numbering, &clocks, &mut self.buffer);
+        }
+        self.changes.clear();
+        match write_snapshot(&self.path, &self.buffer) {
+            Ok(file) => {
+                self.file = Some(file);
+                self.len = self.buffer.len() as u64;
+                self.snapshot_len = self.len;
+                self.stats.bytes_written += self.len;
+                self.stats.compactions += 1;
+                self.stats.syncs += 1;
+                self.unsynced_since = None;
+                log::debug!(
+                    "Store {} compacted to {} bytes in {:?}",
+                    self.path.display(),
+                    self.len,
+                    started.elapsed()
+                );
+            }
+            Err(e) => self.log_error(now, &format!("compaction failed: {e}")),
+        }
+        self.last_compaction = now;
+        self.changes_since_compaction = 0;
+    }
+
+    /// At a clean exit: everything written, compacted and synced.
+    pub fn close(&mut self, router: &mut Router, now: Instant) {
+        self.compact(router, now);
+        self.sync(now);
+        info!("Saved the store to {}.", self.path.display());
+    }
+
+    fn log_error(&mut self, now: Instant, what: &str) {
+        if self
+            .error_logged
+            .is_none_or(|at| now.saturating_duration_since(at) >= ERROR_LOG_INTERVAL)
+        {
+            error!("Store {}: {what}", self.path.display());
+            self.error_logged = Some(now);
+        }
+    }
+}
+
+fn clocks(now: Instant) -> Clocks {
+    let unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Clocks { now, unix_ms }
+}
+
+/// The clocks of this moment, for [`Router::restore`].
+pub fn clocks_now() -> Clocks {
+    clocks(Instant::now())
+}
+
+/// Fails early, with the reason, when the store could never be written.
+fn check_writable(path: &Path) -> io::Result<()> {
+    let probe = temp_path(path);
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe)?;
+    fs::remove_file(&probe)
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".new");
+    PathBuf::from(name)
+}
+
+/// Replays the file, saying what was recovered, and moves a damaged one aside.
+fn load(path: &Path, bytes: &[u8]) -> Image {
+    let scan = store::scan(bytes);
+    let shown = path.display();
+    if scan.torn > 0 {
+        warn!(
+            "Store {shown}: cut off a torn last write of {} bytes",
+            scan.torn
+        );
+    }
+    let read = scan.records.len();
+    let problem = scan.problem.clone();
+    let image = Image::from_records(scan.records);
+    if let Some(problem) = problem {
+        let aside = move_aside(path);
+        error!(
+            "Store {shown}: {problem}; kept the {read} records before it, lost the rest; the \
+             file is kept as {aside}"
+        );
+    }
+    if image.skipped > 0 {
+        warn!(
+            "Store {shown}: {} records referred to state the file did not have",
+            image.skipped
+        );
+    }
+    image
+}
+
+/// Renames a damaged store to `FILE.bad-<unix time>`; says where it went.
+fn move_aside(path: &Path) -> String {
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".bad-{stamp}"));
+    let aside = PathBuf::from(name);
+    match fs::rename(path, &aside) {
+        Ok(()) => aside.display().to_string(),
+        Err(e) => format!("{} (it could not be moved: {e})", path.display()),
+    }
+}
+
+/// Writes `bytes` as the new store: temporary file, fsync, rename, directory fsync. Returns
+/// the file, positioned at its end for appending.
+fn write_snapshot(path: &Path, bytes: &[u8]) -> io::Result<File> {
+    let temp = temp_path(path);
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Sessions and messages are the users' data: readable by the broker's user alone, as
+        // mosquitto creates its database.
+        options.mode(0o600);
+    }
+    let result = options.open(&temp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)?;
+        sync_directory(path)?;
+        Ok(file)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+fn sync_directory(path: &Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
+}
