@@ -199,3 +199,66 @@ fn a_silent_handshake_delays_no_one_and_ends_at_the_connect_timeout() {
     }
     broker.assert_alive();
 }
+
+#[test]
+fn http_dir_serves_files_inside_the_folder_only() {
+    let www = ConfDir::new();
+    www.write("index.html", "<p>hello</p>");
+    www.write("app/main.js", "let x = 1;");
+    let (mut broker, ws, _dir) = start(&format!("http_dir {}\n", www.path("")));
+    let (mut s, head) = http(ws, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("Content-Type: text/html"), "{head}");
+    assert!(head.contains("Content-Length: 12\r\n"), "{head}");
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert_eq!(body, "<p>hello</p>");
+    let (_, head) = http(ws, "GET /app HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        head.starts_with("HTTP/1.1 302 ") && head.contains("Location: /app/\r\n"),
+        "{head}"
+    );
+    let (mut s, head) = http(ws, "GET /app/main.js?v=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(head.contains("text/javascript"), "{head}");
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert_eq!(body, "let x = 1;");
+    for target in ["/../ws.conf", "/%2e%2e/ws.conf", "/missing.html"] {
+        let (_, head) = http(ws, &format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert!(head.starts_with("HTTP/1.1 404 "), "{target}: {head}");
+    }
+    // The upgrade still works on the same listener.
+    let (_, head) = http(ws, &request("Sec-WebSocket-Protocol: mqtt\r\n"));
+    assert!(head.starts_with("HTTP/1.1 101 "));
+    broker.assert_alive();
+}
+
+#[test]
+fn x_forwarded_for_names_the_client_only_when_trusted() {
+    let (broker, ws, _dir) = start("websockets_trust_forwarded_for true\n");
+    let (mut s, head) = http(
+        ws,
+        &request("Sec-WebSocket-Protocol: mqtt\r\nX-Forwarded-For: 10.9.8.7, 203.0.113.7\r\n"),
+    );
+    assert!(head.starts_with("HTTP/1.1 101 "));
+    s.write_all(&frame(0x2, &Connect::v311("proxied").encode()))
+        .unwrap();
+    assert_eq!(read_frame(&mut s).1, [0x20, 0x02, 0x00, 0x00]);
+    assert!(broker.wait_for_log(
+        "New client connected from 203.0.113.7 (via 127.0.0.1:",
+        Duration::from_secs(5)
+    ));
+    let (untrusting, ws2, _dir2) = start("");
+    let (mut s, _) = http(
+        ws2,
+        &request("Sec-WebSocket-Protocol: mqtt\r\nX-Forwarded-For: 203.0.113.7\r\n"),
+    );
+    s.write_all(&frame(0x2, &Connect::v311("direct").encode()))
+        .unwrap();
+    assert_eq!(read_frame(&mut s).1, [0x20, 0x02, 0x00, 0x00]);
+    assert!(untrusting.wait_for_log(
+        "New client connected from 127.0.0.1:",
+        Duration::from_secs(5)
+    ));
+    assert!(!untrusting.logs().iter().any(|l| l.contains("203.0.113.7")));
+}
