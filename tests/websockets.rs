@@ -262,3 +262,52 @@ fn x_forwarded_for_names_the_client_only_when_trusted() {
     ));
     assert!(!untrusting.logs().iter().any(|l| l.contains("203.0.113.7")));
 }
+
+/// wss://: a WebSockets listener with certfile and keyfile; the upgrade and MQTT run inside TLS.
+#[cfg(feature = "tls")]
+#[test]
+fn wss_carries_mqtt_inside_tls() {
+    let certs = common::tls::Certs::new();
+    let extra = format!(
+        "listener {} 127.0.0.1\nprotocol websockets\ncertfile {}\nkeyfile {}\n",
+        free_port(),
+        certs.arg("server.crt"),
+        certs.arg("server.key")
+    );
+    let (mut broker, _ws, _dir) = start(&extra);
+    assert!(broker.wait_for_log("(WebSockets, TLS)", Duration::from_secs(5)));
+    let line = broker
+        .logs()
+        .into_iter()
+        .find(|l| l.ends_with(" (WebSockets, TLS)"))
+        .unwrap();
+    let port: u16 = line
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut tls = common::tls::handshake(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        &certs.path("ca.crt"),
+    )
+    .expect("TLS handshake");
+    tls.write_all(request("Sec-WebSocket-Protocol: mqtt\r\n").as_bytes())
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        tls.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101 "));
+    tls.write_all(&frame(0x2, &Connect::v311("wss-client").encode()))
+        .unwrap();
+    let mut connack = [0u8; 6];
+    tls.read_exact(&mut connack).unwrap();
+    assert_eq!(connack, [0x82, 0x04, 0x20, 0x02, 0x00, 0x00]);
+    broker.assert_alive();
+}
