@@ -13,7 +13,7 @@
 
 FUZZ_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 FUZZ_SECS ?= 60
-FUZZ_TARGETS ?= decode decode_chunked roundtrip session store
+FUZZ_TARGETS ?= decode decode_chunked roundtrip session store ws_frames
 FUZZ_ARGS ?=
 # libFuzzer flags: the MQTT dictionary; an input taking over 10 s is a hang; any single
 # allocation above 64 MiB is a crash (inputs are at most a few KiB, so only an allocation

@@ -168,7 +168,7 @@ impl Broker {
         // Logged only once signals are handled: a script that waits for "listening on" and
         // then sends SIGTERM must not find the default action still in place.
         let addrs = self.local_addrs();
-        let kinds: Vec<ListenerKind> = self.listeners.iter().map(|l| l.kind).collect();
+        let labels: Vec<&str> = self.listeners.iter().map(Listener::label).collect();
         let mut router = Router::new(&self.config);
         router.set_auth(self.security);
         let store = self
@@ -186,11 +186,8 @@ impl Broker {
         .with_store(store);
         // After the store's sessions are back, so a bridge resumes its own.
         reactor.start_bridges(self.bridges, Instant::now());
-        for (addr, kind) in addrs.iter().zip(kinds) {
-            match kind {
-                ListenerKind::Plain => info!("listening on {addr}"),
-                ListenerKind::Tls => info!("listening on {addr} (TLS)"),
-            }
+        for (addr, label) in addrs.iter().zip(labels) {
+            info!("listening on {addr}{label}");
         }
         if addrs.iter().any(|a| a.ip().is_unspecified()) && self.config.allow_anonymous {
             warn!("anonymous clients are allowed and the broker listens on all interfaces");

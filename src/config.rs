@@ -21,8 +21,8 @@ pub use bridge::{
     Secret, StartType,
 };
 pub use listener::{
-    ListenerOptions, ListenerProtocol, PendingAddress, PendingListener, SocketDomain, TlsFiles,
-    TlsVersion, UnixListenerConfig,
+    ListenerOptions, ListenerProtocol, PendingAddress, SocketDomain, TlsFiles, TlsVersion,
+    UnixListenerConfig,
 };
 pub use security::SecurityOptions;
 pub use service::{
@@ -140,7 +140,8 @@ impl fmt::Debug for TlsIdentity {
 /// Everything the broker can be told. `Config::default()` equals the command-line defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// Addresses to listen on, plain TCP or TLS. A bare `SocketAddr` converts into a plain one.
+    /// Addresses to listen on, plain TCP or TLS, speaking MQTT or MQTT over WebSockets
+    /// ([`ListenerOptions::protocol`]). A bare `SocketAddr` converts into a plain MQTT one.
     pub listeners: Vec<ListenerConfig>,
     /// The certificate the TLS listeners present; needed when there is one.
     pub tls: Option<TlsIdentity>,
@@ -210,8 +211,6 @@ pub struct Config {
     pub bridges: Vec<Bridge>,
     /// Unix domain socket listeners (plain MQTT), beside the TCP ones in `listeners`.
     pub unix_listeners: Vec<UnixListenerConfig>,
-    /// Listeners the broker cannot open yet (WebSockets); they are skipped.
-    pub pending_listeners: Vec<PendingListener>,
 }
 
 /// Mosquitto's default port for plain MQTT.
@@ -259,7 +258,6 @@ impl Default for Config {
             websockets: WebSocketsTuning::default(),
             bridges: Vec::new(),
             unix_listeners: Vec::new(),
-            pending_listeners: Vec::new(),
         }
     }
 }
@@ -300,6 +298,13 @@ impl Config {
             return Err(ConfigError::new(
                 "tls",
                 "this minibroker was built without TLS support (the `tls` feature)",
+            ));
+        }
+        #[cfg(not(feature = "websockets"))]
+        if (self.listeners.iter()).any(|l| l.options.protocol == ListenerProtocol::WebSockets) {
+            return Err(ConfigError::new(
+                "protocol",
+                "this minibroker was built without WebSockets support (the `websockets` feature)",
             ));
         }
         if self.max_packet_size < 2 || self.max_packet_size > MAX_REMAINING_LENGTH + 5 {

@@ -12,6 +12,9 @@
 //! - `net`: the only code touching sockets and TLS: the mio reactor, listeners (TCP and Unix
 //!   domain sockets), connections and the transport under each (plain TCP, TLS or a Unix
 //!   socket).
+//! - [`ws`]: MQTT over WebSockets without I/O: the upgrade handshake, the framing and the
+//!   `http_dir` file mapping (the `websockets` feature); the transport under a WebSocket
+//!   connection lives in `net`.
 //! - [`config`]: plain configuration data with defaults and validation.
 //! - [`conf`]: the mosquitto.conf reader, pure, producing a [`Config`]; errors carry the file
 //!   and line.
@@ -47,6 +50,8 @@ pub mod router;
 pub mod service;
 pub mod store;
 pub mod topic;
+#[cfg(feature = "websockets")]
+pub mod ws;
 
 pub use broker::{BindError, Broker, BrokerHandle, RunOptions, TlsError};
 pub use config::{Config, ListenerConfig, ListenerKind, TlsIdentity};

@@ -41,6 +41,7 @@ pub(super) struct ListenerDraft {
     pub(super) use_username_as_clientid: Option<bool>,
     pub(super) protocol: Option<ListenerProtocol>,
     pub(super) http_dir: Option<PathBuf>,
+    pub(super) trust_forwarded_for: Option<bool>,
     pub(super) tls: TlsFiles,
     /// The first TLS option's line, for errors about the TLS files as a whole.
     pub(super) tls_origin: Option<Origin>,

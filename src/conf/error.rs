@@ -91,8 +91,6 @@ pub enum ErrorKind {
     },
     /// certfile without keyfile or the reverse.
     HalfTlsIdentity(&'static str),
-    /// Nothing left for the broker to listen on.
-    NoListener,
 }
 
 impl fmt::Display for ErrorKind {
@@ -171,9 +169,6 @@ impl fmt::Display for ErrorKind {
             ErrorKind::HalfTlsIdentity(missing) => {
                 write!(f, "This listener has TLS files but no {missing}.")
             }
-            ErrorKind::NoListener => f.write_str(
-                "No listener the broker can open (WebSockets listeners are not supported yet).",
-            ),
         }
     }
 }

@@ -94,6 +94,7 @@ fn listener_options(
         use_username_as_clientid: l.use_username_as_clientid.unwrap_or(false),
         protocol: l.protocol.unwrap_or_default(),
         http_dir: l.http_dir.clone(),
+        trust_forwarded_for: l.trust_forwarded_for.unwrap_or(false),
         tls: l.tls.clone(),
         allow_anonymous,
         security,

@@ -51,13 +51,13 @@ pub(super) fn option(
         }
         "websockets_log_level" => lexer::integer(args, name).map(|level| {
             d.config.websockets.log_level = i32::try_from(level).unwrap_or(i32::MAX);
-            d.not_yet(name, at);
+            let why = "it sets libwebsockets' own logging; use log_type websockets";
+            d.note(name, at, NoteKind::Ignored(why));
         }),
         "websockets_headers_size" => {
             let range = "must be from 0 to 65535";
             lexer::integer_in(args, name, 0, 65535, range).map(|size| {
                 d.config.websockets.headers_size = u16::try_from(size).unwrap_or(u16::MAX);
-                d.not_yet(name, at);
             })
         }
         _ => return None,

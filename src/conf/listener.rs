@@ -31,6 +31,7 @@ pub(super) fn option(
         "protocol" => protocol(d, scope, args, at),
         "socket_domain" => socket_domain(d, scope, args, at),
         "use_username_as_clientid" => use_username_as_clientid(d, scope, args, at),
+        "websockets_trust_forwarded_for" => trust_forwarded_for(d, scope, args, at),
         _ => return None,
     };
     Some(result)
@@ -135,7 +136,6 @@ fn http_dir(
     let listener = current(d, scope, at);
     let dir = lexer::string(args, "http_dir", listener.http_dir.is_some())?;
     listener.http_dir = Some(PathBuf::from(dir));
-    d.not_yet("http_dir", at);
     Ok(())
 }
 
@@ -218,15 +218,26 @@ fn protocol(
     ];
     let protocol = lexer::keyword("protocol", text, &choices, "expected mqtt or websockets")?;
     args.end("protocol", text)?;
-    current(d, scope, at).protocol = Some(protocol);
-    if protocol == ListenerProtocol::WebSockets {
-        let why = "this listener is not opened";
-        d.note(
-            "protocol websockets",
-            at,
-            NoteKind::NotSupportedYet(Some(why)),
-        );
+    if protocol == ListenerProtocol::WebSockets && !cfg!(feature = "websockets") {
+        return Err(ErrorKind::Unsupported {
+            option: "protocol websockets".into(),
+            reason: "this minibroker was built without WebSockets support",
+        });
     }
+    current(d, scope, at).protocol = Some(protocol);
+    Ok(())
+}
+
+/// `websockets_trust_forwarded_for true|false` (minibroker's own): on a WebSockets listener
+/// behind a reverse proxy, the client's address comes from X-Forwarded-For.
+fn trust_forwarded_for(
+    d: &mut Draft,
+    scope: &Scope,
+    args: &mut Args<'_>,
+    at: &Origin,
+) -> Result<(), ErrorKind> {
+    let on = lexer::boolean(args, "websockets_trust_forwarded_for")?;
+    current(d, scope, at).trust_forwarded_for = Some(on);
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! From listener sections to the sockets the broker binds: the default listener rule,
 //! local-only mode, bind addresses resolved and filtered by socket_domain, TLS, Unix domain
-//! sockets, and the listeners kept aside because the broker cannot open them yet.
+//! sockets, and WebSockets listeners (which bind an IP address only, as mosquitto's do).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use crate::config::{
     Config, DEFAULT_PORT, ListenerConfig, ListenerKind, ListenerOptions, ListenerProtocol, Origin,
-    PendingAddress, PendingListener, SocketDomain, TlsIdentity, UnixListenerConfig,
+    PendingAddress, SocketDomain, TlsIdentity, UnixListenerConfig,
 };
 
 use super::Source;
@@ -68,7 +68,7 @@ pub(super) fn sections(d: &Draft, ports: &[u16]) -> Vec<ListenerDraft> {
 /// An error and the line it is about, when there is one.
 pub(super) type Located = (Option<Origin>, ErrorKind);
 
-/// Resolves one section's addresses and decides whether it is plain, TLS or pending.
+/// Resolves one section's addresses and decides whether it is plain or TLS.
 pub(super) fn resolve(draft: ListenerDraft, source: &dyn Source) -> Result<Resolved, Located> {
     let kind = match (&draft.tls.certfile, &draft.tls.keyfile) {
         (Some(_), Some(_)) => ListenerKind::Tls,
@@ -195,11 +195,8 @@ pub(super) fn install(
             let why = "this listener has no certfile and keyfile, so it does not use TLS";
             notes.push(note("TLS option", at, NoteKind::Ignored(why)));
         }
+        websocket_notes(&draft, &options, notes);
         let sockets = match address {
-            _ if options.protocol != ListenerProtocol::Mqtt => {
-                set_aside(config, address, options);
-                continue;
-            }
             PendingAddress::Sockets(addrs) => addrs,
             PendingAddress::Unix(path) => {
                 unix_listener(config, &draft, kind, path, options)?;
@@ -231,22 +228,26 @@ pub(super) fn install(
     if let Some(alias) = alias {
         config.topic_alias_maximum = alias;
     }
-    if config.listeners.is_empty() && config.unix_listeners.is_empty() {
-        let at = config
-            .pending_listeners
-            .first()
-            .and_then(|p| p.options.origin.clone());
-        return Err((at, ErrorKind::NoListener));
-    }
     Ok(())
 }
 
-/// Keeps a listener the broker cannot open yet (a WebSockets listener, noted at its
-/// `protocol` line).
-fn set_aside(config: &mut Config, address: PendingAddress, options: ListenerOptions) {
-    config
-        .pending_listeners
-        .push(PendingListener { address, options });
+/// `http_dir` and `websockets_trust_forwarded_for` mean something on a WebSockets listener
+/// only; elsewhere they are noted as ignored rather than silently kept.
+fn websocket_notes(draft: &ListenerDraft, options: &ListenerOptions, notes: &mut Vec<Note>) {
+    if options.protocol == ListenerProtocol::WebSockets {
+        return;
+    }
+    let Some(at) = &draft.origin else {
+        return;
+    };
+    let why = "this listener does not speak WebSockets";
+    if options.http_dir.is_some() {
+        notes.push(note("http_dir", at, NoteKind::Ignored(why)));
+    }
+    if draft.trust_forwarded_for.is_some() {
+        let option = "websockets_trust_forwarded_for";
+        notes.push(note(option, at, NoteKind::Ignored(why)));
+    }
 }
 
 /// A `listener 0 PATH` section: plain MQTT over a Unix domain socket. Local clients reach it
@@ -263,6 +264,14 @@ fn unix_listener(
         let option = format!("listener 0 {}", path.display());
         let reason = "minibroker's Unix socket listeners do not use TLS";
         return Err((tls_at(draft), ErrorKind::Unsupported { option, reason }));
+    }
+    if options.protocol == ListenerProtocol::WebSockets {
+        let option = format!("listener 0 {}", path.display());
+        let reason = "minibroker's WebSockets listeners need a TCP port";
+        return Err((
+            draft.origin.clone(),
+            ErrorKind::Unsupported { option, reason },
+        ));
     }
     config
         .unix_listeners

@@ -1,5 +1,5 @@
 //! What one listener is told besides its address: the per-listener settings of a mosquitto.conf
-//! `listener` section, and the listeners the broker cannot open yet.
+//! `listener` section.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,7 +18,7 @@ pub enum SocketDomain {
 pub enum ListenerProtocol {
     #[default]
     Mqtt,
-    /// MQTT over WebSockets; such a listener is kept in [`super::Config::pending_listeners`].
+    /// MQTT over WebSockets (RFC 6455), plain or over TLS (`ws://` and `wss://`).
     WebSockets,
 }
 
@@ -71,8 +71,14 @@ pub struct ListenerOptions {
     /// Use the CONNECT user name as the client id (a client without one is refused).
     pub use_username_as_clientid: bool,
     pub protocol: ListenerProtocol,
-    /// Files served to plain HTTP requests on a WebSockets listener. Not applied yet.
+    /// Files served to plain HTTP GET requests on a WebSockets listener, confined to this
+    /// folder; without it such requests get `426 Upgrade Required`.
     pub http_dir: Option<PathBuf>,
+    /// On a WebSockets listener behind a reverse proxy: take the client's address for log
+    /// lines (and failed-login counting) from the last X-Forwarded-For entry, the one the proxy
+    /// added. Off by default, since a client reaching the listener directly could claim any
+    /// address.
+    pub trust_forwarded_for: bool,
     pub tls: TlsFiles,
     /// Whether clients without a user name may connect here, resolved as mosquitto 2.0.12+
     /// does (local-only mode forces it on; unset means false once a listener is configured).
@@ -96,6 +102,7 @@ impl Default for ListenerOptions {
             use_username_as_clientid: false,
             protocol: ListenerProtocol::Mqtt,
             http_dir: None,
+            trust_forwarded_for: false,
             tls: TlsFiles::default(),
             allow_anonymous: true,
             security: SecurityOptions::default(),
@@ -111,19 +118,11 @@ pub struct UnixListenerConfig {
     pub options: ListenerOptions,
 }
 
-/// Where a listener section listens, before it is known whether the broker opens it.
+/// Where a listener section listens: TCP addresses, or a Unix domain socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PendingAddress {
-    /// TCP addresses, for a WebSockets listener.
+    /// TCP addresses.
     Sockets(Vec<SocketAddr>),
     /// A Unix domain socket (`listener 0 PATH`).
     Unix(PathBuf),
-}
-
-/// A listener the configuration asks for that the broker does not open yet (WebSockets), kept
-/// for the issue that adds it; the broker logs that it is skipped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingListener {
-    pub address: PendingAddress,
-    pub options: ListenerOptions,
 }

@@ -191,11 +191,14 @@ pub struct Process {
     pub user: Option<String>,
 }
 
-/// Tuning of WebSockets listeners (not applied yet).
+/// Tuning of WebSockets listeners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WebSocketsTuning {
+    /// libwebsockets' own log level in mosquitto; read and ignored (minibroker's WebSocket
+    /// lines are logged with `log_type websockets`).
     pub log_level: i32,
-    /// The largest HTTP header block accepted, in bytes.
+    /// The largest HTTP request (request line and headers) accepted before the upgrade, in
+    /// bytes; a larger one is answered `431` and closed. 0 means the default, 4096.
     pub headers_size: u16,
 }
 

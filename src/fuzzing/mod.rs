@@ -23,6 +23,8 @@ mod session_script;
 mod store;
 #[cfg(feature = "fuzzing")]
 mod structured;
+#[cfg(feature = "websockets")]
+mod ws_frames;
 
 pub use decode::{decode, decode_chunked};
 pub use samples::sample_packets;
@@ -31,6 +33,8 @@ pub use session_script::{Op, Script};
 pub use store::{sample_file, sample_records, store};
 #[cfg(feature = "fuzzing")]
 pub use structured::{VersionedPacket, check_roundtrip, roundtrip};
+#[cfg(feature = "websockets")]
+pub use ws_frames::ws_frames;
 
 use crate::protocol::ProtocolVersion;
 

@@ -78,6 +78,11 @@ impl Connection {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return ReadOutcome::Data,
             Err(e) => return ReadOutcome::Failed(e),
         };
+        // Behind a reverse proxy the client's own address arrives with the WebSocket
+        // handshake, before any MQTT byte, so the CONNECT is logged with it.
+        if let Some(peer) = self.transport.take_forwarded_peer() {
+            router.set_link_peer(self.link, peer);
+        }
         let fresh = &scratch[..n];
         if self.pending_in.is_empty() {
             let consumed = router.receive(self.link, fresh, now).min(n);

@@ -15,7 +15,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::TlsError;
 use super::unix::UnixSocketListener;
-use crate::config::{Config, ConfigError, ListenerConfig, ListenerKind, ListenerOptions};
+use crate::config::{
+    Config, ConfigError, ListenerConfig, ListenerKind, ListenerOptions, ListenerProtocol,
+};
 use crate::router::{ListenerId, Peer};
 
 /// Pending connections the kernel may hold for us; a burst of reconnecting clients after a
@@ -120,6 +122,9 @@ pub(crate) struct Listener {
     pub(crate) group: usize,
     /// Connections open at once over the group; `None` is no limit.
     pub(crate) max_connections: Option<u32>,
+    /// Set on a `protocol websockets` listener: every connection speaks MQTT over WebSockets.
+    #[cfg(feature = "websockets")]
+    pub(crate) websocket: Option<Arc<super::websocket::WsSettings>>,
 }
 
 /// A connection just accepted.
@@ -159,6 +164,21 @@ impl Listener {
         self.tcp_addr().map_or(0, |addr| addr.port())
     }
 
+    /// What the log line "listening on ADDR" adds for this listener's protocol.
+    pub(crate) fn label(&self) -> &'static str {
+        #[cfg(feature = "websockets")]
+        if self.websocket.is_some() {
+            return match self.kind {
+                ListenerKind::Plain => " (WebSockets)",
+                ListenerKind::Tls => " (WebSockets, TLS)",
+            };
+        }
+        match self.kind {
+            ListenerKind::Plain => "",
+            ListenerKind::Tls => " (TLS)",
+        }
+    }
+
     /// The TCP address listened on; `None` for a Unix socket.
     pub(crate) fn tcp_addr(&self) -> Option<SocketAddr> {
         match &self.socket {
@@ -178,9 +198,9 @@ impl fmt::Display for Listener {
     }
 }
 
-/// Binds every listener of `config`: the plain TCP ones first, then the TLS ones, each in the
-/// configured order (a log reader looking for the first "listening on" finds plain TCP), then
-/// the Unix sockets. The TCP ones come first so that the broker's TCP addresses, in order, are
+/// Binds every listener of `config`: the plain TCP ones first, then the TLS ones, then the
+/// WebSockets ones (plain, then TLS), each in the configured order (a log reader looking for
+/// the first "listening on" finds plain TCP), then the Unix sockets. The TCP ones come first so that the broker's TCP addresses, in order, are
 /// the first listeners' addresses.
 ///
 /// Several addresses of one kind asking for port 0 share the port the kernel gave the first of
@@ -191,11 +211,21 @@ impl fmt::Display for Listener {
 /// failing the start.
 pub(crate) fn bind_all(config: &Config) -> Result<Vec<Listener>, BindError> {
     let mut listeners: Vec<Listener> = Vec::with_capacity(config.listeners.len());
-    for kind in [ListenerKind::Plain, ListenerKind::Tls] {
+    let (mqtt, ws) = (ListenerProtocol::Mqtt, ListenerProtocol::WebSockets);
+    for (kind, protocol) in [
+        (ListenerKind::Plain, mqtt),
+        (ListenerKind::Tls, mqtt),
+        (ListenerKind::Plain, ws),
+        (ListenerKind::Tls, ws),
+    ] {
         let wanted: Vec<(usize, &ListenerConfig)> = (config.listeners.iter().enumerate())
-            .filter(|(_, l)| l.kind == kind)
+            .filter(|(_, l)| l.kind == kind && l.options.protocol == protocol)
             .collect();
+        let first = listeners.len();
         bind_kind(&wanted, &mut listeners)?;
+        if protocol == ws {
+            websocket_settings(config, listeners.get_mut(first..).unwrap_or_default())?;
+        }
     }
     let first_unix = config.listeners.len();
     for (i, unix) in config.unix_listeners.iter().enumerate() {
@@ -210,9 +240,41 @@ pub(crate) fn bind_all(config: &Config) -> Result<Vec<Listener>, BindError> {
             id: ListenerId::new(first_unix + i),
             group,
             max_connections: unix.options.max_connections,
+            #[cfg(feature = "websockets")]
+            websocket: None,
         });
     }
     Ok(listeners)
+}
+
+/// The WebSocket settings of freshly bound WebSockets listeners; `http_dir` must exist.
+#[cfg(feature = "websockets")]
+fn websocket_settings(config: &Config, bound: &mut [Listener]) -> Result<(), BindError> {
+    use super::websocket::WsSettings;
+    for listener in bound {
+        let Some(asked) = config.listeners.get(listener.id.index()) else {
+            continue;
+        };
+        let options = &asked.options;
+        let settings = WsSettings::new(
+            config.websockets.headers_size,
+            options.http_dir.as_ref(),
+            options.trust_forwarded_for,
+        )
+        .map_err(|e| {
+            let dir = options.http_dir.clone().unwrap_or_default();
+            let message = format!("cannot use {}: {}", dir.display(), os_message(&e));
+            BindError::Config(ConfigError::new("http_dir", message))
+        })?;
+        listener.websocket = Some(Arc::new(settings));
+    }
+    Ok(())
+}
+
+/// Without the `websockets` feature `Config::validate` refuses such listeners first.
+#[cfg(not(feature = "websockets"))]
+fn websocket_settings(_config: &Config, _bound: &mut [Listener]) -> Result<(), BindError> {
+    Ok(())
 }
 
 /// Binds the TCP listeners of one kind, given with their positions in `Config::listeners`.
@@ -244,6 +306,8 @@ fn bind_kind(
                     id: ListenerId::new(index),
                     group,
                     max_connections: asked.options.max_connections,
+                    #[cfg(feature = "websockets")]
+                    websocket: None,
                 });
             }
             Err(error) if ipv6_optional(asked.addr, wanted) && ipv6_unavailable(&error) => {

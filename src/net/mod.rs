@@ -1,6 +1,6 @@
 //! The only code touching sockets and TLS: listeners (TCP and Unix domain sockets),
-//! connections, the transport under each connection (plain TCP, TLS or a Unix socket), and the
-//! mio reactor that drives the router.
+//! connections, the transport under each connection (plain TCP, TLS or a Unix socket, and
+//! WebSockets over either TCP one), and the mio reactor that drives the router.
 
 mod bridge;
 mod closing;
@@ -10,6 +10,8 @@ mod reactor;
 mod tls;
 mod transport;
 mod unix;
+#[cfg(feature = "websockets")]
+mod websocket;
 
 pub(crate) use bridge::{Outgoing, load_bridges};
 pub use listener::BindError;

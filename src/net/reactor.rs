@@ -346,9 +346,21 @@ impl Reactor {
         }
     }
 
+    /// Reads, then gives a transport that has bytes of its own to send (a WebSocket
+    /// handshake answer or pong) its write turn this turn, as router output gets one.
+    fn read(&mut self, token: Token, now: Instant) {
+        self.read_some(token, now);
+        if let Some(conn) = self.connections.get(token.0)
+            && !conn.closing
+            && conn.transport.establishing()
+        {
+            self.writable.push(token);
+        }
+    }
+
     /// Reads until the socket is drained, the router wants the link closed, or the turn's share
     /// is used up.
-    fn read(&mut self, token: Token, now: Instant) {
+    fn read_some(&mut self, token: Token, now: Instant) {
         let Some(conn) = self.connections.get_mut(token.0) else {
             return;
         };
@@ -405,6 +417,14 @@ impl Reactor {
                     .start(registry, conn.transport, output, now, &mut self.scratch);
                 continue;
             };
+            if conn.transport.farewell_pending() {
+                // The transport's own last bytes (a WebSocket close frame, an HTTP answer)
+                // go out before the socket closes, as a refusal would.
+                self.router.close_link(link, loss, now);
+                let registry = self.poll.registry();
+                (self.closing).start(registry, conn.transport, Vec::new(), now, &mut self.scratch);
+                continue;
+            }
             // A loss: the peer or its socket is gone, so there is nobody left to tell.
             self.release(&mut conn);
             self.router.close_link(link, loss, now);

@@ -1,6 +1,6 @@
-//! The byte stream under a connection: plain TCP, TLS over TCP, or a Unix domain socket. The
-//! reactor and the router
-//! see only `read`, `write` and the ways to close (at once, or the sending side first); whether
+//! The byte stream under a connection: plain TCP, TLS over TCP, or a Unix domain socket, with
+//! a WebSocket layer on top of the TCP ones on a `protocol websockets` listener
+//! ([`super::websocket`]). The reactor and the router see only `read`, `write` and the ways to close (at once, or the sending side first); whether
 //! the bytes are encrypted, and whether a TLS handshake is still under way, stays in here.
 //!
 //! A TLS connection starts [`Transport::Handshaking`]: each `read` or `write` continues the
@@ -37,6 +37,9 @@ pub(crate) enum Transport {
     /// The handshake failed; the socket was closed with it.
     #[cfg(feature = "tls")]
     Failed,
+    /// MQTT over WebSockets, over one of the others.
+    #[cfg(feature = "websockets")]
+    WebSocket(Box<super::websocket::WebSocket>),
 }
 
 impl Transport {
@@ -70,6 +73,8 @@ impl Transport {
     pub(crate) fn source(&mut self) -> Option<&mut dyn Source> {
         match self {
             Transport::Unix(stream) => Some(stream),
+            #[cfg(feature = "websockets")]
+            Transport::WebSocket(ws) => ws.source(),
             _ => self.tcp().map(|stream| stream as &mut dyn Source),
         }
     }
@@ -85,12 +90,18 @@ impl Transport {
             Transport::Tls(tls) => Some(tls.get_mut()),
             #[cfg(feature = "tls")]
             Transport::Failed => None,
+            #[cfg(feature = "websockets")]
+            Transport::WebSocket(_) => None,
         }
     }
 
     /// True while the transport is being set up (a TLS handshake). It then needs both read and
     /// write readiness, whether or not the router has anything to send.
     pub(crate) fn establishing(&self) -> bool {
+        #[cfg(feature = "websockets")]
+        if let Transport::WebSocket(ws) = self {
+            return ws.establishing();
+        }
         #[cfg(feature = "tls")]
         if let Transport::Handshaking(_) = self {
             return true;
@@ -101,6 +112,10 @@ impl Transport {
     /// Reads decrypted bytes. `WouldBlock` while the handshake waits for the peer, and whenever
     /// nothing complete is buffered at the TLS layer or in the socket.
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(feature = "websockets")]
+        if let Transport::WebSocket(ws) = self {
+            return ws.read(buf);
+        }
         self.continue_handshake()?;
         match self {
             Transport::Plain(stream) => stream.read(buf),
@@ -109,12 +124,18 @@ impl Transport {
             Transport::Tls(tls) => tls.read(buf),
             #[cfg(feature = "tls")]
             Transport::Handshaking(_) | Transport::Failed => Err(not_established()),
+            #[cfg(feature = "websockets")]
+            Transport::WebSocket(_) => Err(not_established()),
         }
     }
 
     /// Writes some of `data` (see the module docs for what a retry must pass). With empty
     /// `data` this only moves a pending handshake along and returns `Ok(0)`.
     pub(crate) fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        #[cfg(feature = "websockets")]
+        if let Transport::WebSocket(ws) = self {
+            return ws.write(data);
+        }
         self.continue_handshake()?;
         if data.is_empty() {
             return Ok(0);
@@ -126,6 +147,8 @@ impl Transport {
             Transport::Tls(tls) => write_records(tls, data),
             #[cfg(feature = "tls")]
             Transport::Handshaking(_) | Transport::Failed => Err(not_established()),
+            #[cfg(feature = "websockets")]
+            Transport::WebSocket(_) => Err(not_established()),
         }
     }
 
@@ -134,6 +157,10 @@ impl Transport {
     pub(crate) fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Transport::Unix(stream) = self {
             return stream.read(buf);
+        }
+        #[cfg(feature = "websockets")]
+        if let Transport::WebSocket(ws) = self {
+            return ws.read_raw(buf);
         }
         match self.tcp() {
             Some(stream) => stream.read(buf),
@@ -145,6 +172,10 @@ impl Transport {
     /// TCP FIN. `WouldBlock` when the socket cannot take the close_notify yet; call again
     /// once it is writable. A handshake still under way has no session to close.
     pub(crate) fn close_write(&mut self) -> io::Result<()> {
+        #[cfg(feature = "websockets")]
+        if let Transport::WebSocket(ws) = self {
+            return ws.close_write();
+        }
         #[cfg(feature = "tls")]
         if let Transport::Tls(tls) = self {
             // A second call after success would wait for the peer's close_notify; the caller
@@ -158,12 +189,35 @@ impl Transport {
     /// non-blocking and the peer may be gone), then the TCP shutdown of both directions.
     /// Dropping the transport closes it.
     pub(crate) fn shutdown(&mut self) {
+        #[cfg(feature = "websockets")]
+        if let Transport::WebSocket(ws) = self {
+            return ws.shutdown();
+        }
         #[cfg(feature = "tls")]
         if let Transport::Tls(tls) = self {
             let _ = tls.shutdown();
         }
         // The peer may already be gone; there is nothing to do about a failure here.
         let _ = self.shutdown_socket(Shutdown::Both);
+    }
+
+    /// Whether a connection that ended should still close gracefully, because this transport
+    /// has last bytes of its own to deliver (a WebSocket close frame or HTTP answer).
+    pub(crate) fn farewell_pending(&self) -> bool {
+        #[cfg(feature = "websockets")]
+        if let Transport::WebSocket(ws) = self {
+            return ws.farewell_pending();
+        }
+        false
+    }
+
+    /// The client's address as a proxy in front reported it, once it is known.
+    pub(crate) fn take_forwarded_peer(&mut self) -> Option<crate::router::Peer> {
+        #[cfg(feature = "websockets")]
+        if let Transport::WebSocket(ws) = self {
+            return ws.take_forwarded_peer();
+        }
+        None
     }
 
     fn shutdown_socket(&mut self, how: Shutdown) -> io::Result<()> {
@@ -239,7 +293,7 @@ fn handshake_failed(error: &native_tls::Error) -> io::Error {
     )
 }
 
-#[cfg(feature = "tls")]
+#[cfg(any(feature = "tls", feature = "websockets"))]
 fn not_established() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, "TLS session not established")
+    io::Error::new(io::ErrorKind::NotConnected, "session not established")
 }

@@ -38,6 +38,12 @@ pub enum Peer {
     /// (their end of the socket is unnamed), so the listener's path stands for them, as it
     /// does in mosquitto's log.
     Unix(Arc<Path>),
+    /// A WebSocket client behind a trusted reverse proxy: the address the proxy named in
+    /// X-Forwarded-For, and the proxy's own connection.
+    Forwarded {
+        client: IpAddr,
+        proxy: SocketAddr,
+    },
     /// The local side of one of the broker's own bridges, by the bridge's name.
     Bridge(Arc<str>),
 }
@@ -48,6 +54,7 @@ impl Peer {
     pub fn ip(&self) -> IpAddr {
         match self {
             Peer::Tcp(addr) => addr.ip(),
+            Peer::Forwarded { client, .. } => *client,
             Peer::Unix(_) | Peer::Bridge(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         }
     }
@@ -64,6 +71,7 @@ impl fmt::Display for Peer {
         match self {
             Peer::Tcp(addr) => write!(f, "{addr}"),
             Peer::Unix(path) => write!(f, "{}", path.display()),
+            Peer::Forwarded { client, proxy } => write!(f, "{client} (via {proxy})"),
             Peer::Bridge(name) => write!(f, "bridge {name}"),
         }
     }
@@ -175,6 +183,16 @@ impl Router {
             .unwrap_or(&self.no_listener);
         let rules = Arc::clone(rules);
         self.open(token, rules, peer.into(), now)
+    }
+
+    /// The link's peer as learnt after the accept (X-Forwarded-For from a trusted proxy),
+    /// for the log lines and failed-login counting from now on.
+    pub fn set_link_peer(&mut self, link: LinkId, peer: Peer) {
+        if let Some(key) = self.live(link)
+            && let Some(link) = self.links.get_mut(key)
+        {
+            link.peer = peer;
+        }
     }
 
     fn open(

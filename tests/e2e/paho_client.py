@@ -69,6 +69,7 @@ class TestClient:
         clean_session: bool = True,
         protocol: int = MQTTv311,
         on_connect: Optional[Callable] = None,
+        transport: str = "tcp",
     ):
         self.host = host
         self.port = port
@@ -79,6 +80,7 @@ class TestClient:
             clean_session=clean_session,
             protocol=protocol,
             reconnect_on_failure=False,
+            transport=transport,
         )
         if protocol == MQTTv5:
             # MQTT 5 has clean start (an argument of connect) instead of clean session.

@@ -5,7 +5,7 @@
 use super::*;
 #[cfg(feature = "tls")]
 use crate::config::TlsIdentity;
-use crate::config::{ListenerProtocol, PendingAddress, SocketDomain};
+use crate::config::{ListenerProtocol, SocketDomain};
 
 #[test]
 fn listener_without_address_opens_ipv4_and_ipv6() {
@@ -239,29 +239,54 @@ fn tls_files_must_be_complete_and_the_same_on_every_tls_listener() {
 }
 
 #[test]
-fn websockets_listeners_are_kept_but_not_opened_and_unix_sockets_are_opened() {
+fn websockets_listeners_beside_mqtt_and_unix_socket_ones() {
     let loaded = loaded(
-        "listener 1883 127.0.0.1\nlistener 9001 127.0.0.1\nprotocol websockets\nlistener 0 /run/mqtt.sock\n",
+        "listener 1883 127.0.0.1\nlistener 9001 127.0.0.1\nprotocol websockets\nhttp_dir /srv/www\n\
+         websockets_trust_forwarded_for true\nlistener 0 /run/mqtt.sock\n",
     );
     let c = &loaded.config;
     assert_eq!(plain(c), vec![addr("127.0.0.1:1883")]);
-    assert_eq!(c.pending_listeners.len(), 1);
-    let ws = &c.pending_listeners[0];
+    assert_eq!(websockets(c), vec![addr("127.0.0.1:9001")]);
+    let ws = &c.listeners[1];
+    assert_eq!(ws.kind, ListenerKind::Plain);
     assert_eq!(ws.options.protocol, ListenerProtocol::WebSockets);
-    assert_eq!(
-        ws.address,
-        PendingAddress::Sockets(vec![addr("127.0.0.1:9001")])
-    );
+    assert_eq!(ws.options.http_dir, Some(PathBuf::from("/srv/www")));
+    assert!(ws.options.trust_forwarded_for);
+    assert!(!c.listeners[0].options.trust_forwarded_for);
     assert_eq!(c.unix_listeners.len(), 1);
     let unix = &c.unix_listeners[0];
     assert_eq!(unix.path, PathBuf::from("/run/mqtt.sock"));
-    assert_eq!(unix.options.origin.as_ref().map(|o| o.line), Some(4));
+    assert_eq!(unix.options.origin.as_ref().map(|o| o.line), Some(6));
+    assert!(loaded.notes.is_empty(), "{:?}", loaded.notes);
+}
+
+#[test]
+fn websockets_options_on_an_mqtt_listener_are_noted_as_ignored() {
+    let loaded =
+        loaded("listener 1883 127.0.0.1\nhttp_dir /srv/www\nwebsockets_trust_forwarded_for true\n");
     let notes: Vec<String> = loaded.notes.iter().map(Note::to_string).collect();
+    let why = "is ignored: this listener does not speak WebSockets";
     assert_eq!(
         notes,
-        [format!(
-            "protocol websockets ({MAIN}:3) is not supported yet: this listener is not opened"
-        ),]
+        [
+            format!("http_dir ({MAIN}:1) {why}"),
+            format!("websockets_trust_forwarded_for ({MAIN}:1) {why}"),
+        ]
+    );
+}
+
+#[test]
+fn wss_is_a_websockets_listener_with_tls_files() {
+    if !cfg!(feature = "tls") {
+        return;
+    }
+    let c =
+        config("listener 8081 127.0.0.1\nprotocol websockets\ncertfile /c.pem\nkeyfile /k.pem\n");
+    assert_eq!(c.listeners.len(), 1);
+    assert_eq!(c.listeners[0].kind, ListenerKind::Tls);
+    assert_eq!(
+        c.listeners[0].options.protocol,
+        ListenerProtocol::WebSockets
     );
 }
 
@@ -277,12 +302,14 @@ fn a_websockets_listener_binds_to_an_ip_address_only() {
 }
 
 #[test]
-fn a_file_with_only_listeners_the_broker_cannot_open_is_an_error() {
+fn a_websockets_listener_alone_and_not_on_a_unix_socket() {
+    let c = config("allow_anonymous true\nlistener 9001 127.0.0.1\nprotocol websockets\n");
+    assert_eq!(websockets(&c), vec![addr("127.0.0.1:9001")]);
     assert_eq!(
-        message("allow_anonymous true\nlistener 9001 127.0.0.1\nprotocol websockets\n"),
+        message("listener 0 /run/ws.sock\nprotocol websockets\n"),
         format!(
-            "{MAIN}:2: No listener the broker can open (WebSockets listeners are not supported \
-             yet)."
+            "{MAIN}:1: listener 0 /run/ws.sock is not supported: minibroker's WebSockets \
+             listeners need a TCP port."
         )
     );
     // A Unix socket alone is enough.

@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use super::{ConfError, ErrorKind, Loaded, Note, Source, load};
-use crate::config::{Config, ListenerKind};
+use crate::config::{Config, ListenerKind, ListenerProtocol};
 
 /// Files, directories and host names in memory.
 #[derive(Debug, Default)]
@@ -128,7 +128,17 @@ pub(super) fn sockets(config: &Config, kind: ListenerKind) -> Vec<SocketAddr> {
     config
         .listeners
         .iter()
-        .filter(|l| l.kind == kind)
+        .filter(|l| l.kind == kind && l.options.protocol == ListenerProtocol::Mqtt)
+        .map(|l| l.addr)
+        .collect()
+}
+
+/// The MQTT over WebSockets listeners' addresses, plain and TLS.
+pub(super) fn websockets(config: &Config) -> Vec<SocketAddr> {
+    config
+        .listeners
+        .iter()
+        .filter(|l| l.options.protocol == ListenerProtocol::WebSockets)
         .map(|l| l.addr)
         .collect()
 }

@@ -116,7 +116,13 @@ fn every_option_is_accepted() {
     let types = c.logging.types.expect("log_type given");
     assert!(types.error && types.warning && !types.information && !types.debug);
     assert_eq!(c.bridges.len(), 1);
-    assert_eq!(c.pending_listeners.len(), 1);
+    assert_eq!(
+        websockets(&c),
+        vec![addr("0.0.0.0:8080"), addr("[::]:8080")]
+    );
+    let ws = c.listeners.iter().find(|l| l.addr.port() == 8080).unwrap();
+    assert_eq!(ws.options.http_dir, Some(PathBuf::from("/var/www")));
+    assert_eq!(c.websockets.headers_size, 4096);
     assert_eq!(plain(&c), vec![addr("0.0.0.0:1883")]);
     if cfg!(feature = "tls") {
         assert_eq!(sockets(&c, ListenerKind::Tls), vec![addr("127.0.0.1:8883")]);

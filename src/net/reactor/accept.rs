@@ -22,6 +22,10 @@ const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(10);
 use crate::net::connection::Connection;
 use crate::net::listener::os_message;
 use crate::net::transport::Transport;
+#[cfg(feature = "websockets")]
+use crate::net::websocket::{WebSocket, WsSettings};
+#[cfg(feature = "websockets")]
+use std::sync::Arc;
 
 impl Reactor {
     pub(super) fn resume_listeners(&mut self, now: Instant) {
@@ -63,7 +67,13 @@ impl Reactor {
                 Ok((stream, peer)) => {
                     // mosquitto's line, which fail2ban filters for it match on.
                     info!(target: CONNECTION_TARGET, "New connection from {peer} on port {port}.");
-                    let origin = Origin { kind, id, group };
+                    let origin = Origin {
+                        kind,
+                        id,
+                        group,
+                        #[cfg(feature = "websockets")]
+                        websocket: listener.websocket.clone(),
+                    };
                     self.add_connection(stream, origin, peer, now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -89,9 +99,10 @@ impl Reactor {
         }
     }
 
-    /// Registers an accepted socket and opens its router link. On a TLS listener the link is
-    /// opened before the handshake, so the router's CONNECT timeout covers the handshake too:
-    /// a client that never finishes it is closed like one that never sends CONNECT.
+    /// Registers an accepted socket and opens its router link. On a TLS or WebSockets listener
+    /// the link is opened before the handshake, so the router's CONNECT timeout covers the
+    /// handshake too: a client that never finishes it is closed like one that never sends
+    /// CONNECT.
     fn add_connection(&mut self, stream: Accepted, origin: Origin, peer: Peer, now: Instant) {
         let entry = self.connections.vacant_entry();
         let token = Token(entry.key());
@@ -102,6 +113,14 @@ impl Reactor {
         let transport = match stream {
             Accepted::Unix(stream) => Some(Transport::Unix(stream)),
             Accepted::Tcp(stream) => tcp_transport(self.tls.as_ref(), stream, origin.kind, &peer),
+        };
+        #[cfg(feature = "websockets")]
+        let transport = match (transport, &origin.websocket) {
+            (Some(inner), Some(settings)) => {
+                let ws = WebSocket::new(inner, Arc::clone(settings), peer.clone());
+                Some(Transport::WebSocket(Box::new(ws)))
+            }
+            (transport, _) => transport,
         };
         let Some(mut transport) = transport else {
             return;
@@ -163,13 +182,16 @@ fn tcp_transport(
 }
 
 /// The listener a connection came in on, as far as the reactor cares.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Origin {
     kind: ListenerKind,
     /// The router's name for the listener.
     id: ListenerId,
     /// What `max_connections` counts it against.
     group: usize,
+    /// A WebSockets listener's settings.
+    #[cfg(feature = "websockets")]
+    websocket: Option<Arc<WsSettings>>,
 }
 
 /// Accept errors about one connection (it was reset before we took it) rather than about us.

@@ -1,0 +1,393 @@
+//! The WebSocket layer of a connection on a `protocol websockets` listener: between the byte
+//! stream (plain TCP, or TLS for `wss://`) and the MQTT codec. The reactor and the router see
+//! the MQTT bytes only, through the same `read` and `write` as any transport.
+//!
+//! It runs the opening handshake incrementally, as the TLS one runs: while the request is
+//! incomplete a read reports `WouldBlock`, and [`WebSocket::establishing`] asks the reactor
+//! for write turns until the answer is sent. The router's link is open from the accept, so
+//! its CONNECT timeout bounds a slow or silent handshake; the request is bounded by
+//! `websockets_headers_size`. A plain GET is answered from `http_dir` ([`files`]).
+//!
+//! Reading: the frames' payload is unmasked in the reactor's scratch buffer, in place, and
+//! passed on as it is (see [`crate::ws::frame`]). Writing: the caller's output is sent as one
+//! binary frame per write turn. Its header goes into this layer's buffer and the payload is
+//! copied behind it, 64 KiB at a time, which is the one copy each delivery gets on its way;
+//! the caller is told bytes are written only once they left this buffer for the socket, so the
+//! router keeps them, in place, until then, and a frame's header never promises bytes the
+//! caller no longer holds. Pongs and the close frame wait for the frame being sent to end.
+
+use std::fs::File;
+use std::io;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use log::info;
+use mio::event::Source;
+
+use super::transport::Transport;
+use crate::logging::WEBSOCKETS_TARGET;
+use crate::router::Peer;
+use crate::ws::frame::{self, CLOSE_NORMAL, Control, Decoder};
+use crate::ws::{HttpError, Parsed, Request, parse_request};
+
+mod files;
+
+/// Payload copied into the send buffer at a time: the buffer's size, whatever the frame's.
+const CHUNK: usize = 64 * 1024;
+/// What `websockets_headers_size 0` means.
+const DEFAULT_HEADERS_SIZE: usize = 4096;
+
+/// What one WebSockets listener's connections are told.
+#[derive(Debug)]
+pub(crate) struct WsSettings {
+    /// The largest request accepted, in bytes.
+    pub(crate) headers_size: usize,
+    /// The folder plain GET requests are served from, with links resolved.
+    pub(crate) http_dir: Option<PathBuf>,
+    /// Take the client's address from X-Forwarded-For.
+    pub(crate) trust_forwarded_for: bool,
+}
+
+impl WsSettings {
+    /// The settings of a listener; `http_dir` must exist and is resolved now, so a typo is
+    /// found at start rather than by the first browser.
+    pub(crate) fn new(
+        headers_size: u16,
+        http_dir: Option<&PathBuf>,
+        trust_forwarded_for: bool,
+    ) -> io::Result<WsSettings> {
+        let http_dir = http_dir.map(std::fs::canonicalize).transpose()?;
+        if let Some(dir) = &http_dir
+            && !dir.is_dir()
+        {
+            return Err(io::Error::new(io::ErrorKind::NotADirectory, "not a folder"));
+        }
+        let headers_size = match headers_size {
+            0 => DEFAULT_HEADERS_SIZE,
+            n => usize::from(n),
+        };
+        Ok(WsSettings {
+            headers_size,
+            http_dir,
+            trust_forwarded_for,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading the client's request.
+    Handshake,
+    /// Upgraded: frames both ways.
+    Open,
+    /// Sending a file to a plain GET.
+    Http,
+    /// The last bytes (an HTTP answer, a close frame) are queued; nothing more is read.
+    Ending,
+}
+
+#[derive(Debug)]
+pub(crate) struct WebSocket {
+    inner: Transport,
+    settings: Arc<WsSettings>,
+    /// The TCP peer, for log lines.
+    peer: Peer,
+    phase: Phase,
+    decoder: Decoder,
+    /// The request so far, while it is incomplete.
+    request: Vec<u8>,
+    /// Frame bytes a client sent right behind its request, decoded by the next read.
+    early: Vec<u8>,
+    /// Bytes for the socket; `out[sent..]` is still to go.
+    out: Vec<u8>,
+    sent: usize,
+    /// Where the caller's payload starts in `out`; before it are headers and control frames.
+    payload_start: usize,
+    /// Payload bytes of the frame being sent that are not in `out` yet.
+    frame_left: usize,
+    /// Control frames waiting for the frame being sent to end.
+    control_out: Vec<u8>,
+    close_queued: bool,
+    /// The address X-Forwarded-For named, until the connection takes it.
+    forwarded: Option<IpAddr>,
+    /// The file a GET is being answered with.
+    file: Option<File>,
+}
+
+impl WebSocket {
+    pub(crate) fn new(inner: Transport, settings: Arc<WsSettings>, peer: Peer) -> WebSocket {
+        WebSocket {
+            inner,
+            settings,
+            peer,
+            phase: Phase::Handshake,
+            decoder: Decoder::default(),
+            request: Vec::new(),
+            early: Vec::new(),
+            out: Vec::new(),
+            sent: 0,
+            payload_start: 0,
+            frame_left: 0,
+            control_out: Vec::new(),
+            close_queued: false,
+            forwarded: None,
+            file: None,
+        }
+    }
+
+    pub(crate) fn source(&mut self) -> Option<&mut dyn Source> {
+        self.inner.source()
+    }
+
+    /// True while the connection needs write turns of its own: the handshake (TLS or
+    /// WebSocket) is under way, a file is being sent, or a control frame or farewell waits.
+    pub(crate) fn establishing(&self) -> bool {
+        self.inner.establishing()
+            || matches!(self.phase, Phase::Handshake | Phase::Http)
+            || !self.control_out.is_empty()
+            || self.sent < self.payload_start.min(self.out.len())
+            || (self.phase == Phase::Ending && self.sent < self.out.len())
+    }
+
+    /// Whether closing should go the graceful way, so queued last bytes (an HTTP answer, a
+    /// close frame) reach the client before the socket closes.
+    pub(crate) fn farewell_pending(&self) -> bool {
+        self.phase == Phase::Ending || self.sent < self.out.len() || !self.control_out.is_empty()
+    }
+
+    /// The client's address from X-Forwarded-For, once, after the handshake.
+    pub(crate) fn take_forwarded_peer(&mut self) -> Option<Peer> {
+        let client = self.forwarded.take()?;
+        let proxy = match &self.peer {
+            Peer::Tcp(addr) => *addr,
+            _ => return None,
+        };
+        Some(Peer::Forwarded { client, proxy })
+    }
+
+    /// Reads MQTT bytes into `buf`. `WouldBlock` during the handshake and whenever nothing but
+    /// frame headers and control frames arrived; `Ok(0)` once the conversation is over.
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = match self.phase {
+                Phase::Handshake => {
+                    self.read_request(buf)?;
+                    continue;
+                }
+                Phase::Open if !self.early.is_empty() => self.take_early(buf),
+                Phase::Open => self.inner.read(buf)?,
+                Phase::Http => {
+                    // A client waiting for its file has nothing more to say; what it sends
+                    // is dropped, and its close ends the answer.
+                    if self.inner.read(buf)? == 0 {
+                        return Ok(0);
+                    }
+                    continue;
+                }
+                Phase::Ending => return Ok(0),
+            };
+            if n == 0 {
+                return Ok(0);
+            }
+            let data = self.decode(buf.get_mut(..n).unwrap_or_default())?;
+            if data > 0 || self.phase != Phase::Open {
+                return Ok(data);
+            }
+        }
+    }
+
+    /// Decodes frames in place; answers control frames. Returns the MQTT bytes at `buf`'s
+    /// front.
+    fn decode(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut controls = Vec::new();
+        let data = match self.decoder.decode(buf, &mut controls) {
+            Ok(data) => data,
+            Err(e) => {
+                info!("WebSocket connection from {} closed: {e}", self.peer);
+                self.queue_close(e.close_code());
+                self.phase = Phase::Ending;
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string()));
+            }
+        };
+        // Section 5.5.3: answering only the latest of several pings is enough.
+        let last_ping = controls.iter().rev().find_map(|c| match c {
+            Control::Ping(payload) => Some(payload),
+            _ => None,
+        });
+        if let Some(payload) = last_ping {
+            frame::encode_pong(payload, &mut self.control_out);
+        }
+        if let Some(Control::Close(code)) = controls.last() {
+            // Section 5.5.1: the answer echoes the status code.
+            self.queue_close(code.unwrap_or(CLOSE_NORMAL));
+            self.phase = Phase::Ending;
+        }
+        Ok(data)
+    }
+
+    fn take_early(&mut self, buf: &mut [u8]) -> usize {
+        let n = self.early.len().min(buf.len());
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), self.early.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.early.drain(..n);
+        n
+    }
+
+    /// Reads and parses the request; on success the answer is queued and the phase moves on.
+    /// `WouldBlock` while the request is incomplete.
+    fn read_request(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            self.phase = Phase::Ending;
+            return Ok(());
+        }
+        self.request
+            .extend_from_slice(buf.get(..n).unwrap_or_default());
+        let parsed = parse_request(&self.request, self.settings.headers_size);
+        match parsed {
+            Ok(None) => Ok(()),
+            Ok(Some(Parsed { request, len })) => {
+                let early = self.request.split_off(len.min(self.request.len()));
+                self.request = Vec::new();
+                match request {
+                    Request::Upgrade(upgrade) => {
+                        info!(
+                            target: WEBSOCKETS_TARGET,
+                            "WebSocket connection from {} upgraded (subprotocol {})",
+                            self.peer,
+                            upgrade.protocol.as_deref().unwrap_or("none")
+                        );
+                        self.out.extend_from_slice(&upgrade.response());
+                        self.payload_start = self.out.len();
+                        if self.settings.trust_forwarded_for {
+                            self.forwarded = upgrade.forwarded_for;
+                        }
+                        self.early = early;
+                        self.phase = Phase::Open;
+                        Ok(())
+                    }
+                    Request::Get { path, head } => self.answer_get(&path, head),
+                }
+            }
+            Err(e) => Err(self.refuse(&e)),
+        }
+    }
+
+    /// Queues an HTTP error as the last bytes; the error returned closes the connection.
+    fn refuse(&mut self, error: &HttpError) -> io::Error {
+        info!("HTTP request from {} refused: {error}", self.peer);
+        self.out.extend_from_slice(&error.response());
+        self.payload_start = self.out.len();
+        self.phase = Phase::Ending;
+        self.request = Vec::new();
+        io::Error::new(io::ErrorKind::InvalidData, error.to_string())
+    }
+
+    /// Writes some of `data` as frame payload (see the module docs); returns how much of it
+    /// reached the socket. With empty `data` this only moves queued bytes along.
+    pub(crate) fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let mut credited = 0;
+        loop {
+            if self.sent < self.out.len() {
+                let before = self.sent;
+                if !self.send_out()? {
+                    return Ok(credited);
+                }
+                credited += self.sent.saturating_sub(before.max(self.payload_start));
+                continue;
+            }
+            if !self.refill(data.get(credited..).unwrap_or_default())? {
+                break;
+            }
+        }
+        if self.phase == Phase::Ending && self.frame_left == 0 {
+            // The client closed or broke the conversation, and no frame is half sent: what
+            // the router still says is for no one.
+            return Ok(data.len());
+        }
+        Ok(credited)
+    }
+
+    /// One write of the unsent bytes; `false` when the socket took none.
+    fn send_out(&mut self) -> io::Result<bool> {
+        let rest = self.out.get(self.sent..).unwrap_or_default();
+        match self.inner.write(rest) {
+            Ok(0) => Ok(false),
+            Ok(n) => {
+                self.sent += n;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Fills the drained send buffer: control frames once a frame is complete, then the next
+    /// frame's header, then up to [`CHUNK`] of payload from `data`. `false` if nothing to send.
+    fn refill(&mut self, data: &[u8]) -> io::Result<bool> {
+        self.out.clear();
+        self.sent = 0;
+        if self.out.capacity() > 2 * CHUNK {
+            self.out.shrink_to(CHUNK);
+        }
+        if self.phase == Phase::Http {
+            return self.refill_file();
+        }
+        if self.frame_left == 0 {
+            self.out.append(&mut self.control_out);
+            if self.phase == Phase::Open && !data.is_empty() {
+                self.frame_left = data.len();
+                frame::encode_binary_header(data.len() as u64, &mut self.out);
+            }
+        }
+        self.payload_start = self.out.len();
+        let n = self.frame_left.min(CHUNK).min(data.len());
+        self.out
+            .extend_from_slice(data.get(..n).unwrap_or_default());
+        self.frame_left -= n;
+        Ok(!self.out.is_empty())
+    }
+
+    fn queue_close(&mut self, code: u16) {
+        if !self.close_queued {
+            self.close_queued = true;
+            frame::encode_close(code, &mut self.control_out);
+        }
+    }
+
+    /// Shuts down the sending side after the last output: a close frame if the upgrade was
+    /// made (section 7.1.2: the server starts the TCP close after the closing handshake), the
+    /// queued bytes, then the transport's own close. `WouldBlock` until they are sent.
+    pub(crate) fn close_write(&mut self) -> io::Result<()> {
+        if self.phase == Phase::Open {
+            self.queue_close(CLOSE_NORMAL);
+            self.phase = Phase::Ending;
+        }
+        self.file = None;
+        if self.phase == Phase::Http {
+            self.phase = Phase::Ending;
+        }
+        self.write(&[])?;
+        if self.sent < self.out.len() || !self.control_out.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        self.inner.close_write()
+    }
+
+    /// Ends the conversation at once; a close frame is tried if it fits between frames.
+    pub(crate) fn shutdown(&mut self) {
+        if self.phase == Phase::Open && self.frame_left == 0 && self.sent == self.out.len() {
+            self.queue_close(frame::CLOSE_GOING_AWAY);
+            self.phase = Phase::Ending;
+            let _ = self.write(&[]);
+        }
+        self.inner.shutdown();
+    }
+
+    pub(crate) fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read_raw(buf)
+    }
+}

@@ -1,0 +1,424 @@
+//! WebSocket framing (RFC 6455 section 5) for the server side: a decoder that turns the
+//! client's masked frames into the MQTT byte stream in place, and the encoders for the
+//! server's unmasked frames.
+//!
+//! MQTT does not care where frames begin or end ([MQTT-6.0.0-2]: a frame may carry several
+//! packets or part of one), so the decoder does not collect messages: the payload of every
+//! binary frame, fragments included, is unmasked where it lies and moved to the front of the
+//! buffer, to be handed to the MQTT decoder as it is. Reassembly therefore costs no buffer of
+//! its own; the one partial thing kept is the MQTT packet, which the connection bounds by the
+//! maximum packet size. Frame headers (at most 14 bytes) and control frames (at most 125
+//! bytes of payload) may arrive in pieces and are collected in fixed arrays.
+
+use std::fmt;
+
+/// The largest frame header: 2 bytes, 8 of extended length, 4 of masking key (section 5.2).
+const MAX_HEADER: usize = 14;
+/// Control frames carry at most this much payload (section 5.5).
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
+const OP_CONTINUATION: u8 = 0x0;
+const OP_TEXT: u8 = 0x1;
+const OP_BINARY: u8 = 0x2;
+const OP_CLOSE: u8 = 0x8;
+const OP_PING: u8 = 0x9;
+const OP_PONG: u8 = 0xA;
+
+/// Close status codes (section 7.4.1).
+pub const CLOSE_NORMAL: u16 = 1000;
+/// The server is going away (it is shutting down).
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+pub const CLOSE_UNSUPPORTED_DATA: u16 = 1003;
+
+/// A control frame the client sent, for the connection to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Answered with a pong carrying the same payload (section 5.5.2).
+    Ping(Vec<u8>),
+    /// An unsolicited pong needs no answer (section 5.5.3).
+    Pong,
+    /// The client is closing, with its status code if it gave one (section 5.5.1).
+    Close(Option<u16>),
+}
+
+/// A frame that breaks RFC 6455 or MQTT's use of it; the connection is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameError {
+    /// Section 5.2: RSV1-3 must be 0 when no extension was negotiated (none ever is here).
+    ReservedBits,
+    /// Section 5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved.
+    ReservedOpcode(u8),
+    /// Section 5.1: a server must close the connection on a frame that is not masked.
+    Unmasked,
+    /// [MQTT-6.0.0-1] MQTT control packets travel in binary frames; any other data frame
+    /// closes the connection.
+    TextFrame,
+    /// Section 5.5: control frames must not be fragmented.
+    FragmentedControl,
+    /// Section 5.5: control frames carry at most 125 bytes of payload.
+    ControlTooLong(u64),
+    /// Section 5.2: the most significant bit of a 64-bit length must be 0.
+    LengthTooLarge,
+    /// Section 5.4: a continuation frame with no fragmented message begun.
+    UnexpectedContinuation,
+    /// Section 5.4: a new data message before the fragmented one was finished.
+    UnfinishedMessage,
+    /// Section 5.5.1: a close frame's body is empty or starts with a 2-byte status code.
+    CloseBodyTooShort,
+}
+
+impl FrameError {
+    /// The status code the server's close frame gives for this error (section 7.4.1).
+    pub fn close_code(self) -> u16 {
+        match self {
+            FrameError::TextFrame => CLOSE_UNSUPPORTED_DATA,
+            _ => CLOSE_PROTOCOL_ERROR,
+        }
+    }
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::ReservedBits => write!(f, "WebSocket frame with reserved bits set"),
+            FrameError::ReservedOpcode(op) => write!(f, "WebSocket frame with opcode {op:#x}"),
+            FrameError::Unmasked => write!(f, "unmasked WebSocket frame from a client"),
+            FrameError::TextFrame => write!(f, "WebSocket text frame (MQTT needs binary frames)"),
+            FrameError::FragmentedControl => write!(f, "fragmented WebSocket control frame"),
+            FrameError::ControlTooLong(n) => {
+                write!(f, "WebSocket control frame of {n} bytes (at most 125)")
+            }
+            FrameError::LengthTooLarge => write!(f, "WebSocket frame length above 2^63"),
+            FrameError::UnexpectedContinuation => {
+                write!(
+                    f,
+                    "WebSocket continuation frame outside a fragmented message"
+                )
+            }
+            FrameError::UnfinishedMessage => {
+                write!(f, "new WebSocket message inside a fragmented one")
+            }
+            FrameError::CloseBodyTooShort => write!(f, "WebSocket close frame with a 1-byte body"),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+/// What the frame being read carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// MQTT bytes (a binary frame or a continuation of one).
+    Data,
+    /// A control frame's payload, collected before it is acted on.
+    Control(u8),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Collecting a frame header; `Decoder::header` holds the bytes so far.
+    Header,
+    /// Inside a frame's payload.
+    Payload {
+        body: Body,
+        /// Payload bytes still to come.
+        left: u64,
+        /// The masking key, rotated so that its first byte masks the next payload byte.
+        mask: [u8; 4],
+    },
+    /// A close frame was read; whatever follows is not looked at (section 5.5.1).
+    Closed,
+}
+
+/// The server's side of a client's frame stream.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    state: State,
+    header: [u8; MAX_HEADER],
+    header_len: usize,
+    /// Inside a fragmented binary message (a frame without FIN was read).
+    fragmented: bool,
+    /// The FIN bit of the data frame being read, which ends a fragmented message.
+    fin: bool,
+    control: [u8; MAX_CONTROL_PAYLOAD],
+    control_len: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Decoder {
+        Decoder {
+            state: State::Header,
+            header: [0; MAX_HEADER],
+            header_len: 0,
+            fragmented: false,
+            fin: true,
+            control: [0; MAX_CONTROL_PAYLOAD],
+            control_len: 0,
+        }
+    }
+}
+
+impl Decoder {
+    /// Decodes the frame bytes in `buf`: the MQTT bytes they carry are unmasked and moved to
+    /// the front of `buf`, and their count returned; complete control frames are pushed onto
+    /// `controls`. Parts of a header or a control frame at the end are kept for the next call.
+    /// After a close frame nothing more is decoded.
+    pub fn decode(
+        &mut self,
+        buf: &mut [u8],
+        controls: &mut Vec<Control>,
+    ) -> Result<usize, FrameError> {
+        let mut read = 0;
+        let mut written = 0;
+        while read < buf.len() {
+            match self.state {
+                State::Closed => break,
+                State::Header => {
+                    let rest = buf.get(read..).unwrap_or_default();
+                    read += self.take_header(rest)?;
+                }
+                State::Payload { body, left, mask } => {
+                    let available = buf.len() - read;
+                    let n = usize::try_from(left).map_or(available, |left| left.min(available));
+                    let chunk_end = read + n;
+                    if body == Body::Data {
+                        buf.copy_within(read..chunk_end, written);
+                        if let Some(chunk) = buf.get_mut(written..written + n) {
+                            unmask(chunk, mask);
+                        }
+                        written += n;
+                    } else if let Some(chunk) = buf.get(read..chunk_end) {
+                        self.collect_control(chunk, mask);
+                    }
+                    read = chunk_end;
+                    self.state = State::Payload {
+                        body,
+                        left: left - n as u64,
+                        mask: rotate(mask, n),
+                    };
+                }
+            }
+            self.finish_frame(controls)?;
+        }
+        Ok(written)
+    }
+
+    /// True once the client's close frame has been read.
+    pub fn closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Ends the current frame if its payload is all read, acting on a control frame.
+    fn finish_frame(&mut self, controls: &mut Vec<Control>) -> Result<(), FrameError> {
+        let State::Payload { body, left: 0, .. } = self.state else {
+            return Ok(());
+        };
+        self.state = State::Header;
+        match body {
+            Body::Data => {
+                if self.fin {
+                    self.fragmented = false;
+                }
+            }
+            Body::Control(op) => {
+                let payload = self.control.get(..self.control_len).unwrap_or_default();
+                let control = match op {
+                    OP_PING => Control::Ping(payload.to_vec()),
+                    OP_PONG => Control::Pong,
+                    _ => {
+                        self.state = State::Closed;
+                        match payload {
+                            [] => Control::Close(None),
+                            [_] => return Err(FrameError::CloseBodyTooShort),
+                            [hi, lo, ..] => Control::Close(Some(u16::from_be_bytes([*hi, *lo]))),
+                        }
+                    }
+                };
+                self.control_len = 0;
+                controls.push(control);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds header bytes from `input`; returns how many it took. Once the header is complete
+    /// it is checked and the payload state entered.
+    fn take_header(&mut self, input: &[u8]) -> Result<usize, FrameError> {
+        let mut taken = 0;
+        loop {
+            let needed = header_len(self.header.get(..self.header_len).unwrap_or_default());
+            if self.header_len >= needed {
+                break;
+            }
+            let want = needed - self.header_len;
+            let Some(more) = input.get(taken..).filter(|rest| !rest.is_empty()) else {
+                return Ok(taken);
+            };
+            let n = want.min(more.len());
+            if let (Some(dst), Some(src)) = (
+                self.header.get_mut(self.header_len..self.header_len + n),
+                more.get(..n),
+            ) {
+                dst.copy_from_slice(src);
+            }
+            self.header_len += n;
+            taken += n;
+        }
+        let header = self.header.get(..self.header_len).unwrap_or_default();
+        let parsed = parse_header(header)?;
+        self.header_len = 0;
+        self.start_frame(parsed)?;
+        Ok(taken)
+    }
+
+    fn start_frame(&mut self, h: Header) -> Result<(), FrameError> {
+        let body = match h.opcode {
+            OP_BINARY if self.fragmented => return Err(FrameError::UnfinishedMessage),
+            OP_TEXT => return Err(FrameError::TextFrame),
+            OP_CONTINUATION if !self.fragmented => return Err(FrameError::UnexpectedContinuation),
+            OP_BINARY | OP_CONTINUATION => {
+                self.fin = h.fin;
+                self.fragmented = !h.fin;
+                Body::Data
+            }
+            OP_CLOSE | OP_PING | OP_PONG if !h.fin => return Err(FrameError::FragmentedControl),
+            OP_CLOSE | OP_PING | OP_PONG if h.len > MAX_CONTROL_PAYLOAD as u64 => {
+                return Err(FrameError::ControlTooLong(h.len));
+            }
+            OP_CLOSE | OP_PING | OP_PONG => {
+                self.control_len = 0;
+                Body::Control(h.opcode)
+            }
+            other => return Err(FrameError::ReservedOpcode(other)),
+        };
+        self.state = State::Payload {
+            body,
+            left: h.len,
+            mask: h.mask,
+        };
+        Ok(())
+    }
+
+    fn collect_control(&mut self, chunk: &[u8], mask: [u8; 4]) {
+        let start = self.control_len;
+        if let Some(dst) = self.control.get_mut(start..start + chunk.len()) {
+            dst.copy_from_slice(chunk);
+            unmask(dst, mask);
+            self.control_len += chunk.len();
+        }
+    }
+}
+
+/// A checked frame header.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    fin: bool,
+    opcode: u8,
+    len: u64,
+    mask: [u8; 4],
+}
+
+/// How long the header starting with `start` is: 2 bytes until the second byte says more.
+fn header_len(start: &[u8]) -> usize {
+    let Some(&second) = start.get(1) else {
+        return 2;
+    };
+    let extended = match second & 0x7F {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    let mask = if second & 0x80 != 0 { 4 } else { 0 };
+    2 + extended + mask
+}
+
+/// Checks a complete header (section 5.2).
+fn parse_header(header: &[u8]) -> Result<Header, FrameError> {
+    let (&first, &second, rest) = match header {
+        [first, second, rest @ ..] => (first, second, rest),
+        _ => return Err(FrameError::Unmasked),
+    };
+    if first & 0x70 != 0 {
+        return Err(FrameError::ReservedBits);
+    }
+    if second & 0x80 == 0 {
+        return Err(FrameError::Unmasked);
+    }
+    let (len, mask) = match (second & 0x7F, rest) {
+        (126, [a, b, mask @ ..]) => (u64::from(u16::from_be_bytes([*a, *b])), mask),
+        (127, [a, b, c, d, e, f, g, h, mask @ ..]) => {
+            let len = u64::from_be_bytes([*a, *b, *c, *d, *e, *f, *g, *h]);
+            if len >> 63 != 0 {
+                return Err(FrameError::LengthTooLarge);
+            }
+            (len, mask)
+        }
+        (short, mask) => (u64::from(short), mask),
+    };
+    let mask = match mask {
+        [a, b, c, d] => [*a, *b, *c, *d],
+        _ => return Err(FrameError::Unmasked),
+    };
+    Ok(Header {
+        fin: first & 0x80 != 0,
+        opcode: first & 0x0F,
+        len,
+        mask,
+    })
+}
+
+/// XORs `data` with the masking key, whose first byte masks `data`'s first (section 5.3).
+fn unmask(data: &mut [u8], mask: [u8; 4]) {
+    for (byte, key) in data.iter_mut().zip(mask.iter().cycle()) {
+        *byte ^= key;
+    }
+}
+
+/// The key as it stands after masking `n` more bytes.
+fn rotate(mut mask: [u8; 4], n: usize) -> [u8; 4] {
+    mask.rotate_left(n % 4);
+    mask
+}
+
+/// Appends the header of an unmasked server frame (servers never mask, section 5.1).
+fn encode_header(opcode: u8, len: u64, out: &mut Vec<u8>) {
+    out.push(0x80 | opcode);
+    match len {
+        0..=125 => out.push(len as u8),
+        126..=0xFFFF => {
+            out.push(126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(127);
+            out.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+}
+
+/// Appends the header of a final binary frame of `len` payload bytes; the payload follows.
+pub fn encode_binary_header(len: u64, out: &mut Vec<u8>) {
+    encode_header(OP_BINARY, len, out);
+}
+
+/// Appends a pong answering a ping with `payload` (at most 125 bytes, as the ping's was).
+pub fn encode_pong(payload: &[u8], out: &mut Vec<u8>) {
+    let payload = payload
+        .get(..MAX_CONTROL_PAYLOAD.min(payload.len()))
+        .unwrap_or_default();
+    encode_header(OP_PONG, payload.len() as u64, out);
+    out.extend_from_slice(payload);
+}
+
+/// Appends a close frame with a status code (section 5.5.1).
+pub fn encode_close(code: u16, out: &mut Vec<u8>) {
+    encode_header(OP_CLOSE, 2, out);
+    out.extend_from_slice(&code.to_be_bytes());
+}
+
+/// The most bytes a binary frame header takes.
+pub const MAX_SERVER_HEADER: usize = 10;
+
+#[cfg(test)]
+mod tests;
