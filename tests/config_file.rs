@@ -101,12 +101,7 @@ fn debian_stock_file_with_a_listener_in_conf_d() {
     // What Debian's unit creates before mosquitto starts.
     std::fs::create_dir_all(dir.path("run")).unwrap();
     // What Debian's package creates, owned by the user the broker drops to.
-    std::fs::create_dir_all(dir.path("lib")).unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let open = std::fs::Permissions::from_mode(0o777);
-        std::fs::set_permissions(dir.path("lib"), open).unwrap();
-    }
+    dir.store_dir("lib");
     let mut broker = start(&main);
     assert_eq!(broker.addr(), loopback(port));
     exchange_qos1(broker.addr(), "debian", 20);

@@ -22,10 +22,7 @@ impl Stored {
     fn new(extra: &str) -> Stored {
         let dir = ConfDir::new();
         let port = free_port();
-        let store_dir = dir.path("");
-        // The broker may drop to the `mosquitto` user when the tests run as root; the store
-        // is that user's to write.
-        make_writable(&store_dir);
+        let store_dir = dir.store_dir("");
         let conf = dir.write(
             "m.conf",
             &format!(
@@ -47,11 +44,6 @@ impl Stored {
     fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
-}
-
-fn make_writable(path: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777)).expect("chmod");
 }
 
 fn connect(addr: SocketAddr, id: &str, clean: bool) -> (Client, bool) {

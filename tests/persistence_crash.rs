@@ -72,12 +72,7 @@ fn publish_until_killed(addr: SocketAddr, first: u64, acked: &Mutex<BTreeSet<u64
 fn no_acknowledged_message_is_lost_across_kill_9_cycles() {
     let dir = ConfDir::new();
     let port = free_port();
-    let store_dir = dir.path("");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let open = std::fs::Permissions::from_mode(0o777);
-        std::fs::set_permissions(&store_dir, open).expect("chmod");
-    }
+    let store_dir = dir.store_dir("");
     let conf = dir.write(
         "m.conf",
         &format!(

@@ -196,13 +196,9 @@ fn take_in_order(client: &mut Client, seen: &mut Vec<u16>, until: usize) {
 }
 
 pub fn the_upstream_killed_and_restarted_gets_every_qos1_message_in_order(kind: Kind) {
-    use std::os::unix::fs::PermissionsExt;
     const COUNT: u16 = 200;
     let dir = ConfDir::new();
-    let store = dir.path("store/");
-    std::fs::create_dir_all(&store).expect("store dir");
-    // Started as root, either broker drops to the `mosquitto` user, which writes the store.
-    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let store = dir.store_dir("store/");
     let persist = format!("persistence true\npersistence_location {store}\n");
     let up_port = free_port();
     let mut up = upstream(kind, &dir, up_port, &persist);
@@ -393,11 +389,8 @@ pub fn tls_to_the_upstream_with_a_ca_file(kind: Kind) {
 }
 
 pub fn queued_messages_survive_a_restart_of_the_home_broker(kind: Kind) {
-    use std::os::unix::fs::PermissionsExt;
     let dir = ConfDir::new();
-    let store = dir.path("");
-    // Started as root, the broker drops to the `mosquitto` user, which writes the store.
-    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let store = dir.store_dir("");
     let up_port = free_port();
     let conf = format!(
         "listener {} 127.0.0.1\nallow_anonymous true\npersistence true\n\

@@ -33,6 +33,18 @@ impl ConfDir {
     pub fn path(&self, name: &str) -> String {
         self.root.join(name).display().to_string()
     }
+
+    /// Creates the directory `name` ("" for the root) for a persistence store and returns its
+    /// path. Started as root, the broker drops to the `mosquitto` user, which must write it, as
+    /// Debian's package makes /var/lib/mosquitto that user's.
+    pub fn store_dir(&self, name: &str) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path(name);
+        std::fs::create_dir_all(&path).expect("store dir");
+        let open = std::fs::Permissions::from_mode(0o777);
+        std::fs::set_permissions(&path, open).expect("chmod");
+        path
+    }
 }
 
 impl Drop for ConfDir {
