@@ -36,15 +36,15 @@ impl Encoder {
         out: &mut Vec<u8>,
     ) {
         match change {
-            Change::Retained(message) => {
+            Change::Retained { message, .. } => {
                 let id = self.message(message, numbering, clocks, out);
                 record::encode(&Record::Retain { message: id }, out);
             }
-            Change::RetainedCleared(topic) => {
+            Change::RetainedCleared { topic, .. } => {
                 record::encode(&Record::Unretain { topic }, out);
             }
             Change::Session(meta) => self.session(meta, clocks, out),
-            Change::SessionEnded(session) => {
+            Change::SessionEnded { session, .. } => {
                 record::encode(&Record::SessionEnd { session: *session }, out);
             }
             Change::Subscribed {

@@ -8,6 +8,7 @@
 //! complete.
 
 pub(crate) mod convert;
+mod liveness;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -21,11 +22,10 @@ use crate::router::persist::Change;
 use crate::router::{Clocks, Router};
 use crate::store::{self, Image};
 use convert::{Encoder, Numbering};
+use liveness::Liveness;
 
-/// A store grows to this multiple of its last snapshot (plus [`GROWTH_ALLOWANCE`]) before it
-/// is compacted; doubling keeps the cost of compaction a constant share of the writes.
-const GROWTH_FACTOR: u64 = 2;
-const GROWTH_ALLOWANCE: u64 = 1024 * 1024;
+/// A snapshot is written in pieces of this size.
+const SNAPSHOT_CHUNK: usize = 1024 * 1024;
 /// After a failed write, how long before the next error line.
 const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -67,6 +67,8 @@ pub struct Store {
     len: u64,
     /// Bytes of the last snapshot, for the growth bound.
     snapshot_len: u64,
+    /// How much of the file is dead, for compaction.
+    liveness: Liveness,
     policy: SyncPolicy,
     sync_period: Duration,
     /// Written but not yet synced, since when.
@@ -116,6 +118,7 @@ impl Store {
             file: None,
             len: 0,
             snapshot_len: 0,
+            liveness: Liveness::default(),
             policy: config.sync,
             sync_period: config.sync_period,
             unsynced_since: None,
@@ -151,7 +154,7 @@ impl Store {
     /// before the turn's output is written, so no acknowledgement overtakes what it promises.
     pub fn commit(&mut self, router: &mut Router, now: Instant) {
         self.write_changes(router, now);
-        if self.len > self.snapshot_len * GROWTH_FACTOR + GROWTH_ALLOWANCE {
+        if self.liveness.wants_compaction(self.len, self.snapshot_len) {
             self.compact(router, now);
         }
     }
@@ -166,8 +169,11 @@ impl Store {
         let clocks = clocks(now);
         self.buffer.clear();
         for change in &self.changes {
+            let before = self.buffer.len();
             self.encoder
                 .encode(change, &mut self.numbering, &clocks, &mut self.buffer);
+            self.liveness
+                .record(change, (self.buffer.len() - before) as u64);
         }
         self.changes.clear();
         self.append(now);
@@ -249,38 +255,53 @@ impl Store {
 
     /// Replaces the store by a snapshot of the router's stored state (SIGUSR1, autosave, growth,
     /// start and clean shutdown). Pending changes are written to the old file first, so a
-    /// failed compaction loses nothing.
+    /// failed compaction loses nothing. The snapshot is streamed to the new file in chunks, so
+    /// a large store costs no second copy of itself in memory.
     pub fn compact(&mut self, router: &mut Router, now: Instant) {
         self.write_changes(router, now);
         let started = Instant::now();
-        self.changes.clear();
-        router.snapshot(&mut self.changes);
+        let (old_len, dead) = (self.len, self.liveness.dead());
         let clocks = clocks(now);
         self.numbering.file_start = self.numbering.last + 1;
-        self.buffer.clear();
-        self.buffer.extend_from_slice(&store::header());
-        for change in &self.changes {
-            self.encoder
-                .encode(change, &mut self.numbering, &clocks, &mut self.buffer);
-        }
-        self.changes.clear();
-        match write_snapshot(&self.path, &self.buffer) {
-            Ok(file) => {
+        let mut holders = 0u64;
+        let result = SnapshotFile::create(&self.path).and_then(|mut out| {
+            self.buffer.clear();
+            self.buffer.extend_from_slice(&store::header());
+            router.snapshot(|change| {
+                holders += 1;
+                self.encoder
+                    .encode(&change, &mut self.numbering, &clocks, &mut self.buffer);
+                if self.buffer.len() >= SNAPSHOT_CHUNK {
+                    out.write(&self.buffer);
+                    self.buffer.clear();
+                }
+            });
+            out.write(&self.buffer);
+            self.buffer.clear();
+            out.finish(&self.path)
+        });
+        match result {
+            Ok((file, len)) => {
                 self.file = Some(file);
-                self.len = self.buffer.len() as u64;
-                self.snapshot_len = self.len;
-                self.stats.bytes_written += self.len;
+                self.len = len;
+                self.snapshot_len = len;
+                self.liveness.snapshot(len, holders);
+                self.stats.bytes_written += len;
                 self.stats.compactions += 1;
                 self.stats.syncs += 1;
                 self.unsynced_since = None;
                 log::debug!(
-                    "Store {} compacted to {} bytes in {:?}",
+                    "Store {} compacted from {old_len} bytes (about {dead} dead) to {len} in {:?}",
                     self.path.display(),
-                    self.len,
                     started.elapsed()
                 );
             }
-            Err(e) => self.log_error(now, &format!("compaction failed: {e}")),
+            Err(e) => {
+                // The messages the snapshot numbered are in no file the store appends to:
+                // their bodies are written again when next referenced.
+                self.numbering.file_start = self.numbering.last + 1;
+                self.log_error(now, &format!("compaction failed: {e}"));
+            }
         }
         self.last_compaction = now;
         self.changes_since_compaction = 0;
@@ -376,30 +397,69 @@ fn move_aside(path: &Path) -> String {
     }
 }
 
-/// Writes `bytes` as the new store: temporary file, fsync, rename, directory fsync. Returns
-/// the file, positioned at its end for appending.
-fn write_snapshot(path: &Path, bytes: &[u8]) -> io::Result<File> {
-    let temp = temp_path(path);
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // Sessions and messages are the users' data: readable by the broker's user alone, as
-        // mosquitto creates its database.
-        options.mode(0o600);
+/// A snapshot being written: the temporary file beside the store, renamed over it once
+/// complete and synced. The first failed write is kept and reported by [`SnapshotFile::finish`].
+struct SnapshotFile {
+    temp: PathBuf,
+    file: File,
+    len: u64,
+    error: Option<io::Error>,
+}
+
+impl SnapshotFile {
+    fn create(path: &Path) -> io::Result<SnapshotFile> {
+        let temp = temp_path(path);
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Sessions and messages are the users' data: readable by the broker's user alone,
+            // as mosquitto creates its database.
+            options.mode(0o600);
+        }
+        let file = options.open(&temp)?;
+        Ok(SnapshotFile {
+            temp,
+            file,
+            len: 0,
+            error: None,
+        })
     }
-    let result = options.open(&temp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temp, path)?;
-        sync_directory(path)?;
-        Ok(file)
-    });
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
+
+    fn write(&mut self, bytes: &[u8]) {
+        if self.error.is_none() {
+            match self.file.write_all(bytes) {
+                Ok(()) => self.len += bytes.len() as u64,
+                Err(e) => self.error = Some(e),
+            }
+        }
     }
-    result
+
+    /// Syncs the file, renames it over `path` and syncs the directory. Returns the file,
+    /// positioned at its end for appending, and its length.
+    fn finish(self, path: &Path) -> io::Result<(File, u64)> {
+        let SnapshotFile {
+            temp,
+            file,
+            len,
+            error,
+        } = self;
+        let result = match error {
+            Some(e) => Err(e),
+            None => file
+                .sync_all()
+                .and_then(|()| fs::rename(&temp, path))
+                .and_then(|()| sync_directory(path)),
+        };
+        match result {
+            Ok(()) => Ok((file, len)),
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                Err(e)
+            }
+        }
+    }
 }
 
 fn sync_directory(path: &Path) -> io::Result<()> {

@@ -18,11 +18,23 @@ use crate::protocol::{PacketId, ProtocolVersion, SubscriptionOptions, Will};
 /// One change to the stored state.
 #[derive(Debug, Clone)]
 pub enum Change {
-    Retained(Arc<Message>),
-    RetainedCleared(Arc<str>),
+    /// A retained message set; `replaced` is the one it took the place of, whose record the
+    /// store now counts as dead.
+    Retained {
+        message: Arc<Message>,
+        replaced: Option<Arc<Message>>,
+    },
+    RetainedCleared {
+        topic: Arc<str>,
+        cleared: Option<Arc<Message>>,
+    },
     /// What the session is now (not what it holds); replaces the previous one.
     Session(Box<SessionMeta>),
-    SessionEnded(u64),
+    /// The session left the store with `held` queued and in-flight messages.
+    SessionEnded {
+        session: u64,
+        held: usize,
+    },
     Subscribed {
         session: u64,
         filter: Arc<str>,
@@ -119,33 +131,49 @@ impl Router {
         }
     }
 
-    /// The whole stored state as changes from nothing, for a compacted store; the journals are
-    /// emptied, since the snapshot holds what they said.
-    pub fn snapshot(&mut self, out: &mut Vec<Change>) {
+    /// The whole stored state as changes from nothing, handed to `each` one at a time so that a
+    /// large store is streamed rather than built in memory; the journals are emptied, since
+    /// the snapshot holds what they said.
+    pub fn snapshot(&mut self, mut each: impl FnMut(Change)) {
         self.journal.clear();
         for message in self.retained.iter() {
             if is_stored_topic(&message.topic) && !message.is_expired(self.now) {
-                out.push(Change::Retained(Arc::clone(message)));
+                each(Change::Retained {
+                    message: Arc::clone(message),
+                    replaced: None,
+                });
             }
         }
-        let keys: Vec<usize> = self.stored_sessions.iter().copied().collect();
-        for key in keys {
+        for &key in &self.stored_sessions {
             if let Some(session) = self.sessions.get_mut(key) {
                 session.journal.clear();
             }
-            self.describe_session(key, out);
+        }
+        for &key in &self.stored_sessions {
+            self.describe_session(key, &mut each);
         }
     }
 
-    /// A retained message was set or cleared.
-    pub(super) fn journal_retained(&mut self, message: &Arc<Message>) {
+    /// A retained message was set or cleared, in place of `replaced`.
+    pub(super) fn journal_retained(
+        &mut self,
+        message: &Arc<Message>,
+        replaced: Option<&Arc<Message>>,
+    ) {
         if !self.journaling || !is_stored_topic(&message.topic) {
             return;
         }
+        let replaced = replaced.cloned();
         self.journal.push(if message.payload.is_empty() {
-            Change::RetainedCleared(Arc::clone(&message.topic))
+            Change::RetainedCleared {
+                topic: Arc::clone(&message.topic),
+                cleared: replaced,
+            }
         } else {
-            Change::Retained(Arc::clone(message))
+            Change::Retained {
+                message: Arc::clone(message),
+                replaced,
+            }
         });
     }
 
@@ -170,7 +198,7 @@ impl Router {
                     item.entry = session.last_entry;
                 }
                 let mut described = Vec::new();
-                self.describe_session(key, &mut described);
+                self.describe_session(key, &mut |change| described.push(change));
                 if let Some(session) = self.sessions.get_mut(key) {
                     session.journal.append(&mut described);
                 }
@@ -179,7 +207,9 @@ impl Router {
                 session.store_id = 0;
                 self.stored_sessions.remove(&key);
                 session.journal.clear();
-                self.journal.push(Change::SessionEnded(id));
+                let held = session.queue.len() + session.inflight.len();
+                self.journal
+                    .push(Change::SessionEnded { session: id, held });
             }
             _ => self.journal_session(key),
         }
@@ -198,7 +228,10 @@ impl Router {
     pub(super) fn journal_session_ended(&mut self, key: usize, session: &Session) {
         self.stored_sessions.remove(&key);
         if session.store_id != 0 {
-            self.journal.push(Change::SessionEnded(session.store_id));
+            self.journal.push(Change::SessionEnded {
+                session: session.store_id,
+                held: session.queue.len() + session.inflight.len(),
+            });
         }
     }
 
@@ -212,14 +245,14 @@ impl Router {
     }
 
     /// Everything a stored session is and holds, as changes from nothing.
-    fn describe_session(&self, key: usize, out: &mut Vec<Change>) {
+    fn describe_session(&self, key: usize, out: &mut impl FnMut(Change)) {
         let Some(session) = self.sessions.get(key) else {
             return;
         };
         let id = session.store_id;
-        out.push(Change::Session(Box::new(SessionMeta::of(session))));
+        out(Change::Session(Box::new(SessionMeta::of(session))));
         for (filter, options, identifier) in self.subscriptions.subscriptions_of(key) {
-            out.push(Change::Subscribed {
+            out(Change::Subscribed {
                 session: id,
                 filter: filter.into(),
                 options,
@@ -227,7 +260,7 @@ impl Router {
             });
         }
         for (name, member) in self.shared.memberships_of(key) {
-            out.push(Change::Subscribed {
+            out(Change::Subscribed {
                 session: id,
                 filter: name.into(),
                 options: member.options,
@@ -236,7 +269,7 @@ impl Router {
         }
         for (packet_id, flight) in &session.inflight {
             let packet_id = *packet_id;
-            out.push(match flight {
+            out(match flight {
                 Flight::Qos1Sent(item) | Flight::Qos2Sent(item) => Change::InFlight {
                     session: id,
                     packet_id,
@@ -250,7 +283,7 @@ impl Router {
         }
         describe_queue(session, out);
         for packet_id in session.inbound_qos2.iter() {
-            out.push(Change::Inbound {
+            out(Change::Inbound {
                 session: id,
                 packet_id,
             });
@@ -258,9 +291,9 @@ impl Router {
     }
 }
 
-fn describe_queue(session: &Session, out: &mut Vec<Change>) {
+fn describe_queue(session: &Session, out: &mut impl FnMut(Change)) {
     for item in &session.queue {
-        out.push(Change::Queued {
+        out(Change::Queued {
             session: session.store_id,
             item: item.clone(),
         });

@@ -180,8 +180,9 @@ impl Router {
     /// gets one copy per matching subscription instead, as mosquitto sends them.
     pub(super) fn route(&mut self, message: Arc<Message>, publisher: Option<usize>) {
         let replaced = if message.retain {
-            self.journal_retained(&message);
-            self.retained.update(&message)
+            let replaced = self.retained.update(&message);
+            self.journal_retained(&message, replaced.as_ref());
+            replaced
         } else {
             None
         };
