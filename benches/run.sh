@@ -232,6 +232,9 @@ add_broker mosquitto-defaults mosquitto "default limits" "$mosquitto_bin -c $tmp
 add_broker minibroker-tls minibroker "TLS" \
     "$minibroker_bin -b 127.0.0.1 -p PLAIN_PORT --tls-bind 127.0.0.1 --tls-port PORT --cert $tls_dir/server.crt --key $tls_dir/server.key --max-queued 1000000 --max-inflight 100 -q"
 add_broker mosquitto-tls mosquitto "TLS" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
+# Over WebSockets, to each broker's `protocol websockets` listener.
+add_broker minibroker-ws minibroker "WebSockets" "$minibroker_bin -c $tmp/ws-PORT.conf -q"
+add_broker mosquitto-ws mosquitto "WebSockets" "$mosquitto_bin -c $tmp/ws-PORT.conf"
 # With a password file and an ACL file, every client logging in as `bench`.
 add_broker minibroker-auth minibroker "users and ACL" "$minibroker_bin -c $tmp/minibroker-PORT.conf -q"
 add_broker mosquitto-auth mosquitto "users and ACL" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
@@ -264,6 +267,17 @@ for name in "${names[@]}"; do
         write_auth_lines >>"$tmp/mosquitto-$p.conf"
         ;;
     minibroker-auth) write_minibroker_auth_conf "$tmp/minibroker-$p.conf" "$p" ;;
+    minibroker-ws)
+        printf 'listener %s 127.0.0.1\nprotocol websockets\nallow_anonymous true\n' "$p" >"$tmp/ws-$p.conf"
+        printf 'max_queued_messages 1000000\nmax_inflight_messages 100\n' >>"$tmp/ws-$p.conf"
+        ;;
+    mosquitto-ws)
+        # mosquitto 2.0 refuses to start with WebSocket listeners alone: an MQTT one, unused,
+        # comes first.
+        take_port "$name-plain"
+        write_mosquitto_conf "$tmp/ws-$p.conf" "${port[$name-plain]}" raised
+        printf 'listener %s 127.0.0.1\nprotocol websockets\n' "$p" >>"$tmp/ws-$p.conf"
+        ;;
     upstream) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised ;;
     *-bridge) write_bridge_conf "$tmp/bridge-$p.conf" "$p" "${port[upstream]}" "bench-$name" 1000000 ;;
     *-burst)
@@ -351,7 +365,7 @@ fanin_v5=("0 --mqtt5" "0 --mqtt5 --topic-alias" "1 --mqtt5")
 main_brokers=()
 for name in "${names[@]}"; do
     case $name in
-    *-defaults | *-tls | *-auth | upstream | *-bridge | *-burst | *-persist*) ;;
+    *-defaults | *-tls | *-ws | *-auth | upstream | *-bridge | *-burst | *-persist*) ;;
     *) main_brokers+=("$name") ;;
     esac
 done
@@ -388,6 +402,10 @@ for ((round = 1; round <= rounds; round++)); do
         for name in minibroker-tls mosquitto-tls; do
             run_load "$name" fanin --qos "$qos" --tls-ca "$tls_dir/ca.crt"
         done
+    done
+    # Fan-in with every client on WebSockets, against each broker's WebSocket listener.
+    for qos in 0 1; do
+        for name in minibroker-ws mosquitto-ws; do run_load "$name" fanin --qos "$qos" --ws; done
     done
     # Every client logs in (a PBKDF2 check per connection) and every delivery passes the ACL.
     for name in minibroker-auth mosquitto-auth; do
@@ -450,6 +468,8 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
     echo "- Rows marked *(default limits)* ran both brokers without those options."
     echo "- Rows marked *(TLS)* ran both brokers on a TLS listener (TLS 1.2, ECDSA P-256 certificate),"
     echo "  every client connecting over TLS with native-tls."
+    echo "- Rows marked *(WebSockets)* ran both brokers on a \`protocol websockets\` listener, every"
+    echo "  client speaking MQTT inside masked binary WebSocket frames, one frame per write."
     echo "- Rows marked *(persistence)* ran both brokers with persistence on (minibroker's default"
     echo "  periodic fsync; mosquitto's default autosave), *(persistence, batch fsync)* minibroker with"
     echo "  \`persistence_sync batch\`. *offline*: 8 QoS 1 publishers fill the queue of an offline"

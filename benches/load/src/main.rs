@@ -15,6 +15,7 @@ mod scenario;
 mod stream;
 mod table;
 mod window;
+mod ws;
 
 use std::process::ExitCode;
 

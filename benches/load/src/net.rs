@@ -1,5 +1,5 @@
 //! The only code that touches sockets: many MQTT links on one mio `Poll`, with their buffers,
-//! over plain TCP or TLS (see `stream`).
+//! over plain TCP or TLS, with or without WebSocket framing (see `stream`).
 //!
 //! Scenarios queue encoded packets with [`Net::out`] and get decoded packets back through the
 //! callback of [`Net::poll`]; everything runs on one thread so the generator costs as little CPU
@@ -16,6 +16,7 @@ use crate::codec::{self, Packet};
 use crate::opts::TlsTarget;
 use crate::protocol::{LinkCodec, Protocol, disconnect_reason};
 use crate::stream::Stream;
+use crate::ws::WsStream;
 
 /// How much a single `read` asks for; large enough that a busy subscriber drains in few calls.
 const READ_CHUNK: usize = 64 * 1024;
@@ -53,6 +54,8 @@ pub struct Net {
     pub closed: usize,
     /// Whether new links ask for a clean session (3.1.1).
     clean_session: bool,
+    /// New links speak MQTT over WebSockets.
+    websocket: bool,
 }
 
 impl Net {
@@ -76,16 +79,32 @@ impl Net {
             credentials: None,
             closed: 0,
             clean_session: true,
+            websocket: false,
         })
     }
 
-    /// The stream for a new, registered socket: plain, or starting its TLS handshake.
+    /// The stream for a new, registered socket: plain, or starting its TLS handshake, and
+    /// starting the WebSocket upgrade inside that.
     fn wrap(&self, stream: TcpStream) -> io::Result<Stream> {
+        let transport = self.transport(stream)?;
+        if self.websocket {
+            let host = self.addr.to_string();
+            return Ok(Stream::WebSocket(Box::new(WsStream::new(transport, &host))));
+        }
+        Ok(transport)
+    }
+
+    fn transport(&self, stream: TcpStream) -> io::Result<Stream> {
         #[cfg(feature = "tls")]
         if let Some(tls) = &self.tls {
             return tls.start(stream);
         }
         Ok(Stream::Plain(stream))
+    }
+
+    /// Links opened from now on speak MQTT over WebSockets.
+    pub fn set_websocket(&mut self, websocket: bool) {
+        self.websocket = websocket;
     }
 
     /// Sets the protocol of the links opened from now on (MQTT 3.1.1 unless told otherwise).
@@ -243,7 +262,7 @@ fn flush_link(link: &mut Link) -> io::Result<()> {
     }
     link.wbuf.clear();
     link.wpos = 0;
-    Ok(())
+    link.stream.flush()
 }
 
 /// Reads until the kernel would block (mio is edge-triggered), decoding as it goes.

@@ -23,6 +23,8 @@ pub struct Opts {
     pub sub_addr: Option<SocketAddr>,
     /// Connect over TLS, trusting this CA and checking the certificate against `host`.
     pub tls: Option<TlsTarget>,
+    /// Speak MQTT over WebSockets (inside TLS with `tls`).
+    pub websocket: bool,
     pub secs: Duration,
     pub qos: u8,
     pub publishers: usize,
@@ -81,6 +83,11 @@ fn options() -> Options {
         "tls-ca",
         "connect over TLS, trusting the CA certificate in FILE (PEM)",
         "FILE",
+    );
+    o.optflag(
+        "",
+        "ws",
+        "speak MQTT over WebSockets (path /mqtt, subprotocol mqtt) to a WebSocket listener",
     );
     o.optopt("s", "secs", "measured seconds per run (default 5)", "SECS");
     o.optopt(
@@ -235,6 +242,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         addr,
         sub_addr,
         tls: tls_target(&m, &host)?,
+        websocket: m.opt_present("ws"),
         secs: Duration::from_secs_f64(secs),
         qos,
         publishers: get(&m, "publishers", 8usize)?.max(1),

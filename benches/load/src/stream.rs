@@ -1,4 +1,5 @@
-//! A link's byte stream: plain TCP, or TLS over TCP (with `--tls-ca`). `Read` and `Write` keep
+//! A link's byte stream: plain TCP, or TLS over TCP (with `--tls-ca`), either of them carrying
+//! WebSocket frames (with `--ws`, see `ws`). `Read` and `Write` keep
 //! the plain-socket meaning, so `net` drives both alike: a TLS handshake is continued by every
 //! read and write and reports `WouldBlock` until it completes.
 //!
@@ -14,6 +15,7 @@ use native_tls::{HandshakeError, MidHandshakeTlsStream, TlsConnector, TlsStream}
 
 pub enum Stream {
     Plain(TcpStream),
+    WebSocket(Box<crate::ws::WsStream>),
     #[cfg(feature = "tls")]
     Handshaking(Box<MidHandshakeTlsStream<TcpStream>>),
     #[cfg(feature = "tls")]
@@ -90,6 +92,7 @@ impl Read for Stream {
         self.continue_handshake()?;
         match self {
             Stream::Plain(s) => s.read(buf),
+            Stream::WebSocket(s) => s.read(buf),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => s.read(buf),
             #[cfg(feature = "tls")]
@@ -103,6 +106,7 @@ impl Write for Stream {
         self.continue_handshake()?;
         match self {
             Stream::Plain(s) => s.write(buf),
+            Stream::WebSocket(s) => s.write(buf),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => s.write(buf),
             #[cfg(feature = "tls")]
@@ -110,7 +114,11 @@ impl Write for Stream {
         }
     }
 
+    /// Pushes what a WebSocket link framed and the socket did not take yet.
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            Stream::WebSocket(s) => s.flush(),
+            _ => Ok(()),
+        }
     }
 }

@@ -38,6 +38,7 @@ fn open_net(o: &Opts) -> io::Result<Net> {
     let mut net = Net::new(o.addr, o.tls.as_ref())?;
     net.set_protocol(o.protocol);
     net.set_credentials(o.credentials.clone());
+    net.set_websocket(o.websocket);
     Ok(net)
 }
 
