@@ -168,10 +168,8 @@ impl Read for WsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             if !self.open {
-                if !self.read_response()? {
-                    if !self.fill()? {
-                        return Ok(0);
-                    }
+                if !self.read_response()? && !self.fill()? {
+                    return Ok(0);
                 }
                 continue;
             }
