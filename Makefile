@@ -9,7 +9,7 @@
 # `make test` runs each step even when an earlier one failed (a formatting slip should not hide a
 # failing test), prints one line naming the failed steps, and exits non-zero if there were any.
 # The steps can also be run one by one: fmt-check, clippy, clippy-no-tls, cargo-test, e2e-paho1,
-# e2e-paho2. run, test and bench first make sure OpenSSL's headers are there (build-deps).
+# e2e-paho2, e2e-js. run, test and bench first make sure OpenSSL's headers are there (build-deps).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -22,7 +22,8 @@ PORT ?= 1883
 PYTEST_ARGS ?=
 
 E2E_DIR := tests/e2e
-TEST_STEPS := fmt-check clippy clippy-no-tls cargo-test e2e-paho1 e2e-paho2 install-check
+JS_DIR := tests/js
+TEST_STEPS := fmt-check clippy clippy-no-tls cargo-test e2e-paho1 e2e-paho2 e2e-js install-check
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(PREFIX)/bin
@@ -31,7 +32,7 @@ SYSCONFDIR ?= /etc
 
 .PHONY: install install-check
 .PHONY: all build run test deps build-deps mosquitto-clients mosquitto-broker venvs \
-        fmt-check clippy clippy-no-tls cargo-test e2e e2e-paho1 e2e-paho2 clean
+        fmt-check clippy clippy-no-tls cargo-test e2e e2e-paho1 e2e-paho2 e2e-js node chromium clean
 
 all: build
 
@@ -56,7 +57,7 @@ test: deps
 
 # --- what the build and the tests need ----------------------------------------------------
 
-deps: build-deps mosquitto-clients mosquitto-broker venvs
+deps: build-deps mosquitto-clients mosquitto-broker venvs node chromium $(JS_DIR)/node_modules/.installed
 
 # The default `tls` feature builds native-tls, which links the system's OpenSSL: on Debian its
 # headers (libssl-dev) and pkg-config to find them. Shared by run, test and bench.
@@ -101,6 +102,38 @@ mosquitto-broker:
 	    echo "warning: /usr/sbin/mosquitto is missing; the bridge tests against it are skipped." >&2; \
 	    echo "         Install it as root, e.g.: sudo apt-get install -y mosquitto" >&2; \
 	fi
+
+# The MQTT.js tests (tests/js) run in Node.js, with the npm packages package-lock.json pins.
+node:
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+	    exit 0; \
+	fi; \
+	if [ "$$(id -u)" -eq 0 ]; then \
+	    echo "node or npm not found: installing nodejs npm"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; \
+	else \
+	    echo "error: node and npm are needed by the tests in $(JS_DIR)." >&2; \
+	    echo "       Install them as root, e.g.: sudo apt-get install -y nodejs npm" >&2; \
+	    exit 1; \
+	fi
+
+# The browser test drives Debian's Chromium; it is skipped, saying so, when it is missing and
+# cannot be installed.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+	    exit 0; \
+	fi; \
+	if [ "$$(id -u)" -eq 0 ]; then \
+	    echo "/usr/bin/chromium not found: installing chromium"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+	    echo "warning: /usr/bin/chromium is missing; the browser test in $(JS_DIR) is skipped." >&2; \
+	    echo "         Install it as root, e.g.: sudo apt-get install -y chromium" >&2; \
+	fi
+
+$(JS_DIR)/node_modules/.installed: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json | node
+	cd $(JS_DIR) && npm ci --no-audit --no-fund
+	@touch $@
 
 venvs: .venv-paho1/.installed .venv-paho2/.installed
 
@@ -147,6 +180,10 @@ e2e-paho1: .venv-paho1/.installed build
 e2e-paho2: .venv-paho2/.installed build
 	.venv-paho2/bin/python -m pytest $(E2E_DIR) $(PYTEST_ARGS)
 
+# MQTT.js over ws and wss in Node, and a page in headless Chromium.
+e2e-js: $(JS_DIR)/node_modules/.installed build
+	cd $(JS_DIR) && node --test mqttjs.test.mjs browser.test.mjs
+
 # --- installing as a system service --------------------------------------------------------
 
 # An existing configuration is never overwritten; the example is then installed beside it.
@@ -188,7 +225,7 @@ install-check:
 
 clean:
 	$(CARGO) clean
-	rm -rf .venv-paho1 .venv-paho2 $(E2E_DIR)/.pytest_cache
+	rm -rf .venv-paho1 .venv-paho2 $(E2E_DIR)/.pytest_cache $(JS_DIR)/node_modules
 
 include benches/bench.mk
 include fuzz/fuzz.mk
