@@ -4,8 +4,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
+import { chmodSync, copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
@@ -16,7 +15,6 @@ import {
 
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
 // Without these, Chromium keeps trying hosts a closed network refuses, at every start.
 const chromiumArgs = [
   "--no-sandbox",
@@ -38,7 +36,11 @@ before(async () => {
   const www = join(dir, "www");
   mkdirSync(www);
   copyFileSync(join(here, "page", "index.html"), join(www, "index.html"));
-  copyFileSync(require.resolve("mqtt/dist/mqtt.min.js"), join(www, "mqtt.min.js"));
+  // The browser bundle MQTT.js ships (its package exports do not name it).
+  copyFileSync(join(here, "node_modules", "mqtt", "dist", "mqtt.min.js"), join(www, "mqtt.min.js"));
+  // Started as root, the broker runs as the mosquitto user, which must be able to read them.
+  chmodSync(dir, 0o755);
+  chmodSync(www, 0o755);
   ports = { tcp: await freePort(), ws: await freePort() };
   broker = await startBroker(dir, [
     `listener ${ports.tcp} 127.0.0.1`,
@@ -69,6 +71,8 @@ test("a dashboard page in headless Chromium subscribes, publishes and shows mess
       await tcp.publishAsync("home/hall/door", "closed", { qos: 1, retain: true });
       await tcp.subscribeAsync("browser/hello", { qos: 1 });
       const hello = nextMessage(tcp, "browser/hello");
+      // Awaited below; this keeps an early failure from also reporting it as unhandled.
+      hello.catch(() => {});
 
       const page = await browser.newPage();
       const response = await page.goto(`http://127.0.0.1:${ports.ws}/index.html`);
