@@ -7,6 +7,7 @@
 use log::debug;
 
 use super::Router;
+use super::hooks::Verdict;
 use super::session::Session;
 use crate::auth::{Access, ClientAcl, ClientIdentity};
 use crate::protocol::{Packet, PubResponse, Publish, QoS, ReasonCode, Will};
@@ -75,9 +76,20 @@ impl Router {
         publish: &Publish,
     ) -> bool {
         let acl = self.sessions.get(session_key).and_then(|s| s.acl.as_ref());
-        if allows(acl, &publish.topic, Access::Write) {
+        let reason = if !allows(acl, &publish.topic, Access::Write) {
+            ReasonCode::NOT_AUTHORIZED
+        } else if !self.has_hooks() {
             return true;
-        }
+        } else {
+            let username = self.sessions.get(session_key).and_then(|s| s.username.clone());
+            let (topic, qos, retain) = (&publish.topic, publish.qos, publish.retain);
+            match self.hook_publish(key, username.as_deref(), topic, qos, retain) {
+                Verdict::Allow => return true,
+                // A success code from the hook would tell the client its message went out.
+                Verdict::Deny(reason) if reason.0 >= 0x80 => reason,
+                Verdict::Deny(_) => ReasonCode::NOT_AUTHORIZED,
+            }
+        };
         let Some(link) = self.links.get(key) else {
             return false;
         };
@@ -101,7 +113,7 @@ impl Router {
         };
         let mut response = PubResponse::new(id);
         if is_v5 {
-            response.reason = ReasonCode::NOT_AUTHORIZED;
+            response.reason = reason;
         }
         match publish.qos {
             QoS::AtMostOnce => {}

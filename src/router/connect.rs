@@ -5,6 +5,7 @@ use std::sync::Arc;
 use log::info;
 
 use super::link::{ClientLimits, LinkState};
+use super::hooks::Verdict;
 use super::publish_checks::will_refusal;
 use super::session::{Flight, NEVER_EXPIRES, Session};
 use super::{Ending, LinkId, Router};
@@ -39,6 +40,8 @@ pub enum Refusal {
     RetainNotSupported,
     /// A will payload larger than `message_size_limit`.
     WillTooLarge,
+    /// The host program's authenticate hook said no, with this MQTT 5 reason code.
+    ByHost(ReasonCode),
 }
 
 impl Refusal {
@@ -72,6 +75,21 @@ impl Refusal {
                 ConnectReturnCode::NotAuthorized,
                 ReasonCode::PACKET_TOO_LARGE,
             ),
+            // The nearest 3.x return code; a code below 0x80 would read as success.
+            Refusal::ByHost(reason) => match reason {
+                ReasonCode::BAD_USER_NAME_OR_PASSWORD => (
+                    ConnectReturnCode::BadUserNameOrPassword,
+                    ReasonCode::BAD_USER_NAME_OR_PASSWORD,
+                ),
+                ReasonCode::SERVER_UNAVAILABLE | ReasonCode::SERVER_BUSY => {
+                    (ConnectReturnCode::ServerUnavailable, reason)
+                }
+                ReasonCode::CLIENT_IDENTIFIER_NOT_VALID => {
+                    (ConnectReturnCode::IdentifierRejected, reason)
+                }
+                reason if reason.0 >= 0x80 => (ConnectReturnCode::NotAuthorized, reason),
+                _ => (ConnectReturnCode::NotAuthorized, ReasonCode::NOT_AUTHORIZED),
+            },
         }
     }
 
@@ -92,6 +110,7 @@ impl Refusal {
             Refusal::QosNotSupported => "will QoS above the maximum QoS of this listener",
             Refusal::RetainNotSupported => "retained will, and retained messages are not available",
             Refusal::WillTooLarge => "will payload larger than message_size_limit",
+            Refusal::ByHost(_) => "refused by the host program",
         }
     }
 }
@@ -140,6 +159,16 @@ impl Router {
                 return;
             }
         };
+        if self.has_hooks() {
+            let (username, password) = (connect.username.as_deref(), connect.password.as_deref());
+            if let Verdict::Deny(reason) =
+                self.hook_authenticate(key, &client_id, username, password)
+            {
+                info!(target: CONNECTION_TARGET, "Client {client_id} disconnected, not authorised.");
+                self.refuse_connect(key, Refusal::ByHost(reason));
+                return;
+            }
+        }
         self.take_over(&client_id);
         let is_v5 = connect.protocol.is_v5();
         let expiry = match (is_v5, connect.clean_start) {
@@ -214,6 +243,9 @@ impl Router {
         // Stored before the CONNACK can leave: the reactor writes the store first.
         self.journal_connected(session_key);
         self.send(key, &Packet::ConnAck(connack));
+        if self.has_hooks() {
+            self.observe_connected(key, connect.username.as_deref());
+        }
         if session_present {
             self.resend_inflight(session_key, key);
             self.pump(session_key);

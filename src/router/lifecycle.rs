@@ -136,6 +136,12 @@ impl Router {
         if was_connected && let Some(line) = ending.connection_line(link.name()) {
             info!(target: CONNECTION_TARGET, "{line}");
         }
+        if was_connected && self.has_hooks() {
+            self.observe_disconnected(key);
+        }
+        let Some(link) = self.links.get_mut(key) else {
+            return;
+        };
         if let Some(detail) = ending.detail() {
             let line = format!("Client {} from {} {detail}", link.name(), link.peer);
             // Refusals and broken rules are worth an operator's eye; the rest is routine.

@@ -46,6 +46,8 @@ pub enum Peer {
     },
     /// The local side of one of the broker's own bridges, by the bridge's name.
     Bridge(Arc<str>),
+    /// The host program's in-process client, of an embedded broker.
+    Host,
 }
 
 impl Peer {
@@ -55,7 +57,7 @@ impl Peer {
         match self {
             Peer::Tcp(addr) => addr.ip(),
             Peer::Forwarded { client, .. } => *client,
-            Peer::Unix(_) | Peer::Bridge(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            Peer::Unix(_) | Peer::Bridge(_) | Peer::Host => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         }
     }
 }
@@ -73,6 +75,7 @@ impl fmt::Display for Peer {
             Peer::Unix(path) => write!(f, "{}", path.display()),
             Peer::Forwarded { client, proxy } => write!(f, "{client} (via {proxy})"),
             Peer::Bridge(name) => write!(f, "bridge {name}"),
+            Peer::Host => write!(f, "the host program"),
         }
     }
 }

@@ -14,6 +14,7 @@ mod access;
 mod authenticate;
 mod bridge_link;
 mod connect;
+pub mod hooks;
 mod invariants;
 mod lifecycle;
 mod link;
@@ -71,6 +72,13 @@ pub use message::Message;
 pub use restore::{Clocks, Restored};
 use retain::RetainedStore;
 pub use session::Queued;
+
+/// Traffic since the broker started, for the statistics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counters {
+    /// Messages accepted for routing (from clients, wills, the broker and the host program).
+    pub messages_received: u64,
+}
 use session::Session;
 use shared::{Member, SharedSubscriptions};
 use subscriptions::{Delivery, SubscriptionTable};
@@ -145,6 +153,10 @@ pub struct Router {
     /// The keys of the sessions in the store, whose journals [`Router::take_changes`] takes;
     /// ordered, so changes come out in the same order every run.
     stored_sessions: BTreeSet<usize>,
+    /// The host program's hooks, for an embedded broker; `None` when it set none.
+    hooks: Option<Box<hooks::Hooks>>,
+    /// Messages accepted for routing, since start.
+    pub(crate) counters: Counters,
 }
 
 impl Router {
@@ -174,6 +186,8 @@ impl Router {
             journal: Vec::new(),
             next_store_id: 0,
             stored_sessions: BTreeSet::new(),
+            hooks: None,
+            counters: Counters::default(),
         }
     }
 

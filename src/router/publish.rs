@@ -179,6 +179,10 @@ impl Router {
     /// matching shared subscription group. With `allow_duplicate_messages`, a 3.x session
     /// gets one copy per matching subscription instead, as mosquitto sends them.
     pub(super) fn route(&mut self, message: Arc<Message>, publisher: Option<usize>) {
+        self.counters.messages_received += 1;
+        if self.has_hooks() {
+            self.observe_message(&message, publisher);
+        }
         let replaced = if message.retain {
             let replaced = self.retained.update(&message);
             self.journal_retained(&message, replaced.as_ref());
@@ -221,6 +225,12 @@ impl Router {
         if !may_read(session, &item.message.topic) {
             return;
         }
+        if self.has_hooks() && !self.delivery_allowed(session_key, &item.message.topic) {
+            return;
+        }
+        let Some(session) = self.sessions.get_mut(session_key) else {
+            return;
+        };
         let link = session
             .link
             .and_then(|key| self.links.get_mut(key).map(|link| (key, link)))
@@ -279,7 +289,18 @@ impl Router {
         }
         if session.queue.is_empty() {
             let upgrade = self.config.upgrade_outgoing_qos;
-            sent |= drain_backlog(session, link, &mut self.retained, self.now, upgrade);
+            let hooks = &mut self.hooks;
+            let listeners = self.config.listener_options().count();
+            let mut allowed = |session: &Session, topic: &str| {
+                hooks.is_none() || super::hooks::deliver_allowed(hooks, listeners, session, topic)
+            };
+            sent |= drain_backlog(
+                session,
+                link,
+                &mut self.retained,
+                (self.now, upgrade),
+                &mut allowed,
+            );
         }
         if sent {
             mark_ready(&mut self.ready, link, key);

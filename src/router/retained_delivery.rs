@@ -89,13 +89,13 @@ impl Router {
 /// Moves retained messages from the session's backlogs into the link's output while it has
 /// room and, for QoS 1 and 2, the in-flight window allows. Returns whether anything was sent.
 /// Expired messages met on the way are skipped and removed from the store. `upgrade` is
-/// `upgrade_outgoing_qos`.
+/// `upgrade_outgoing_qos`; `allowed` is the host program's delivery hook.
 pub(super) fn drain_backlog(
     session: &mut Session,
     link: &mut Link,
     retained: &mut RetainedStore,
-    now: Instant,
-    upgrade: bool,
+    (now, upgrade): (Instant, bool),
+    allowed: &mut dyn FnMut(&Session, &str) -> bool,
 ) -> bool {
     let mut sent = false;
     let mut expired = Vec::new();
@@ -126,7 +126,7 @@ pub(super) fn drain_backlog(
         backlog.cursor = Some(Arc::clone(topic));
         let (granted, identifier) = (backlog.granted, backlog.identifier);
         // READ on each retained message, as on every delivery.
-        if !may_read(session, &message.topic) {
+        if !may_read(session, &message.topic) || !allowed(session, &message.topic) {
             continue;
         }
         let item = retained_item(message, granted, identifier, upgrade);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use log::debug;
 
+use super::hooks::Verdict;
 use super::Router;
 use super::persist::Change;
 use super::shared::{self, Member};
@@ -90,6 +91,20 @@ impl Router {
         let mut options = request.options;
         options.qos = granted;
         let granted = ReasonCode(options.qos.bits());
+        if self.has_hooks()
+            && let Verdict::Deny(reason) = self.subscribe_verdict(session_key, &request.filter)
+        {
+            debug!("Denied SUBSCRIBE to {:?} by the host program", request.filter);
+            return Outcome {
+                reason: if is_v5 {
+                    denial_code(reason)
+                } else {
+                    ReasonCode::UNSPECIFIED_ERROR
+                },
+                send_retained: None,
+                problem: Some(format!("not authorised to subscribe to {:?}", request.filter)),
+            };
+        }
         if let Some(parsed) = shared::parse(&request.filter) {
             return match parsed {
                 Ok(filter) if !self.may_subscribe(session_key, &filter) => {
@@ -196,6 +211,15 @@ impl Router {
 /// A filter the ACL never lets this client read from: refused at once, where mosquitto
 /// accepts it and delivers nothing. 0x80 is 3.1.1's only failure code [MQTT-3.9.3-2]; MQTT 5
 /// says why, 0x87 Not authorized (section 3.9.3).
+/// A hook's reason code, if it is one of the failure codes (0x80 and up); 0x87 otherwise.
+fn denial_code(reason: ReasonCode) -> ReasonCode {
+    if reason.0 >= 0x80 {
+        reason
+    } else {
+        ReasonCode::NOT_AUTHORIZED
+    }
+}
+
 fn not_authorised(filter: &str, is_v5: bool) -> Outcome {
     debug!("Denied SUBSCRIBE to {filter:?}: the ACL allows no topic it matches");
     Outcome {

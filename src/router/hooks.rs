@@ -1,0 +1,310 @@
+//! The host program's say in the broker's decisions, for an embedded broker: who may connect,
+//! publish, subscribe and receive, and what happened. Each hook is optional and runs on the
+//! broker's thread, after the broker's own checks (password file, ACL file) have allowed the
+//! request, so a hook can only narrow what the configuration grants.
+//!
+//! A hook that panics is a bug of the host program, but it must not leave the broker half way
+//! through a decision: the panic is caught, logged, and counted as a refusal (an observer's
+//! panic is logged and forgotten). The broker's own links (its bridges, the in-process client)
+//! are not asked about.
+
+use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
+
+use log::error;
+
+use std::sync::Arc;
+
+use super::link::Link;
+use super::session::Session;
+use super::{Message, Router};
+use super::listeners::Peer;
+use crate::config::ListenerKind;
+use crate::protocol::{QoS, ReasonCode};
+
+/// Who is asking: a client of one of the listeners.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientInfo<'a> {
+    pub client_id: &'a str,
+    pub username: Option<&'a str>,
+    /// The client's TCP address; `None` for a Unix socket client or an offline session.
+    pub address: Option<SocketAddr>,
+    /// Whether it connected through a TLS listener (wss included).
+    pub tls: bool,
+    /// The listener, by its position in the configuration's listeners.
+    pub listener: usize,
+}
+
+/// A CONNECT to authenticate.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectRequest<'a> {
+    pub client: ClientInfo<'a>,
+    pub password: Option<&'a [u8]>,
+}
+
+/// A hook's answer. `Deny` carries the MQTT 5 reason code to send; a 3.x client gets the
+/// closest return code it has (CONNACK) or nothing (PUBACK, SUBACK 0x80).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Deny(ReasonCode),
+}
+
+/// What happened, for [`Hooks::on_event`].
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A client's CONNECT was accepted.
+    Connected(ClientInfo<'a>),
+    /// A connected client's connection ended.
+    Disconnected { client_id: &'a str },
+    /// A message was accepted for routing, from a client (`None`: from the broker itself or
+    /// the host program).
+    Message {
+        client_id: Option<&'a str>,
+        topic: &'a str,
+        payload: &'a [u8],
+        qos: QoS,
+        retain: bool,
+    },
+}
+
+/// The hooks set on the [`crate::BrokerBuilder`].
+#[derive(Default)]
+pub struct Hooks {
+    pub(crate) authenticate: Option<Box<dyn FnMut(&ConnectRequest<'_>) -> Verdict + Send>>,
+    pub(crate) publish: Option<Box<dyn FnMut(&ClientInfo, &str, QoS, bool) -> Verdict + Send>>,
+    pub(crate) subscribe: Option<Box<dyn FnMut(&ClientInfo, &str) -> Verdict + Send>>,
+    pub(crate) deliver: Option<Box<dyn FnMut(&str, Option<&str>, &str) -> bool + Send>>,
+    pub(crate) observe: Option<Box<dyn FnMut(&Event<'_>) + Send>>,
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("authenticate", &self.authenticate.is_some())
+            .field("publish", &self.publish.is_some())
+            .field("subscribe", &self.subscribe.is_some())
+            .field("deliver", &self.deliver.is_some())
+            .field("observe", &self.observe.is_some())
+            .finish()
+    }
+}
+
+impl Hooks {
+    pub fn is_empty(&self) -> bool {
+        self.authenticate.is_none()
+            && self.publish.is_none()
+            && self.subscribe.is_none()
+            && self.deliver.is_none()
+            && self.observe.is_none()
+    }
+}
+
+/// Runs a deciding hook; a panic counts as a refusal.
+fn decide(what: &str, hook: impl FnOnce() -> Verdict) -> Verdict {
+    panic::catch_unwind(AssertUnwindSafe(hook)).unwrap_or_else(|_| {
+        error!("The {what} hook panicked; the request is refused.");
+        Verdict::Deny(ReasonCode::UNSPECIFIED_ERROR)
+    })
+}
+
+impl Router {
+    /// Takes the host program's hooks.
+    pub fn set_hooks(&mut self, hooks: Hooks) {
+        self.hooks = (!hooks.is_empty()).then(|| Box::new(hooks));
+    }
+
+    /// Whether the link is one of a listener's, and so subject to the hooks.
+    fn client_info<'a>(&self, link: &'a Link, username: Option<&'a str>) -> Option<ClientInfo<'a>> {
+        if link.listener >= self.config.listener_options().count() {
+            return None;
+        }
+        let tls = self
+            .config
+            .listeners
+            .get(link.listener)
+            .is_some_and(|l| l.kind == ListenerKind::Tls);
+        let address = match &link.peer {
+            Peer::Tcp(addr) => Some(*addr),
+            Peer::Forwarded { client, proxy } => Some(SocketAddr::new(*client, proxy.port())),
+            Peer::Unix(_) | Peer::Bridge(_) | Peer::Host => None,
+        };
+        Some(ClientInfo {
+            client_id: link.client_id.as_deref().unwrap_or(""),
+            username,
+            address,
+            tls,
+            listener: link.listener,
+        })
+    }
+
+    /// The authenticate hook on a CONNECT whose client id is `client_id`.
+    pub(super) fn hook_authenticate(
+        &mut self,
+        key: usize,
+        client_id: &str,
+        username: Option<&str>,
+        password: Option<&[u8]>,
+    ) -> Verdict {
+        let Some(mut hook) = self.hooks.as_mut().and_then(|h| h.authenticate.take()) else {
+            return Verdict::Allow;
+        };
+        let verdict = match self.links.get(key) {
+            Some(link) => match self.client_info(link, username) {
+                Some(mut client) => {
+                    client.client_id = client_id;
+                    let request = ConnectRequest { client, password };
+                    decide("authenticate", || hook(&request))
+                }
+                None => Verdict::Allow,
+            },
+            None => Verdict::Allow,
+        };
+        if let Some(hooks) = self.hooks.as_mut() {
+            hooks.authenticate = Some(hook);
+        }
+        verdict
+    }
+
+    /// The publish hook for a PUBLISH (or a will) from the client on link `key`.
+    pub(super) fn hook_publish(
+        &mut self,
+        key: usize,
+        username: Option<&str>,
+        topic: &str,
+        qos: QoS,
+        retain: bool,
+    ) -> Verdict {
+        let Some(mut hook) = self.hooks.as_mut().and_then(|h| h.publish.take()) else {
+            return Verdict::Allow;
+        };
+        let verdict = self
+            .links
+            .get(key)
+            .and_then(|link| self.client_info(link, username))
+            .map_or(Verdict::Allow, |client| {
+                decide("publish", || hook(&client, topic, qos, retain))
+            });
+        if let Some(hooks) = self.hooks.as_mut() {
+            hooks.publish = Some(hook);
+        }
+        verdict
+    }
+
+    /// The subscribe hook for one filter of a SUBSCRIBE from the session's client.
+    pub(super) fn subscribe_verdict(&mut self, session_key: usize, filter: &str) -> Verdict {
+        let Some(session) = self.sessions.get(session_key) else {
+            return Verdict::Allow;
+        };
+        let (Some(key), username) = (session.link, session.username.clone()) else {
+            return Verdict::Allow;
+        };
+        self.hook_subscribe(key, username.as_deref(), filter)
+    }
+
+    fn hook_subscribe(&mut self, key: usize, username: Option<&str>, filter: &str) -> Verdict {
+        let Some(mut hook) = self.hooks.as_mut().and_then(|h| h.subscribe.take()) else {
+            return Verdict::Allow;
+        };
+        let verdict = self
+            .links
+            .get(key)
+            .and_then(|link| self.client_info(link, username))
+            .map_or(Verdict::Allow, |client| {
+                decide("subscribe", || hook(&client, filter))
+            });
+        if let Some(hooks) = self.hooks.as_mut() {
+            hooks.subscribe = Some(hook);
+        }
+        verdict
+    }
+
+    /// The delivery hook on a message for `session_key` (the broker's own sessions are not
+    /// asked about).
+    pub(super) fn delivery_allowed(&mut self, session_key: usize, topic: &str) -> bool {
+        let listeners = self.config.listener_options().count();
+        match self.sessions.get(session_key) {
+            Some(session) => deliver_allowed(&mut self.hooks, listeners, session, topic),
+            None => true,
+        }
+    }
+
+    /// The event hook on a message accepted for routing.
+    pub(super) fn observe_message(&mut self, message: &Message, publisher: Option<usize>) {
+        let client_id = publisher
+            .and_then(|key| self.sessions.get(key))
+            .map(|session| Arc::clone(&session.client_id));
+        self.hook_event(&Event::Message {
+            client_id: client_id.as_deref(),
+            topic: &message.topic,
+            payload: &message.payload,
+            qos: message.qos,
+            retain: message.retain,
+        });
+    }
+
+    /// The event hook on an accepted CONNECT.
+    pub(super) fn observe_connected(&mut self, key: usize, username: Option<&str>) {
+        let Some(mut hooks) = self.hooks.take() else {
+            return;
+        };
+        if let Some(observe) = hooks.observe.as_mut()
+            && let Some(client) = self.links.get(key).and_then(|l| self.client_info(l, username))
+            && panic::catch_unwind(AssertUnwindSafe(|| observe(&Event::Connected(client)))).is_err()
+        {
+            error!("The event hook panicked; the broker carries on.");
+        }
+        self.hooks = Some(hooks);
+    }
+
+    /// The event hook on the end of a connected client's link.
+    pub(super) fn observe_disconnected(&mut self, key: usize) {
+        let Some(link) = self.links.get(key) else {
+            return;
+        };
+        if link.listener >= self.config.listener_options().count() {
+            return;
+        }
+        let client_id = link.client_id.clone().unwrap_or_else(|| Arc::from(""));
+        self.hook_event(&Event::Disconnected {
+            client_id: &client_id,
+        });
+    }
+
+    /// Tells the observer, if there is one.
+    pub(super) fn hook_event(&mut self, event: &Event) {
+        let Some(hook) = self.hooks.as_mut().and_then(|h| h.observe.as_mut()) else {
+            return;
+        };
+        if panic::catch_unwind(AssertUnwindSafe(|| hook(event))).is_err() {
+            error!("The event hook panicked; the broker carries on.");
+        }
+    }
+
+    /// Whether any hook wants to see deliveries or events, so the hot paths skip the rest.
+    pub(super) fn has_hooks(&self) -> bool {
+        self.hooks.is_some()
+    }
+}
+
+/// The delivery hook, for callers that hold the session apart from the router.
+pub(super) fn deliver_allowed(
+    hooks: &mut Option<Box<Hooks>>,
+    listeners: usize,
+    session: &Session,
+    topic: &str,
+) -> bool {
+    if session.listener >= listeners {
+        return true;
+    }
+    let Some(hook) = hooks.as_mut().and_then(|h| h.deliver.as_mut()) else {
+        return true;
+    };
+    let (client_id, username) = (&*session.client_id, session.username.as_deref());
+    panic::catch_unwind(AssertUnwindSafe(|| hook(client_id, username, topic))).unwrap_or_else(
+        |_| {
+            error!("The delivery hook panicked; the message is not delivered to {client_id}.");
+            false
+        },
+    )
+}
