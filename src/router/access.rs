@@ -81,7 +81,10 @@ impl Router {
         } else if !self.has_hooks() {
             return true;
         } else {
-            let username = self.sessions.get(session_key).and_then(|s| s.username.clone());
+            let username = self
+                .sessions
+                .get(session_key)
+                .and_then(|s| s.username.clone());
             let (topic, qos, retain) = (&publish.topic, publish.qos, publish.retain);
             match self.hook_publish(key, username.as_deref(), topic, qos, retain) {
                 Verdict::Allow => return true,

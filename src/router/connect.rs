@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use log::info;
 
-use super::link::{ClientLimits, LinkState};
 use super::hooks::Verdict;
+use super::link::{ClientLimits, LinkState};
 use super::publish_checks::will_refusal;
 use super::session::{Flight, NEVER_EXPIRES, Session};
 use super::{Ending, LinkId, Router};

@@ -16,9 +16,9 @@ use log::error;
 use std::sync::Arc;
 
 use super::link::Link;
+use super::listeners::Peer;
 use super::session::Session;
 use super::{Message, Router};
-use super::listeners::Peer;
 use crate::config::ListenerKind;
 use crate::protocol::{QoS, ReasonCode};
 
@@ -68,14 +68,25 @@ pub enum Event<'a> {
     },
 }
 
+/// Decides a CONNECT.
+pub type AuthenticateHook = Box<dyn FnMut(&ConnectRequest<'_>) -> Verdict + Send>;
+/// Decides a PUBLISH (or a will): the client, the topic, the QoS and the retain flag.
+pub type PublishHook = Box<dyn FnMut(&ClientInfo<'_>, &str, QoS, bool) -> Verdict + Send>;
+/// Decides one topic filter of a SUBSCRIBE.
+pub type SubscribeHook = Box<dyn FnMut(&ClientInfo<'_>, &str) -> Verdict + Send>;
+/// Decides one delivery: the receiving client id, its username and the topic.
+pub type DeliverHook = Box<dyn FnMut(&str, Option<&str>, &str) -> bool + Send>;
+/// Sees what happened.
+pub type ObserveHook = Box<dyn FnMut(&Event<'_>) + Send>;
+
 /// The hooks set on the [`crate::BrokerBuilder`].
 #[derive(Default)]
 pub struct Hooks {
-    pub(crate) authenticate: Option<Box<dyn FnMut(&ConnectRequest<'_>) -> Verdict + Send>>,
-    pub(crate) publish: Option<Box<dyn FnMut(&ClientInfo, &str, QoS, bool) -> Verdict + Send>>,
-    pub(crate) subscribe: Option<Box<dyn FnMut(&ClientInfo, &str) -> Verdict + Send>>,
-    pub(crate) deliver: Option<Box<dyn FnMut(&str, Option<&str>, &str) -> bool + Send>>,
-    pub(crate) observe: Option<Box<dyn FnMut(&Event<'_>) + Send>>,
+    pub(crate) authenticate: Option<AuthenticateHook>,
+    pub(crate) publish: Option<PublishHook>,
+    pub(crate) subscribe: Option<SubscribeHook>,
+    pub(crate) deliver: Option<DeliverHook>,
+    pub(crate) observe: Option<ObserveHook>,
 }
 
 impl std::fmt::Debug for Hooks {
@@ -249,7 +260,10 @@ impl Router {
             return;
         };
         if let Some(observe) = hooks.observe.as_mut()
-            && let Some(client) = self.links.get(key).and_then(|l| self.client_info(l, username))
+            && let Some(client) = self
+                .links
+                .get(key)
+                .and_then(|l| self.client_info(l, username))
             && panic::catch_unwind(AssertUnwindSafe(|| observe(&Event::Connected(client)))).is_err()
         {
             error!("The event hook panicked; the broker carries on.");

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use log::debug;
 
-use super::hooks::Verdict;
 use super::Router;
+use super::hooks::Verdict;
 use super::persist::Change;
 use super::shared::{self, Member};
 use crate::protocol::{
@@ -94,7 +94,10 @@ impl Router {
         if self.has_hooks()
             && let Verdict::Deny(reason) = self.subscribe_verdict(session_key, &request.filter)
         {
-            debug!("Denied SUBSCRIBE to {:?} by the host program", request.filter);
+            debug!(
+                "Denied SUBSCRIBE to {:?} by the host program",
+                request.filter
+            );
             return Outcome {
                 reason: if is_v5 {
                     denial_code(reason)
@@ -102,7 +105,10 @@ impl Router {
                     ReasonCode::UNSPECIFIED_ERROR
                 },
                 send_retained: None,
-                problem: Some(format!("not authorised to subscribe to {:?}", request.filter)),
+                problem: Some(format!(
+                    "not authorised to subscribe to {:?}",
+                    request.filter
+                )),
             };
         }
         if let Some(parsed) = shared::parse(&request.filter) {
