@@ -1,15 +1,18 @@
-//! The embedding façade: bind the listeners, then run the broker on the calling thread or on a
-//! background thread behind a [`BrokerHandle`].
+//! The embedding façade: bind the listeners, then run the broker on the calling thread, on a
+//! background thread behind a [`BrokerHandle`], or turn by turn inside the host program's own
+//! event loop ([`BrokerLoop`]).
 //!
 //! Binding is separate from running so a program learns about a taken port before it commits to
 //! a thread, and so a broker on port 0 can report its real port before the first client comes.
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::Receiver;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use log::{info, warn};
 use mio::{Poll, Waker};
@@ -17,8 +20,10 @@ use mio::{Poll, Waker};
 use crate::auth::{self, Security};
 use crate::config::{Config, ConfigError, ListenerKind};
 use crate::disk::{self, Store};
-use crate::net::{self, Listener, Reactor, TlsServer};
-use crate::router::Router;
+use crate::embed::{BrokerHandle, Command, DEFAULT_COMMAND_CAPACITY, Host, Shared};
+use crate::net::{self, HOST_TOKEN, Listener, Reactor, TlsServer};
+use crate::router::hooks::Hooks;
+use crate::router::{Router, Stats};
 use crate::store::Image;
 
 pub use crate::net::{BindError, ReloadHook, TlsError};
@@ -48,8 +53,11 @@ pub struct Broker {
     store: Option<(Store, Image)>,
     /// The bridges to other brokers, their TLS files read at bind time.
     bridges: Vec<net::Outgoing>,
-    waker: Arc<Waker>,
-    stop: Arc<AtomicBool>,
+    /// The host program's hooks, set on the [`crate::BrokerBuilder`].
+    hooks: Hooks,
+    /// What the handles share with the loop, and the loop's end of their requests.
+    shared: Arc<Shared>,
+    commands: Receiver<Command>,
 }
 
 /// How [`Broker::run_with`] runs the broker.
@@ -90,6 +98,15 @@ impl Broker {
     /// Checks `config`, loads the TLS certificate if a listener needs it, reads the password
     /// and ACL files, and binds every listener; on error nothing stays bound.
     pub fn bind(config: Config) -> Result<Broker, BindError> {
+        Broker::bind_with(config, Hooks::default(), DEFAULT_COMMAND_CAPACITY)
+    }
+
+    /// [`Broker::bind`] with the builder's hooks and request queue capacity.
+    pub(crate) fn bind_with(
+        config: Config,
+        hooks: Hooks,
+        capacity: usize,
+    ) -> Result<Broker, BindError> {
         config.validate().map_err(BindError::Config)?;
         if config.listeners.len() > net::MAX_LISTENERS {
             let message = format!("at most {} listeners", net::MAX_LISTENERS);
@@ -102,6 +119,10 @@ impl Broker {
         let listeners = net::bind_all(&config)?;
         let poll = Poll::new().map_err(BindError::Poll)?;
         let waker = Waker::new(poll.registry(), net::WAKER).map_err(BindError::Poll)?;
+        let addrs = listeners.iter().filter_map(Listener::tcp_addr).collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let limit = config.max_packet_size;
+        let (shared, commands) = Shared::new(Arc::new(waker), stop, addrs, limit, capacity);
         Ok(Broker {
             config,
             poll,
@@ -110,8 +131,9 @@ impl Broker {
             security,
             store: None,
             bridges,
-            waker: Arc::new(waker),
-            stop: Arc::new(AtomicBool::new(false)),
+            hooks,
+            shared,
+            commands,
         })
     }
 
@@ -148,6 +170,14 @@ impl Broker {
         Ok(())
     }
 
+    /// A handle to the broker, for other threads (or hooks) to publish, subscribe and stop it
+    /// once it runs; requests made before it runs wait for its first turn.
+    pub fn handle(&self) -> BrokerHandle {
+        BrokerHandle::new(Arc::clone(&self.shared))
+    }
+
+    /// Runs the broker on this thread until it is stopped through a [`BrokerHandle`]; signals
+    /// are left alone.
     pub fn run(self) -> io::Result<()> {
         self.run_with(RunOptions::default())
     }
@@ -162,40 +192,62 @@ impl Broker {
     /// broker.run_with(RunOptions::default().handle_signals(true))?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn run_with(mut self, options: RunOptions) -> io::Result<()> {
+    pub fn run_with(self, options: RunOptions) -> io::Result<()> {
+        self.start(options)?.run()
+    }
+
+    /// Starts the broker without running it: the returned [`BrokerLoop`] turns once per
+    /// [`BrokerLoop::poll_once`], for a program that has an event loop of its own.
+    pub fn into_loop(self) -> io::Result<BrokerLoop> {
+        let handle = self.handle();
+        let reactor = self.start(RunOptions::default())?;
+        Ok(BrokerLoop { reactor, handle })
+    }
+
+    /// Opens the store, restores it into a new router, and makes the reactor with everything.
+    fn start(mut self, options: RunOptions) -> io::Result<Reactor> {
         self.open_store()
             .map_err(|e| io::Error::other(e.to_string()))?;
-        // Logged only once signals are handled: a script that waits for "listening on" and
-        // then sends SIGTERM must not find the default action still in place.
         let addrs = self.local_addrs();
         let labels: Vec<&str> = self.listeners.iter().map(Listener::label).collect();
+        let labels: Vec<String> = labels.into_iter().map(str::to_owned).collect();
         let mut router = Router::new(&self.config);
         router.set_auth(self.security);
+        router.set_hooks(self.hooks);
         let store = self
             .store
             .map(|(store, image)| restore(store, &image, &mut router));
+        let host = Host::new(self.commands, Arc::clone(&self.shared), HOST_TOKEN);
         let mut reactor = Reactor::new(
             self.poll,
             self.listeners,
             router,
             self.tls,
-            self.stop,
+            Arc::clone(&self.shared.stop),
             options.handle_signals,
             options.reload,
         )?
-        .with_store(store);
+        .with_store(store)
+        .with_host(host);
         // After the store's sessions are back, so a bridge resumes its own.
         reactor.start_bridges(self.bridges, Instant::now());
+        // Logged only once signals are handled: a script that waits for "listening on" and
+        // then sends SIGTERM must not find the default action still in place.
         for (addr, label) in addrs.iter().zip(labels) {
             info!("listening on {addr}{label}");
         }
         if addrs.iter().any(|a| a.ip().is_unspecified()) && self.config.allow_anonymous {
             warn!("anonymous clients are allowed and the broker listens on all interfaces");
         }
-        reactor.run()
+        if self.config.listeners.is_empty() && self.config.unix_listeners.is_empty() {
+            info!("no listeners: serving the host program's in-process clients only");
+        }
+        let _ = self.shared.loop_thread.set(thread::current().id());
+        Ok(reactor)
     }
 
-    /// Runs the broker on a background thread; the handle stops it.
+    /// Runs the broker on a background thread; the handle (any clone of it) stops it, and so
+    /// does dropping the last clone.
     ///
     /// ```
     /// use minibroker::{Broker, Config};
@@ -213,62 +265,100 @@ impl Broker {
     /// # Panics
     /// If the operating system cannot create a thread, as [`std::thread::spawn`] does.
     pub fn spawn(self) -> BrokerHandle {
-        let addrs = self.local_addrs();
-        let waker = Arc::clone(&self.waker);
-        let stop = Arc::clone(&self.stop);
+        let shared = Arc::clone(&self.shared);
         let thread = thread::Builder::new()
             .name("minibroker".into())
             .spawn(move || self.run())
             .unwrap_or_else(|e| panic!("cannot start the broker thread: {e}"));
-        BrokerHandle {
-            addrs,
-            waker,
-            stop,
-            thread: Some(thread),
-        }
+        BrokerHandle::with_thread(shared, thread)
     }
 }
 
-/// A broker running on a background thread. Dropping the handle stops the broker too.
-#[derive(Debug)]
-pub struct BrokerHandle {
-    addrs: Vec<SocketAddr>,
-    waker: Arc<Waker>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<io::Result<()>>>,
+/// What [`BrokerLoop::poll_once`] found.
+pub use crate::net::Turn as LoopState;
+
+/// A started broker that runs one turn at a time, inside the host program's own event loop.
+///
+/// Wait for [`BrokerLoop::as_raw_fd`] to become readable (it is an epoll descriptor, so it
+/// can be registered with another poll), or until [`BrokerLoop::next_deadline`], then call
+/// [`BrokerLoop::poll_once`] with a zero timeout; or simply call `poll_once` with the
+/// longest time the host can spare.
+///
+/// ```
+/// use std::time::Duration;
+/// use minibroker::{BrokerBuilder, LoopState};
+/// use minibroker::embed::Publication;
+///
+/// let mut broker = BrokerBuilder::new().build()?.into_loop()?;
+/// let handle = broker.handle();
+/// let inbox = handle.subscribe("lights/#", minibroker::protocol::QoS::AtMostOnce)?;
+/// handle.publish(Publication::new("lights/hall", "on"))?;
+/// let message = loop {
+///     broker.poll_once(Some(Duration::from_millis(10)))?;
+///     if let Some(message) = inbox.try_recv() {
+///         break message;
+///     }
+/// };
+/// assert_eq!(&*message.payload, b"on");
+/// handle.stop()?;
+/// assert_eq!(broker.poll_once(None)?, LoopState::Stopped);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct BrokerLoop {
+    reactor: Reactor,
+    handle: BrokerHandle,
 }
 
-impl BrokerHandle {
-    /// The addresses the broker listens on.
+impl std::fmt::Debug for BrokerLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerLoop")
+            .field("handle", &self.handle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BrokerLoop {
+    /// One turn of the broker: waits for network events at most `timeout` (`None`: until the
+    /// next event or timer), handles them and writes the output. After a stop (through a
+    /// handle) the turn closes every connection and returns [`LoopState::Stopped`], as every
+    /// later call does.
+    pub fn poll_once(&mut self, timeout: Option<Duration>) -> io::Result<LoopState> {
+        self.reactor.turn(timeout)
+    }
+
+    /// When the broker next has work without a network event (a keepalive, a retry, a
+    /// delayed will); `None` when it waits only for events.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.reactor.next_deadline()
+    }
+
+    /// A handle for other threads, or for this one (its waiting calls refuse to wait here).
+    pub fn handle(&self) -> BrokerHandle {
+        self.handle.clone()
+    }
+
+    /// The statistics now, without waiting for a turn.
+    pub fn stats(&self) -> Stats {
+        self.reactor.stats()
+    }
+
+    /// The TCP addresses the broker listens on.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.addrs.clone()
-    }
-
-    /// Closes every connection, stops the broker and waits for its thread to end; returns the
-    /// error that ended the broker early, if one did.
-    pub fn stop(mut self) -> io::Result<()> {
-        self.stop_and_join()
-    }
-
-    fn stop_and_join(&mut self) -> io::Result<()> {
-        let Some(thread) = self.thread.take() else {
-            return Ok(());
-        };
-        self.stop.store(true, Ordering::Release);
-        // If waking fails the loop is already gone (it ended with an error), and join returns.
-        let _ = self.waker.wake();
-        match thread.join() {
-            Ok(result) => result,
-            Err(_) => Err(io::Error::other("the broker thread panicked")),
-        }
+        self.handle.local_addrs()
     }
 }
 
-impl Drop for BrokerHandle {
+impl AsRawFd for BrokerLoop {
+    /// The loop's epoll descriptor: readable when `poll_once` has events to handle.
+    fn as_raw_fd(&self) -> RawFd {
+        self.reactor.poll_fd()
+    }
+}
+
+impl Drop for BrokerLoop {
+    /// Closes every connection and saves the store, as a stop does.
     fn drop(&mut self) {
-        if let Err(e) = self.stop_and_join() {
-            warn!("broker stopped with an error: {e}");
-        }
+        self.reactor.stop_now();
     }
 }
 

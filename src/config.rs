@@ -281,12 +281,6 @@ impl Config {
 
     /// Checks the values that would make the broker misbehave rather than fail to start.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.listeners.is_empty() && self.unix_listeners.is_empty() {
-            return Err(ConfigError::new(
-                "listeners",
-                "at least one listener is needed",
-            ));
-        }
         if self.tls.is_none() && self.listeners.iter().any(|l| l.kind == ListenerKind::Tls) {
             return Err(ConfigError::new(
                 "tls",

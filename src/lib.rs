@@ -41,6 +41,7 @@ pub mod cli;
 pub mod conf;
 pub mod config;
 pub mod disk;
+pub mod embed;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod logging;
@@ -53,5 +54,6 @@ pub mod topic;
 #[cfg(feature = "websockets")]
 pub mod ws;
 
-pub use broker::{BindError, Broker, BrokerHandle, RunOptions, TlsError};
+pub use broker::{BindError, Broker, BrokerLoop, LoopState, RunOptions, TlsError};
 pub use config::{Config, ListenerConfig, ListenerKind, TlsIdentity};
+pub use embed::{BrokerBuilder, BrokerHandle};

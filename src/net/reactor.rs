@@ -27,6 +27,7 @@ mod accept;
 mod bridges;
 mod closing;
 mod flush;
+mod host;
 
 use super::TlsServer;
 use super::connection::{Connection, ReadOutcome};
@@ -54,6 +55,8 @@ const FIRST_LISTENER: usize = usize::MAX - 1 - MAX_LISTENERS;
 const FIRST_CLOSING: usize = FIRST_LISTENER - MAX_CLOSING;
 /// Bridge `i`'s socket has token `FIRST_BRIDGE + i`.
 pub(crate) const FIRST_BRIDGE: usize = FIRST_CLOSING - MAX_BRIDGES;
+/// The token every link of the host program's in-process client carries; no connection's.
+pub(crate) const HOST_TOKEN: usize = FIRST_BRIDGE - 1;
 /// More bridges than this are refused at bind time.
 pub(crate) const MAX_BRIDGES: usize = 1024;
 /// More listeners than this are refused at bind time.
@@ -118,6 +121,25 @@ pub(crate) struct Reactor {
     /// When running out of descriptors or memory was last logged.
     accept_warned: Option<Instant>,
     stopping: bool,
+    /// The host program's requests and subscriptions, for an embedded broker.
+    host: Option<crate::embed::Host>,
+    /// The waker fired this turn: the host program asked something.
+    host_woken: bool,
+    events: Events,
+    /// The router's next timer, as of the last turn.
+    deadline: Option<Instant>,
+    started: Instant,
+    /// The loop has shut down; further turns do nothing.
+    stopped: bool,
+}
+
+/// What one turn of the loop ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// The broker goes on.
+    Running,
+    /// The broker was asked to stop and has closed everything.
+    Stopped,
 }
 
 impl Reactor {
@@ -178,6 +200,12 @@ impl Reactor {
             bridges: bridges::Bridges::default(),
             accept_warned: None,
             stopping: false,
+            host: None,
+            host_woken: false,
+            events: Events::with_capacity(EVENTS_CAPACITY),
+            deadline: None,
+            started: Instant::now(),
+            stopped: false,
         })
     }
 
@@ -189,51 +217,103 @@ impl Reactor {
 
     /// Runs until asked to stop (by the waker or a signal), then closes every connection.
     pub(crate) fn run(mut self) -> io::Result<()> {
-        let mut events = Events::with_capacity(EVENTS_CAPACITY);
-        let mut now = Instant::now();
-        let mut deadline = self.router.tick(now);
-        loop {
-            let timeout = self.poll_timeout(deadline, now);
-            if let Err(e) = self.poll.poll(&mut events, timeout)
-                && e.kind() != io::ErrorKind::Interrupted
-            {
-                return Err(e);
-            }
-            now = Instant::now();
-            self.turn += 1;
-            self.resume_listeners(now);
-            self.continue_reads(now);
-            for event in events.iter() {
-                self.dispatch(event, now);
-            }
-            self.closing.expire(self.poll.registry(), now);
-            if self.stopping {
-                self.shut_down(now);
-                return Ok(());
-            }
-            deadline = self.router.tick(now);
-            self.bridge_turns(now);
-            // What this turn's acknowledgements promise is in the store before they leave.
-            if let Some(store) = self.store.as_mut() {
-                store.commit(&mut self.router, now);
-                store.tick(&mut self.router, now);
-            }
-            self.flush(now);
-            self.bridge_writes(now);
-            self.remove_doomed(now);
-            // `log_dest topic`: this turn's log lines go to their $SYS topics.
-            let router = &mut self.router;
-            logging::publish_topic_lines(|topic, line| {
-                router.publish_internal(topic, line.as_bytes(), now);
-            });
-            // Writes and closes may have produced output (freed window, a will); write it next
-            // turn, which then does not block.
-            self.router.take_ready(&mut self.ready);
+        while self.turn(None)? == Turn::Running {}
+        Ok(())
+    }
+
+    /// One turn: waits for events at most until the next timer or `max_wait` (`None`: no
+    /// limit of the caller's), handles them, runs the timers, writes the output.
+    pub(crate) fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<Turn> {
+        if self.stopped {
+            return Ok(Turn::Stopped);
+        }
+        let now = Instant::now();
+        if self.turn == 0 {
+            self.deadline = self.router.tick(now);
+        }
+        let timeout = match (self.poll_timeout(self.deadline, now), max_wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut events = mem::replace(&mut self.events, Events::with_capacity(0));
+        let polled = self.poll.poll(&mut events, timeout);
+        if let Err(e) = polled
+            && e.kind() != io::ErrorKind::Interrupted
+        {
+            self.events = events;
+            return Err(e);
+        }
+        let now = Instant::now();
+        self.turn += 1;
+        self.resume_listeners(now);
+        self.continue_reads(now);
+        for event in events.iter() {
+            self.dispatch(event, now);
+        }
+        self.events = events;
+        self.host_requests(now);
+        self.closing.expire(self.poll.registry(), now);
+        if self.stopping {
+            self.shut_down(now);
+            self.stopped = true;
+            return Ok(Turn::Stopped);
+        }
+        self.deadline = self.router.tick(now);
+        self.bridge_turns(now);
+        // What this turn's acknowledgements promise is in the store before they leave.
+        if let Some(store) = self.store.as_mut() {
+            store.commit(&mut self.router, now);
+            store.tick(&mut self.router, now);
+        }
+        self.flush(now);
+        self.host_pump(now);
+        self.bridge_writes(now);
+        self.remove_doomed(now);
+        // `log_dest topic`: this turn's log lines go to their $SYS topics.
+        let router = &mut self.router;
+        logging::publish_topic_lines(|topic, line| {
+            router.publish_internal(topic, line.as_bytes(), now);
+        });
+        // Writes and closes may have produced output (freed window, a will); write it next
+        // turn, which then does not block.
+        self.router.take_ready(&mut self.ready);
+        Ok(Turn::Running)
+    }
+
+    /// Closes everything now, as a stop does, unless the loop has stopped already.
+    pub(crate) fn stop_now(&mut self) {
+        if !self.stopped {
+            self.shut_down(Instant::now());
+            self.stopped = true;
         }
     }
 
+    /// When the loop next has something to do without an event: a timer, or work left over
+    /// (then now).
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let now = Instant::now();
+        self.poll_timeout(self.deadline, now).map(|wait| now + wait)
+    }
+
+    /// The statistics, with the uptime filled in.
+    pub(crate) fn stats(&self) -> crate::router::Stats {
+        let mut stats = self.router.stats();
+        stats.uptime = self.started.elapsed();
+        stats
+    }
+
+    /// The poll's descriptor, for a host that waits on it in its own event loop.
+    pub(crate) fn poll_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.poll.as_raw_fd()
+    }
+
     fn poll_timeout(&self, deadline: Option<Instant>, now: Instant) -> Option<Duration> {
-        if !self.ready.is_empty() || !self.continue_reading.is_empty() {
+        let host_busy = self
+            .host
+            .as_ref()
+            .is_some_and(crate::embed::Host::wants_turn);
+        if !self.ready.is_empty() || !self.continue_reading.is_empty() || host_busy {
             return Some(Duration::ZERO);
         }
         let resume = self.listeners.iter().filter_map(|s| s.paused_until).min();
@@ -253,6 +333,7 @@ impl Reactor {
                 if self.stop.load(Ordering::Acquire) {
                     self.stopping = true;
                 }
+                self.host_woken = true;
             }
             SIGNALS => self.take_signals(),
             Token(t) if t >= FIRST_LISTENER => self.accept(t - FIRST_LISTENER, now),
@@ -307,16 +388,28 @@ impl Reactor {
     /// that does not parse leaves everything as it was but the certificate.
     fn reload(&mut self) {
         info!("Reloading config.");
-        if let Some(config) = self.reload.as_mut().and_then(|hook| hook()) {
-            self.router.reconfigure(&config);
-            // The password and ACL files are read again even when unchanged: that is what
-            // SIGHUP is for (reference section 1.6).
-            let bound = self.router.listeners();
-            let security = crate::auth::files::reload(&config, bound, self.router.security());
-            self.router.set_auth(security);
-            let limit = self.router.max_packet_size();
-            self.max_pending_in = usize::try_from(limit).unwrap_or(usize::MAX);
+        match self.reload.as_mut().and_then(|hook| hook()) {
+            Some(config) => self.apply_reload(Some(config)),
+            None => {
+                if let Some(tls) = self.tls.as_mut() {
+                    tls.reload();
+                }
+            }
         }
+    }
+
+    /// Takes `config` (if any) for everything but the listeners, reads the password and ACL
+    /// files again, and the TLS certificate.
+    pub(super) fn apply_reload(&mut self, config: Option<Config>) {
+        let config = config.unwrap_or_else(|| self.router.config().clone());
+        self.router.reconfigure(&config);
+        // The password and ACL files are read again even when unchanged: that is what
+        // SIGHUP is for (reference section 1.6).
+        let bound = self.router.listeners();
+        let security = crate::auth::files::reload(&config, bound, self.router.security());
+        self.router.set_auth(security);
+        let limit = self.router.max_packet_size();
+        self.max_pending_in = usize::try_from(limit).unwrap_or(usize::MAX);
         if let Some(tls) = self.tls.as_mut() {
             tls.reload();
         }
@@ -449,6 +542,9 @@ impl Reactor {
                 .deregister(slot.listener.socket.source());
         }
         self.shut_down_bridges(now);
+        if let Some(host) = self.host.as_mut() {
+            host.shut_down(&mut self.router, now);
+        }
         // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write, which
         // may carry acknowledgements of this turn: the store is written first.
         self.router.shut_down(now);

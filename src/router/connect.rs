@@ -6,9 +6,10 @@ use log::info;
 
 use super::hooks::Verdict;
 use super::link::{ClientLimits, LinkState};
+use super::listeners::HOST_CLIENT_PREFIX;
 use super::publish_checks::will_refusal;
 use super::session::{Flight, NEVER_EXPIRES, Session};
-use super::{Ending, LinkId, Router};
+use super::{Ending, LinkId, Peer, Router};
 use crate::auth::ListenerSecurity;
 use crate::config::MAX_REMAINING_LENGTH;
 use crate::logging::CONNECTION_TARGET;
@@ -23,7 +24,8 @@ use crate::protocol::{
 pub enum Refusal {
     /// [MQTT-3.1.2-2] unknown protocol name or level.
     UnsupportedVersion,
-    /// [MQTT-3.1.3-8] empty client id without clean session; MQTT 3.1 ids of 1 to 23 characters.
+    /// [MQTT-3.1.3-8] empty client id without clean session; MQTT 3.1 ids of 1 to 23 characters;
+    /// an id of the host program's reserved form (`$host/…`).
     IdentifierRejected,
     /// MQTT 5 enhanced authentication with a method the broker does not support
     /// [MQTT-4.12.0-1].
@@ -148,7 +150,17 @@ impl Router {
             return;
         };
         let security = self.link_security(key);
-        let (client_id, assigned) = match self.client_id_for(&connect, &security) {
+        let from_host = self.links.get(key).is_some_and(|l| l.peer == Peer::Host);
+        if !from_host && connect.client_id.starts_with(HOST_CLIENT_PREFIX) {
+            // The host program's in-process links: no network client may take one over.
+            self.refuse_connect(key, Refusal::IdentifierRejected);
+            return;
+        }
+        let ids = match from_host {
+            true => Ok((Arc::from(connect.client_id.as_str()), false)),
+            false => self.client_id_for(&connect, &security),
+        };
+        let (client_id, assigned) = match ids {
             Ok(id) => id,
             Err(Refusal::NotAuthorized(why)) => {
                 self.refuse_login(key, &connect, why);

@@ -30,6 +30,10 @@ impl ListenerId {
     }
 }
 
+/// Client ids of the host program's in-process links start with this; no network client may
+/// use it, so none can take over a host link's session.
+pub const HOST_CLIENT_PREFIX: &str = "$host/";
+
 /// The other end of a link, as log lines name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Peer {

@@ -32,6 +32,7 @@ mod session;
 mod shared;
 mod shared_routing;
 mod slowdown;
+mod stats;
 mod subscribe;
 pub mod subscriptions;
 mod timers;
@@ -67,11 +68,12 @@ pub use connect::answer_version;
 use lifecycle::Ending;
 use link::{Link, LinkState};
 use listeners::ListenerRules;
-pub use listeners::{ListenerId, Peer};
+pub use listeners::{HOST_CLIENT_PREFIX, ListenerId, Peer};
 pub use message::Message;
 pub use restore::{Clocks, Restored};
 use retain::RetainedStore;
 pub use session::Queued;
+pub use stats::Stats;
 
 /// Traffic since the broker started, for the statistics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -337,6 +339,11 @@ impl Router {
     /// agreed with a connected client (its in-flight window, the keepalive and topic alias
     /// maximum its CONNACK announced) stay as agreed until it reconnects, since the
     /// specification gives the server no way to change them mid-connection.
+    /// The configuration in force: the one the router was made with, or the last reload's.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     pub fn reconfigure(&mut self, config: &Config) {
         let listeners = std::mem::take(&mut self.config.listeners);
         self.config = config.clone();

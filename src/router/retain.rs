@@ -27,6 +27,11 @@ impl RetainedStore {
         }
     }
 
+    /// Retained messages held, expired ones not yet removed included.
+    pub fn len(&self) -> usize {
+        self.by_topic.len()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Message>> {
         self.by_topic.values()
     }
