@@ -77,8 +77,19 @@ fn bind_reports_a_taken_port() {
 #[test]
 fn bind_refuses_an_invalid_config() {
     let config = Config {
+        max_inflight_messages: 0,
+        ..loopback_config()
+    };
+    assert!(matches!(Broker::bind(config), Err(BindError::Config(_))));
+}
+
+#[test]
+fn a_broker_without_listeners_binds_for_the_host_alone() {
+    let config = Config {
         listeners: Vec::new(),
         ..Config::default()
     };
-    assert!(matches!(Broker::bind(config), Err(BindError::Config(_))));
+    let handle = Broker::bind(config).expect("bind").spawn();
+    assert!(handle.local_addrs().is_empty());
+    handle.stop().expect("clean stop");
 }

@@ -40,6 +40,7 @@ pub struct BrokerBuilder {
     config: Config,
     hooks: Hooks,
     command_capacity: usize,
+    allow_anonymous: Option<bool>,
 }
 
 impl Default for BrokerBuilder {
@@ -57,6 +58,7 @@ impl BrokerBuilder {
             },
             hooks: Hooks::default(),
             command_capacity: DEFAULT_COMMAND_CAPACITY,
+            allow_anonymous: None,
         }
     }
 
@@ -79,7 +81,7 @@ impl BrokerBuilder {
     /// ```
     /// let builder = minibroker::BrokerBuilder::new().configure(|config| {
     ///     config.max_queued_messages = 10_000;
-    ///     config.allow_anonymous = false;
+    ///     config.queue_qos0_offline = true;
     /// });
     /// ```
     pub fn configure(mut self, change: impl FnOnce(&mut Config)) -> BrokerBuilder {
@@ -98,6 +100,13 @@ impl BrokerBuilder {
     pub fn listen_tls(mut self, addr: SocketAddr, identity: TlsIdentity) -> BrokerBuilder {
         self.config.listeners.push(ListenerConfig::tls(addr));
         self.config.tls = Some(identity);
+        self
+    }
+
+    /// Whether clients without a username may connect, on every listener (mosquitto's
+    /// `allow_anonymous`, which is a listener setting; `true` unless set).
+    pub fn allow_anonymous(mut self, on: bool) -> BrokerBuilder {
+        self.allow_anonymous = Some(on);
         self
     }
 
@@ -158,7 +167,16 @@ impl BrokerBuilder {
     }
 
     /// Checks the configuration and binds the listeners (see [`Broker::bind`]).
-    pub fn build(self) -> Result<Broker, BindError> {
+    pub fn build(mut self) -> Result<Broker, BindError> {
+        if let Some(on) = self.allow_anonymous {
+            self.config.allow_anonymous = on;
+            for listener in &mut self.config.listeners {
+                listener.options.allow_anonymous = on;
+            }
+            for listener in &mut self.config.unix_listeners {
+                listener.options.allow_anonymous = on;
+            }
+        }
         Broker::bind_with(self.config, self.hooks, self.command_capacity)
     }
 }

@@ -23,6 +23,7 @@ mod receipt;
 mod subscription;
 
 pub use crate::router::Stats;
+pub use crate::router::hooks::{ClientInfo, ConnectRequest, Event, Verdict};
 pub use builder::BrokerBuilder;
 pub use handle::{BrokerHandle, DEFAULT_COMMAND_CAPACITY, HandleError};
 pub(crate) use handle::{Command, Shared};

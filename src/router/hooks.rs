@@ -57,8 +57,8 @@ pub enum Event<'a> {
     Connected(ClientInfo<'a>),
     /// A connected client's connection ended.
     Disconnected { client_id: &'a str },
-    /// A message was accepted for routing, from a client (`None`: from the broker itself or
-    /// the host program).
+    /// A message was accepted for routing, from a network client (`None`: from the broker
+    /// itself, a bridge or the host program).
     Message {
         client_id: Option<&'a str>,
         topic: &'a str,
@@ -242,8 +242,10 @@ impl Router {
 
     /// The event hook on a message accepted for routing.
     pub(super) fn observe_message(&mut self, message: &Message, publisher: Option<usize>) {
+        let listeners = self.config.listener_options().count();
         let client_id = publisher
             .and_then(|key| self.sessions.get(key))
+            .filter(|session| session.listener < listeners)
             .map(|session| Arc::clone(&session.client_id));
         self.hook_event(&Event::Message {
             client_id: client_id.as_deref(),

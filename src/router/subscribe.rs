@@ -214,9 +214,6 @@ impl Router {
     }
 }
 
-/// A filter the ACL never lets this client read from: refused at once, where mosquitto
-/// accepts it and delivers nothing. 0x80 is 3.1.1's only failure code [MQTT-3.9.3-2]; MQTT 5
-/// says why, 0x87 Not authorized (section 3.9.3).
 /// A hook's reason code, if it is one of the failure codes (0x80 and up); 0x87 otherwise.
 fn denial_code(reason: ReasonCode) -> ReasonCode {
     if reason.0 >= 0x80 {
@@ -226,6 +223,9 @@ fn denial_code(reason: ReasonCode) -> ReasonCode {
     }
 }
 
+/// A filter the ACL never lets this client read from: refused at once, where mosquitto
+/// accepts it and delivers nothing. 0x80 is 3.1.1's only failure code [MQTT-3.9.3-2]; MQTT 5
+/// says why, 0x87 Not authorized (section 3.9.3).
 fn not_authorised(filter: &str, is_v5: bool) -> Outcome {
     debug!("Denied SUBSCRIBE to {filter:?}: the ACL allows no topic it matches");
     Outcome {
