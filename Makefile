@@ -36,8 +36,9 @@ SYSCONFDIR ?= /etc
 
 all: build
 
+# The broker, and the examples the e2e tests run (examples/home_hub.rs embeds the broker).
 build: build-deps
-	$(CARGO) build
+	$(CARGO) build --bins --examples
 
 run: build-deps
 	$(CARGO) build --release

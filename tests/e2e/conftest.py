@@ -52,12 +52,14 @@ def _host_port(address):
 class Broker:
     """A running minibroker process and everything it has logged so far."""
 
-    def __init__(self, args):
-        if not BROKER_BIN.exists():
-            pytest.fail(f"{BROKER_BIN} does not exist; build it with `cargo build`", pytrace=False)
+    def __init__(self, args, program=None):
+        program = BROKER_BIN if program is None else program
+        if not program.exists():
+            pytest.fail(f"{program} does not exist; build it with `cargo build --examples`",
+                        pytrace=False)
         env = dict(os.environ)
         env.pop("RUST_LOG", None)  # -v decides the log level, whatever the caller's shell says
-        self.args = [str(BROKER_BIN), *args]
+        self.args = [str(program), *args]
         self.host = None
         self.port = None
         self.tls_port = None
@@ -158,10 +160,11 @@ def pytest_runtest_makereport(item, call):
         report.sections.append(("minibroker log", broker.log_text(REPORT_LOG_LINES)))
 
 
-def _run_broker(request, args, tls=False):
-    """Starts a broker, waits for its listeners, yields it, and stops it with SIGTERM, which
-    must end it with status 0 and without a panic in its log."""
-    b = Broker(args)
+def _run_broker(request, args, tls=False, program=None):
+    """Starts a broker (`program`, the minibroker binary unless given), waits for its
+    listeners, yields it, and stops it with SIGTERM, which must end it with status 0 and
+    without a panic in its log."""
+    b = Broker(args, program)
     request.node.minibroker = b
     try:
         b.wait_listening()
