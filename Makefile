@@ -8,8 +8,8 @@
 #
 # `make test` runs each step even when an earlier one failed (a formatting slip should not hide a
 # failing test), prints one line naming the failed steps, and exits non-zero if there were any.
-# The steps can also be run one by one: fmt-check, clippy, clippy-no-tls, cargo-test, e2e-paho1,
-# e2e-paho2, e2e-js. run, test and bench first make sure OpenSSL's headers are there (build-deps).
+# The steps can also be run one by one: fmt-check, clippy, clippy-no-tls, doc-check, cargo-test,
+# e2e-paho1, e2e-paho2, e2e-js. run, test and bench first make sure OpenSSL's headers are there (build-deps).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -23,7 +23,7 @@ PYTEST_ARGS ?=
 
 E2E_DIR := tests/e2e
 JS_DIR := tests/js
-TEST_STEPS := fmt-check clippy clippy-no-tls cargo-test e2e-paho1 e2e-paho2 e2e-js install-check
+TEST_STEPS := fmt-check clippy clippy-no-tls doc-check cargo-test e2e-paho1 e2e-paho2 e2e-js install-check
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(PREFIX)/bin
@@ -32,7 +32,8 @@ SYSCONFDIR ?= /etc
 
 .PHONY: install install-check
 .PHONY: all build run test deps build-deps mosquitto-clients mosquitto-broker venvs \
-        fmt-check clippy clippy-no-tls cargo-test e2e e2e-paho1 e2e-paho2 e2e-js node chromium clean
+        fmt-check clippy clippy-no-tls doc-check cargo-test e2e e2e-paho1 e2e-paho2 e2e-js node chromium \
+        clean
 
 all: build
 
@@ -170,6 +171,11 @@ clippy:
 clippy-no-tls:
 	$(CARGO) clippy --no-default-features --all-targets -- -D warnings
 
+# The API documentation builds without a warning (broken links, links to private items).
+doc-check:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+
+# Unit, socket and doc tests, and the tests of examples/home_hub.rs.
 cargo-test:
 	$(CARGO) test
 

@@ -88,13 +88,18 @@ fn start(bind: SocketAddr, interval: Duration) -> Result<Hub, Box<dyn Error>> {
                 b"on" => "on",
                 b"off" => "off",
                 other => {
-                    log::warn!("unknown command {:?} for {room}", String::from_utf8_lossy(other));
+                    log::warn!(
+                        "unknown command {:?} for {room}",
+                        String::from_utf8_lossy(other)
+                    );
                     continue;
                 }
             };
             log::info!("light {room}: {state}");
             let topic = format!("{STATE_PREFIX}{room}");
-            let publication = Publication::new(topic, state).qos(QoS::AtLeastOnce).retain(true);
+            let publication = Publication::new(topic, state)
+                .qos(QoS::AtLeastOnce)
+                .retain(true);
             if states.publish(publication).is_err() {
                 break;
             }
@@ -142,10 +147,20 @@ fn options() -> Result<Options, String> {
     while let Some(arg) = args.next() {
         let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
         match arg.as_str() {
-            "--port" => port = value.parse().map_err(|_| format!("--port: bad port {value}"))?,
-            "--bind" => ip = value.parse().map_err(|_| format!("--bind: bad address {value}"))?,
+            "--port" => {
+                port = value
+                    .parse()
+                    .map_err(|_| format!("--port: bad port {value}"))?
+            }
+            "--bind" => {
+                ip = value
+                    .parse()
+                    .map_err(|_| format!("--bind: bad address {value}"))?
+            }
             "--interval-ms" => {
-                let ms = value.parse().map_err(|_| format!("--interval-ms: bad number {value}"))?;
+                let ms = value
+                    .parse()
+                    .map_err(|_| format!("--interval-ms: bad number {value}"))?;
                 interval = Duration::from_millis(ms);
             }
             _ => return Err(format!("unknown option {arg}")),
@@ -190,7 +205,10 @@ mod tests {
             .iter()
             .find(|m| m.topic.starts_with(STATE_PREFIX))
             .ok_or("no state")?;
-        assert_eq!((&*state.topic, &*state.payload), ("hub/state/light/kitchen", &b"on"[..]));
+        assert_eq!(
+            (&*state.topic, &*state.payload),
+            ("hub/state/light/kitchen", &b"on"[..])
+        );
         hub.stop()
     }
 

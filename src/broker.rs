@@ -4,6 +4,7 @@
 //!
 //! Binding is separate from running so a program learns about a taken port before it commits to
 //! a thread, and so a broker on port 0 can report its real port before the first client comes.
+#![deny(missing_docs)]
 
 use std::io;
 use std::net::SocketAddr;

@@ -55,12 +55,16 @@ pub enum ListenerKind {
 /// belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerConfig {
+    /// Where to listen; port 0 lets the system choose (see `Broker::local_addrs`).
     pub addr: SocketAddr,
+    /// Plain MQTT or MQTT over TLS.
     pub kind: ListenerKind,
+    /// The listener's own settings (mosquitto's per-listener options).
     pub options: ListenerOptions,
 }
 
 impl ListenerConfig {
+    /// A plain MQTT listener with the default options.
     pub fn plain(addr: SocketAddr) -> ListenerConfig {
         ListenerConfig {
             addr,
@@ -69,6 +73,7 @@ impl ListenerConfig {
         }
     }
 
+    /// An MQTT-over-TLS listener with the default options; it uses [`Config::tls`].
     pub fn tls(addr: SocketAddr) -> ListenerConfig {
         ListenerConfig {
             addr,
@@ -81,7 +86,9 @@ impl ListenerConfig {
 /// Where a setting was read: a configuration file and a line in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
+    /// The file, as it was named.
     pub file: PathBuf,
+    /// The line, counted from 1.
     pub line: u32,
 }
 
@@ -114,9 +121,19 @@ impl std::str::FromStr for ListenerConfig {
 pub enum TlsIdentity {
     /// A PEM certificate chain (the server's certificate first) and a PEM PKCS#8 private key
     /// (`-----BEGIN PRIVATE KEY-----`).
-    Pem { cert: PathBuf, key: PathBuf },
+    Pem {
+        /// The certificate chain file.
+        cert: PathBuf,
+        /// The private key file.
+        key: PathBuf,
+    },
     /// A PKCS#12 bundle holding the key and the chain, and its password (empty for none).
-    Pkcs12 { file: PathBuf, password: String },
+    Pkcs12 {
+        /// The bundle file.
+        file: PathBuf,
+        /// Its password.
+        password: String,
+    },
 }
 
 /// The password stays out of logs and panic messages.
@@ -154,6 +171,7 @@ pub struct Config {
     pub max_queued_messages: usize,
     /// Payload bytes queued for one client behind its in-flight window; 0 means no byte limit.
     pub max_queued_bytes: usize,
+    /// What a full queue does with one more message.
     pub queue_full_policy: QueueFullPolicy,
     /// How long a new socket may take to send a complete CONNECT. On a TLS listener this time
     /// includes the TLS handshake.
@@ -203,9 +221,13 @@ pub struct Config {
     pub per_listener_settings: bool,
     /// The global security options.
     pub security: SecurityOptions,
+    /// The store that keeps retained messages and sessions across restarts.
     pub persistence: Persistence,
+    /// Where and what the broker logs.
     pub logging: Logging,
+    /// Running as a service: daemon, user, pid file.
     pub process: Process,
+    /// Settings of the WebSocket listeners.
     pub websockets: WebSocketsTuning,
     /// Bridges to other brokers (see [`crate::bridge`]).
     pub bridges: Vec<Bridge>,
@@ -328,11 +350,14 @@ impl Config {
 /// A configuration value that cannot be used, naming the setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// The setting, by its name in `Config`.
     pub setting: &'static str,
+    /// What is wrong with it.
     pub message: String,
 }
 
 impl ConfigError {
+    /// The error for `setting`.
     pub fn new(setting: &'static str, message: impl Into<String>) -> ConfigError {
         ConfigError {
             setting,

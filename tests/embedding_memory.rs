@@ -21,14 +21,20 @@ const IDLE_HEAP_LIMIT: isize = 1024 * 1024;
 fn an_in_process_broker_idles_under_one_megabyte_of_heap() {
     let region = Region::new(GLOBAL);
     let handle = BrokerBuilder::new().build().expect("bind").spawn();
-    let readings = handle.subscribe("sensors/#", QoS::AtLeastOnce).expect("subscribe");
-    readings.wait_ready(Duration::from_secs(5)).expect("subscribed");
+    let readings = handle
+        .subscribe("sensors/#", QoS::AtLeastOnce)
+        .expect("subscribe");
+    readings
+        .wait_ready(Duration::from_secs(5))
+        .expect("subscribed");
     for i in 0..1000 {
         let publication = Publication::new(format!("sensors/{}", i % 10), format!("{i}"))
             .qos(QoS::AtLeastOnce)
             .retain(true);
         handle.publish(publication).expect("publish");
-        readings.recv_timeout(Duration::from_secs(5)).expect("message");
+        readings
+            .recv_timeout(Duration::from_secs(5))
+            .expect("message");
     }
     // Idle: a few turns of the loop with nothing to do.
     thread::sleep(Duration::from_millis(300));

@@ -50,6 +50,7 @@ impl Default for BrokerBuilder {
 }
 
 impl BrokerBuilder {
+    /// A builder for a broker without listeners, with the default settings and no hooks.
     pub fn new() -> BrokerBuilder {
         BrokerBuilder {
             config: Config {

@@ -56,10 +56,12 @@ impl Publication {
         self
     }
 
+    /// The topic it goes to.
     pub fn topic(&self) -> &str {
         &self.topic
     }
 
+    /// What it carries.
     pub fn payload(&self) -> &[u8] {
         &self.payload
     }
@@ -68,7 +70,9 @@ impl Publication {
 /// A message delivered to one of the host program's subscriptions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
+    /// The topic it was published to.
     pub topic: Arc<str>,
+    /// What it carries, shared with every other receiver of the message.
     pub payload: Arc<[u8]>,
     /// The QoS it was delivered at: the lower of the publication's and the subscription's.
     pub qos: QoS,
@@ -109,6 +113,7 @@ pub struct SubscribeOptions {
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 impl SubscribeOptions {
+    /// At most `qos`, retained messages sent at subscribe time, the default capacity.
     pub fn new(qos: QoS) -> SubscribeOptions {
         SubscribeOptions {
             qos,
@@ -118,16 +123,19 @@ impl SubscribeOptions {
         }
     }
 
+    /// Sets [`SubscribeOptions::capacity`], kept between 1 and 65,535.
     pub fn capacity(mut self, capacity: usize) -> SubscribeOptions {
         self.capacity = capacity.clamp(1, usize::from(u16::MAX));
         self
     }
 
+    /// Sets [`SubscribeOptions::retain_as_published`].
     pub fn retain_as_published(mut self, on: bool) -> SubscribeOptions {
         self.retain_as_published = on;
         self
     }
 
+    /// Sets [`SubscribeOptions::retain_handling`].
     pub fn retain_handling(mut self, handling: RetainHandling) -> SubscribeOptions {
         self.retain_handling = handling;
         self

@@ -1,7 +1,7 @@
 //! Embedding: the host program publishes, subscribes and decides, in-process, without a
 //! socket.
 //!
-//! - [`BrokerBuilder`](crate::BrokerBuilder) makes a broker with the host's hooks
+//! - [`BrokerBuilder`] makes a broker with the host's hooks
 //!   ([`crate::router::hooks`]): who may connect, publish, subscribe and receive.
 //! - [`BrokerHandle`], from [`Broker::spawn`](crate::Broker::spawn),
 //!   [`Broker::handle`](crate::Broker::handle) or [`BrokerLoop::handle`](crate::BrokerLoop::handle):
@@ -13,6 +13,7 @@
 //! the host: a full request queue makes `publish` wait (or `try_publish` fail) on the host's
 //! side, and a full subscription leaves its messages with the broker, which treats it as a
 //! slow client.
+#![deny(missing_docs)]
 
 mod builder;
 mod handle;

@@ -36,6 +36,7 @@ impl Subscription {
         }
     }
 
+    /// The topic filter subscribed to.
     pub fn filter(&self) -> &str {
         self.filter.as_str()
     }
@@ -80,6 +81,7 @@ impl Subscription {
         self.queue.lock().messages.len()
     }
 
+    /// No message waits here now.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -2,16 +2,16 @@
 //! input replays through the same code under `cargo test` on a stable toolchain.
 //!
 //! Each target is a function from raw bytes that panics when it finds a bug:
-//! - [`decode`]: arbitrary bytes through [`decode_packet`](crate::protocol::decode_packet) for
+//! - `decode`: arbitrary bytes through [`decode_packet`](crate::protocol::decode_packet) for
 //!   every protocol version, with bounds on what each packet consumes and owns.
-//! - [`decode_chunked`]: the same bytes split where the input says, fed through a buffer the way
+//! - `decode_chunked`: the same bytes split where the input says, fed through a buffer the way
 //!   the reactor feeds the router, must give exactly what decoding them in one piece gives.
 //! - `roundtrip` (with the `fuzzing` feature): a structured packet is encoded, decoded back to
 //!   an equal packet, and re-encoded to identical bytes.
-//! - [`session`]: a script of client operations (open, send, read, close, wait) driven through
+//! - `session`: a script of client operations (open, send, read, close, wait) driven through
 //!   the [`Router`](crate::router::Router), with its invariants checked after every step.
 //!
-//! - [`store`]: arbitrary bytes as a persistence store file, read and replayed as at start.
+//! - `store`: arbitrary bytes as a persistence store file, read and replayed as at start.
 //!
 //! [`seeds`] builds the seed corpus from valid packets of every type and version.
 

@@ -7,6 +7,7 @@
 //! through a decision: the panic is caught, logged, and counted as a refusal (an observer's
 //! panic is logged and forgotten). The broker's own links (its bridges, the in-process client)
 //! are not asked about.
+#![deny(missing_docs)]
 
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
@@ -25,7 +26,9 @@ use crate::protocol::{QoS, ReasonCode};
 /// Who is asking: a client of one of the listeners.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientInfo<'a> {
+    /// The client id (the one the broker assigned, for a client that sent none).
     pub client_id: &'a str,
+    /// The username of the CONNECT, if it had one.
     pub username: Option<&'a str>,
     /// The client's TCP address; `None` for a Unix socket client or an offline session.
     pub address: Option<SocketAddr>,
@@ -38,7 +41,9 @@ pub struct ClientInfo<'a> {
 /// A CONNECT to authenticate.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectRequest<'a> {
+    /// Who connects.
     pub client: ClientInfo<'a>,
+    /// The password of the CONNECT, as sent (MQTT allows any bytes).
     pub password: Option<&'a [u8]>,
 }
 
@@ -46,24 +51,36 @@ pub struct ConnectRequest<'a> {
 /// closest return code it has (CONNACK) or nothing (PUBACK, SUBACK 0x80).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
+    /// Go ahead.
     Allow,
+    /// Refuse, with this reason code (0x80 or above; a lower one becomes 0x87 Not
+    /// authorized, so that a refusal never reads as success).
     Deny(ReasonCode),
 }
 
-/// What happened, for [`Hooks::on_event`].
+/// What happened, for the observer set with
+/// [`BrokerBuilder::on_event`](crate::BrokerBuilder::on_event).
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
     /// A client's CONNECT was accepted.
     Connected(ClientInfo<'a>),
     /// A connected client's connection ended.
-    Disconnected { client_id: &'a str },
+    Disconnected {
+        /// The client that left.
+        client_id: &'a str,
+    },
     /// A message was accepted for routing, from a network client (`None`: from the broker
     /// itself, a bridge or the host program).
     Message {
+        /// The publishing client.
         client_id: Option<&'a str>,
+        /// The topic, as routed (with the listener's mount point).
         topic: &'a str,
+        /// The payload.
         payload: &'a [u8],
+        /// The QoS it was published at.
         qos: QoS,
+        /// Whether it was published to be retained.
         retain: bool,
     },
 }
@@ -102,6 +119,7 @@ impl std::fmt::Debug for Hooks {
 }
 
 impl Hooks {
+    /// No hook is set.
     pub fn is_empty(&self) -> bool {
         self.authenticate.is_none()
             && self.publish.is_none()

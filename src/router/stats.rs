@@ -1,6 +1,7 @@
 //! The broker's statistics as the router knows them: clients, sessions, subscriptions,
 //! retained and queued messages, and the traffic counters. Computed on request, so counting
 //! costs the publish path one addition.
+#![deny(missing_docs)]
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ pub struct Stats {
     pub clients_disconnected: usize,
     /// Subscriptions held by every session, the host program's own included.
     pub subscriptions: usize,
+    /// Retained messages held.
     pub retained_messages: usize,
     /// Messages waiting in sessions' queues or in flight to their clients.
     pub messages_stored: usize,

@@ -3,7 +3,7 @@
 //!
 //! Filters without wildcards sit in a hash index keyed by their text, so a PUBLISH finds them
 //! with one lookup of its topic; filters with wildcards are a flat list of distinct precompiled
-//! filters, with an index ([`index::WildcardIndex`]) that narrows a PUBLISH down to the filters
+//! filters, with an index (`index::WildcardIndex`) that narrows a PUBLISH down to the filters
 //! that share one of its levels. A PUBLISH therefore costs work in proportion to the candidate
 //! filters and the matching subscriptions, never to every subscription held.
 //!
