@@ -18,7 +18,11 @@
 //! - [`config`]: plain configuration data with defaults and validation.
 //! - [`conf`]: the mosquitto.conf reader, pure, producing a [`Config`]; errors carry the file
 //!   and line.
-//! - [`broker`]: the embedding façade: bind, run, and a handle to stop a background broker.
+//! - [`broker`]: the embedding façade: bind, then run on this thread, on a background thread,
+//!   or turn by turn in the host program's own loop ([`BrokerLoop`]).
+//! - [`embed`]: the host program's side of an embedded broker: [`BrokerBuilder`] with the
+//!   hooks, [`BrokerHandle`] to publish, subscribe, read statistics, reload and stop, from any
+//!   thread, and the loop's in-process client that serves it.
 //! - [`cli`]: the command line's options, parsed into a [`Config`] (used by the `minibroker`
 //!   binary).
 //!
@@ -32,6 +36,13 @@
 //! remains. Under each connection sits a transport, plain TCP, TLS or a Unix socket: on a TLS
 //! listener it runs the handshake and decrypts before the router sees a byte, and neither the
 //! reactor nor the router can tell the difference.
+//!
+//! # Stability
+//! The embedding API is [`Broker`], [`BrokerBuilder`], [`BrokerHandle`], [`BrokerLoop`],
+//! [`RunOptions`], the [`embed`] module, the hook types in [`router::hooks`], [`Config`] and
+//! [`conf::read_file`]: kept compatible within a minor version, though fields and methods may
+//! be added. The other public modules are public for the tests, the fuzz targets and the
+//! benchmarks, and may change.
 #![forbid(unsafe_code)]
 
 pub mod auth;
@@ -57,3 +68,8 @@ pub mod ws;
 pub use broker::{BindError, Broker, BrokerLoop, LoopState, RunOptions, TlsError};
 pub use config::{Config, ListenerConfig, ListenerKind, TlsIdentity};
 pub use embed::{BrokerBuilder, BrokerHandle};
+
+/// The README's examples compile (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
