@@ -123,7 +123,7 @@ impl Broker {
         let addrs = listeners.iter().filter_map(Listener::tcp_addr).collect();
         let stop = Arc::new(AtomicBool::new(false));
         let limit = config.max_packet_size;
-        let (shared, commands) = Shared::new(Arc::new(waker), stop, addrs, limit, capacity);
+        let (shared, commands) = Shared::new(Some(Arc::new(waker)), stop, addrs, limit, capacity);
         Ok(Broker {
             config,
             poll,

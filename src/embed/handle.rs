@@ -91,7 +91,9 @@ impl std::error::Error for HandleError {}
 /// What every clone of a handle shares with the loop.
 pub(crate) struct Shared {
     commands: SyncSender<Command>,
-    waker: Arc<Waker>,
+    /// `None` where no loop waits to be woken: the `session` fuzz target drives the host's
+    /// client turn by turn.
+    waker: Option<Arc<Waker>>,
     pub(crate) stop: Arc<AtomicBool>,
     /// A wake is on its way to the loop, which has not drained the queue since: one wake per
     /// batch of requests rather than one system call per request.
@@ -115,7 +117,7 @@ impl fmt::Debug for Shared {
 impl Shared {
     /// The shared part and the loop's end of the request queue.
     pub(crate) fn new(
-        waker: Arc<Waker>,
+        waker: Option<Arc<Waker>>,
         stop: Arc<AtomicBool>,
         addrs: Vec<SocketAddr>,
         max_packet_size: u32,
@@ -138,8 +140,14 @@ impl Shared {
     /// Wakes the loop unless a wake is already on its way.
     pub(crate) fn wake(&self) {
         if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            self.wake_now();
+        }
+    }
+
+    fn wake_now(&self) {
+        if let Some(waker) = &self.waker {
             // Fails only when the loop's poll is gone, and then nobody needs waking.
-            let _ = self.waker.wake();
+            let _ = waker.wake();
         }
     }
 
@@ -346,7 +354,7 @@ impl BrokerHandle {
     /// early, if one did; otherwise the loop stops at its next turn.
     pub fn stop(&self) -> io::Result<()> {
         self.shared.stop.store(true, Ordering::Release);
-        let _ = self.shared.waker.wake();
+        self.shared.wake_now();
         match &self.thread {
             Some(joiner) => joiner.join(),
             None => Ok(()),
@@ -383,7 +391,7 @@ impl Joiner {
 impl Drop for Joiner {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
-        let _ = self.shared.waker.wake();
+        self.shared.wake_now();
         if let Err(e) = self.join() {
             warn!("broker stopped with an error: {e}");
         }

@@ -85,6 +85,11 @@ impl Host {
         }
     }
 
+    /// The host's links open in the router, for the `session` fuzz target's accounting.
+    pub(crate) fn link_count(&self) -> usize {
+        usize::from(self.publisher.is_some()) + self.subscriptions.len()
+    }
+
     /// Whether a turn must follow at once (requests left over).
     pub(crate) fn wants_turn(&self) -> bool {
         self.more

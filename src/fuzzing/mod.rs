@@ -19,6 +19,7 @@ mod decode;
 mod samples;
 pub mod seeds;
 mod session;
+mod session_host;
 mod session_script;
 mod store;
 #[cfg(feature = "fuzzing")]

@@ -265,7 +265,66 @@ fn session_seeds() -> Vec<Seed> {
         name: "refusals-and-timeouts".into(),
         bytes: script.into_bytes(),
     });
+    seeds.push(Seed {
+        target: "session",
+        name: "v311-host-client".into(),
+        bytes: host_client().into_bytes(),
+    });
     seeds
+}
+
+/// An embedded broker's host program beside a network client: retained publications at every
+/// QoS both ways, a host subscription of capacity 1 that fills while nothing is taken, then
+/// takes, a refused topic and filter, and a dropped subscription.
+fn host_client() -> Script {
+    let v = ProtocolVersion::V3_1_1;
+    let mut script = Script::new([0x01, 4, 0, 0])
+        .op(Op::Open)
+        .send(0, &connect(v, "device", true, false), v, 1000)
+        .send(0, &subscribe(1, &[("a/#", QoS::ExactlyOnce)]), v, 1000)
+        .read(0)
+        // "a/b" at QoS 1, retained; "a/b/c" at QoS 2; "+/bad" is refused by the handle.
+        .op(Op::HostPublish {
+            topic: 1,
+            flags: 5,
+            payload: b"21.5",
+        })
+        .op(Op::HostPublish {
+            topic: 2,
+            flags: 2,
+            payload: b"on",
+        })
+        .op(Op::HostPublish {
+            topic: 6,
+            flags: 0,
+            payload: b"x",
+        })
+        .read(0)
+        // "a/+" at QoS 1 with capacity 1, and the refused "a/#/x".
+        .op(Op::HostSubscribe {
+            filter: 2,
+            flags: 1,
+        })
+        .op(Op::HostSubscribe {
+            filter: 7,
+            flags: 0,
+        });
+    for n in 1..=4 {
+        script = script.send(0, &publish("a/x", QoS::AtLeastOnce, n, false), v, 1000);
+    }
+    script
+        .read(0)
+        .op(Op::HostTake {
+            subscription: 0,
+            count: 2,
+        })
+        .op(Op::HostTake {
+            subscription: 0,
+            count: 9,
+        })
+        .op(Op::HostDrop { subscription: 0 })
+        .send(0, &publish("a/y", QoS::AtMostOnce, 0, false), v, 1000)
+        .read(0)
 }
 
 /// Two clients subscribing, publishing at every QoS, acknowledging, leaving, and one

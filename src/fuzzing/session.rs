@@ -6,12 +6,16 @@
 //! the client would: every byte must decode, and every PUBLISH must match a filter the client's
 //! session was granted (tracked from the SUBSCRIBE the client sent and the SUBACK it got), and
 //! no new QoS 1 or 2 PUBLISH may reuse a packet id the client has not acknowledged yet.
+//!
+//! The host program of an embedded broker takes part too (`session_host`): it publishes,
+//! subscribes, takes and drops through its handle, served after every step.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::MAX_PACKET_SIZE;
+use super::session_host::HostSide;
 use super::session_script::{Op, OpReader, config_from};
 use crate::protocol::{ConnectReturnCode, DecodeError, Packet, ProtocolVersion, decode_packet};
 use crate::router::{LinkId, LinkLoss, ListenerId, Ready, Router, answer_version};
@@ -76,6 +80,7 @@ struct Harness {
     next_token: usize,
     sessions: HashMap<String, SessionView>,
     ready: Vec<Ready>,
+    host: HostSide,
 }
 
 impl Harness {
@@ -88,6 +93,7 @@ impl Harness {
             next_token: 0,
             sessions: HashMap::new(),
             ready: Vec::new(),
+            host: HostSide::new(config.max_packet_size),
         }
     }
 
@@ -148,7 +154,19 @@ impl Harness {
                     assert!(next <= self.now + horizon, "deadline too far ahead");
                 }
             }
+            Op::HostPublish {
+                topic,
+                flags,
+                payload,
+            } => self.host.publish(topic, flags, payload),
+            Op::HostSubscribe { filter, flags } => self.host.subscribe(filter, flags),
+            Op::HostTake {
+                subscription,
+                count,
+            } => self.host.take(subscription, count),
+            Op::HostDrop { subscription } => self.host.drop_subscription(subscription),
         }
+        self.host.turn(&mut self.router, self.now);
     }
 
     fn send(&mut self, index: usize, bytes: &[u8]) {
@@ -201,10 +219,14 @@ impl Harness {
         if let Err(broken) = self.router.check_invariants() {
             panic!("router invariant broken: {broken}");
         }
-        assert_eq!(self.router.link_count(), self.clients.len());
+        let links = self.clients.len() + self.host.link_count();
+        assert_eq!(self.router.link_count(), links);
         self.ready.clear();
         self.router.take_ready(&mut self.ready);
         for ready in &self.ready {
+            if HostSide::is_host_token(ready.token) {
+                continue;
+            }
             let known = self
                 .clients
                 .iter()
@@ -241,6 +263,7 @@ impl Harness {
 
     /// The broker shuts down: every link is lost; the router must end up empty of links.
     fn shut_down(&mut self) {
+        self.host.shut_down(&mut self.router, self.now);
         while !self.clients.is_empty() {
             self.close(0, LinkLoss::Shutdown);
             self.check();

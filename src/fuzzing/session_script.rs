@@ -4,7 +4,8 @@
 //! corpus), and every byte string is a valid script: a short or truncated one just ends early.
 //!
 //! - 4 bytes of configuration, see [`config_from`];
-//! - operations, each an opcode byte (modulo 6) and its arguments, as in [`Op`].
+//! - operations, each an opcode byte and its arguments, as in [`Op`]: 0xF0 to 0xF3 are the host
+//!   program's requests through its handle, any other byte is taken modulo 6.
 
 use std::time::Duration;
 
@@ -27,7 +28,27 @@ pub enum Op<'a> {
     Advance { tenths: u16 },
     /// `5`: the reactor runs the router's timers.
     Tick,
+    /// `0xF0, topic, flags, len, payload`: the host program publishes to `TOPICS[topic % 8]`
+    /// at QoS `flags & 3` (3 is refused by the handle), retained if bit 2 is set.
+    HostPublish {
+        topic: u8,
+        flags: u8,
+        payload: &'a [u8],
+    },
+    /// `0xF1, filter, flags`: the host subscribes to `FILTERS[filter % 8]` at QoS `flags & 3`,
+    /// with capacity `1 + (flags >> 4)`.
+    HostSubscribe { filter: u8, flags: u8 },
+    /// `0xF2, subscription, count`: the host takes up to `count` messages of one subscription.
+    HostTake { subscription: u8, count: u8 },
+    /// `0xF3, subscription`: the host drops one subscription.
+    HostDrop { subscription: u8 },
 }
+
+/// Topics the host publishes to: valid ones, one under the `m/` mount point, `$SYS`, and two
+/// the handle refuses.
+pub const HOST_TOPICS: [&str; 8] = ["a", "a/b", "a/b/c", "m/a", "b", "$SYS/x", "+/bad", ""];
+/// Filters the host subscribes to, the last one refused by the handle.
+pub const HOST_FILTERS: [&str; 8] = ["#", "a/#", "a/+", "+/b", "m/#", "$SYS/#", "a/b/c", "a/#/x"];
 
 impl Op<'_> {
     pub fn duration(tenths: u16) -> Duration {
@@ -66,7 +87,11 @@ impl<'a> Iterator for OpReader<'a> {
     type Item = Op<'a>;
 
     fn next(&mut self) -> Option<Op<'a>> {
-        Some(match self.u8()? % 6 {
+        let opcode = self.u8()?;
+        if let Some(op) = self.host_op(opcode) {
+            return op;
+        }
+        Some(match opcode % 6 {
             0 => Op::Open,
             1 => {
                 let link = self.u8()?;
@@ -89,6 +114,38 @@ impl<'a> Iterator for OpReader<'a> {
             },
             _ => Op::Tick,
         })
+    }
+}
+
+impl<'a> OpReader<'a> {
+    /// The host program's operations, or `None` for a reactor one; `Some(None)` ends the
+    /// script (arguments missing).
+    fn host_op(&mut self, opcode: u8) -> Option<Option<Op<'a>>> {
+        let op = match opcode {
+            0xF0 => (|| {
+                let (topic, flags, len) = (self.u8()?, self.u8()?, self.u8()?);
+                let payload = self.bytes(usize::from(len));
+                Some(Op::HostPublish {
+                    topic,
+                    flags,
+                    payload,
+                })
+            })(),
+            0xF1 => (|| {
+                let (filter, flags) = (self.u8()?, self.u8()?);
+                Some(Op::HostSubscribe { filter, flags })
+            })(),
+            0xF2 => (|| {
+                let (subscription, count) = (self.u8()?, self.u8()?);
+                Some(Op::HostTake {
+                    subscription,
+                    count,
+                })
+            })(),
+            0xF3 => self.u8().map(|subscription| Op::HostDrop { subscription }),
+            _ => return None,
+        };
+        Some(op)
     }
 }
 
@@ -175,6 +232,21 @@ impl Script {
                 out.extend_from_slice(&tenths.to_be_bytes());
             }
             Op::Tick => out.push(5),
+            Op::HostPublish {
+                topic,
+                flags,
+                payload,
+            } => {
+                let len = u8::try_from(payload.len()).unwrap_or(u8::MAX);
+                out.extend_from_slice(&[0xF0, topic, flags, len]);
+                out.extend_from_slice(&payload[..usize::from(len)]);
+            }
+            Op::HostSubscribe { filter, flags } => out.extend_from_slice(&[0xF1, filter, flags]),
+            Op::HostTake {
+                subscription,
+                count,
+            } => out.extend_from_slice(&[0xF2, subscription, count]),
+            Op::HostDrop { subscription } => out.extend_from_slice(&[0xF3, subscription]),
         }
         self
     }
