@@ -1,12 +1,19 @@
 //! The `ws_frames` fuzz target's body: client bytes through the WebSocket handshake parser and
-//! the frame decoder, whole and in pieces of sizes the input chooses, which must agree.
+//! the frame decoder (its message bound on), whole and in pieces of sizes the input chooses,
+//! which must agree.
 
 use crate::ws::{Control, Decoder, FrameError, parse_request};
+
+/// The maximum packet size the decoder is told, in bytes.
+const MAX_PACKET_SIZE: u32 = 1024;
 
 /// Decodes `input` in pieces of `size` bytes (all at once for 0): the MQTT bytes, the
 /// controls, and the error that stopped it, if one did.
 fn decode_in_pieces(input: &[u8], size: usize) -> (Vec<u8>, Vec<Control>, Option<FrameError>) {
     let mut decoder = Decoder::default();
+    // A small maximum packet size, so that headers announcing more than it allows (plus the
+    // margin) are refused within the few KiB of a fuzz input.
+    decoder.set_max_packet_size(MAX_PACKET_SIZE);
     let (mut data, mut controls) = (Vec::new(), Vec::new());
     let size = if size == 0 { input.len().max(1) } else { size };
     for piece in input.chunks(size) {
