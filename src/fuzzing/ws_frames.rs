@@ -60,4 +60,36 @@ mod tests {
         super::ws_frames(b"\x05GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         super::ws_frames(&[]);
     }
+
+    /// The seeds reach the paths they are named for: the request is an upgrade, the frames
+    /// decode whole with their controls, the 1 TiB header meets the message bound.
+    #[test]
+    fn the_seeds_reach_what_they_are_named_for() {
+        use crate::ws::{Control, FrameError, Parsed, Request, parse_request};
+        let seed = |name: &str| {
+            crate::fuzzing::seeds::all()
+                .into_iter()
+                .find(|s| s.target == "ws_frames" && s.name == name)
+                .map(|s| s.bytes[1..].to_vec())
+                .unwrap()
+        };
+        let request = seed("handshake");
+        assert!(matches!(
+            parse_request(&request, 4096),
+            Ok(Some(Parsed { request: Request::Upgrade(_), len })) if len == request.len()
+        ));
+        let (data, controls, error) = super::decode_in_pieces(&seed("frames"), 0);
+        assert_eq!(error, None);
+        assert!(data.len() > 100);
+        assert_eq!(
+            controls,
+            [
+                Control::Ping(b"ping".to_vec()),
+                Control::Pong,
+                Control::Close(Some(1000))
+            ]
+        );
+        let (_, _, error) = super::decode_in_pieces(&seed("frame-announcing-1-tib"), 0);
+        assert!(matches!(error, Some(FrameError::MessageTooBig { .. })));
+    }
 }
