@@ -60,6 +60,29 @@ fn session() {
     assert!(replay("session", fuzzing::session) > 0);
 }
 
+#[cfg(feature = "websockets")]
+#[test]
+fn ws_frames() {
+    assert!(
+        replay("ws_frames", fuzzing::ws_frames) > 0,
+        "no ws_frames corpus"
+    );
+}
+
+/// The library function behind each fuzz target.
+fn target(name: &str) -> fn(&[u8]) {
+    match name {
+        "decode" => fuzzing::decode,
+        "decode_chunked" => fuzzing::decode_chunked,
+        "roundtrip" => fuzzing::roundtrip,
+        "session" => fuzzing::session,
+        "store" => fuzzing::store,
+        #[cfg(feature = "websockets")]
+        "ws_frames" => fuzzing::ws_frames,
+        other => panic!("a seed for an unknown fuzz target {other}"),
+    }
+}
+
 /// The sample packets behind the seeds survive a roundtrip themselves.
 #[test]
 fn sample_packets_roundtrip() {
@@ -73,15 +96,16 @@ fn sample_packets_roundtrip() {
 /// The seeds replay cleanly straight from the generator, before any corpus is written.
 #[test]
 fn seeds_pass() {
+    let mut targets = std::collections::BTreeSet::new();
     for seed in fuzzing::seeds::all() {
-        let run: fn(&[u8]) = match seed.target {
-            "decode" => fuzzing::decode,
-            "decode_chunked" => fuzzing::decode_chunked,
-            "roundtrip" => fuzzing::roundtrip,
-            _ => fuzzing::session,
-        };
-        run(&seed.bytes);
+        target(seed.target)(&seed.bytes);
+        targets.insert(seed.target);
     }
+    let mut expected = vec!["decode", "decode_chunked", "roundtrip", "session", "store"];
+    if cfg!(feature = "websockets") {
+        expected.push("ws_frames");
+    }
+    assert_eq!(targets.into_iter().collect::<Vec<_>>(), expected);
 }
 
 /// Writes the seed corpus: `cargo test --test fuzz_replay -- --ignored generate_seed_corpus`,

@@ -337,3 +337,42 @@ fn compaction_keeps_the_store_bounded() {
         Some(1000)
     );
 }
+
+/// A clean shutdown (SIGTERM) leaves a compact store: a log of hundreds of retained updates,
+/// below every compaction trigger while running, is about its live data once the broker exits,
+/// and that data is what the next start reads.
+#[test]
+fn a_clean_shutdown_leaves_a_compact_store() {
+    let stored = Stored::new("");
+    let mut broker = stored.start();
+    let addr = stored.addr();
+    let mut publisher = Client::connect(addr, "pub");
+    let payload = vec![b'x'; 1000];
+    for i in 0..500u16 {
+        let topic = format!("meter/{}", i % 5);
+        publisher.publish_complete(&Publish::new(&topic, &payload).retain().qos(1, i + 1));
+    }
+    publisher.publish_complete(&Publish::new("meter/0", b"last").retain().qos(1, 999));
+    let running = std::fs::metadata(stored.store_path()).expect("store").len();
+    // 500 KB of updates, under the 1 MiB of dead data that compacts a running store.
+    assert!(
+        running > 400_000,
+        "the log holds every update: {running} bytes"
+    );
+    broker.stop(TIMEOUT);
+    let stopped = std::fs::metadata(stored.store_path()).expect("store").len();
+    // The live data: 4 retained messages of 1000 bytes and one of 4, with their records.
+    assert!(
+        (4_000..10_000).contains(&stopped),
+        "the stopped store is {stopped} bytes"
+    );
+    let _broker = stored.start();
+    assert_eq!(
+        retained_payload(addr, "meter/0").as_deref(),
+        Some(&b"last"[..])
+    );
+    assert_eq!(
+        retained_payload(addr, "meter/4").map(|p| p.len()),
+        Some(1000)
+    );
+}

@@ -1,6 +1,7 @@
-//! MQTT over WebSockets through real sockets, with a raw WebSocket client written here: the
-//! upgrade, MQTT across frames to and from a TCP client, the handshake errors (RFC 6455
-//! section 4.2.1), the request size bound, unmasked frames, and a silent handshake that delays
+//! MQTT over WebSockets through real sockets, with a raw WebSocket client (`common::ws`): the
+//! upgrade and both subprotocols, MQTT across frames and several packets in one, to and from a
+//! TCP client, the handshake errors (RFC 6455 section 4.2.1) and their closed connections, the
+//! request size bound, unmasked, text and oversize frames, and a silent handshake that delays
 //! no one.
 #![cfg(feature = "websockets")]
 
@@ -11,6 +12,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::conf::{ConfDir, free_port};
+use common::ws::{assert_closed, frame, http, read_frame, read_mqtt, request, upgraded};
 use common::{Broker, Client, Connect, Publish, exchange_qos1};
 
 /// A broker with a plain MQTT listener and a WebSockets one; returns it and the WebSocket port.
@@ -26,67 +28,6 @@ fn start(extra: &str) -> (Broker, SocketAddr, ConfDir) {
     );
     let broker = Broker::start_exactly(&["-c", &conf, "-v"], &[]);
     (broker, SocketAddr::from(([127, 0, 0, 1], ws)), dir)
-}
-
-fn request(extra: &str) -> String {
-    format!(
-        "GET /mqtt HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
-    )
-}
-
-/// Sends `text` and reads the answer's head (up to the blank line) or until EOF.
-fn http(addr: SocketAddr, text: &str) -> (TcpStream, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(text.as_bytes()).unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match s.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    (s, String::from_utf8_lossy(&head).into_owned())
-}
-
-/// A masked binary frame (section 5.2).
-fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mask = [1u8, 2, 3, 4];
-    let mut out = vec![0x80 | opcode];
-    if payload.len() < 126 {
-        out.push(0x80 | payload.len() as u8);
-    } else {
-        out.push(0x80 | 126);
-        out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    }
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, k)| b ^ k));
-    out
-}
-
-/// Reads one unmasked server frame: (opcode, payload).
-fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut h = [0u8; 2];
-    s.read_exact(&mut h).unwrap();
-    assert_eq!(h[1] & 0x80, 0, "server frames are not masked (section 5.1)");
-    let len = match h[1] & 0x7F {
-        126 => {
-            let mut l = [0u8; 2];
-            s.read_exact(&mut l).unwrap();
-            u16::from_be_bytes(l) as usize
-        }
-        127 => {
-            let mut l = [0u8; 8];
-            s.read_exact(&mut l).unwrap();
-            u64::from_be_bytes(l) as usize
-        }
-        n => n as usize,
-    };
-    let mut payload = vec![0u8; len];
-    s.read_exact(&mut payload).unwrap();
-    (h[0] & 0x0F, payload)
 }
 
 #[test]
@@ -175,6 +116,114 @@ fn an_unmasked_frame_closes_the_connection_with_1002() {
     let mut rest = Vec::new();
     let _ = s.read_to_end(&mut rest);
     assert!(broker.wait_for_log("unmasked WebSocket frame", Duration::from_secs(5)));
+    broker.assert_alive();
+}
+
+/// RFC 6455 section 7.4.1: 1009 closes a connection that "received a message that is too
+/// big for it to process". A frame header announcing 1 TiB is refused before any payload,
+/// with a close frame and a log line; another WebSocket client and a TCP one carry on.
+#[test]
+fn a_message_above_max_packet_size_is_closed_with_1009_and_others_carry_on() {
+    let (mut broker, ws, _dir) = start("max_packet_size 1000\n");
+    let mut other = upgraded(ws);
+    other
+        .write_all(&frame(0x2, &Connect::v311("bystander").encode()))
+        .unwrap();
+    assert_eq!(read_mqtt(&mut other, 4), [0x20, 0x02, 0x00, 0x00]);
+    let subscribe = common::wire::subscribe(1, &[("news", 0)]);
+    other.write_all(&frame(0x2, &subscribe)).unwrap();
+    assert_eq!(read_mqtt(&mut other, 5), [0x90, 0x03, 0x00, 0x01, 0x00]);
+
+    let mut s = upgraded(ws);
+    s.write_all(&frame(0x2, &Connect::v311("greedy").encode()))
+        .unwrap();
+    assert_eq!(read_mqtt(&mut s, 4), [0x20, 0x02, 0x00, 0x00]);
+    let mut header = vec![0x82, 0x80 | 127];
+    header.extend_from_slice(&(1u64 << 40).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    s.write_all(&header).unwrap();
+    assert_eq!(read_frame(&mut s), (0x8, 1009u16.to_be_bytes().to_vec()));
+    assert_closed(&mut s);
+    assert!(broker.wait_for_log(
+        "WebSocket message of 1099511627776 bytes",
+        Duration::from_secs(5)
+    ));
+
+    let mut tcp = Client::connect(broker.addr(), "publisher");
+    tcp.publish_complete(&Publish::new("news", b"still here"));
+    let publish = read_mqtt(&mut other, 16);
+    assert!(publish.ends_with(b"still here"), "{publish:02x?}");
+    exchange_qos1(broker.addr(), "after-1009", 10);
+    broker.assert_alive();
+}
+
+/// [MQTT-6.0.0-2]: one frame may carry several packets; the answers come back in order.
+#[test]
+fn several_mqtt_packets_in_one_frame() {
+    let (mut broker, ws, _dir) = start("");
+    let mut s = upgraded(ws);
+    let mut packets = Connect::v311("batched").encode();
+    packets.extend(common::wire::subscribe(1, &[("a/#", 1)]));
+    packets.extend(common::wire::pingreq());
+    s.write_all(&frame(0x2, &packets)).unwrap();
+    // CONNACK, SUBACK granting QoS 1, PINGRESP.
+    assert_eq!(
+        read_mqtt(&mut s, 11),
+        [
+            0x20, 0x02, 0x00, 0x00, 0x90, 0x03, 0x00, 0x01, 0x01, 0xD0, 0x00
+        ]
+    );
+    broker.assert_alive();
+}
+
+/// The `mqttv3.1` subprotocol of older clients is accepted, as mosquitto does, and echoed
+/// (section 4.2.2); an MQTT 3.1 CONNECT follows.
+#[test]
+fn the_mqttv3_1_subprotocol_is_accepted() {
+    let (mut broker, ws, _dir) = start("");
+    let (mut s, head) = http(ws, &request("Sec-WebSocket-Protocol: mqttv3.1\r\n"));
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert!(
+        head.contains("Sec-WebSocket-Protocol: mqttv3.1\r\n"),
+        "{head}"
+    );
+    s.write_all(&frame(0x2, &Connect::v31("old-client").encode()))
+        .unwrap();
+    assert_eq!(read_mqtt(&mut s, 4), [0x20, 0x02, 0x00, 0x00]);
+    broker.assert_alive();
+}
+
+/// [MQTT-6.0.0-1]: MQTT travels in binary frames; a text frame closes the connection, with
+/// status 1003 (section 7.4.1: data of a type it cannot accept).
+#[test]
+fn a_text_frame_closes_the_connection_with_1003() {
+    let (mut broker, ws, _dir) = start("");
+    let mut s = upgraded(ws);
+    s.write_all(&frame(0x2, &Connect::v311("texter").encode()))
+        .unwrap();
+    assert_eq!(read_mqtt(&mut s, 4), [0x20, 0x02, 0x00, 0x00]);
+    s.write_all(&frame(0x1, b"{\"hello\": 1}")).unwrap();
+    assert_eq!(read_frame(&mut s), (0x8, 1003u16.to_be_bytes().to_vec()));
+    assert_closed(&mut s);
+    assert!(broker.wait_for_log("WebSocket text frame", Duration::from_secs(5)));
+    broker.assert_alive();
+}
+
+/// A refused request gets its status line, then the connection is closed (RFC 6455
+/// section 4.2.1: the server "MUST stop processing the client's handshake"), not left open.
+#[test]
+fn a_bad_request_is_closed_after_its_error_status() {
+    let (mut broker, ws, _dir) = start("");
+    let cases = [
+        (request("Sec-WebSocket-Protocol: chat\r\n"), "400"),
+        ("DELETE / HTTP/1.1\r\nHost: x\r\n\r\n".to_string(), "405"),
+        (request("").replace("Version: 13", "Version: 8"), "426"),
+    ];
+    for (text, status) in cases {
+        let (mut s, head) = http(ws, &text);
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+        assert_closed(&mut s);
+    }
     broker.assert_alive();
 }
 

@@ -6,28 +6,40 @@
 //! Compaction writes the snapshot to `FILE.new`, syncs it, renames it over the store and syncs
 //! the directory, so at every instant the store on disk is either the old file or the new one,
 //! complete.
+//!
+//! A write, sync or compaction that fails never stops the broker: acknowledgements still go
+//! out, the error is logged (saying that acknowledged changes are not on disk), and the store
+//! writes a fresh snapshot once the disk lets it, trying again with a growing wait
+//! ([`backoff`]) rather than in every loop turn.
 
+mod backoff;
 pub(crate) mod convert;
+mod failure;
 mod liveness;
+mod load;
+mod snapshot;
+#[cfg(test)]
+mod tests;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use log::{error, info, warn};
+use log::info;
 
 use crate::config::{Persistence, SyncPolicy};
 use crate::router::persist::Change;
 use crate::router::{Clocks, Router};
 use crate::store::{self, Image};
+use backoff::Backoff;
 use convert::{Encoder, Numbering};
 use liveness::Liveness;
+use load::load;
+use snapshot::{SnapshotFile, temp_path};
 
 /// A snapshot is written in pieces of this size.
 const SNAPSHOT_CHUNK: usize = 1024 * 1024;
-/// After a failed write, how long before the next error line.
-const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Why the store cannot be used at all: its directory or file cannot be read or written.
 #[derive(Debug)]
@@ -57,11 +69,15 @@ pub struct StoreStats {
     pub messages_written: u64,
     pub syncs: u64,
     pub compactions: u64,
+    /// Writes, syncs and compactions that failed.
+    pub failures: u64,
 }
 
 pub struct Store {
     path: PathBuf,
-    /// The store file, open for appending; `None` until the first compaction makes it.
+    /// The store file, open for appending; `None` until the first compaction makes it, and
+    /// after a failed write or sync, until a compaction succeeds: the file on disk then lacks
+    /// acknowledged changes, and only a fresh snapshot can make it whole.
     file: Option<File>,
     /// Bytes in the file.
     len: u64,
@@ -82,6 +98,10 @@ pub struct Store {
     changes: Vec<Change>,
     buffer: Vec<u8>,
     stats: StoreStats,
+    /// Paces compactions after one failed.
+    backoff: Backoff,
+    /// Since when acknowledged changes have not been on disk (a write or sync failed).
+    unsaved_since: Option<Instant>,
     error_logged: Option<Instant>,
 }
 
@@ -135,6 +155,8 @@ impl Store {
             changes: Vec::new(),
             buffer: Vec::new(),
             stats: StoreStats::default(),
+            backoff: Backoff::default(),
+            unsaved_since: None,
             error_logged: None,
         };
         Ok((store, image))
@@ -154,7 +176,7 @@ impl Store {
     /// before the turn's output is written, so no acknowledgement overtakes what it promises.
     pub fn commit(&mut self, router: &mut Router, now: Instant) {
         self.write_changes(router, now);
-        if self.liveness.wants_compaction(self.len, self.snapshot_len) {
+        if self.liveness.wants_compaction(self.len, self.snapshot_len) && self.backoff.allows(now) {
             self.compact(router, now);
         }
     }
@@ -193,17 +215,19 @@ impl Store {
                 self.unsynced_since.get_or_insert(now);
             }
             Err(e) => {
-                // A partial record would read as damage in the middle of the file once more
-                // records follow it: cut it off, so the file stays a valid prefix.
+                // A partial record would read as damage in the middle of the file: cut it off,
+                // so the file stays a valid prefix of what was acknowledged. Later records
+                // would refer to what this write lost, so nothing more is appended; the next
+                // snapshot holds it all.
                 let cut = file.set_len(self.len).and_then(|()| {
                     use std::io::Seek;
                     file.seek(io::SeekFrom::Start(self.len)).map(|_| ())
                 });
-                self.log_error(now, &format!("write failed: {e}"));
-                if let Err(e) = cut {
-                    self.log_error(now, &format!("cannot cut the failed write off: {e}"));
-                    self.file = None;
-                }
+                let what = match cut {
+                    Ok(()) => format!("write failed: {e}"),
+                    Err(cut) => format!("write failed: {e}, and cutting it off too: {cut}"),
+                };
+                self.lose_file(now, &what);
             }
         }
     }
@@ -215,12 +239,16 @@ impl Store {
         if let Some(file) = self.file.as_ref() {
             match file.sync_data() {
                 Ok(()) => self.stats.syncs += 1,
-                Err(e) => self.log_error(now, &format!("fsync failed: {e}")),
+                // After a failed fsync the kernel may have dropped the dirty pages, and a
+                // second fsync would report success for them: only a new file is certain.
+                Err(e) => self.lose_file(now, &format!("fsync failed: {e}")),
             }
         }
     }
 
-    /// The next instant [`Store::tick`] has work: a periodic sync or an autosave.
+    /// The next instant [`Store::tick`] has work: a periodic sync, an autosave, or another
+    /// try at a snapshot after a failure. Never an instant that `tick` leaves in the past,
+    /// which would have the loop poll without waiting.
     pub fn next_deadline(&self) -> Option<Instant> {
         let sync = match self.policy {
             SyncPolicy::Periodic => self.unsynced_since.map(|at| at + self.sync_period),
@@ -228,11 +256,22 @@ impl Store {
         };
         let autosave = (self.autosave_interval > 0 && !self.autosave_on_changes)
             .then(|| self.last_compaction + Duration::from_secs(u64::from(self.autosave_interval)));
-        [sync, autosave].into_iter().flatten().min()
+        let retry = self
+            .file
+            .is_none()
+            .then(|| self.backoff.next_attempt())
+            .flatten();
+        // A compaction waits for the backoff, whatever asks for it.
+        let compaction = [autosave, retry]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|at| self.backoff.next_attempt().map_or(at, |wait| at.max(wait)));
+        [sync, compaction].into_iter().flatten().min()
     }
 
-    /// Periodic sync, and compaction when `autosave_interval` says so (or when a previous
-    /// compaction failed and left no file to append to).
+    /// Periodic sync, and compaction when `autosave_interval` says so, or when a failed write
+    /// left no file to append to (paced by the backoff).
     pub fn tick(&mut self, router: &mut Router, now: Instant) {
         if self
             .unsynced_since
@@ -240,23 +279,36 @@ impl Store {
         {
             self.sync(now);
         }
-        let interval = u64::from(self.autosave_interval);
-        let due = interval > 0
-            && self.changes_since_compaction > 0
-            && if self.autosave_on_changes {
-                self.changes_since_compaction >= interval
-            } else {
-                now >= self.last_compaction + Duration::from_secs(interval)
-            };
-        if due || self.file.is_none() {
+        let wanted = self.autosave_due(now) || self.file.is_none();
+        if wanted && self.backoff.allows(now) {
             self.compact(router, now);
         }
     }
 
+    /// Whether `autosave_interval` asks for a compaction now. An interval that ends with
+    /// nothing to save starts the next one, so its deadline moves on.
+    fn autosave_due(&mut self, now: Instant) -> bool {
+        let interval = u64::from(self.autosave_interval);
+        if interval == 0 {
+            return false;
+        }
+        if self.autosave_on_changes {
+            return self.changes_since_compaction >= interval;
+        }
+        if now < self.last_compaction + Duration::from_secs(interval) {
+            return false;
+        }
+        if self.changes_since_compaction == 0 {
+            self.last_compaction = now;
+            return false;
+        }
+        true
+    }
+
     /// Replaces the store by a snapshot of the router's stored state (SIGUSR1, autosave, growth,
-    /// start and clean shutdown). Pending changes are written to the old file first, so a
-    /// failed compaction loses nothing. The snapshot is streamed to the new file in chunks, so
-    /// a large store costs no second copy of itself in memory.
+    /// start, clean shutdown, and after a failure). Pending changes are written to the old file
+    /// first, so a failed compaction loses nothing. The snapshot is streamed to the new file in
+    /// chunks, so a large store costs no second copy of itself in memory.
     pub fn compact(&mut self, router: &mut Router, now: Instant) {
         self.write_changes(router, now);
         let started = Instant::now();
@@ -295,12 +347,13 @@ impl Store {
                     self.path.display(),
                     started.elapsed()
                 );
+                self.recovered(now);
             }
             Err(e) => {
                 // The messages the snapshot numbered are in no file the store appends to:
                 // their bodies are written again when next referenced.
                 self.numbering.file_start = self.numbering.last + 1;
-                self.log_error(now, &format!("compaction failed: {e}"));
+                self.compaction_failed(now, &e);
             }
         }
         self.last_compaction = now;
@@ -312,16 +365,6 @@ impl Store {
         self.compact(router, now);
         self.sync(now);
         info!("Saved the store to {}.", self.path.display());
-    }
-
-    fn log_error(&mut self, now: Instant, what: &str) {
-        if self
-            .error_logged
-            .is_none_or(|at| now.saturating_duration_since(at) >= ERROR_LOG_INTERVAL)
-        {
-            error!("Store {}: {what}", self.path.display());
-            self.error_logged = Some(now);
-        }
     }
 }
 
@@ -346,126 +389,4 @@ fn check_writable(path: &Path) -> io::Result<()> {
         .truncate(true)
         .open(&probe)?;
     fs::remove_file(&probe)
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".new");
-    PathBuf::from(name)
-}
-
-/// Replays the file, saying what was recovered, and moves a damaged one aside.
-fn load(path: &Path, bytes: &[u8]) -> Image {
-    let scan = store::scan(bytes);
-    let shown = path.display();
-    if scan.torn > 0 {
-        warn!(
-            "Store {shown}: cut off a torn last write of {} bytes",
-            scan.torn
-        );
-    }
-    let read = scan.records.len();
-    let problem = scan.problem.clone();
-    let image = Image::from_records(scan.records);
-    if let Some(problem) = problem {
-        let aside = move_aside(path);
-        error!(
-            "Store {shown}: {problem}; kept the {read} records before it, lost the rest; the \
-             file is kept as {aside}"
-        );
-    }
-    if image.skipped > 0 {
-        warn!(
-            "Store {shown}: {} records referred to state the file did not have",
-            image.skipped
-        );
-    }
-    image
-}
-
-/// Renames a damaged store to `FILE.bad-<unix time>`; says where it went.
-fn move_aside(path: &Path) -> String {
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".bad-{stamp}"));
-    let aside = PathBuf::from(name);
-    match fs::rename(path, &aside) {
-        Ok(()) => aside.display().to_string(),
-        Err(e) => format!("{} (it could not be moved: {e})", path.display()),
-    }
-}
-
-/// A snapshot being written: the temporary file beside the store, renamed over it once
-/// complete and synced. The first failed write is kept and reported by [`SnapshotFile::finish`].
-struct SnapshotFile {
-    temp: PathBuf,
-    file: File,
-    len: u64,
-    error: Option<io::Error>,
-}
-
-impl SnapshotFile {
-    fn create(path: &Path) -> io::Result<SnapshotFile> {
-        let temp = temp_path(path);
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            // Sessions and messages are the users' data: readable by the broker's user alone,
-            // as mosquitto creates its database.
-            options.mode(0o600);
-        }
-        let file = options.open(&temp)?;
-        Ok(SnapshotFile {
-            temp,
-            file,
-            len: 0,
-            error: None,
-        })
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        if self.error.is_none() {
-            match self.file.write_all(bytes) {
-                Ok(()) => self.len += bytes.len() as u64,
-                Err(e) => self.error = Some(e),
-            }
-        }
-    }
-
-    /// Syncs the file, renames it over `path` and syncs the directory. Returns the file,
-    /// positioned at its end for appending, and its length.
-    fn finish(self, path: &Path) -> io::Result<(File, u64)> {
-        let SnapshotFile {
-            temp,
-            file,
-            len,
-            error,
-        } = self;
-        let result = match error {
-            Some(e) => Err(e),
-            None => file
-                .sync_all()
-                .and_then(|()| fs::rename(&temp, path))
-                .and_then(|()| sync_directory(path)),
-        };
-        match result {
-            Ok(()) => Ok((file, len)),
-            Err(e) => {
-                let _ = fs::remove_file(&temp);
-                Err(e)
-            }
-        }
-    }
-}
-
-fn sync_directory(path: &Path) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
 }

@@ -9,11 +9,14 @@
 //! - `roundtrip` (with the `fuzzing` feature): a structured packet is encoded, decoded back to
 //!   an equal packet, and re-encoded to identical bytes.
 //! - `session`: a script of client operations (open, send, read, close, wait) driven through
-//!   the [`Router`](crate::router::Router), with its invariants checked after every step.
-//!
+//!   the [`Router`](crate::router::Router), with its invariants checked after every step; an
+//!   embedded broker's host program takes part through its handle.
 //! - `store`: arbitrary bytes as a persistence store file, read and replayed as at start.
+//! - `ws_frames` (with the `websockets` feature): client bytes through the WebSocket handshake
+//!   parser and the frame decoder, whole and in pieces, which must agree.
 //!
-//! [`seeds`] builds the seed corpus from valid packets of every type and version.
+//! [`seeds`] builds the seed corpus of every target: valid packets of every type and version,
+//! client scripts, a sample store, and WebSocket requests and frames.
 
 mod decode;
 mod samples;

@@ -1,12 +1,19 @@
 //! The `ws_frames` fuzz target's body: client bytes through the WebSocket handshake parser and
-//! the frame decoder, whole and in pieces of sizes the input chooses, which must agree.
+//! the frame decoder (its message bound on), whole and in pieces of sizes the input chooses,
+//! which must agree.
 
 use crate::ws::{Control, Decoder, FrameError, parse_request};
+
+/// The maximum packet size the decoder is told, in bytes.
+const MAX_PACKET_SIZE: u32 = 1024;
 
 /// Decodes `input` in pieces of `size` bytes (all at once for 0): the MQTT bytes, the
 /// controls, and the error that stopped it, if one did.
 fn decode_in_pieces(input: &[u8], size: usize) -> (Vec<u8>, Vec<Control>, Option<FrameError>) {
     let mut decoder = Decoder::default();
+    // A small maximum packet size, so that headers announcing more than it allows (plus the
+    // margin) are refused within the few KiB of a fuzz input.
+    decoder.set_max_packet_size(MAX_PACKET_SIZE);
     let (mut data, mut controls) = (Vec::new(), Vec::new());
     let size = if size == 0 { input.len().max(1) } else { size };
     for piece in input.chunks(size) {
@@ -52,5 +59,37 @@ mod tests {
         }
         super::ws_frames(b"\x05GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         super::ws_frames(&[]);
+    }
+
+    /// The seeds reach the paths they are named for: the request is an upgrade, the frames
+    /// decode whole with their controls, the 1 TiB header meets the message bound.
+    #[test]
+    fn the_seeds_reach_what_they_are_named_for() {
+        use crate::ws::{Control, FrameError, Parsed, Request, parse_request};
+        let seed = |name: &str| {
+            crate::fuzzing::seeds::all()
+                .into_iter()
+                .find(|s| s.target == "ws_frames" && s.name == name)
+                .map(|s| s.bytes[1..].to_vec())
+                .unwrap()
+        };
+        let request = seed("handshake");
+        assert!(matches!(
+            parse_request(&request, 4096),
+            Ok(Some(Parsed { request: Request::Upgrade(_), len })) if len == request.len()
+        ));
+        let (data, controls, error) = super::decode_in_pieces(&seed("frames"), 0);
+        assert_eq!(error, None);
+        assert!(data.len() > 100);
+        assert_eq!(
+            controls,
+            [
+                Control::Ping(b"ping".to_vec()),
+                Control::Pong,
+                Control::Close(Some(1000))
+            ]
+        );
+        let (_, _, error) = super::decode_in_pieces(&seed("frame-announcing-1-tib"), 0);
+        assert!(matches!(error, Some(FrameError::MessageTooBig { .. })));
     }
 }

@@ -71,6 +71,7 @@ impl Connection {
         scratch: &mut [u8],
         now: Instant,
     ) -> ReadOutcome {
+        self.transport.set_max_packet_size(router.max_packet_size());
         let n = match self.transport.read(scratch) {
             Ok(0) => return ReadOutcome::Closed,
             Ok(n) => n,

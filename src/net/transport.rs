@@ -109,6 +109,17 @@ impl Transport {
         false
     }
 
+    /// The broker's maximum packet size, which bounds a WebSocket's messages too; the other
+    /// transports carry a byte stream, bounded by the MQTT decoder alone.
+    pub(crate) fn set_max_packet_size(&mut self, max_packet_size: u32) {
+        #[cfg(feature = "websockets")]
+        if let Transport::WebSocket(ws) = self {
+            ws.set_max_packet_size(max_packet_size);
+        }
+        #[cfg(not(feature = "websockets"))]
+        let _ = max_packet_size;
+    }
+
     /// Reads decrypted bytes. `WouldBlock` while the handshake waits for the peer, and whenever
     /// nothing complete is buffered at the TLS layer or in the socket.
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

@@ -136,6 +136,12 @@ impl WebSocket {
         }
     }
 
+    /// Bounds the client's data messages by the broker's maximum packet size (see
+    /// [`crate::ws::frame`]); called before each read, so a reloaded limit applies.
+    pub(crate) fn set_max_packet_size(&mut self, max_packet_size: u32) {
+        self.decoder.set_max_packet_size(max_packet_size);
+    }
+
     pub(crate) fn source(&mut self) -> Option<&mut dyn Source> {
         self.inner.source()
     }

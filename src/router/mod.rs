@@ -48,6 +48,8 @@ mod tests_options;
 #[cfg(test)]
 mod tests_persist;
 #[cfg(test)]
+mod tests_persist_v5;
+#[cfg(test)]
 mod tests_retained;
 #[cfg(test)]
 mod tests_v5;

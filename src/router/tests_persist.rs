@@ -12,16 +12,16 @@ use crate::disk::convert::{Encoder, Numbering};
 use crate::protocol::{Packet, PubResponse, QoS};
 use crate::store::{self, Image};
 
-const UNIX_MS: u64 = 1_800_000_000_000;
+pub(super) const UNIX_MS: u64 = 1_800_000_000_000;
 
-fn persistent(config: Config) -> Harness {
+pub(super) fn persistent(config: Config) -> Harness {
     let mut h = Harness::new(config);
     h.router.enable_journal();
     h
 }
 
 /// `changes` as a store file written at `now`, its message numbers starting after `first`.
-fn file_of(changes: &[Change], now: Instant, first: u64) -> Vec<u8> {
+pub(super) fn file_of(changes: &[Change], now: Instant, first: u64) -> Vec<u8> {
     let clocks = Clocks {
         now,
         unix_ms: UNIX_MS,
@@ -39,7 +39,7 @@ fn file_of(changes: &[Change], now: Instant, first: u64) -> Vec<u8> {
     file
 }
 
-fn image_of(file: &[u8]) -> Image {
+pub(super) fn image_of(file: &[u8]) -> Image {
     let found = store::scan(file);
     assert_eq!(found.problem, None);
     assert_eq!(found.torn, 0);

@@ -9,8 +9,17 @@
 //! its own; the one partial thing kept is the MQTT packet, which the connection bounds by the
 //! maximum packet size. Frame headers (at most 14 bytes) and control frames (at most 125
 //! bytes of payload) may arrive in pieces and are collected in fixed arrays.
+//!
+//! A data message (one frame, or the frames of a fragmented one) is still bounded: once told
+//! the broker's maximum packet size, the decoder refuses a frame whose header makes its
+//! message larger than that plus [`MESSAGE_MARGIN`], before reading any of its payload, and
+//! the connection is closed with status 1009 (section 7.4.1). No MQTT packet of an acceptable
+//! size needs such a message, and the peer learns why it was closed rather than only that a
+//! packet inside was too large.
 
-use std::fmt;
+mod error;
+
+pub use error::FrameError;
 
 /// The largest frame header: 2 bytes, 8 of extended length, 4 of masking key (section 5.2).
 const MAX_HEADER: usize = 14;
@@ -30,6 +39,14 @@ pub const CLOSE_NORMAL: u16 = 1000;
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 pub const CLOSE_UNSUPPORTED_DATA: u16 = 1003;
+/// A message too big to process.
+pub const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
+
+/// How much larger than the broker's maximum packet size a data message may be: room for a
+/// few small packets (acknowledgements, PINGREQ) that a client's write puts in the same message
+/// as a packet of the maximum size. A client that sends one packet per message, as browsers'
+/// MQTT libraries do, never comes near it.
+pub const MESSAGE_MARGIN: u64 = 64 * 1024;
 
 /// A control frame the client sent, for the connection to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,70 +58,6 @@ pub enum Control {
     /// The client is closing, with its status code if it gave one (section 5.5.1).
     Close(Option<u16>),
 }
-
-/// A frame that breaks RFC 6455 or MQTT's use of it; the connection is closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FrameError {
-    /// Section 5.2: RSV1-3 must be 0 when no extension was negotiated (none ever is here).
-    ReservedBits,
-    /// Section 5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved.
-    ReservedOpcode(u8),
-    /// Section 5.1: a server must close the connection on a frame that is not masked.
-    Unmasked,
-    /// [MQTT-6.0.0-1] MQTT control packets travel in binary frames; any other data frame
-    /// closes the connection.
-    TextFrame,
-    /// Section 5.5: control frames must not be fragmented.
-    FragmentedControl,
-    /// Section 5.5: control frames carry at most 125 bytes of payload.
-    ControlTooLong(u64),
-    /// Section 5.2: the most significant bit of a 64-bit length must be 0.
-    LengthTooLarge,
-    /// Section 5.4: a continuation frame with no fragmented message begun.
-    UnexpectedContinuation,
-    /// Section 5.4: a new data message before the fragmented one was finished.
-    UnfinishedMessage,
-    /// Section 5.5.1: a close frame's body is empty or starts with a 2-byte status code.
-    CloseBodyTooShort,
-}
-
-impl FrameError {
-    /// The status code the server's close frame gives for this error (section 7.4.1).
-    pub fn close_code(self) -> u16 {
-        match self {
-            FrameError::TextFrame => CLOSE_UNSUPPORTED_DATA,
-            _ => CLOSE_PROTOCOL_ERROR,
-        }
-    }
-}
-
-impl fmt::Display for FrameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FrameError::ReservedBits => write!(f, "WebSocket frame with reserved bits set"),
-            FrameError::ReservedOpcode(op) => write!(f, "WebSocket frame with opcode {op:#x}"),
-            FrameError::Unmasked => write!(f, "unmasked WebSocket frame from a client"),
-            FrameError::TextFrame => write!(f, "WebSocket text frame (MQTT needs binary frames)"),
-            FrameError::FragmentedControl => write!(f, "fragmented WebSocket control frame"),
-            FrameError::ControlTooLong(n) => {
-                write!(f, "WebSocket control frame of {n} bytes (at most 125)")
-            }
-            FrameError::LengthTooLarge => write!(f, "WebSocket frame length above 2^63"),
-            FrameError::UnexpectedContinuation => {
-                write!(
-                    f,
-                    "WebSocket continuation frame outside a fragmented message"
-                )
-            }
-            FrameError::UnfinishedMessage => {
-                write!(f, "new WebSocket message inside a fragmented one")
-            }
-            FrameError::CloseBodyTooShort => write!(f, "WebSocket close frame with a 1-byte body"),
-        }
-    }
-}
-
-impl std::error::Error for FrameError {}
 
 /// What the frame being read carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +94,11 @@ pub struct Decoder {
     fragmented: bool,
     /// The FIN bit of the data frame being read, which ends a fragmented message.
     fin: bool,
+    /// Payload bytes announced so far by the frames of the current data message.
+    message_len: u64,
+    /// The largest data message accepted, in payload bytes; unbounded until
+    /// [`Decoder::set_max_packet_size`].
+    max_message: u64,
     control: [u8; MAX_CONTROL_PAYLOAD],
     control_len: usize,
 }
@@ -153,6 +111,8 @@ impl Default for Decoder {
             header_len: 0,
             fragmented: false,
             fin: true,
+            message_len: 0,
+            max_message: u64::MAX,
             control: [0; MAX_CONTROL_PAYLOAD],
             control_len: 0,
         }
@@ -160,6 +120,13 @@ impl Default for Decoder {
 }
 
 impl Decoder {
+    /// Bounds data messages by the broker's maximum packet size (in bytes) plus
+    /// [`MESSAGE_MARGIN`]. May change between calls (the configuration is reloaded); a
+    /// message under way is held to the new bound from its next frame on.
+    pub fn set_max_packet_size(&mut self, max_packet_size: u32) {
+        self.max_message = u64::from(max_packet_size).saturating_add(MESSAGE_MARGIN);
+    }
+
     /// Decodes the frame bytes in `buf`: the MQTT bytes they carry are unmasked and moved to
     /// the front of `buf`, and their count returned; complete control frames are pushed onto
     /// `controls`. Parts of a header or a control frame at the end are kept for the next call.
@@ -278,6 +245,16 @@ impl Decoder {
             OP_TEXT => return Err(FrameError::TextFrame),
             OP_CONTINUATION if !self.fragmented => return Err(FrameError::UnexpectedContinuation),
             OP_BINARY | OP_CONTINUATION => {
+                self.message_len = match h.opcode {
+                    OP_BINARY => h.len,
+                    _ => self.message_len.saturating_add(h.len),
+                };
+                if self.message_len > self.max_message {
+                    return Err(FrameError::MessageTooBig {
+                        len: self.message_len,
+                        max: self.max_message,
+                    });
+                }
                 self.fin = h.fin;
                 self.fragmented = !h.fin;
                 Body::Data

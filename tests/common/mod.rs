@@ -13,6 +13,8 @@ pub mod props_v5;
 pub mod tls;
 pub mod wire;
 pub mod wire_v5;
+#[cfg(feature = "websockets")]
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::time::Duration;

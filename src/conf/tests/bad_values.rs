@@ -44,6 +44,30 @@ const BAD_VALUES: &[(&str, &str)] = &[
         "Invalid autosave_on_changes value (maybe).",
     ),
     ("persistence yes", "Invalid persistence value (yes)."),
+    (
+        "persistence_sync always",
+        "Invalid persistence_sync value (always): expected batch or periodic.",
+    ),
+    (
+        "persistence_sync",
+        "Empty persistence_sync value in configuration.",
+    ),
+    (
+        "persistence_sync batch periodic",
+        "Invalid persistence_sync value (batch periodic).",
+    ),
+    (
+        "persistence_sync_period 0",
+        "Invalid persistence_sync_period value (0): must be from 1 to 3600 seconds.",
+    ),
+    (
+        "persistence_sync_period 3601",
+        "Invalid persistence_sync_period value (3601): must be from 1 to 3600 seconds.",
+    ),
+    (
+        "persistence_sync_period 1s",
+        "Invalid persistence_sync_period value (1s).",
+    ),
     ("retain_available 2", "Invalid retain_available value (2)."),
     (
         "persistent_client_expiration 5",

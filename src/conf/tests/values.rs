@@ -159,6 +159,30 @@ fn mosquitto_conventions_become_minibroker_limits() {
     );
 }
 
+/// minibroker's own persistence options: the sync policy and its period, the defaults when
+/// absent (periodic, every second), and `autosave_on_changes` with its count.
+#[test]
+fn persistence_sync_and_its_period_are_read() {
+    use crate::config::SyncPolicy;
+    let c = config("persistence true\npersistence_sync batch\n");
+    assert_eq!(c.persistence.sync, SyncPolicy::Batch);
+    let c = config("persistence_sync periodic\npersistence_sync_period 5\n");
+    assert_eq!(c.persistence.sync, SyncPolicy::Periodic);
+    assert_eq!(c.persistence.sync_period, Duration::from_secs(5));
+    let c = config("persistence_sync_period 3600\n");
+    assert_eq!(c.persistence.sync_period, Duration::from_secs(3600));
+    let c = config("");
+    assert_eq!(c.persistence.sync, SyncPolicy::Periodic);
+    assert_eq!(c.persistence.sync_period, Duration::from_secs(1));
+    let c = config("autosave_on_changes true\nautosave_interval 100\n");
+    assert!(c.persistence.autosave_on_changes);
+    assert_eq!(c.persistence.autosave_interval, 100);
+    // The options the broker applies earn no "not supported yet" note.
+    let text = "persistence true\npersistence_sync batch\npersistence_sync_period 2\n\
+                autosave_on_changes true\n";
+    assert_eq!(notes(text), Vec::<String>::new());
+}
+
 #[test]
 fn log_type_and_log_dest_accumulate_none_clears_all_sets_everything() {
     let c = config("log_type error\nlog_type debug\n");

@@ -32,7 +32,14 @@ fn binary(payload: &[u8]) -> Vec<u8> {
 
 /// Decodes `input` given in pieces cut at `cuts`; returns the MQTT bytes and the controls.
 fn decode_in_pieces(input: &[u8], cuts: &[usize]) -> Result<(Vec<u8>, Vec<Control>), FrameError> {
-    let mut decoder = Decoder::default();
+    decode_with(Decoder::default(), input, cuts)
+}
+
+fn decode_with(
+    mut decoder: Decoder,
+    input: &[u8],
+    cuts: &[usize],
+) -> Result<(Vec<u8>, Vec<Control>), FrameError> {
     let mut data = Vec::new();
     let mut controls = Vec::new();
     let mut start = 0;
@@ -240,4 +247,90 @@ fn server_frames_are_unmasked_with_the_shortest_length() {
     out.clear();
     encode_close(CLOSE_PROTOCOL_ERROR, &mut out);
     assert_eq!(out, [0x88, 2, 0x03, 0xEA]);
+}
+
+/// The largest packet the bounded decoder below is told about, and the message bound it gives.
+const MAX_PACKET: u32 = 100;
+const MAX_MESSAGE: u64 = MAX_PACKET as u64 + MESSAGE_MARGIN;
+
+fn bounded() -> Decoder {
+    let mut decoder = Decoder::default();
+    decoder.set_max_packet_size(MAX_PACKET);
+    decoder
+}
+
+/// A header alone announcing a binary frame of `len` bytes, in the 64-bit length form.
+fn announcing(fin: bool, opcode: u8, len: u64) -> Vec<u8> {
+    [
+        &[(u8::from(fin) << 7) | opcode, 0x80 | 127][..],
+        &len.to_be_bytes(),
+        &MASK,
+    ]
+    .concat()
+}
+
+#[test]
+fn a_message_above_the_maximum_packet_size_is_refused_from_its_header_with_1009() {
+    // Section 7.4.1: 1009 "indicates that an endpoint is terminating the connection because
+    // it has received a message that is too big for it to process".
+    let too_big = FrameError::MessageTooBig {
+        len: MAX_MESSAGE + 1,
+        max: MAX_MESSAGE,
+    };
+    assert_eq!(too_big.close_code(), CLOSE_MESSAGE_TOO_BIG);
+    // Refused on the header, before any of the payload is there, in every split of it.
+    let header = announcing(true, OP_BINARY, MAX_MESSAGE + 1);
+    for cut in 1..header.len() {
+        assert_eq!(
+            decode_with(bounded(), &header, &[cut]),
+            Err(too_big),
+            "cut at {cut}"
+        );
+    }
+    let huge = announcing(true, OP_BINARY, 1 << 40);
+    assert_eq!(
+        decode_with(bounded(), &huge, &[]),
+        Err(FrameError::MessageTooBig {
+            len: 1 << 40,
+            max: MAX_MESSAGE
+        })
+    );
+    // A decoder never told the limit waits for that payload.
+    assert_eq!(decode_all(&huge), Ok((Vec::new(), Vec::new())));
+}
+
+#[test]
+fn a_message_of_exactly_the_bound_passes_and_each_message_counts_afresh() {
+    let payload = vec![7u8; usize::try_from(MAX_MESSAGE).unwrap()];
+    let mut input = binary(&payload);
+    input.extend(binary(&payload));
+    let (data, _) = decode_with(bounded(), &input, &[]).expect("two messages at the bound");
+    assert_eq!(data.len(), payload.len() * 2);
+}
+
+#[test]
+fn a_fragmented_message_is_bounded_by_its_total() {
+    let half = usize::try_from(MAX_MESSAGE / 2).unwrap();
+    // Two fragments of half the bound each, then a third byte too many.
+    let mut input = frame(false, OP_BINARY, &vec![1; half]);
+    input.extend(frame(false, OP_CONTINUATION, &vec![2; half]));
+    let fitting = decode_with(bounded(), &input, &[]).expect("within the bound");
+    assert_eq!(fitting.0.len(), 2 * half);
+    input.extend(announcing(
+        true,
+        OP_CONTINUATION,
+        MAX_MESSAGE + 1 - 2 * half as u64,
+    ));
+    assert_eq!(
+        decode_with(bounded(), &input, &[]),
+        Err(FrameError::MessageTooBig {
+            len: MAX_MESSAGE + 1,
+            max: MAX_MESSAGE
+        })
+    );
+    // Control frames between the fragments do not count.
+    let mut input = frame(false, OP_BINARY, &vec![1; half]);
+    input.extend(frame(true, OP_PING, &[0; MAX_CONTROL_PAYLOAD]));
+    input.extend(frame(true, OP_CONTINUATION, &vec![2; half]));
+    assert!(decode_with(bounded(), &input, &[]).is_ok());
 }
