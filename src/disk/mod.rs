@@ -10,7 +10,7 @@
 //! A write, sync or compaction that fails never stops the broker: acknowledgements still go
 //! out, the error is logged (saying that acknowledged changes are not on disk), and the store
 //! writes a fresh snapshot once the disk lets it, trying again with a growing wait
-//! ([`backoff`]) rather than in every loop turn.
+//! (`backoff`) rather than in every loop turn.
 
 mod backoff;
 pub(crate) mod convert;
