@@ -59,7 +59,11 @@ rumqttd_bin=$(command -v rumqttd || true)
 
 log "building minibroker and mqtt-load (release)"
 cargo build --release --quiet -p minibroker -p mqtt-load
+# The embedded rows run minibroker inside examples/audit_log.rs, a host program with every hook
+# set and an in-process subscriber to #.
+cargo build --release --quiet -p minibroker --example audit_log
 minibroker_bin=$root/target/release/minibroker
+audit_log_bin=$root/target/release/examples/audit_log
 load_bin=$root/target/release/mqtt-load
 
 pin_broker=()
@@ -235,6 +239,13 @@ add_broker mosquitto-tls mosquitto "TLS" "$mosquitto_bin -c $tmp/mosquitto-PORT.
 # Over WebSockets, to each broker's `protocol websockets` listener.
 add_broker minibroker-ws minibroker "WebSockets" "$minibroker_bin -c $tmp/ws-PORT.conf -q"
 add_broker mosquitto-ws mosquitto "WebSockets" "$mosquitto_bin -c $tmp/ws-PORT.conf"
+# Embedded in a host program that sees every connect and message through its hooks and takes
+# every message through an in-process subscription to #; mosquitto, which cannot be embedded,
+# runs as in the main rows (and so delivers each message once where minibroker does twice).
+add_broker minibroker-embedded minibroker "embedded: hooks, host subscribed to #" \
+    "$audit_log_bin --port PORT --max-queued 1000000 --max-inflight 100"
+add_broker mosquitto-embedded mosquitto "embedded: hooks, host subscribed to #" \
+    "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
 # With a password file and an ACL file, every client logging in as `bench`.
 add_broker minibroker-auth minibroker "users and ACL" "$minibroker_bin -c $tmp/minibroker-PORT.conf -q"
 add_broker mosquitto-auth mosquitto "users and ACL" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
@@ -261,6 +272,7 @@ for name in "${names[@]}"; do
     mosquitto) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised ;;
     mosquitto-defaults) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" defaults ;;
     mosquitto-tls) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised tls ;;
+    mosquitto-embedded) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised ;;
     mosquitto-auth)
         write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" defaults
         sed -i '/^allow_anonymous/d' "$tmp/mosquitto-$p.conf"
@@ -365,7 +377,7 @@ fanin_v5=("0 --mqtt5" "0 --mqtt5 --topic-alias" "1 --mqtt5")
 main_brokers=()
 for name in "${names[@]}"; do
     case $name in
-    *-defaults | *-tls | *-ws | *-auth | upstream | *-bridge | *-burst | *-persist*) ;;
+    *-defaults | *-tls | *-ws | *-auth | *-embedded | upstream | *-bridge | *-burst | *-persist*) ;;
     *) main_brokers+=("$name") ;;
     esac
 done
@@ -406,6 +418,11 @@ for ((round = 1; round <= rounds; round++)); do
     # Fan-in with every client on WebSockets, against each broker's WebSocket listener.
     for qos in 0 1; do
         for name in minibroker-ws mosquitto-ws; do run_load "$name" fanin --qos "$qos" --ws; done
+    done
+    # Fan-in to a broker embedded in a host program with every hook set and a subscriber of its
+    # own on #.
+    for qos in 0 1; do
+        for name in minibroker-embedded mosquitto-embedded; do run_load "$name" fanin --qos "$qos"; done
     done
     # Every client logs in (a PBKDF2 check per connection) and every delivery passes the ACL.
     for name in minibroker-auth mosquitto-auth; do
@@ -478,6 +495,10 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
     echo "- Rows marked *(users and ACL)* ran both brokers at default limits with a password file (one"
     echo "  user, mosquitto's \$7\$ PBKDF2 form at 101 iterations) and an ACL file granting bench/#; every"
     echo "  client logs in."
+    echo "- Rows marked *(embedded: hooks, host subscribed to #)* ran minibroker inside"
+    echo "  \`examples/audit_log.rs\`: every hook set (each allows), an observer counting every event,"
+    echo "  and an in-process subscription to # taking every message, so each message is delivered"
+    echo "  twice; mosquitto, which cannot be embedded, ran as in the main rows."
     echo "- Command: \`$command_line\` (took ${elapsed}s)"
     echo
     echo "$table"
