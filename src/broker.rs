@@ -202,7 +202,11 @@ impl Broker {
     pub fn into_loop(self) -> io::Result<BrokerLoop> {
         let handle = self.handle();
         let reactor = self.start(RunOptions::default())?;
-        Ok(BrokerLoop { reactor, handle })
+        Ok(BrokerLoop {
+            reactor,
+            handle,
+            _on_this_thread: std::marker::PhantomData,
+        })
     }
 
     /// Opens the store, restores it into a new router, and makes the reactor with everything.
@@ -305,9 +309,15 @@ pub use crate::net::Turn as LoopState;
 /// assert_eq!(broker.poll_once(None)?, LoopState::Stopped);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// A `BrokerLoop` stays on the thread that made it (it is not `Send`): that thread is the
+/// broker's, where the handle's waiting calls refuse to wait. Make the [`Broker`] on any thread
+/// and call [`Broker::into_loop`] on the one that will turn it.
 pub struct BrokerLoop {
     reactor: Reactor,
     handle: BrokerHandle,
+    /// Not `Send`: the handle knows the loop's thread by the one that started it.
+    _on_this_thread: std::marker::PhantomData<*const ()>,
 }
 
 impl std::fmt::Debug for BrokerLoop {
@@ -363,7 +373,6 @@ impl Drop for BrokerLoop {
     }
 }
 
-/// The TLS listeners' certificate, read and checked before any socket is bound.
 /// Loads the stored state into the router and starts the store afresh with a compacted file.
 fn restore(mut store: Store, image: &Image, router: &mut Router) -> Store {
     router.enable_journal();
@@ -383,6 +392,7 @@ fn restore(mut store: Store, image: &Image, router: &mut Router) -> Store {
     store
 }
 
+/// The TLS listeners' certificate, read and checked before any socket is bound.
 #[cfg(feature = "tls")]
 fn load_tls(config: &Config) -> Result<Option<TlsServer>, BindError> {
     let wanted = config.listeners.iter().any(|l| l.kind == ListenerKind::Tls);

@@ -39,9 +39,10 @@
 //!
 //! # Stability
 //! The embedding API is [`Broker`], [`BrokerBuilder`], [`BrokerHandle`], [`BrokerLoop`],
-//! [`RunOptions`], the [`embed`] module, the hook types in [`router::hooks`], [`Config`] and
-//! [`conf::read_file`]: kept compatible within a minor version, though fields and methods may
-//! be added. The other public modules are public for the tests, the fuzz targets and the
+//! [`RunOptions`], the [`embed`] module (with the protocol types it names, re-exported there:
+//! `QoS`, `ReasonCode`, `Properties`, `RetainHandling`, and `Stats`), the hook types in
+//! [`router::hooks`], [`Config`] and [`conf::read_file`]: kept compatible within a minor
+//! version, though fields, variants and methods may be added. The other public modules are public for the tests, the fuzz targets and the
 //! benchmarks, and may change.
 #![forbid(unsafe_code)]
 

@@ -207,3 +207,39 @@ fn a_panicking_hook_refuses_and_the_broker_carries_on() {
     assert_eq!(fine.expect_publish().topic, "after");
     handle.stop().expect("stop");
 }
+
+#[test]
+fn panicking_authorisation_hooks_refuse_and_the_broker_carries_on() {
+    let (handle, addr) = start(
+        BrokerBuilder::new()
+            .authorize_publish(|_, topic, _, _| {
+                assert!(topic != "boom/publish", "a bug in the publish hook");
+                Verdict::Allow
+            })
+            .authorize_subscribe(|_, filter| {
+                assert!(filter != "boom/subscribe", "a bug in the subscribe hook");
+                Verdict::Allow
+            })
+            .authorize_delivery(|_, _, topic| {
+                assert!(topic != "boom/deliver", "a bug in the delivery hook");
+                true
+            }),
+    );
+    let mut client = Client::connect_v5(addr, "survivor");
+    assert_eq!(
+        client.subscribe_v5(1, &[Filter::new("boom/subscribe", 0)], None),
+        [0x80],
+        "a panic refuses with 0x80 Unspecified error"
+    );
+    client.sub_v5("#", 1);
+    let refused = client.publish_v5_complete(&PublishV5::new("boom/publish", b"1").qos(1, 1));
+    assert_eq!(refused, 0x80);
+    client.publish_v5_complete(&PublishV5::new("boom/deliver", b"2").qos(1, 2));
+    client.publish_v5_complete(&PublishV5::new("fine", b"3").qos(1, 3));
+    let message = client.expect_publish_v5();
+    assert_eq!(
+        message.topic, "fine",
+        "the message whose delivery hook panicked is skipped"
+    );
+    handle.stop().expect("stop");
+}

@@ -7,13 +7,13 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-use log::warn;
 use mio::Waker;
 
+use super::joiner::Joiner;
 use super::queue::{Ended, Queue};
 use super::receipt::{PublishReceipt, Resolver, receipt};
 use super::{Publication, SubscribeOptions, Subscription};
@@ -47,6 +47,7 @@ pub(crate) enum Command {
 
 /// Why a request through the handle did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HandleError {
     /// The broker is not running (any more).
     Stopped,
@@ -64,6 +65,8 @@ pub enum HandleError {
     Refused(ReasonCode),
     /// Waited longer than the timeout given.
     TimedOut,
+    /// A configuration given to [`BrokerHandle::reload`] that [`Config::validate`] refuses.
+    InvalidConfig(String),
     /// Waiting here would wait for the loop's own turn: the call was made on the thread that
     /// runs the broker (in a hook, or by a host driving `poll_once`).
     OnLoopThread,
@@ -79,6 +82,7 @@ impl fmt::Display for HandleError {
             HandleError::TooLarge => f.write_str("larger than the broker's max_packet_size"),
             HandleError::Refused(reason) => write!(f, "refused by the broker ({reason:?})"),
             HandleError::TimedOut => f.write_str("timed out"),
+            HandleError::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
             HandleError::OnLoopThread => {
                 f.write_str("cannot wait for the broker on the broker's own thread")
             }
@@ -98,8 +102,10 @@ pub(crate) struct Shared {
     /// A wake is on its way to the loop, which has not drained the queue since: one wake per
     /// batch of requests rather than one system call per request.
     pub(crate) wake_pending: AtomicBool,
-    /// The thread running the loop, once it runs.
+    /// The thread running the loop, once it runs (a `BrokerLoop` cannot move to another).
     pub(crate) loop_thread: OnceLock<ThreadId>,
+    /// The loop has ended, however it ended: nothing waits for it any more.
+    pub(crate) loop_gone: AtomicBool,
     next_subscription: AtomicU64,
     addrs: Vec<SocketAddr>,
     max_packet_size: u32,
@@ -130,6 +136,7 @@ impl Shared {
             stop,
             wake_pending: AtomicBool::new(false),
             loop_thread: OnceLock::new(),
+            loop_gone: AtomicBool::new(false),
             next_subscription: AtomicU64::new(1),
             addrs,
             max_packet_size,
@@ -144,20 +151,20 @@ impl Shared {
         }
     }
 
-    fn wake_now(&self) {
+    pub(crate) fn wake_now(&self) {
         if let Some(waker) = &self.waker {
             // Fails only when the loop's poll is gone, and then nobody needs waking.
             let _ = waker.wake();
         }
     }
 
-    fn on_loop_thread(&self) -> bool {
+    pub(crate) fn on_loop_thread(&self) -> bool {
         self.loop_thread.get() == Some(&std::thread::current().id())
     }
 
     /// Queues a request; waits for room unless `wait` is false or this is the loop's thread.
     fn send(&self, command: Command, wait: bool) -> Result<(), HandleError> {
-        if self.stop.load(Ordering::Acquire) {
+        if self.stop.load(Ordering::Acquire) || self.loop_gone.load(Ordering::Acquire) {
             return Err(HandleError::Stopped);
         }
         let sent = if wait && !self.on_loop_thread() {
@@ -212,10 +219,7 @@ impl BrokerHandle {
     }
 
     pub(crate) fn with_thread(shared: Arc<Shared>, thread: JoinHandle<io::Result<()>>) -> Self {
-        let joiner = Joiner {
-            shared: Arc::clone(&shared),
-            thread: Mutex::new(Some(thread)),
-        };
+        let joiner = Joiner::new(Arc::clone(&shared), thread);
         BrokerHandle {
             shared,
             thread: Some(Arc::new(joiner)),
@@ -336,6 +340,11 @@ impl BrokerHandle {
     /// listeners stay as they were bound). Returns once done; on the loop's own thread it
     /// returns once queued.
     pub fn reload(&self, config: Option<Config>) -> Result<(), HandleError> {
+        if let Some(config) = &config {
+            config
+                .validate()
+                .map_err(|e| HandleError::InvalidConfig(e.to_string()))?;
+        }
         let (done, finished) = mpsc::sync_channel(1);
         let command = Command::Reload {
             config: config.map(Box::new),
@@ -358,42 +367,6 @@ impl BrokerHandle {
         match &self.thread {
             Some(joiner) => joiner.join(),
             None => Ok(()),
-        }
-    }
-}
-
-/// The background thread of a spawned broker, shared by the handle's clones.
-#[derive(Debug)]
-struct Joiner {
-    shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<io::Result<()>>>>,
-}
-
-impl Joiner {
-    fn join(&self) -> io::Result<()> {
-        let thread = (self.thread.lock())
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        let Some(thread) = thread else {
-            return Ok(());
-        };
-        if thread.thread().id() == std::thread::current().id() {
-            // A hook stopping its own broker: the loop ends after this turn.
-            return Ok(());
-        }
-        match thread.join() {
-            Ok(result) => result,
-            Err(_) => Err(io::Error::other("the broker thread panicked")),
-        }
-    }
-}
-
-impl Drop for Joiner {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Release);
-        self.shared.wake_now();
-        if let Err(e) = self.join() {
-            warn!("broker stopped with an error: {e}");
         }
     }
 }

@@ -50,7 +50,8 @@ impl Publication {
     }
 
     /// MQTT 5 properties: message expiry, content type, response topic, correlation data,
-    /// payload format and user properties pass on to subscribers; the others are ignored.
+    /// payload format and user properties pass on to subscribers; a topic alias and
+    /// subscription identifiers, which belong to one connection, are dropped.
     pub fn properties(mut self, properties: Properties) -> Publication {
         self.properties = properties;
         self

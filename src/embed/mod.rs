@@ -18,11 +18,16 @@
 mod builder;
 mod handle;
 mod host;
+mod host_subscription;
+mod joiner;
+mod link;
 mod message;
+mod publisher;
 mod queue;
 mod receipt;
 mod subscription;
 
+pub use crate::protocol::{Properties, QoS, ReasonCode, RetainHandling};
 pub use crate::router::Stats;
 pub use crate::router::hooks::{ClientInfo, ConnectRequest, Event, Verdict};
 pub use builder::BrokerBuilder;

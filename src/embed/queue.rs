@@ -7,6 +7,7 @@
 //! wait in the session's queue, QoS 0 past the output high-water mark is dropped).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -14,8 +15,12 @@ use crate::protocol::{PacketId, QoS, ReasonCode};
 
 use super::Received;
 
+/// How often a waiting host looks whether the loop is gone.
+const GONE_CHECK: Duration = Duration::from_millis(100);
+
 /// Why a subscription stopped delivering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Ended {
     /// The broker stopped.
     Stopped,
@@ -73,30 +78,27 @@ impl Queue {
         self.changed.notify_all();
     }
 
-    /// Waits until `ready` holds of the state or `deadline` passes (`None`: no deadline).
+    /// Waits until `ready` holds of the state, `deadline` passes (`None`: no deadline), or the
+    /// loop is `gone`. The loop ends every queue it knows of when it goes; `gone` covers a
+    /// request it never saw, looked at every [`GONE_CHECK`].
     pub(crate) fn wait_until<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
         deadline: Option<Instant>,
+        gone: &AtomicBool,
         ready: impl Fn(&State) -> bool,
     ) -> MutexGuard<'a, State> {
-        while !ready(&state) {
-            state = match deadline {
-                None => self
-                    .changed
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(at) => {
-                    let left = at.saturating_duration_since(Instant::now());
-                    if left == Duration::ZERO {
-                        return state;
-                    }
-                    self.changed
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-            };
+        while !ready(&state) && !gone.load(Ordering::Acquire) {
+            let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return state;
+            }
+            let wait = left.map_or(GONE_CHECK, |left| left.min(GONE_CHECK));
+            state = self
+                .changed
+                .wait_timeout(state, wait)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
         state
     }

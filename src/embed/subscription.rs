@@ -1,11 +1,12 @@
 //! [`Subscription`]: the host program's receiving end of one topic filter.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::Received;
 use super::handle::{HandleError, Shared, deadline, release};
-use super::queue::{Ended, Queue, State};
+use super::queue::{Ended, Queue};
 use crate::protocol::QoS;
 use crate::topic::TopicFilter;
 
@@ -45,12 +46,16 @@ impl Subscription {
     /// published from then on arrives here; returns the QoS granted.
     pub fn wait_ready(&self, timeout: Duration) -> Result<QoS, HandleError> {
         let state = self.queue.lock();
-        let state = self.queue.wait_until(state, deadline(Some(timeout)), |s| {
-            s.granted.is_some() || s.ended.is_some()
-        });
+        let gone = &self.shared.loop_gone;
+        let state = self
+            .queue
+            .wait_until(state, deadline(Some(timeout)), gone, |s| {
+                s.granted.is_some() || s.ended.is_some()
+            });
         match (state.granted, state.ended) {
             (Some(qos), _) => Ok(qos),
             (None, Some(ended)) => Err(error_for(ended)),
+            (None, None) if gone.load(Ordering::Acquire) => Err(HandleError::Stopped),
             (None, None) => Err(HandleError::TimedOut),
         }
     }
@@ -92,13 +97,15 @@ impl Subscription {
 
     fn take(&self, timeout: Option<Duration>) -> Result<Received, HandleError> {
         let state = self.queue.lock();
-        let mut state = self.queue.wait_until(state, deadline(timeout), |s| {
+        let gone = &self.shared.loop_gone;
+        let mut state = self.queue.wait_until(state, deadline(timeout), gone, |s| {
             !s.messages.is_empty() || s.ended.is_some()
         });
         let was_full = state.messages.len() >= self.queue.capacity;
         let Some(delivery) = state.messages.pop_front() else {
             return Err(match state.ended {
                 Some(ended) => error_for(ended),
+                None if gone.load(Ordering::Acquire) => HandleError::Stopped,
                 None => HandleError::TimedOut,
             });
         };
@@ -107,7 +114,7 @@ impl Subscription {
             state.taken.push(taken);
         }
         let wake = acknowledge.is_some() || was_full;
-        drop::<std::sync::MutexGuard<'_, State>>(state);
+        drop(state);
         if wake {
             self.shared.wake();
         }

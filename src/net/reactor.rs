@@ -542,14 +542,15 @@ impl Reactor {
                 .deregister(slot.listener.socket.source());
         }
         self.shut_down_bridges(now);
-        if let Some(host) = self.host.as_mut() {
-            host.shut_down(&mut self.router, now);
-        }
         // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write, which
         // may carry acknowledgements of this turn: the store is written first.
         self.router.shut_down(now);
         if let Some(store) = self.store.as_mut() {
             store.commit(&mut self.router, now);
+        }
+        // The host's receipts of this turn promise what the commit has just written.
+        if let Some(host) = self.host.as_mut() {
+            host.shut_down(&mut self.router, now);
         }
         self.router.take_ready(&mut self.ready);
         self.ready.clear();

@@ -151,11 +151,6 @@ impl Router {
         };
         let security = self.link_security(key);
         let from_host = self.links.get(key).is_some_and(|l| l.peer == Peer::Host);
-        if !from_host && connect.client_id.starts_with(HOST_CLIENT_PREFIX) {
-            // The host program's in-process links: no network client may take one over.
-            self.refuse_connect(key, Refusal::IdentifierRejected);
-            return;
-        }
         let ids = match from_host {
             true => Ok((Arc::from(connect.client_id.as_str()), false)),
             false => self.client_id_for(&connect, &security),
@@ -171,6 +166,12 @@ impl Router {
                 return;
             }
         };
+        // The host program's in-process links: no network client may take one over, whether
+        // it names the id, or its username or an assigned-id prefix makes it.
+        if !from_host && client_id.starts_with(HOST_CLIENT_PREFIX) {
+            self.refuse_connect(key, Refusal::IdentifierRejected);
+            return;
+        }
         if self.has_hooks() {
             let (username, password) = (connect.username.as_deref(), connect.password.as_deref());
             if let Verdict::Deny(reason) =

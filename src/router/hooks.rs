@@ -11,10 +11,9 @@
 
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 
 use log::error;
-
-use std::sync::Arc;
 
 use super::link::Link;
 use super::listeners::Peer;
@@ -30,7 +29,8 @@ pub struct ClientInfo<'a> {
     pub client_id: &'a str,
     /// The username of the CONNECT, if it had one.
     pub username: Option<&'a str>,
-    /// The client's TCP address; `None` for a Unix socket client or an offline session.
+    /// The client's TCP address (behind a trusted WebSocket proxy, the address it forwarded,
+    /// with port 0); `None` for a Unix socket client or an offline session.
     pub address: Option<SocketAddr>,
     /// Whether it connected through a TLS listener (wss included).
     pub tls: bool,
@@ -155,7 +155,8 @@ impl Router {
             .is_some_and(|l| l.kind == ListenerKind::Tls);
         let address = match &link.peer {
             Peer::Tcp(addr) => Some(*addr),
-            Peer::Forwarded { client, proxy } => Some(SocketAddr::new(*client, proxy.port())),
+            // The proxy names the client's address only; its port is unknown.
+            Peer::Forwarded { client, .. } => Some(SocketAddr::new(*client, 0)),
             Peer::Unix(_) | Peer::Bridge(_) | Peer::Host => None,
         };
         Some(ClientInfo {
