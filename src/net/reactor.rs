@@ -1,9 +1,9 @@
 //! The event loop: one `mio::Poll` turning socket readiness into router calls, and router output
 //! into socket writes. It knows nothing of MQTT; the router decides what bytes mean.
 //!
-//! One loop turn: poll, read the clock once, handle every event (accept, read, note writability),
-//! run the router's timers, write each ready link's output once, then remove the connections that
-//! ended during the turn. Removal waits for the end of the turn so no event is ever matched to a
+//! One loop turn (`turn`): poll, read the clock once, handle every event (accept, read, note
+//! writability), run the router's timers, write each ready link's output once, then remove the
+//! connections that ended during the turn. Removal waits for the end of the turn so no event is ever matched to a
 //! slot that was freed (and possibly reused) earlier in the same batch.
 //!
 //! A connection the router asked to close leaves the router at once but not the loop: it moves
@@ -28,22 +28,23 @@ mod bridges;
 mod closing;
 mod flush;
 mod host;
+mod signals;
+mod turn;
 
 use super::TlsServer;
 use super::connection::{Connection, ReadOutcome};
 use super::listener::{Listener, os_message};
 use crate::config::Config;
 use crate::disk::Store;
-use crate::logging;
 use crate::router::{LinkId, LinkLoss, Ready, Router};
+use closing::{ClosingSockets, MAX_CLOSING};
 
 /// What a SIGHUP asks of the program that runs the broker: a configuration read afresh (for
 /// the `minibroker` command, its file and flags parsed again), or `None` to keep the running
 /// one (the file no longer parses; the hook has said why). Called on the broker's thread.
 pub type ReloadHook = Box<dyn FnMut() -> Option<Config> + Send>;
-use closing::{ClosingSockets, MAX_CLOSING};
 
-/// Wakes the loop from another thread (a [`crate::BrokerHandle`] asking it to stop).
+/// Wakes the loop from another thread (a [`crate::BrokerHandle`] with a request, or a stop).
 pub(crate) const WAKER: Token = Token(usize::MAX);
 /// Readable when a signal arrived (command-line use only).
 const SIGNALS: Token = Token(usize::MAX - 1);
@@ -215,118 +216,6 @@ impl Reactor {
         self
     }
 
-    /// Runs until asked to stop (by the waker or a signal), then closes every connection.
-    pub(crate) fn run(mut self) -> io::Result<()> {
-        while self.turn(None)? == Turn::Running {}
-        Ok(())
-    }
-
-    /// One turn: waits for events at most until the next timer or `max_wait` (`None`: no
-    /// limit of the caller's), handles them, runs the timers, writes the output.
-    pub(crate) fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<Turn> {
-        if self.stopped {
-            return Ok(Turn::Stopped);
-        }
-        let now = Instant::now();
-        if self.turn == 0 {
-            self.deadline = self.router.tick(now);
-        }
-        let timeout = match (self.poll_timeout(self.deadline, now), max_wait) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let mut events = mem::replace(&mut self.events, Events::with_capacity(0));
-        let polled = self.poll.poll(&mut events, timeout);
-        if let Err(e) = polled
-            && e.kind() != io::ErrorKind::Interrupted
-        {
-            self.events = events;
-            return Err(e);
-        }
-        let now = Instant::now();
-        self.turn += 1;
-        self.resume_listeners(now);
-        self.continue_reads(now);
-        for event in events.iter() {
-            self.dispatch(event, now);
-        }
-        self.events = events;
-        self.host_requests(now);
-        self.closing.expire(self.poll.registry(), now);
-        if self.stopping {
-            self.shut_down(now);
-            self.stopped = true;
-            return Ok(Turn::Stopped);
-        }
-        self.deadline = self.router.tick(now);
-        self.bridge_turns(now);
-        // What this turn's acknowledgements promise is in the store before they leave.
-        if let Some(store) = self.store.as_mut() {
-            store.commit(&mut self.router, now);
-            store.tick(&mut self.router, now);
-        }
-        self.flush(now);
-        self.host_pump(now);
-        self.bridge_writes(now);
-        self.remove_doomed(now);
-        // `log_dest topic`: this turn's log lines go to their $SYS topics.
-        let router = &mut self.router;
-        logging::publish_topic_lines(|topic, line| {
-            router.publish_internal(topic, line.as_bytes(), now);
-        });
-        // Writes and closes may have produced output (freed window, a will); write it next
-        // turn, which then does not block.
-        self.router.take_ready(&mut self.ready);
-        Ok(Turn::Running)
-    }
-
-    /// Closes everything now, as a stop does, unless the loop has stopped already.
-    pub(crate) fn stop_now(&mut self) {
-        if !self.stopped {
-            self.shut_down(Instant::now());
-            self.stopped = true;
-        }
-    }
-
-    /// When the loop next has something to do without an event: a timer, or work left over
-    /// (then now).
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let now = Instant::now();
-        self.poll_timeout(self.deadline, now).map(|wait| now + wait)
-    }
-
-    /// The statistics, with the uptime filled in.
-    pub(crate) fn stats(&self) -> crate::router::Stats {
-        let mut stats = self.router.stats();
-        stats.uptime = self.started.elapsed();
-        stats
-    }
-
-    /// The poll's descriptor, for a host that waits on it in its own event loop.
-    pub(crate) fn poll_fd(&self) -> std::os::fd::RawFd {
-        use std::os::fd::AsRawFd;
-        self.poll.as_raw_fd()
-    }
-
-    fn poll_timeout(&self, deadline: Option<Instant>, now: Instant) -> Option<Duration> {
-        let host_busy = self
-            .host
-            .as_ref()
-            .is_some_and(crate::embed::Host::wants_turn);
-        if !self.ready.is_empty() || !self.continue_reading.is_empty() || host_busy {
-            return Some(Duration::ZERO);
-        }
-        let resume = self.listeners.iter().filter_map(|s| s.paused_until).min();
-        let closing = self.closing.next_deadline();
-        let store = self.store.as_ref().and_then(Store::next_deadline);
-        let bridges = self.bridges.next;
-        let next = [deadline, resume, closing, store, bridges]
-            .into_iter()
-            .flatten()
-            .min();
-        next.map(|at| at.saturating_duration_since(now))
-    }
-
     fn dispatch(&mut self, event: &Event, now: Instant) {
         match event.token() {
             WAKER => {
@@ -346,72 +235,6 @@ impl Reactor {
                 self.bridge_event(t - FIRST_BRIDGE, now);
             }
             token => self.connection_event(token, event, now),
-        }
-    }
-
-    fn take_signals(&mut self) {
-        let Some(signals) = self.signals.as_mut() else {
-            return;
-        };
-        for signal in signals.pending() {
-            match signal {
-                SIGINT | SIGTERM => {
-                    let name = if signal == SIGINT {
-                        "SIGINT"
-                    } else {
-                        "SIGTERM"
-                    };
-                    info!("{name} received, shutting down");
-                    self.stopping = true;
-                }
-                SIGHUP => self.reload(),
-                SIGUSR1 => {
-                    if let Some(store) = self.store.as_mut() {
-                        info!("SIGUSR1 received, compacting the store.");
-                        store.compact(&mut self.router, Instant::now());
-                    }
-                }
-                SIGUSR2 => {
-                    let lines = self.router.subscription_lines();
-                    info!("Subscriptions ({}):", lines.len());
-                    for line in lines {
-                        info!("  {line}");
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// SIGHUP: the configuration read afresh goes to the router, and the TLS certificate is
-    /// read again from its files (mosquitto's order, reference section 1.6). A configuration
-    /// that does not parse leaves everything as it was but the certificate.
-    fn reload(&mut self) {
-        info!("Reloading config.");
-        match self.reload.as_mut().and_then(|hook| hook()) {
-            Some(config) => self.apply_reload(Some(config)),
-            None => {
-                if let Some(tls) = self.tls.as_mut() {
-                    tls.reload();
-                }
-            }
-        }
-    }
-
-    /// Takes `config` (if any) for everything but the listeners, reads the password and ACL
-    /// files again, and the TLS certificate.
-    pub(super) fn apply_reload(&mut self, config: Option<Config>) {
-        let config = config.unwrap_or_else(|| self.router.config().clone());
-        self.router.reconfigure(&config);
-        // The password and ACL files are read again even when unchanged: that is what
-        // SIGHUP is for (reference section 1.6).
-        let bound = self.router.listeners();
-        let security = crate::auth::files::reload(&config, bound, self.router.security());
-        self.router.set_auth(security);
-        let limit = self.router.max_packet_size();
-        self.max_pending_in = usize::try_from(limit).unwrap_or(usize::MAX);
-        if let Some(tls) = self.tls.as_mut() {
-            tls.reload();
         }
     }
 
@@ -531,49 +354,5 @@ impl Reactor {
             let _ = self.poll.registry().deregister(socket);
         }
         conn.shutdown();
-    }
-
-    /// Stops accepting, gives every connection a last write, and closes them all.
-    fn shut_down(&mut self, now: Instant) {
-        for mut slot in self.listeners.drain(..) {
-            let _ = self
-                .poll
-                .registry()
-                .deregister(slot.listener.socket.source());
-        }
-        self.shut_down_bridges(now);
-        // MQTT 5 clients get DISCONNECT 0x8B in their output before the last write, which
-        // may carry acknowledgements of this turn: the store is written first.
-        self.router.shut_down(now);
-        if let Some(store) = self.store.as_mut() {
-            store.commit(&mut self.router, now);
-        }
-        // The host's receipts of this turn promise what the commit has just written.
-        if let Some(host) = self.host.as_mut() {
-            host.shut_down(&mut self.router, now);
-        }
-        self.router.take_ready(&mut self.ready);
-        self.ready.clear();
-        let mut connections: Vec<Connection> = self.connections.drain().collect();
-        for conn in &mut connections {
-            let output = self.router.output(conn.link);
-            if !output.is_empty()
-                && let Ok(written) = conn.write_once(output)
-                && written > 0
-            {
-                self.router.consume_output(conn.link, written, now);
-            }
-        }
-        for mut conn in connections {
-            self.release(&mut conn);
-            self.router.close_link(conn.link, LinkLoss::Shutdown, now);
-        }
-        // Those still closing gracefully have had their chance; the broker does not wait.
-        self.closing.close_all(self.poll.registry());
-        // After the links closed: sessions offline, wills published, all of it saved.
-        if let Some(store) = self.store.as_mut() {
-            store.close(&mut self.router, now);
-        }
-        info!("stopped");
     }
 }
