@@ -24,6 +24,7 @@ mod outbound;
 pub mod persist;
 mod publish;
 mod publish_checks;
+mod refusal;
 mod restore;
 mod retain;
 mod retained_backlog;
