@@ -13,9 +13,12 @@ use minibroker::embed::{HandleError, Publication};
 use minibroker::protocol::QoS;
 use minibroker::{BrokerBuilder, BrokerHandle, LoopState};
 
+/// A broker on an ephemeral loopback port; without `$SYS`, whose retained messages and
+/// publications would be counted in the statistics these tests check.
 fn broker() -> BrokerHandle {
     BrokerBuilder::new()
         .listen("127.0.0.1:0".parse().expect("addr"))
+        .configure(|config| config.sys_interval = 0)
         .build()
         .expect("bind")
         .spawn()
@@ -268,6 +271,7 @@ fn the_loop_descriptor_in_another_poll_says_when_to_turn() {
 
     let mut broker = BrokerBuilder::new()
         .listen("127.0.0.1:0".parse().expect("addr"))
+        .configure(|config| config.sys_interval = 0)
         .build()
         .expect("bind")
         .into_loop()

@@ -11,9 +11,12 @@ use minibroker::embed::{Event, Verdict};
 use minibroker::protocol::{QoS, ReasonCode};
 use minibroker::{BrokerBuilder, BrokerHandle};
 
+/// The broker on an ephemeral loopback port, without `$SYS` (whose publications the observer
+/// would see too).
 fn start(builder: BrokerBuilder) -> (BrokerHandle, std::net::SocketAddr) {
     let handle = builder
         .listen("127.0.0.1:0".parse().expect("addr"))
+        .configure(|config| config.sys_interval = 0)
         .build()
         .expect("bind")
         .spawn();

@@ -12,9 +12,12 @@ use minibroker::embed::{HandleError, Publication, SubscribeOptions};
 use minibroker::protocol::{Properties, QoS, ReasonCode, RetainHandling};
 use minibroker::{BrokerBuilder, BrokerHandle};
 
+/// A broker on an ephemeral loopback port; without `$SYS`, whose retained messages and
+/// publications would be counted in the statistics these tests check.
 fn broker() -> BrokerHandle {
     BrokerBuilder::new()
         .listen("127.0.0.1:0".parse().expect("addr"))
+        .configure(|config| config.sys_interval = 0)
         .build()
         .expect("bind")
         .spawn()

@@ -155,7 +155,8 @@ fn delivery(d: &mut Draft, name: &str, args: &mut Args<'_>, at: &Origin) -> Resu
     Ok(())
 }
 
-/// The heap limit and the `$SYS` interval, not applied yet; 0 is what the broker does anyway.
+/// The heap limit (not applied yet; 0 is what the broker does anyway) and the `$SYS`
+/// interval (0 turns the tree off).
 fn size(d: &mut Draft, name: &str, args: &mut Args<'_>, at: &Origin) -> Result<(), ErrorKind> {
     let config = &mut d.config;
     let n = match name {
@@ -169,7 +170,7 @@ fn size(d: &mut Draft, name: &str, args: &mut Args<'_>, at: &Origin) -> Result<(
             let range = "must be from 0 to 65535";
             let n = lexer::integer_in(args, name, 0, 65535, range)?;
             config.sys_interval = u16::try_from(n).unwrap_or(u16::MAX);
-            n
+            return Ok(());
         }
     };
     if n > 0 {

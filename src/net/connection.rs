@@ -65,10 +65,12 @@ impl Connection {
 
     /// Reads once into `scratch` and gives the router every complete packet; only an incomplete
     /// tail is copied into this connection's own buffer.
+    /// `received` counts the bytes read, for the statistics.
     pub(crate) fn read_once(
         &mut self,
         router: &mut Router,
         scratch: &mut [u8],
+        received: &mut u64,
         now: Instant,
     ) -> ReadOutcome {
         self.transport.set_max_packet_size(router.max_packet_size());
@@ -84,6 +86,7 @@ impl Connection {
         if let Some(peer) = self.transport.take_forwarded_peer() {
             router.set_link_peer(self.link, peer);
         }
+        *received += n as u64;
         let fresh = &scratch[..n];
         if self.pending_in.is_empty() {
             let consumed = router.receive(self.link, fresh, now).min(n);

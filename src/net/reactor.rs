@@ -36,6 +36,7 @@ use super::connection::{Connection, ReadOutcome};
 use super::listener::{Listener, os_message};
 use crate::config::Config;
 use crate::disk::Store;
+use crate::router::sys_tree::SysTree;
 use crate::router::{LinkId, LinkLoss, Ready, Router};
 use closing::{ClosingSockets, MAX_CLOSING};
 
@@ -63,6 +64,8 @@ pub(crate) const MAX_BRIDGES: usize = 1024;
 /// More listeners than this are refused at bind time.
 pub(crate) const MAX_LISTENERS: usize = 1024;
 
+/// What `$SYS/broker/version` says.
+const SYS_VERSION: &str = concat!("minibroker version ", env!("CARGO_PKG_VERSION"));
 /// Reads per connection per turn before others get their go; the rest waits for the next turn,
 /// which then polls without blocking (edge-triggered readiness will not be reported again).
 const READS_PER_TURN: usize = 16;
@@ -132,6 +135,18 @@ pub(crate) struct Reactor {
     started: Instant,
     /// The loop has shut down; further turns do nothing.
     stopped: bool,
+    /// `$SYS/broker/...`, every `sys_interval`; `None` when it is 0.
+    sys: Option<SysTree>,
+    traffic: Traffic,
+}
+
+/// What only the loop sees of the traffic, for the statistics.
+#[derive(Debug, Default, Clone, Copy)]
+struct Traffic {
+    bytes_received: u64,
+    bytes_sent: u64,
+    /// Connections accepted since start.
+    connections: u64,
 }
 
 /// What one turn of the loop ended with.
@@ -156,6 +171,7 @@ impl Reactor {
         reload: Option<ReloadHook>,
     ) -> io::Result<Reactor> {
         let max_packet_size = router.max_packet_size();
+        let sys_interval = router.config().sys_interval;
         let mut slots = Vec::with_capacity(listeners.len());
         for (i, mut listener) in listeners.into_iter().enumerate() {
             let token = Token(FIRST_LISTENER + i);
@@ -205,8 +221,10 @@ impl Reactor {
             host_woken: false,
             events: Events::with_capacity(EVENTS_CAPACITY),
             deadline: None,
+            sys: SysTree::new(sys_interval, SYS_VERSION, Instant::now()),
             started: Instant::now(),
             stopped: false,
+            traffic: Traffic::default(),
         })
     }
 
@@ -286,7 +304,8 @@ impl Reactor {
                 conn.reads_paused = true;
                 return;
             }
-            match conn.read_once(&mut self.router, &mut self.scratch, now) {
+            let received = &mut self.traffic.bytes_received;
+            match conn.read_once(&mut self.router, &mut self.scratch, received, now) {
                 ReadOutcome::Data if conn.pending_len() > self.max_pending_in => {
                     let loss = LinkLoss::Io("partial packet larger than the maximum".into());
                     return self.doom(token, link, Some(loss));

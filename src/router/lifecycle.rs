@@ -211,6 +211,7 @@ impl Router {
         self.shared.remove_session(session_key);
         self.session_by_client_id.remove(&session.client_id);
         self.journal_session_ended(session_key, &session);
+        self.counters.retired_dropped += session.dropped;
         if session.dropped > 0 {
             debug!(
                 "Session {} ended having dropped {} messages on full queues",
@@ -243,6 +244,7 @@ impl Router {
         });
         if expired {
             debug!("Session {session_key} expired");
+            self.counters.clients_expired += 1;
             self.end_session(session_key);
         }
     }

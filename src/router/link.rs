@@ -100,6 +100,16 @@ pub struct Link {
     pub held: Option<Box<(Instant, crate::protocol::Connect)>>,
     /// The slow-down's delay was served: the held CONNECT is checked when it comes back.
     pub penalty_served: bool,
+    /// What was written to this link, for the `$SYS` counters.
+    pub sent: Sent,
+}
+
+/// Packets written to one link: added to the router's totals when the link goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sent {
+    pub packets: u64,
+    pub publishes: u64,
+    pub publish_bytes: u64,
 }
 
 /// A connected client's login.
@@ -140,6 +150,7 @@ impl Link {
             credentials: None,
             held: None,
             penalty_served: false,
+            sent: Sent::default(),
         }
     }
 
@@ -162,6 +173,7 @@ impl Link {
     /// what the specification allows to make it fit [MQTT-3.1.2-24] (see
     /// [`encode_within`]). Deliveries go through `outbound::write_publish` instead.
     pub fn write(&mut self, packet: &Packet) {
+        self.sent.packets += 1;
         let maximum = self.limits.maximum_packet_size;
         if encode_within(packet, self.version, maximum, &mut self.output) == Fit::Oversize {
             debug!(

@@ -36,6 +36,7 @@ mod slowdown;
 mod stats;
 mod subscribe;
 pub mod subscriptions;
+pub mod sys_tree;
 mod timers;
 
 #[cfg(test)]
@@ -69,6 +70,7 @@ use crate::config::Config;
 use crate::protocol::{DecodeError, Packet, ReasonCode, decode_packet};
 pub use connect::answer_version;
 use lifecycle::Ending;
+pub use link::Sent;
 use link::{Link, LinkState};
 use listeners::ListenerRules;
 pub use listeners::{HOST_CLIENT_PREFIX, ListenerId, Peer};
@@ -78,11 +80,23 @@ use retain::RetainedStore;
 pub use session::Queued;
 pub use stats::Stats;
 
-/// Traffic since the broker started, for the statistics.
+/// Traffic since the broker started, for the statistics. Each is one addition where it
+/// happens; what links and sessions count themselves is added here when they go.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counters {
     /// Messages accepted for routing (from clients, wills, the broker and the host program).
     pub messages_received: u64,
+    /// MQTT packets decoded from links, of every kind.
+    pub packets_received: u64,
+    /// PUBLISH packets from links, and their payload bytes.
+    pub publish_received: u64,
+    pub publish_bytes_received: u64,
+    /// Sessions ended by their expiry.
+    pub clients_expired: u64,
+    /// What links that are gone had written.
+    pub retired_sent: Sent,
+    /// Messages that sessions now gone dropped on full queues.
+    pub retired_dropped: u64,
 }
 use session::Session;
 use shared::{Member, SharedSubscriptions};
@@ -221,6 +235,11 @@ impl Router {
                 Ok(None) => return consumed,
                 Ok(Some((packet, length))) => {
                     consumed += length;
+                    self.counters.packets_received += 1;
+                    if let Packet::Publish(publish) = &packet {
+                        self.counters.publish_received += 1;
+                        self.counters.publish_bytes_received += publish.payload.len() as u64;
+                    }
                     self.handle_packet(key, packet);
                 }
                 Err(error) => {
@@ -276,7 +295,11 @@ impl Router {
             return;
         };
         self.end_link(key, Ending::Lost(loss));
-        self.links.remove(key);
+        let link = self.links.remove(key);
+        let retired = &mut self.counters.retired_sent;
+        retired.packets += link.sent.packets;
+        retired.publishes += link.sent.publishes;
+        retired.publish_bytes += link.sent.publish_bytes;
     }
 
     /// The broker is stopping: MQTT 5 clients are sent DISCONNECT with reason "server shutting

@@ -106,6 +106,11 @@ impl SharedSubscriptions {
             })
     }
 
+    /// Shared subscriptions held, over every group.
+    pub fn len(&self) -> usize {
+        self.per_session.values().sum()
+    }
+
     pub fn remove_session(&mut self, session: usize) {
         if self.per_session.get(&session).copied().unwrap_or(0) == 0 {
             return;

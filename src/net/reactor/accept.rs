@@ -67,6 +67,7 @@ impl Reactor {
                 Ok((stream, peer)) => {
                     // mosquitto's line, which fail2ban filters for it match on.
                     info!(target: CONNECTION_TARGET, "New connection from {peer} on port {port}.");
+                    self.traffic.connections += 1;
                     let origin = Origin {
                         kind,
                         id,

@@ -46,7 +46,10 @@ impl Reactor {
         if !output.is_empty() || establishing {
             match conn.write_once(output) {
                 Ok(0) => {}
-                Ok(written) => self.router.consume_output(link, written, now),
+                Ok(written) => {
+                    self.traffic.bytes_sent += written as u64;
+                    self.router.consume_output(link, written, now);
+                }
                 Err(e) => return self.doom(token, link, Some(LinkLoss::Io(os_message(&e)))),
             }
         }

@@ -8,6 +8,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 
 use super::Reactor;
 use crate::config::Config;
+use crate::router::sys_tree::SysTree;
 
 impl Reactor {
     pub(super) fn take_signals(&mut self) {
@@ -63,6 +64,9 @@ impl Reactor {
     /// files again, and the TLS certificate.
     pub(super) fn apply_reload(&mut self, config: Option<Config>) {
         let config = config.unwrap_or_else(|| self.router.config().clone());
+        if config.sys_interval != self.router.config().sys_interval {
+            self.sys = SysTree::new(config.sys_interval, super::SYS_VERSION, Instant::now());
+        }
         self.router.reconfigure(&config);
         // The password and ACL files are read again even when unchanged: that is what
         // SIGHUP is for (reference section 1.6).

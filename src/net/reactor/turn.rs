@@ -14,6 +14,7 @@ use crate::disk::Store;
 use crate::logging;
 use crate::net::connection::Connection;
 use crate::router::LinkLoss;
+use crate::router::sys_tree::SysTree;
 
 impl Reactor {
     /// Runs until asked to stop (by the waker or a signal), then closes every connection.
@@ -60,6 +61,7 @@ impl Reactor {
             return Ok(Turn::Stopped);
         }
         self.deadline = self.router.tick(now);
+        self.publish_sys(now);
         self.bridge_turns(now);
         // What this turn's acknowledgements promise is in the store before they leave.
         if let Some(store) = self.store.as_mut() {
@@ -96,11 +98,32 @@ impl Reactor {
         self.poll_timeout(self.deadline, now).map(|wait| now + wait)
     }
 
-    /// The statistics, with the uptime filled in.
+    /// The statistics, with what only the loop knows filled in.
     pub(crate) fn stats(&self) -> crate::router::Stats {
         let mut stats = self.router.stats();
         stats.uptime = self.started.elapsed();
+        stats.bytes_received = self.traffic.bytes_received;
+        stats.bytes_sent = self.traffic.bytes_sent;
+        stats.connections = self.traffic.connections;
+        stats.sockets = self.connections.len() as u64;
+        let pending: usize = self.connections.iter().map(|(_, c)| c.pending_len()).sum();
+        stats.heap_current += (self.scratch.len() + pending) as u64;
         stats
+    }
+
+    /// `$SYS/broker/...` when its interval is due: retained, from the broker itself.
+    fn publish_sys(&mut self, now: Instant) {
+        if !self.sys.as_ref().is_some_and(|sys| sys.due(now)) {
+            return;
+        }
+        let stats = self.stats();
+        let Some(sys) = self.sys.as_mut() else {
+            return;
+        };
+        for (topic, payload) in sys.update(&stats, now) {
+            self.router
+                .publish_retained_internal(&topic, payload.as_bytes(), now);
+        }
     }
 
     /// The poll's descriptor, for a host that waits on it in its own event loop.
@@ -121,7 +144,8 @@ impl Reactor {
         let closing = self.closing.next_deadline();
         let store = self.store.as_ref().and_then(Store::next_deadline);
         let bridges = self.bridges.next;
-        let next = [deadline, resume, closing, store, bridges]
+        let sys = self.sys.as_ref().map(SysTree::next_deadline);
+        let next = [deadline, resume, closing, store, bridges, sys]
             .into_iter()
             .flatten()
             .min();
