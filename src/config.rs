@@ -212,6 +212,9 @@ pub struct Config {
     /// Seconds between `$SYS` updates; 0 = no `$SYS` tree. Not applied yet (the broker
     /// publishes no `$SYS` topics).
     pub sys_interval: u16,
+    /// Connections open at once over every listener (`max_connections_total`, a minibroker
+    /// option); `None`: no limit but each listener's `max_connections`.
+    pub max_connections_total: Option<u32>,
     /// Heap the broker may use, in bytes; 0 = no limit. Not applied yet.
     pub memory_limit: usize,
     /// Client id prefixes that may connect; `None` = any (deprecated in mosquitto). Not applied
@@ -270,6 +273,7 @@ impl Default for Config {
             check_retain_source: false,
             persistent_client_expiration: None,
             sys_interval: 10,
+            max_connections_total: None,
             memory_limit: 0,
             clientid_prefixes: None,
             per_listener_settings: false,

@@ -1,11 +1,10 @@
-//! The per-listener options of a mosquitto.conf, applied: `max_connections`, `mount_point`,
-//! `max_qos`, and Unix domain socket listeners (`listener 0 PATH`). Each test starts the
+//! The per-listener options of a mosquitto.conf, applied: `mount_point`, `max_qos`, and Unix domain socket listeners (`listener 0 PATH`). Each test starts the
 //! binary with a configuration file and talks to it over real sockets.
 
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::Command;
@@ -32,57 +31,6 @@ fn assert_no_note(broker: &Broker, option: &str) {
         !logs.contains(&format!("{option} (")),
         "a startup note about {option}:\n{logs}"
     );
-}
-
-#[test]
-fn max_connections_closes_connections_beyond_the_limit_at_accept() {
-    let dir = ConfDir::new();
-    let port = free_port();
-    let mut broker = start(
-        &dir,
-        &format!("listener {port} 127.0.0.1\nmax_connections 2\nallow_anonymous true\n"),
-    );
-    assert_no_note(&broker, "max_connections");
-    let first = Client::connect(loopback(port), "first");
-    let _second = Client::connect(loopback(port), "second");
-    // The third is accepted by the kernel, then closed before a byte is read.
-    let mut third = TcpStream::connect(loopback(port)).expect("connect");
-    third.set_read_timeout(Some(TIMEOUT)).expect("timeout");
-    let _ = third.write_all(&Connect::v311("third").encode());
-    let mut buf = [0u8; 16];
-    let read = third.read(&mut buf);
-    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
-    assert!(
-        broker.wait_for_log("denied: max_connections exceeded.", TIMEOUT),
-        "{:?}",
-        broker.logs()
-    );
-    // A place freed is a place to take.
-    first.disconnect();
-    assert!(broker.wait_for_log("Client first disconnected.", TIMEOUT));
-    let _fourth = Client::connect(loopback(port), "fourth");
-    broker.assert_alive();
-}
-
-#[test]
-fn max_connections_counts_per_listener() {
-    let dir = ConfDir::new();
-    let (limited, open) = (free_port(), free_port());
-    let broker = start(
-        &dir,
-        &format!(
-            "listener {limited} 127.0.0.1\nmax_connections 1\nlistener {open} 127.0.0.1\n\
-             allow_anonymous true\n"
-        ),
-    );
-    let _one = Client::connect(loopback(limited), "one");
-    let _others: Vec<Client> = (0..3)
-        .map(|i| Client::connect(loopback(open), &format!("other-{i}")))
-        .collect();
-    let mut refused = Client::open(loopback(limited));
-    let _ = refused.try_send(&Connect::v311("refused").encode());
-    refused.expect_closed(TIMEOUT);
-    assert!(broker.wait_for_log("denied: max_connections exceeded.", TIMEOUT));
 }
 
 #[test]

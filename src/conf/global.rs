@@ -33,6 +33,10 @@ pub(super) fn option(
         | "check_retain_source"
         | "set_tcp_nodelay" => delivery(d, name, args, at),
         "memory_limit" | "sys_interval" => size(d, name, args, at),
+        "max_connections_total" => lexer::integer(args, name).map(|n| {
+            // As `max_connections`: 0 or below is no limit.
+            d.config.max_connections_total = u32::try_from(n).ok().filter(|&n| n > 0);
+        }),
         "persistence"
         | "persistence_file"
         | "persistence_location"

@@ -64,6 +64,9 @@ pub(crate) const MAX_BRIDGES: usize = 1024;
 /// More listeners than this are refused at bind time.
 pub(crate) const MAX_LISTENERS: usize = 1024;
 
+/// Connections accepted over a limit only to be refused at their CONNECT, at once; each is
+/// closed within the CONNECT timeout, so a flood of them costs at most this many sockets.
+const MAX_REFUSING: usize = 64;
 /// What `$SYS/broker/version` says.
 const SYS_VERSION: &str = concat!("minibroker version ", env!("CARGO_PKG_VERSION"));
 /// Reads per connection per turn before others get their go; the rest waits for the next turn,
@@ -95,6 +98,12 @@ pub(crate) struct Reactor {
     listeners: Vec<ListenerSlot>,
     /// Connections open on each listener group ([`Listener::group`]), for `max_connections`.
     open_in_group: Vec<u32>,
+    /// Connections open over every listener, for `max_connections_total`.
+    open_total: u32,
+    max_total: Option<u32>,
+    /// Connections accepted over a limit, waiting for their CONNECT to refuse it: at most
+    /// [`MAX_REFUSING`], beyond which the extra ones are dropped at once.
+    refusing: usize,
     connections: Slab<Connection>,
     router: Router,
     /// The certificate for TLS listeners; `None` when there are none.
@@ -198,6 +207,9 @@ impl Reactor {
         Ok(Reactor {
             poll,
             open_in_group: vec![0; slots.len()],
+            open_total: 0,
+            max_total: router.config().max_connections_total,
+            refusing: 0,
             listeners: slots,
             connections: Slab::new(),
             router,
@@ -340,6 +352,9 @@ impl Reactor {
             let mut conn = self.connections.remove(token.0);
             if let Some(open) = self.open_in_group.get_mut(conn.group) {
                 *open = open.saturating_sub(1);
+                self.open_total = self.open_total.saturating_sub(1);
+            } else if conn.group == accept::REFUSING {
+                self.refusing = self.refusing.saturating_sub(1);
             }
             // The router logs the client's departure; it knows who the client was.
             let Some(loss) = ending else {

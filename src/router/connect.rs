@@ -30,6 +30,10 @@ impl Router {
             // Before any answer, refusals included: they too must fit [MQTT-3.1.2-24].
             link.limits = client_limits(&connect.properties);
         }
+        if self.links.get(key).is_some_and(|link| link.over_limit) {
+            self.refuse_connect(key, Refusal::TooManyConnections);
+            return;
+        }
         if let Some(method) = &connect.properties.authentication_method {
             log::debug!("Authentication method {method:?} is not supported");
             self.refuse_connect(key, Refusal::BadAuthenticationMethod);

@@ -102,6 +102,8 @@ pub struct Link {
     pub penalty_served: bool,
     /// What was written to this link, for the `$SYS` counters.
     pub sent: Sent,
+    /// Accepted over a connection limit: its CONNECT is answered with a refusal.
+    pub over_limit: bool,
 }
 
 /// Packets written to one link: added to the router's totals when the link goes.
@@ -151,6 +153,7 @@ impl Link {
             held: None,
             penalty_served: false,
             sent: Sent::default(),
+            over_limit: false,
         }
     }
 

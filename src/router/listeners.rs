@@ -192,6 +192,17 @@ impl Router {
         self.open(token, rules, peer.into(), now)
     }
 
+    /// The link came in over a connection limit: its CONNECT is refused with CONNACK 3
+    /// (server unavailable) or, in MQTT 5, 0x97 (quota exceeded), so the client learns why
+    /// instead of seeing the connection drop.
+    pub fn refuse_connect_over_limit(&mut self, link: LinkId) {
+        if let Some(key) = self.live(link)
+            && let Some(link) = self.links.get_mut(key)
+        {
+            link.over_limit = true;
+        }
+    }
+
     /// The link's peer as learnt after the accept (X-Forwarded-For from a trusted proxy),
     /// for the log lines and failed-login counting from now on.
     pub fn set_link_peer(&mut self, link: LinkId, peer: Peer) {

@@ -28,6 +28,8 @@ pub enum Refusal {
     WillTooLarge,
     /// The host program's authenticate hook said no, with this MQTT 5 reason code.
     ByHost(ReasonCode),
+    /// The connection came in over `max_connections` or `max_connections_total`.
+    TooManyConnections,
 }
 
 impl Refusal {
@@ -60,6 +62,10 @@ impl Refusal {
             Refusal::WillTooLarge => (
                 ConnectReturnCode::NotAuthorized,
                 ReasonCode::PACKET_TOO_LARGE,
+            ),
+            Refusal::TooManyConnections => (
+                ConnectReturnCode::ServerUnavailable,
+                ReasonCode::QUOTA_EXCEEDED,
             ),
             // The nearest 3.x return code; a code below 0x80 would read as success.
             Refusal::ByHost(reason) => match reason {
@@ -97,6 +103,7 @@ impl Refusal {
             Refusal::RetainNotSupported => "retained will, and retained messages are not available",
             Refusal::WillTooLarge => "will payload larger than message_size_limit",
             Refusal::ByHost(_) => "refused by the host program",
+            Refusal::TooManyConnections => "max_connections exceeded",
         }
     }
 }

@@ -243,3 +243,21 @@ fn empty_values_mosquitto_only_warns_about_are_noted() {
         format!("empty max_connections value ({MAIN}:1) is ignored")
     );
 }
+
+#[test]
+fn max_connections_total_is_a_limit_over_every_listener_and_0_is_none() {
+    assert_eq!(
+        config("max_connections_total 5\n").max_connections_total,
+        Some(5)
+    );
+    assert_eq!(
+        config("max_connections_total 0\n").max_connections_total,
+        None
+    );
+    assert_eq!(
+        config("max_connections_total -1\n").max_connections_total,
+        None
+    );
+    assert_eq!(config("").max_connections_total, None);
+    assert!(notes("max_connections_total 5\n").is_empty());
+}

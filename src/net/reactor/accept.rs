@@ -9,12 +9,12 @@ use log::{debug, info, warn};
 use mio::net::TcpStream;
 use mio::{Interest, Token};
 
-use super::{ACCEPT_PAUSE, FIRST_CLOSING, Reactor};
+use super::{ACCEPT_PAUSE, FIRST_CLOSING, MAX_REFUSING, Reactor};
 use crate::config::ListenerKind;
 use crate::logging::CONNECTION_TARGET;
 use crate::net::TlsServer;
 use crate::net::listener::Accepted;
-use crate::router::{ListenerId, Peer};
+use crate::router::{LinkId, ListenerId, Peer};
 
 /// A process short of descriptors may stay short for a long time, hovering at its limit; one
 /// warning per this period says so without flooding the log.
@@ -55,14 +55,33 @@ impl Reactor {
                 self.open_in_group
                     .get(group)
                     .is_some_and(|&open| open >= max)
-            });
+            }) || self.max_total.is_some_and(|max| self.open_total >= max);
             match listener.socket.accept() {
-                Ok((_, peer)) if full => {
+                Ok((_, peer)) if full && self.refusing >= MAX_REFUSING => {
                     // mosquitto's line; dropping the stream closes it before a byte is read.
                     info!(
                         target: CONNECTION_TARGET,
                         "Client connection from {peer} denied: max_connections exceeded."
                     );
+                }
+                Ok((stream, peer)) if full => {
+                    // Told why in its CONNACK rather than dropped, which clients retry at once.
+                    info!(
+                        target: CONNECTION_TARGET,
+                        "New connection from {peer} on port {port} over max_connections: \
+                         its CONNECT will be refused."
+                    );
+                    let origin = Origin {
+                        kind,
+                        id,
+                        group: REFUSING,
+                        #[cfg(feature = "websockets")]
+                        websocket: listener.websocket.clone(),
+                    };
+                    if let Some(link) = self.add_connection(stream, origin, peer, now) {
+                        self.router.refuse_connect_over_limit(link);
+                        self.refusing += 1;
+                    }
                 }
                 Ok((stream, peer)) => {
                     // mosquitto's line, which fail2ban filters for it match on.
@@ -104,12 +123,18 @@ impl Reactor {
     /// the link is opened before the handshake, so the router's CONNECT timeout covers the
     /// handshake too: a client that never finishes it is closed like one that never sends
     /// CONNECT.
-    fn add_connection(&mut self, stream: Accepted, origin: Origin, peer: Peer, now: Instant) {
+    fn add_connection(
+        &mut self,
+        stream: Accepted,
+        origin: Origin,
+        peer: Peer,
+        now: Instant,
+    ) -> Option<LinkId> {
         let entry = self.connections.vacant_entry();
         let token = Token(entry.key());
         if token.0 >= FIRST_CLOSING {
             warn!("connection from {peer} refused: no token left");
-            return;
+            return None;
         }
         let transport = match stream {
             Accepted::Unix(stream) => Some(Transport::Unix(stream)),
@@ -123,9 +148,7 @@ impl Reactor {
             }
             (transport, _) => transport,
         };
-        let Some(mut transport) = transport else {
-            return;
-        };
+        let mut transport = transport?;
         // A handshake may have to wait for the socket to take its messages.
         let establishing = transport.establishing();
         let interest = if establishing {
@@ -139,7 +162,7 @@ impl Reactor {
         };
         if let Err(e) = registered {
             warn!("connection from {peer} dropped: {}", os_message(&e));
-            return;
+            return None;
         }
         let link = self.router.open_link_on(token.0, origin.id, peer, now);
         // The listener's security settings follow the same position in the configuration.
@@ -148,9 +171,11 @@ impl Reactor {
         let mut connection = Connection::new(transport, link, origin.group);
         if let Some(open) = self.open_in_group.get_mut(origin.group) {
             *open += 1;
+            self.open_total += 1;
         }
         connection.writable_registered = establishing;
         entry.insert(connection);
+        Some(link)
     }
 }
 
@@ -181,6 +206,9 @@ fn tcp_transport(
         },
     }
 }
+
+/// The group of a connection accepted over a limit: it counts against none.
+pub(super) const REFUSING: usize = usize::MAX;
 
 /// The listener a connection came in on, as far as the reactor cares.
 #[derive(Debug, Clone)]

@@ -67,6 +67,7 @@ impl Reactor {
         if config.sys_interval != self.router.config().sys_interval {
             self.sys = SysTree::new(config.sys_interval, super::SYS_VERSION, Instant::now());
         }
+        self.max_total = config.max_connections_total;
         self.router.reconfigure(&config);
         // The password and ACL files are read again even when unchanged: that is what
         // SIGHUP is for (reference section 1.6).
