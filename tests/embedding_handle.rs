@@ -8,25 +8,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::embedded::{addr, broker};
 use common::{Client, Connect, Publish, TIMEOUT};
 use minibroker::embed::{HandleError, Publication};
 use minibroker::protocol::QoS;
-use minibroker::{BrokerBuilder, BrokerHandle, LoopState};
+use minibroker::{BrokerBuilder, LoopState};
 
-/// A broker on an ephemeral loopback port; without `$SYS`, whose retained messages and
-/// publications would be counted in the statistics these tests check.
-fn broker() -> BrokerHandle {
-    BrokerBuilder::new()
-        .listen("127.0.0.1:0".parse().expect("addr"))
-        .configure(|config| config.sys_interval = 0)
-        .build()
-        .expect("bind")
-        .spawn()
-}
-
-fn addr(handle: &BrokerHandle) -> std::net::SocketAddr {
-    handle.local_addrs()[0]
-}
 
 #[test]
 fn stop_with_clients_connected_ends_every_side_cleanly() {

@@ -7,42 +7,12 @@ mod common;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::embedded::{addr, broker, wait_stats};
 use common::{Client, Connect, Prop, Props, Publish, PublishV5, TIMEOUT};
 use minibroker::embed::{HandleError, Publication, SubscribeOptions};
 use minibroker::protocol::{Properties, QoS, ReasonCode, RetainHandling};
-use minibroker::{BrokerBuilder, BrokerHandle};
+use minibroker::BrokerBuilder;
 
-/// A broker on an ephemeral loopback port; without `$SYS`, whose retained messages and
-/// publications would be counted in the statistics these tests check.
-fn broker() -> BrokerHandle {
-    BrokerBuilder::new()
-        .listen("127.0.0.1:0".parse().expect("addr"))
-        .configure(|config| config.sys_interval = 0)
-        .build()
-        .expect("bind")
-        .spawn()
-}
-
-fn addr(handle: &BrokerHandle) -> std::net::SocketAddr {
-    handle.local_addrs()[0]
-}
-
-/// Waits until `check` holds of the broker's statistics.
-fn wait_stats(
-    handle: &BrokerHandle,
-    what: &str,
-    check: impl Fn(&minibroker::embed::Stats) -> bool,
-) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let stats = handle.stats().expect("stats");
-        if check(&stats) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what}: {stats:?}");
-        thread::sleep(Duration::from_millis(10));
-    }
-}
 
 #[test]
 fn a_qos1_publication_of_the_host_reaches_a_network_subscriber_and_its_receipt_resolves() {

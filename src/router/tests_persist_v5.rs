@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::Clocks;
 use super::tests::{Harness, connect_packet, pid, publish};
 use super::tests_persist::{UNIX_MS, file_of, image_of, persistent};
+use super::tests_will;
 use super::{LinkId, LinkLoss};
 use crate::config::Config;
 use crate::protocol::{
@@ -18,33 +19,12 @@ use crate::protocol::{
 
 /// An MQTT 5 CONNECT with Clean Start `clean` and an hour's Session Expiry Interval.
 fn connect_v5(client_id: &str, clean: bool) -> Connect {
-    Connect {
-        protocol: ProtocolVersion::V5,
-        properties: PropertyValues {
-            session_expiry_interval: Some(3600),
-            ..PropertyValues::default()
-        }
-        .into(),
-        ..connect_packet(client_id, clean)
-    }
+    tests_will::connect_v5(client_id, clean, 3600)
 }
 
 /// [`connect_v5`] with a will on `wills/<client_id>` delayed by `delay` seconds.
 fn with_will(client_id: &str, delay: u32) -> Connect {
-    Connect {
-        will: Some(Will {
-            topic: format!("wills/{client_id}").into(),
-            payload: Arc::from(&b"gone"[..]),
-            qos: QoS::AtMostOnce,
-            retain: false,
-            properties: PropertyValues {
-                will_delay_interval: Some(delay),
-                ..PropertyValues::default()
-            }
-            .into(),
-        }),
-        ..connect_v5(client_id, false)
-    }
+    tests_will::with_will(client_id, false, 3600, delay)
 }
 
 fn subscribe_with_id(filter: &str, qos: QoS, identifier: u32) -> Packet {

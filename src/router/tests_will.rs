@@ -20,7 +20,7 @@ use crate::protocol::{
 };
 
 /// An MQTT 5 CONNECT with the given Clean Start and Session Expiry Interval, no will.
-fn connect_v5(client_id: &str, clean: bool, expiry: u32) -> Connect {
+pub(super) fn connect_v5(client_id: &str, clean: bool, expiry: u32) -> Connect {
     Connect {
         protocol: ProtocolVersion::V5,
         properties: PropertyValues {
@@ -33,7 +33,7 @@ fn connect_v5(client_id: &str, clean: bool, expiry: u32) -> Connect {
 }
 
 /// [`connect_v5`] with a will on `wills/<client_id>` delayed by `delay` seconds.
-fn with_will(client_id: &str, clean: bool, expiry: u32, delay: u32) -> Connect {
+pub(super) fn with_will(client_id: &str, clean: bool, expiry: u32, delay: u32) -> Connect {
     Connect {
         will: Some(Will {
             topic: format!("wills/{client_id}").into(),

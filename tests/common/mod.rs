@@ -8,6 +8,7 @@ pub mod broker;
 pub mod client;
 pub mod client_v5;
 pub mod conf;
+pub mod embedded;
 pub mod props_v5;
 #[cfg(feature = "tls")]
 pub mod tls;
