@@ -109,6 +109,7 @@ pub struct Link {
 /// Packets written to one link: added to the router's totals when the link goes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sent {
+    /// Packets other than PUBLISH (a delivery counts two fields, not three).
     pub packets: u64,
     pub publishes: u64,
     pub publish_bytes: u64,

@@ -68,7 +68,6 @@ pub fn write_publish(
         let aliases = link.limits.aliases.get_or_insert_with(Box::default);
         aliases.outbound.insert(Arc::clone(&message.topic), alias);
     }
-    link.sent.packets += 1;
     link.sent.publishes += 1;
     link.sent.publish_bytes += message.payload.len() as u64;
     encode_publish_with(
