@@ -14,7 +14,6 @@ use minibroker::embed::{HandleError, Publication};
 use minibroker::protocol::QoS;
 use minibroker::{BrokerBuilder, LoopState};
 
-
 #[test]
 fn stop_with_clients_connected_ends_every_side_cleanly() {
     let handle = broker();
@@ -180,6 +179,23 @@ fn statistics_count_clients_subscriptions_and_messages() {
     assert_eq!(stats.subscriptions, 2);
     assert_eq!(stats.retained_messages, 1);
     assert_eq!(stats.messages_received, 2);
+    assert_eq!(
+        (stats.publish_received, stats.publish_bytes_received),
+        (2, 2)
+    );
+    assert_eq!(
+        (stats.publish_sent, stats.publish_bytes_sent),
+        (2, 2),
+        "to a, once each"
+    );
+    // CONNACK twice, SUBACK, the PINGRESPs of publish_complete, and the two deliveries.
+    assert!(stats.packets_sent >= 5, "{stats:?}");
+    assert!(stats.packets_received >= 5, "{stats:?}");
+    assert!(
+        stats.bytes_received > 0 && stats.bytes_sent > 0,
+        "{stats:?}"
+    );
+    assert_eq!(stats.connections, 2);
     assert!(stats.uptime < Duration::from_secs(600));
     handle.stop().expect("stop");
 }

@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 
 use common::embedded::{addr, broker, wait_stats};
 use common::{Client, Connect, Prop, Props, Publish, PublishV5, TIMEOUT};
+use minibroker::BrokerBuilder;
 use minibroker::embed::{HandleError, Publication, SubscribeOptions};
 use minibroker::protocol::{Properties, QoS, ReasonCode, RetainHandling};
-use minibroker::BrokerBuilder;
-
 
 #[test]
 fn a_qos1_publication_of_the_host_reaches_a_network_subscriber_and_its_receipt_resolves() {

@@ -81,8 +81,7 @@ impl Router {
             publish_received: self.counters.publish_received,
             publish_bytes_received: self.counters.publish_bytes_received,
             clients_expired: self.counters.clients_expired,
-            packets_sent: self.counters.retired_sent.packets
-                + self.counters.retired_sent.publishes,
+            packets_sent: self.counters.retired_sent.packets + self.counters.retired_sent.publishes,
             publish_sent: self.counters.retired_sent.publishes,
             publish_bytes_sent: self.counters.retired_sent.publish_bytes,
             publish_dropped: self.counters.retired_dropped,
