@@ -3,7 +3,6 @@
 //! will delays keep running in wall-clock time, subscription identifiers stay with their
 //! subscriptions, and QoS 0 messages queued by `queue_qos0_messages` are kept.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::Clocks;
@@ -14,7 +13,7 @@ use super::{LinkId, LinkLoss};
 use crate::config::Config;
 use crate::protocol::{
     Connect, Packet, Properties, PropertyValues, ProtocolVersion, PubResponse, QoS, Subscribe,
-    SubscriptionOptions, SubscriptionRequest, Will,
+    SubscriptionOptions, SubscriptionRequest,
 };
 
 /// An MQTT 5 CONNECT with Clean Start `clean` and an hour's Session Expiry Interval.
