@@ -215,6 +215,10 @@ pub struct Config {
     /// Connections open at once over every listener (`max_connections_total`, a minibroker
     /// option); `None`: no limit but each listener's `max_connections`.
     pub max_connections_total: Option<u32>,
+    /// A connected subscriber whose queue has been dropping messages (full) for this long,
+    /// without taking any, is disconnected (`slow_consumer_timeout`, a minibroker option;
+    /// MQTT 5 clients get DISCONNECT 0x97). `None`: never.
+    pub slow_consumer_timeout: Option<Duration>,
     /// Heap the broker may use, in bytes; 0 = no limit. Not applied yet.
     pub memory_limit: usize,
     /// Client id prefixes that may connect; `None` = any (deprecated in mosquitto). Not applied
@@ -274,6 +278,7 @@ impl Default for Config {
             persistent_client_expiration: None,
             sys_interval: 10,
             max_connections_total: None,
+            slow_consumer_timeout: None,
             memory_limit: 0,
             clientid_prefixes: None,
             per_listener_settings: false,

@@ -107,3 +107,31 @@ fn a_flood_over_the_limit_costs_the_connected_clients_nothing() {
     drop(flood);
     broker.assert_alive();
 }
+
+#[test]
+fn a_subscriber_whose_queue_stays_full_is_disconnected_after_slow_consumer_timeout() {
+    let dir = ConfDir::new();
+    let port = free_port();
+    let conf = format!(
+        "listener {port} 127.0.0.1\nallow_anonymous true\nslow_consumer_timeout 1\n\
+         max_inflight_messages 1\nmax_queued_messages 5\n"
+    );
+    let mut broker = start(&dir, &conf);
+    // Subscribes at QoS 1 and never acknowledges: one in flight, five queued, the rest dropped.
+    let mut stuck = Client::connect_v5(loopback(port), "stuck");
+    stuck.sub_v5("t", 1);
+    let mut publisher = Client::connect(loopback(port), "publisher");
+    for i in 1..=20u16 {
+        publisher.publish_complete(&Publish::new("t", b"x").qos(1, i));
+    }
+    let packets = stuck.expect_closed(TIMEOUT);
+    let disconnect = packets.iter().find_map(|p| match p {
+        common::Packet::V5(common::PacketV5::Disconnect { reason, .. }) => Some(*reason),
+        _ => None,
+    });
+    assert_eq!(disconnect, Some(0x97), "{packets:?}");
+    assert!(broker.wait_for_log("its queue stayed full", TIMEOUT));
+    // The publisher carries on.
+    publisher.publish_complete(&Publish::new("t", b"after").qos(1, 21));
+    broker.assert_alive();
+}

@@ -33,6 +33,11 @@ pub(super) fn option(
         | "check_retain_source"
         | "set_tcp_nodelay" => delivery(d, name, args, at),
         "memory_limit" | "sys_interval" => size(d, name, args, at),
+        "slow_consumer_timeout" => lexer::integer(args, name).map(|n| {
+            // Seconds; 0 or below turns it off.
+            let seconds = u64::try_from(n).ok().filter(|&n| n > 0);
+            d.config.slow_consumer_timeout = seconds.map(Duration::from_secs);
+        }),
         "max_connections_total" => lexer::integer(args, name).map(|n| {
             // As `max_connections`: 0 or below is no limit.
             d.config.max_connections_total = u32::try_from(n).ok().filter(|&n| n > 0);

@@ -34,6 +34,8 @@ pub(super) enum Ending {
         why: String,
     },
     ServerShutdown,
+    /// The client's queue kept dropping messages for `slow_consumer_timeout`.
+    SlowConsumer,
     /// A reload's files no longer accept the client's login (mosquitto's re-check on SIGHUP).
     NoLongerAuthorised,
     Lost(LinkLoss),
@@ -58,6 +60,7 @@ impl Ending {
             Ending::TakenOver => Some(ReasonCode::SESSION_TAKEN_OVER),
             Ending::KeepaliveTimeout => Some(ReasonCode::KEEP_ALIVE_TIMEOUT),
             Ending::ServerShutdown => Some(ReasonCode::SERVER_SHUTTING_DOWN),
+            Ending::SlowConsumer => Some(ReasonCode::QUOTA_EXCEEDED),
             Ending::NoLongerAuthorised => Some(ReasonCode::NOT_AUTHORIZED),
             _ => None,
         }
@@ -75,6 +78,9 @@ impl Ending {
             Ending::TakenOver => format!("Client {id} already connected, closing old connection."),
             Ending::Violation { .. } => format!("Client {id} disconnected due to protocol error."),
             Ending::NoLongerAuthorised => format!("Client {id} disconnected, not authorised."),
+            Ending::SlowConsumer => {
+                format!("Client {id} disconnected: its queue stayed full (slow_consumer_timeout).")
+            }
             _ => return None,
         })
     }
@@ -170,6 +176,7 @@ impl Router {
             return;
         };
         session.link = None;
+        session.full_since = None;
         let expiry = session.expiry_interval;
         let now = self.now;
         let mut publish_now = None;
@@ -242,6 +249,14 @@ impl Router {
         let expired = self.sessions.get(session_key).is_some_and(|session| {
             session.link.is_none() && session.expires_at.is_some_and(|at| at <= now)
         });
+        let stuck = self.config.slow_consumer_timeout.and_then(|timeout| {
+            let session = self.sessions.get(session_key)?;
+            let since = session.full_since?;
+            (since + timeout <= now).then_some(session.link?)
+        });
+        if let Some(key) = stuck {
+            self.end_link(key, Ending::SlowConsumer);
+        }
         if expired {
             debug!("Session {session_key} expired");
             self.counters.clients_expired += 1;

@@ -54,6 +54,8 @@ mod tests_persist_v5;
 #[cfg(test)]
 mod tests_retained;
 #[cfg(test)]
+mod tests_slow_consumer;
+#[cfg(test)]
 mod tests_v5;
 #[cfg(test)]
 mod tests_will;

@@ -244,11 +244,23 @@ impl Router {
                 transmit(session, link, item, self.now);
                 mark_ready(&mut self.ready, link, key);
             }
-            Some(_) => enqueue(session, item, &self.config),
+            Some(_) => {
+                // A connected client that has stopped taking: `slow_consumer_timeout` counts
+                // from its first drop.
+                if enqueue(session, item, &self.config)
+                    && session.full_since.is_none()
+                    && let Some(timeout) = self.config.slow_consumer_timeout
+                {
+                    session.full_since = Some(self.now);
+                    self.session_deadlines.push(self.now + timeout, session_key);
+                }
+            }
             None if item.qos == QoS::AtMostOnce
                 && !self.config.queue_qos0_offline
                 && !session.queue_qos0 => {}
-            None => enqueue(session, item, &self.config),
+            None => {
+                enqueue(session, item, &self.config);
+            }
         }
     }
 
@@ -286,6 +298,8 @@ impl Router {
             }
             transmit(session, link, item, self.now);
             sent = true;
+            // The client is taking messages again.
+            session.full_since = None;
         }
         if session.queue.is_empty() {
             let upgrade = self.config.upgrade_outgoing_qos;
@@ -395,13 +409,17 @@ pub(super) fn transmit(
     }
 }
 
-fn enqueue(session: &mut Session, item: Queued, config: &Config) {
+/// Queues `item`; whether the full queue dropped a message.
+fn enqueue(session: &mut Session, item: Queued, config: &Config) -> bool {
     match session.enqueue(item, config) {
-        Enqueued::Yes => {}
-        Enqueued::Evicted | Enqueued::Dropped => debug!(
-            "Queue full for client {}: message dropped ({} dropped so far)",
-            session.client_id, session.dropped
-        ),
+        Enqueued::Yes => false,
+        Enqueued::Evicted | Enqueued::Dropped => {
+            debug!(
+                "Queue full for client {}: message dropped ({} dropped so far)",
+                session.client_id, session.dropped
+            );
+            true
+        }
     }
 }
 

@@ -116,6 +116,9 @@ pub struct Session {
     next_packet_id: u16,
     /// Messages dropped because the queue was full, since the session began.
     pub dropped: u64,
+    /// While connected: when the queue first dropped a message since the client last took
+    /// one, for `slow_consumer_timeout`.
+    pub full_since: Option<std::time::Instant>,
     /// The rights compiled from the ACL file when the client last connected (or the file was
     /// reloaded); `None` without an ACL file, so a delivery costs one branch then.
     pub acl: Option<ClientAcl>,
@@ -154,6 +157,7 @@ impl Session {
             inbound_qos2: InboundQos2::default(),
             next_packet_id: 0,
             dropped: 0,
+            full_since: None,
             acl: None,
             username: None,
             listener: 0,

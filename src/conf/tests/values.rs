@@ -261,3 +261,12 @@ fn max_connections_total_is_a_limit_over_every_listener_and_0_is_none() {
     assert_eq!(config("").max_connections_total, None);
     assert!(notes("max_connections_total 5\n").is_empty());
 }
+
+#[test]
+fn slow_consumer_timeout_is_seconds_and_0_is_off() {
+    let seconds = |text: &str| config(text).slow_consumer_timeout.map(|d| d.as_secs());
+    assert_eq!(seconds("slow_consumer_timeout 30\n"), Some(30));
+    assert_eq!(seconds("slow_consumer_timeout 0\n"), None);
+    assert_eq!(seconds(""), None);
+    assert!(notes("slow_consumer_timeout 30\n").is_empty());
+}
