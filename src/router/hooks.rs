@@ -168,6 +168,28 @@ impl Router {
         })
     }
 
+    /// Asks one of the hooks about the client on link `key`: `ask` picks the hook from the
+    /// hooks and calls it, `None` when it is not set. The hooks are taken out of the router
+    /// meanwhile, so the question can borrow the link; a link that is not a listener's (the
+    /// broker's own) is not asked about.
+    fn ask_about_client(
+        &mut self,
+        key: usize,
+        username: Option<&str>,
+        ask: impl FnOnce(&mut Hooks, ClientInfo<'_>) -> Option<Verdict>,
+    ) -> Verdict {
+        let Some(mut hooks) = self.hooks.take() else {
+            return Verdict::Allow;
+        };
+        let verdict = self
+            .links
+            .get(key)
+            .and_then(|link| self.client_info(link, username))
+            .and_then(|client| ask(&mut hooks, client));
+        self.hooks = Some(hooks);
+        verdict.unwrap_or(Verdict::Allow)
+    }
+
     /// The authenticate hook on a CONNECT whose client id is `client_id`.
     pub(super) fn hook_authenticate(
         &mut self,
@@ -176,24 +198,15 @@ impl Router {
         username: Option<&str>,
         password: Option<&[u8]>,
     ) -> Verdict {
-        let Some(mut hook) = self.hooks.as_mut().and_then(|h| h.authenticate.take()) else {
-            return Verdict::Allow;
-        };
-        let verdict = match self.links.get(key) {
-            Some(link) => match self.client_info(link, username) {
-                Some(mut client) => {
-                    client.client_id = client_id;
-                    let request = ConnectRequest { client, password };
-                    decide("authenticate", || hook(&request))
-                }
-                None => Verdict::Allow,
-            },
-            None => Verdict::Allow,
-        };
-        if let Some(hooks) = self.hooks.as_mut() {
-            hooks.authenticate = Some(hook);
-        }
-        verdict
+        self.ask_about_client(key, username, |hooks, client| {
+            let hook = hooks.authenticate.as_mut()?;
+            let client = ClientInfo {
+                client_id,
+                ..client
+            };
+            let request = ConnectRequest { client, password };
+            Some(decide("authenticate", || hook(&request)))
+        })
     }
 
     /// The publish hook for a PUBLISH (or a will) from the client on link `key`.
@@ -205,20 +218,10 @@ impl Router {
         qos: QoS,
         retain: bool,
     ) -> Verdict {
-        let Some(mut hook) = self.hooks.as_mut().and_then(|h| h.publish.take()) else {
-            return Verdict::Allow;
-        };
-        let verdict = self
-            .links
-            .get(key)
-            .and_then(|link| self.client_info(link, username))
-            .map_or(Verdict::Allow, |client| {
-                decide("publish", || hook(&client, topic, qos, retain))
-            });
-        if let Some(hooks) = self.hooks.as_mut() {
-            hooks.publish = Some(hook);
-        }
-        verdict
+        self.ask_about_client(key, username, |hooks, client| {
+            let hook = hooks.publish.as_mut()?;
+            Some(decide("publish", || hook(&client, topic, qos, retain)))
+        })
     }
 
     /// The subscribe hook for one filter of a SUBSCRIBE from the session's client.
@@ -229,24 +232,10 @@ impl Router {
         let (Some(key), username) = (session.link, session.username.clone()) else {
             return Verdict::Allow;
         };
-        self.hook_subscribe(key, username.as_deref(), filter)
-    }
-
-    fn hook_subscribe(&mut self, key: usize, username: Option<&str>, filter: &str) -> Verdict {
-        let Some(mut hook) = self.hooks.as_mut().and_then(|h| h.subscribe.take()) else {
-            return Verdict::Allow;
-        };
-        let verdict = self
-            .links
-            .get(key)
-            .and_then(|link| self.client_info(link, username))
-            .map_or(Verdict::Allow, |client| {
-                decide("subscribe", || hook(&client, filter))
-            });
-        if let Some(hooks) = self.hooks.as_mut() {
-            hooks.subscribe = Some(hook);
-        }
-        verdict
+        self.ask_about_client(key, username.as_deref(), |hooks, client| {
+            let hook = hooks.subscribe.as_mut()?;
+            Some(decide("subscribe", || hook(&client, filter)))
+        })
     }
 
     /// The delivery hook on a message for `session_key` (the broker's own sessions are not
