@@ -183,15 +183,13 @@ fn a_unix_socket_listener_serves_mqtt_and_is_removed_at_exit() {
     unix.send(&wire::puback(1));
     unix.send(&Publish::new("t", b"to tcp").encode());
     assert_eq!(tcp.expect_publish().payload_str(), "to tcp");
-    let logs = broker.logs().join("\n");
-    assert!(
-        logs.contains(&format!("New connection from {socket} on port 0.")),
-        "{logs}"
-    );
-    assert!(
-        logs.contains(&format!("New client connected from {socket} as over-unix")),
-        "{logs}"
-    );
+    // The log is read on a thread of its own: wait for the lines rather than look once.
+    for line in [
+        format!("New connection from {socket} on port 0."),
+        format!("New client connected from {socket} as over-unix"),
+    ] {
+        assert!(broker.wait_for_log(&line, TIMEOUT), "{:?}", broker.logs());
+    }
     with_mosquitto_clients(&broker, &socket, &mut tcp);
     broker.assert_alive();
     broker.stop(Duration::from_secs(10));
