@@ -74,11 +74,13 @@ fn start(bind: SocketAddr, interval: Duration) -> Result<Hub, Box<dyn Error>> {
         .listen(bind)
         .authenticate(authenticate)
         .authorize_publish(authorize_publish)
-        .build()?
-        .spawn();
-
-    let commands = broker.subscribe(COMMAND_FILTER, QoS::AtLeastOnce)?;
-    commands.wait_ready(Duration::from_secs(5))?;
+        .build()?;
+    // Asked for before the broker runs, so it is in place before the first client is served:
+    // no command sent right after the hub starts is missed.
+    let commands = broker
+        .handle()
+        .subscribe(COMMAND_FILTER, QoS::AtLeastOnce)?;
+    let broker = broker.spawn();
     let states = broker.clone();
     let commands = thread::spawn(move || {
         // Ends when the broker stops.

@@ -236,6 +236,7 @@ impl Broker {
         .with_host(host);
         // After the store's sessions are back, so a bridge resumes its own.
         reactor.start_bridges(self.bridges, Instant::now());
+        reactor.take_early_host_requests(Instant::now());
         // Logged only once signals are handled: a script that waits for "listening on" and
         // then sends SIGTERM must not find the default action still in place.
         for (addr, label) in addrs.iter().zip(labels) {

@@ -419,3 +419,24 @@ fn network_clients_cannot_become_a_host_link_through_their_username() {
     );
     handle.stop().expect("stop");
 }
+
+#[test]
+fn a_subscription_asked_for_before_the_broker_runs_is_in_place_for_the_first_client() {
+    let broker = BrokerBuilder::new()
+        .listen("127.0.0.1:0".parse().expect("addr"))
+        .build()
+        .expect("bind");
+    let early = broker
+        .handle()
+        .subscribe("early/#", QoS::AtLeastOnce)
+        .expect("subscribe");
+    let handle = broker.spawn();
+    // No wait_ready: the first client's first message must already find the subscription.
+    let mut client = Client::connect(addr(&handle), "first");
+    client.publish_complete(&Publish::new("early/x", b"1").qos(1, 1));
+    assert_eq!(
+        &*early.recv_timeout(TIMEOUT).expect("message").payload,
+        b"1"
+    );
+    handle.stop().expect("stop");
+}

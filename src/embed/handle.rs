@@ -282,8 +282,9 @@ impl BrokerHandle {
     }
 
     /// Subscribes to `filter` at up to `qos`; the messages arrive in the returned
-    /// [`Subscription`]. The subscription is made by the loop's next turn: see
-    /// [`Subscription::wait_ready`].
+    /// [`Subscription`]. The subscription is made by the loop's next turn (see
+    /// [`Subscription::wait_ready`]); one asked for through [`crate::Broker::handle`] before
+    /// the broker runs is in place before the first client is served.
     pub fn subscribe(
         &self,
         filter: &str,

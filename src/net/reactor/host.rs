@@ -13,6 +13,14 @@ impl Reactor {
         self
     }
 
+    /// Before the first turn: what the host asked for before the broker ran (subscriptions made
+    /// through `Broker::handle`) is in place before any client is served. Receipts wait for
+    /// the first turn's commit as always.
+    pub(crate) fn take_early_host_requests(&mut self, now: Instant) {
+        self.host_woken = true;
+        self.host_requests(now);
+    }
+
     /// The host's requests, when the waker fired or some were left over last turn.
     pub(super) fn host_requests(&mut self, now: Instant) {
         let woken = std::mem::take(&mut self.host_woken);
