@@ -266,19 +266,10 @@ impl Router {
 
     /// The event hook on an accepted CONNECT.
     pub(super) fn observe_connected(&mut self, key: usize, username: Option<&str>) {
-        let Some(mut hooks) = self.hooks.take() else {
-            return;
-        };
-        if let Some(observe) = hooks.observe.as_mut()
-            && let Some(client) = self
-                .links
-                .get(key)
-                .and_then(|l| self.client_info(l, username))
-            && panic::catch_unwind(AssertUnwindSafe(|| observe(&Event::Connected(client)))).is_err()
-        {
-            error!("The event hook panicked; the broker carries on.");
-        }
-        self.hooks = Some(hooks);
+        self.ask_about_client(key, username, |hooks, client| {
+            tell(hooks.observe.as_mut(), &Event::Connected(client));
+            None
+        });
     }
 
     /// The event hook on the end of a connected client's link.
@@ -297,17 +288,21 @@ impl Router {
 
     /// Tells the observer, if there is one.
     pub(super) fn hook_event(&mut self, event: &Event) {
-        let Some(hook) = self.hooks.as_mut().and_then(|h| h.observe.as_mut()) else {
-            return;
-        };
-        if panic::catch_unwind(AssertUnwindSafe(|| hook(event))).is_err() {
-            error!("The event hook panicked; the broker carries on.");
-        }
+        tell(self.hooks.as_mut().and_then(|h| h.observe.as_mut()), event);
     }
 
     /// Whether any hook wants to see deliveries or events, so the hot paths skip the rest.
     pub(super) fn has_hooks(&self) -> bool {
         self.hooks.is_some()
+    }
+}
+
+/// Tells `observer` of `event`; its panic is logged and forgotten.
+fn tell(observer: Option<&mut ObserveHook>, event: &Event) {
+    if let Some(observe) = observer
+        && panic::catch_unwind(AssertUnwindSafe(|| observe(event))).is_err()
+    {
+        error!("The event hook panicked; the broker carries on.");
     }
 }
 
