@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::embedded::{addr, broker};
+use common::embedded::{addr, broker, subscribed};
 use common::{Client, Connect, Publish, TIMEOUT};
 use minibroker::embed::{HandleError, Publication};
 use minibroker::protocol::QoS;
@@ -17,10 +17,7 @@ use minibroker::{BrokerBuilder, LoopState};
 #[test]
 fn stop_with_clients_connected_ends_every_side_cleanly() {
     let handle = broker();
-    let subscription = handle
-        .subscribe("a/#", QoS::AtLeastOnce)
-        .expect("subscribe");
-    subscription.wait_ready(TIMEOUT).expect("subscribed");
+    let subscription = subscribed(&handle, "a/#", QoS::AtLeastOnce);
     let mut client = Client::connect(addr(&handle), "connected");
     let other = handle.clone();
     handle.stop().expect("stop");
@@ -204,8 +201,7 @@ fn statistics_count_clients_subscriptions_and_messages() {
 fn a_broker_without_listeners_serves_the_host_alone() {
     let handle = BrokerBuilder::new().build().expect("bind").spawn();
     assert!(handle.local_addrs().is_empty());
-    let inbox = handle.subscribe("#", QoS::AtLeastOnce).expect("subscribe");
-    inbox.wait_ready(TIMEOUT).expect("subscribed");
+    let inbox = subscribed(&handle, "#", QoS::AtLeastOnce);
     let payload: Arc<[u8]> = Arc::from(&b"in-process"[..]);
     handle
         .publish(Publication::new("only/here", &payload).qos(QoS::AtLeastOnce))

@@ -7,7 +7,7 @@ mod common;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::embedded::{addr, broker, wait_stats};
+use common::embedded::{addr, broker, subscribed, wait_stats};
 use common::{Client, Connect, Prop, Props, Publish, PublishV5, TIMEOUT};
 use minibroker::BrokerBuilder;
 use minibroker::embed::{HandleError, Publication, SubscribeOptions};
@@ -55,10 +55,7 @@ fn a_network_publisher_reaches_a_host_subscription_at_qos1_in_order() {
 #[test]
 fn qos2_both_ways_delivers_exactly_once() {
     let handle = broker();
-    let inbox = handle
-        .subscribe("q2/in", QoS::ExactlyOnce)
-        .expect("subscribe");
-    inbox.wait_ready(TIMEOUT).expect("subscribed");
+    let inbox = subscribed(&handle, "q2/in", QoS::ExactlyOnce);
     let mut client = Client::connect(addr(&handle), "q2");
     assert_eq!(client.subscribe(1, &[("q2/out", 2)]), [2]);
     client.publish_complete(&Publish::new("q2/in", b"to host").qos(2, 7));
@@ -146,10 +143,7 @@ fn a_host_that_does_not_take_its_messages_slows_no_one_else() {
 #[test]
 fn dropping_a_subscription_ends_it() {
     let handle = broker();
-    let subscription = handle
-        .subscribe("gone/#", QoS::AtLeastOnce)
-        .expect("subscribe");
-    subscription.wait_ready(TIMEOUT).expect("subscribed");
+    let subscription = subscribed(&handle, "gone/#", QoS::AtLeastOnce);
     wait_stats(&handle, "one subscription", |s| s.subscriptions == 1);
     subscription.unsubscribe();
     wait_stats(&handle, "none left", |s| s.subscriptions == 0);
@@ -272,8 +266,7 @@ fn an_mqtt5_publisher_reaches_a_host_subscription_with_its_properties() {
 #[test]
 fn network_clients_cannot_take_over_the_host_links() {
     let handle = broker();
-    let inbox = handle.subscribe("x/#", QoS::AtMostOnce).expect("subscribe");
-    inbox.wait_ready(TIMEOUT).expect("subscribed");
+    let inbox = subscribed(&handle, "x/#", QoS::AtMostOnce);
     // [MQTT-3.1.3-9] a client id the server does not accept: CONNACK 2 (3.1.1), 0x85 (MQTT 5).
     let (_, connack) = Client::connect_with(addr(&handle), &Connect::v311("$host/sub-1"));
     assert_eq!(connack, (false, 2));
@@ -341,10 +334,7 @@ fn what_the_router_would_refuse_is_refused_without_losing_the_link() {
         .build()
         .expect("bind")
         .spawn();
-    let inbox = handle
-        .subscribe("p/#", QoS::AtLeastOnce)
-        .expect("subscribe");
-    inbox.wait_ready(TIMEOUT).expect("subscribed");
+    let inbox = subscribed(&handle, "p/#", QoS::AtLeastOnce);
     let retained = Publication::new("p/r", "x")
         .qos(QoS::AtLeastOnce)
         .retain(true);
@@ -405,8 +395,7 @@ fn network_clients_cannot_become_a_host_link_through_their_username() {
         .build()
         .expect("bind")
         .spawn();
-    let inbox = handle.subscribe("x/#", QoS::AtMostOnce).expect("subscribe");
-    inbox.wait_ready(TIMEOUT).expect("subscribed");
+    let inbox = subscribed(&handle, "x/#", QoS::AtMostOnce);
     let connect = Connect::v311("anything").username("$host/sub-1");
     let (_, connack) = Client::connect_with(addr(&handle), &connect);
     assert_eq!(connack, (false, 2), "[MQTT-3.1.3-9] the id is refused");

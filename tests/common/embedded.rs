@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use minibroker::embed::Stats;
+use minibroker::embed::{QoS, Stats, Subscription};
 use minibroker::{BrokerBuilder, BrokerHandle};
 
 use super::TIMEOUT;
@@ -36,4 +36,11 @@ pub fn wait_stats(handle: &BrokerHandle, what: &str, check: impl Fn(&Stats) -> b
         assert!(Instant::now() < deadline, "{what}: {stats:?}");
         thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A subscription of the host program, made and confirmed by its SUBACK.
+pub fn subscribed(handle: &BrokerHandle, filter: &str, qos: QoS) -> Subscription {
+    let subscription = handle.subscribe(filter, qos).expect("subscribe");
+    subscription.wait_ready(TIMEOUT).expect("subscribed");
+    subscription
 }
