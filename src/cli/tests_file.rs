@@ -157,7 +157,7 @@ fn a_configuration_error_exits_3_with_file_and_line() {
 
 #[test]
 fn startup_log_names_the_files_and_the_notes() {
-    let file = TempFile::new("listener 1884\nallow_anonymous true\nmemory_limit 1000000\n");
+    let file = TempFile::new("listener 1884\nallow_anonymous true\ncheck_retain_source true\n");
     let settings = run(&["-c", file.path()]);
     let lines: Vec<&str> = settings
         .startup_log
@@ -168,7 +168,10 @@ fn startup_log_names_the_files_and_the_notes() {
         lines,
         [
             format!("Config loaded from {}.", file.path()),
-            format!("memory_limit ({}:3) is not supported yet", file.path()),
+            format!(
+                "check_retain_source true ({}:3) is not supported yet",
+                file.path()
+            ),
         ]
     );
     assert_eq!(settings.startup_log[1].0, Level::Warn);

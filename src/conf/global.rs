@@ -32,7 +32,7 @@ pub(super) fn option(
         | "allow_duplicate_messages"
         | "check_retain_source"
         | "set_tcp_nodelay" => delivery(d, name, args, at),
-        "memory_limit" | "sys_interval" => size(d, name, args, at),
+        "memory_limit" | "sys_interval" => size(d, name, args),
         "slow_consumer_timeout" => lexer::integer(args, name).map(|n| {
             // Seconds; 0 or below turns it off.
             let seconds = u64::try_from(n).ok().filter(|&n| n > 0);
@@ -164,27 +164,19 @@ fn delivery(d: &mut Draft, name: &str, args: &mut Args<'_>, at: &Origin) -> Resu
     Ok(())
 }
 
-/// The heap limit (not applied yet; 0 is what the broker does anyway) and the `$SYS`
+/// The memory budget (`memory_limit`, bytes, 0 for none; see `router::memory`) and the `$SYS`
 /// interval (0 turns the tree off).
-fn size(d: &mut Draft, name: &str, args: &mut Args<'_>, at: &Origin) -> Result<(), ErrorKind> {
+fn size(d: &mut Draft, name: &str, args: &mut Args<'_>) -> Result<(), ErrorKind> {
     let config = &mut d.config;
-    let n = match name {
-        "memory_limit" => {
-            let n = lexer::integer(args, name)?;
-            let ok = usize::try_from(n).map_err(|_| invalid(name, &n.to_string(), None))?;
-            config.memory_limit = ok;
-            n
-        }
-        _ => {
-            let range = "must be from 0 to 65535";
-            let n = lexer::integer_in(args, name, 0, 65535, range)?;
-            config.sys_interval = u16::try_from(n).unwrap_or(u16::MAX);
-            return Ok(());
-        }
-    };
-    if n > 0 {
-        d.not_yet(name, at);
+    if name == "memory_limit" {
+        let n = lexer::integer(args, name)?;
+        config.memory_limit =
+            usize::try_from(n).map_err(|_| invalid(name, &n.to_string(), None))?;
+        return Ok(());
     }
+    let range = "must be from 0 to 65535";
+    let n = lexer::integer_in(args, name, 0, 65535, range)?;
+    config.sys_interval = u16::try_from(n).unwrap_or(u16::MAX);
     Ok(())
 }
 

@@ -28,8 +28,8 @@ mod receipt;
 mod subscription;
 
 pub use crate::protocol::{Properties, QoS, ReasonCode, RetainHandling};
-pub use crate::router::Stats;
 pub use crate::router::hooks::{ClientInfo, ConnectRequest, Event, Verdict};
+pub use crate::router::{MemoryPressure, Stats};
 pub use builder::BrokerBuilder;
 pub use handle::{BrokerHandle, DEFAULT_COMMAND_CAPACITY, HandleError};
 pub(crate) use handle::{Command, Shared};

@@ -42,6 +42,8 @@ pub(crate) struct Connection {
     pub(crate) reads_paused: bool,
     /// The loop turn in which output was last written, to write at most once per turn.
     pub(crate) flushed_in_turn: u64,
+    /// What is counted against the memory budget for it (see [`Connection::footprint`]).
+    pub(crate) charged: usize,
 }
 
 impl Connection {
@@ -55,7 +57,29 @@ impl Connection {
             closing: false,
             reads_paused: false,
             flushed_in_turn: 0,
+            charged: 0,
         }
+    }
+
+    /// What this connection holds: its record, its slot in the loop's slab, its partial
+    /// packet and its transport's state.
+    pub(crate) fn footprint(&self) -> usize {
+        size_of::<Connection>() + 16 + self.pending_in.capacity() + self.transport.footprint()
+    }
+
+    /// Gives the router the complete packets of a partial read it left waiting (it stops
+    /// taking a publisher's packets while the memory budget pauses publishers). Returns
+    /// whether anything was taken.
+    pub(crate) fn feed_pending(&mut self, router: &mut Router, now: Instant) -> bool {
+        if self.pending_in.is_empty() {
+            return false;
+        }
+        let consumed = router
+            .receive(self.link, &self.pending_in, now)
+            .min(self.pending_in.len());
+        self.pending_in.drain(..consumed);
+        self.release_spare();
+        consumed > 0
     }
 
     /// Bytes of a partial packet held between reads.

@@ -72,11 +72,6 @@ const SYS_VERSION: &str = concat!("minibroker version ", env!("CARGO_PKG_VERSION
 /// Reads per connection per turn before others get their go; the rest waits for the next turn,
 /// which then polls without blocking (edge-triggered readiness will not be reported again).
 const READS_PER_TURN: usize = 16;
-/// Unwritten output above which a connection is not read until writes bring it below half.
-/// Deliveries stop at the router's own high-water mark well below this; what goes past it are
-/// replies to the client's own requests (PINGRESP, PUBACK, SUBACK…) when it sends without
-/// reading, and without this pause they would grow the broker's memory as fast as it sends.
-const READ_PAUSE_OUTPUT: usize = 1024 * 1024;
 /// The shared buffer every socket is read into; only partial packets are copied out of it.
 const SCRATCH_SIZE: usize = 64 * 1024;
 /// How long to stop accepting when out of file descriptors or memory, instead of spinning on a
@@ -147,6 +142,8 @@ pub(crate) struct Reactor {
     /// `$SYS/broker/...`, every `sys_interval`; `None` when it is 0.
     sys: Option<SysTree>,
     traffic: Traffic,
+    /// What the connections hold in memory, as last settled (see `Connection::footprint`).
+    io_bytes: usize,
 }
 
 /// What only the loop sees of the traffic, for the statistics.
@@ -237,6 +234,7 @@ impl Reactor {
             started: Instant::now(),
             stopped: false,
             traffic: Traffic::default(),
+            io_bytes: 0,
         })
     }
 
@@ -296,6 +294,7 @@ impl Reactor {
     /// handshake answer or pong) its write turn this turn, as router output gets one.
     fn read(&mut self, token: Token, now: Instant) {
         self.read_some(token, now);
+        self.settle_io(token);
         if let Some(conn) = self.connections.get(token.0)
             && !conn.closing
             && conn.transport.establishing()
@@ -304,16 +303,29 @@ impl Reactor {
         }
     }
 
-    /// Reads until the socket is drained, the router wants the link closed, or the turn's share
-    /// is used up.
+    /// Reads until the socket is drained, the router wants the link closed or not read (see
+    /// [`Router::may_read`]), or the turn's share is used up.
+    ///
+    /// A connection whose unwritten output passes the router's pause mark is not read until
+    /// writes bring it below half: deliveries stop at a lower mark, so what goes past it are
+    /// replies to the client's own requests (PINGRESP, PUBACK, SUBACK…) when it sends without
+    /// reading, and without this pause they would grow the broker's memory as fast as it sends.
     fn read_some(&mut self, token: Token, now: Instant) {
+        let pause_at = self.router.read_pause_output();
         let Some(conn) = self.connections.get_mut(token.0) else {
             return;
         };
         let link = conn.link;
+        if conn.feed_pending(&mut self.router, now) && self.router.wants_close(link) {
+            return;
+        }
         for _ in 0..READS_PER_TURN {
-            if self.router.output(link).len() >= READ_PAUSE_OUTPUT {
+            if self.router.output(link).len() >= pause_at {
                 conn.reads_paused = true;
+                return;
+            }
+            if !self.router.may_read(link) {
+                // Handed back by `Router::take_resumed` when it may be read again.
                 return;
             }
             let received = &mut self.traffic.bytes_received;
@@ -334,6 +346,27 @@ impl Reactor {
         self.continue_reading.push((token, link));
     }
 
+    /// Brings the connections' total held in memory up to date with this one's.
+    fn settle_io(&mut self, token: Token) {
+        if let Some(conn) = self.connections.get_mut(token.0) {
+            let footprint = conn.footprint();
+            self.io_bytes = self.io_bytes.saturating_sub(conn.charged) + footprint;
+            conn.charged = footprint;
+        }
+    }
+
+    /// Tells the router what the connections hold, which assesses the memory budget, and reads
+    /// again the links it lets be read again.
+    fn settle_memory(&mut self, now: Instant) {
+        self.router.set_io_memory(self.io_bytes, now);
+        let mut resumed = mem::take(&mut self.ready);
+        self.router.take_resumed(&mut resumed);
+        for r in resumed.drain(..) {
+            self.continue_reading.push((Token(r.token), r.link));
+        }
+        self.ready = resumed;
+    }
+
     /// Queues a connection for removal at the end of the turn.
     fn doom(&mut self, token: Token, link: LinkId, ending: Ending) {
         if let Some(conn) = self.connections.get_mut(token.0) {
@@ -350,6 +383,7 @@ impl Reactor {
                 _ => continue, // already removed: doomed twice in one turn
             }
             let mut conn = self.connections.remove(token.0);
+            self.io_bytes = self.io_bytes.saturating_sub(conn.charged);
             if let Some(open) = self.open_in_group.get_mut(conn.group) {
                 *open = open.saturating_sub(1);
                 self.open_total = self.open_total.saturating_sub(1);

@@ -24,6 +24,11 @@ use mio::net::{TcpStream, UnixStream};
 #[cfg(feature = "tls")]
 use native_tls::{HandshakeError, MidHandshakeTlsStream, TlsAcceptor, TlsConnector, TlsStream};
 
+/// OpenSSL's state for one connection with its read and write record buffers (16 KiB each
+/// and more), rounded up.
+#[cfg(feature = "tls")]
+const TLS_CONNECTION_COST: usize = 48 * 1024;
+
 #[derive(Debug)]
 pub(crate) enum Transport {
     Plain(TcpStream),
@@ -66,6 +71,18 @@ impl Transport {
             Ok(tls) => Ok(Transport::Tls(Box::new(tls))),
             Err(HandshakeError::WouldBlock(mid)) => Ok(Transport::Handshaking(Box::new(mid))),
             Err(HandshakeError::Failure(e)) => Err(handshake_failed(&e)),
+        }
+    }
+
+    /// What this transport holds in memory beyond its record, for the memory budget: for TLS
+    /// the library's connection state and record buffers, for WebSockets the frame buffers.
+    pub(crate) fn footprint(&self) -> usize {
+        match self {
+            #[cfg(feature = "tls")]
+            Transport::Handshaking(_) | Transport::Tls(_) => TLS_CONNECTION_COST,
+            #[cfg(feature = "websockets")]
+            Transport::WebSocket(ws) => ws.footprint(),
+            _ => 0,
         }
     }
 

@@ -116,6 +116,14 @@ pub(crate) struct WebSocket {
 }
 
 impl WebSocket {
+    /// Its record, its buffers and what the transport under it holds.
+    pub(crate) fn footprint(&self) -> usize {
+        let buffers = [&self.request, &self.early, &self.out, &self.control_out];
+        size_of::<WebSocket>()
+            + buffers.iter().map(|b| b.capacity()).sum::<usize>()
+            + self.inner.footprint()
+    }
+
     pub(crate) fn new(inner: Transport, settings: Arc<WsSettings>, peer: Peer) -> WebSocket {
         WebSocket {
             inner,

@@ -30,9 +30,25 @@ impl Router {
             // Before any answer, refusals included: they too must fit [MQTT-3.1.2-24].
             link.limits = client_limits(&connect.properties);
         }
-        if self.links.get(key).is_some_and(|link| link.over_limit) {
-            self.refuse_connect(key, Refusal::TooManyConnections);
-            return;
+        // A client coming back to its session is let in even at the memory limit: taking its
+        // queue is what frees the memory, and it costs only its connection.
+        let resumes = !connect.clean_start
+            && (self.session_by_client_id).contains_key(connect.client_id.as_str());
+        match self.links.get(key).and_then(|link| link.over_limit) {
+            Some(Refusal::OutOfMemory) if resumes => {}
+            Some(refusal) => {
+                if refusal == Refusal::OutOfMemory {
+                    self.count_connection_refused_for_memory();
+                }
+                self.refuse_connect(key, refusal);
+                return;
+            }
+            None if !resumes && self.memory_full() => {
+                self.count_connection_refused_for_memory();
+                self.refuse_connect(key, Refusal::OutOfMemory);
+                return;
+            }
+            None => {}
         }
         if let Some(method) = &connect.properties.authentication_method {
             log::debug!("Authentication method {method:?} is not supported");

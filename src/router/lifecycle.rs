@@ -38,6 +38,10 @@ pub(super) enum Ending {
     SlowConsumer,
     /// A reload's files no longer accept the client's login (mosquitto's re-check on SIGHUP).
     NoLongerAuthorised,
+    /// A 3.x client's QoS 1/2 PUBLISH came at the memory limit: 3.x has no negative
+    /// acknowledgement, so the connection closes without one [MQTT-3.3.5-2] and the client
+    /// sends the message again once it is back.
+    OutOfMemory,
     Lost(LinkLoss),
 }
 
@@ -60,7 +64,7 @@ impl Ending {
             Ending::TakenOver => Some(ReasonCode::SESSION_TAKEN_OVER),
             Ending::KeepaliveTimeout => Some(ReasonCode::KEEP_ALIVE_TIMEOUT),
             Ending::ServerShutdown => Some(ReasonCode::SERVER_SHUTTING_DOWN),
-            Ending::SlowConsumer => Some(ReasonCode::QUOTA_EXCEEDED),
+            Ending::SlowConsumer | Ending::OutOfMemory => Some(ReasonCode::QUOTA_EXCEEDED),
             Ending::NoLongerAuthorised => Some(ReasonCode::NOT_AUTHORIZED),
             _ => None,
         }
@@ -92,6 +96,9 @@ impl Ending {
             Ending::Refused(why) => Some(format!("refused: {why}")),
             Ending::ConnectTimeout => Some("closed: no CONNECT within the connect timeout".into()),
             Ending::Violation { why, .. } => Some(format!("protocol error: {why}")),
+            Ending::OutOfMemory => {
+                Some("closed: memory_limit reached, its PUBLISH is not acknowledged".into())
+            }
             Ending::Lost(LinkLoss::Io(error)) => Some(format!("socket error: {error}")),
             Ending::ServerShutdown | Ending::Lost(LinkLoss::Shutdown) => {
                 Some("closed: broker shutting down".into())
@@ -214,6 +221,7 @@ impl Router {
         let Some(session) = self.sessions.try_remove(session_key) else {
             return;
         };
+        self.memory.entries = self.memory.entries.saturating_sub(session.charged_entries);
         self.subscriptions.remove_subscriber(session_key);
         self.shared.remove_session(session_key);
         self.session_by_client_id.remove(&session.client_id);

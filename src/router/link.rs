@@ -102,8 +102,14 @@ pub struct Link {
     pub penalty_served: bool,
     /// What was written to this link, for the `$SYS` counters.
     pub sent: Sent,
-    /// Accepted over a connection limit: its CONNECT is answered with a refusal.
-    pub over_limit: bool,
+    /// Accepted over a connection limit: its CONNECT is answered with this refusal.
+    pub over_limit: Option<super::refusal::Refusal>,
+    /// The output capacity counted against the memory budget (see `memory_use`).
+    pub charged_output: usize,
+    /// It has sent a PUBLISH: the memory budget's backpressure pauses such links.
+    pub published: bool,
+    /// Not read until the memory budget's episode lets publishers be read again.
+    pub paused_for_memory: bool,
 }
 
 /// Packets written to one link: added to the router's totals when the link goes.
@@ -154,7 +160,10 @@ impl Link {
             held: None,
             penalty_served: false,
             sent: Sent::default(),
-            over_limit: false,
+            over_limit: None,
+            charged_output: 0,
+            published: false,
+            paused_for_memory: false,
         }
     }
 
@@ -188,8 +197,10 @@ impl Link {
         }
     }
 
-    pub fn has_room(&self) -> bool {
-        self.output.len() < OUTPUT_HIGH_WATER
+    /// Whether a delivery may go into the output now; `high_water` is [`OUTPUT_HIGH_WATER`],
+    /// or less while the broker is short of memory.
+    pub fn has_room(&self, high_water: usize) -> bool {
+        self.output.len() < high_water
     }
 
     /// The client id for log lines, or "<unknown>" before CONNECT.

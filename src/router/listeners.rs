@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::link::Link;
+use super::refusal::Refusal;
 use super::{LinkId, Router};
 use crate::config::{Config, ListenerOptions};
 use crate::protocol::{QoS, Will};
@@ -199,7 +200,17 @@ impl Router {
         if let Some(key) = self.live(link)
             && let Some(link) = self.links.get_mut(key)
         {
-            link.over_limit = true;
+            link.over_limit = Some(Refusal::TooManyConnections);
+        }
+    }
+
+    /// The reactor accepted `link` while the broker is at its `memory_limit`: its CONNECT is
+    /// answered with a refusal, as one over `max_connections` is.
+    pub fn refuse_connect_for_memory(&mut self, link: LinkId) {
+        if let Some(key) = self.live(link)
+            && let Some(link) = self.links.get_mut(key)
+        {
+            link.over_limit = Some(Refusal::OutOfMemory);
         }
     }
 

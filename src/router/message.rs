@@ -1,7 +1,7 @@
 //! An application message as the broker stores and forwards it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::protocol::{Properties, Publish, QoS, Will};
@@ -25,7 +25,51 @@ pub struct Message {
     pub expires_at: Option<Instant>,
     /// The message's number in the persistence store once it has been written there.
     pub stored: StoreMark,
+    /// Its bytes, counted against the memory budget for as long as any holder keeps it.
+    pub charge: Charge,
 }
+
+/// A message's share of the memory budget (`memory_limit`): added when the router takes the
+/// message, taken back when the last queue, window or store holding it lets go. Counting at
+/// the message rather than at each holder counts a message fanned out to a thousand queues
+/// once, as it is held once. Atomic only because the host program may hold a message on
+/// another thread; the router alone charges.
+#[derive(Debug, Default)]
+pub struct Charge(Option<(Arc<AtomicUsize>, usize)>);
+
+impl Charge {
+    pub fn new(meter: &Arc<AtomicUsize>, bytes: usize) -> Charge {
+        meter.fetch_add(bytes, Ordering::Relaxed);
+        Charge(Some((Arc::clone(meter), bytes)))
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        if let Some((meter, bytes)) = &self.0 {
+            meter.fetch_sub(*bytes, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A copy is held separately, so it is counted again.
+impl Clone for Charge {
+    fn clone(&self) -> Charge {
+        match &self.0 {
+            Some((meter, bytes)) => Charge::new(meter, *bytes),
+            None => Charge(None),
+        }
+    }
+}
+
+/// What a message costs is not part of what it is.
+impl PartialEq for Charge {
+    fn eq(&self, _: &Charge) -> bool {
+        true
+    }
+}
+
+impl Eq for Charge {}
 
 /// The number a message was written to the persistence store under, 0 before it is: the
 /// store writes a message once however many sessions hold it. Atomic only so that a message
@@ -113,7 +157,32 @@ impl Message {
             properties,
             expires_at,
             stored: StoreMark::default(),
+            charge: Charge::default(),
         }
+    }
+
+    /// The bytes this message holds: its own record, the shared topic and payload (with their
+    /// reference counts), and its properties when it has any.
+    pub fn footprint(&self) -> usize {
+        const ARC_COUNTS: usize = 2 * size_of::<usize>();
+        let properties = if self.properties.is_empty() {
+            0
+        } else {
+            // The user properties and the rest, roughly; they are rare and small.
+            256 + self
+                .properties
+                .user_properties
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 64)
+                .sum::<usize>()
+        };
+        size_of::<Message>()
+            + ARC_COUNTS
+            + self.topic.len()
+            + ARC_COUNTS
+            + self.payload.len()
+            + ARC_COUNTS
+            + properties
     }
 
     /// The QoS a delivery through a subscription granted `granted` goes at: the lower of the

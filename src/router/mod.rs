@@ -19,6 +19,8 @@ mod invariants;
 mod lifecycle;
 mod link;
 mod listeners;
+pub mod memory;
+mod memory_use;
 mod message;
 mod outbound;
 pub mod persist;
@@ -45,6 +47,8 @@ mod tests;
 mod tests_auth;
 #[cfg(test)]
 mod tests_limits;
+#[cfg(test)]
+mod tests_memory;
 #[cfg(test)]
 mod tests_options;
 #[cfg(test)]
@@ -80,7 +84,7 @@ pub use message::Message;
 pub use restore::{Clocks, Restored};
 use retain::RetainedStore;
 pub use session::Queued;
-pub use stats::Stats;
+pub use stats::{MemoryPressure, Stats};
 
 /// Traffic since the broker started, for the statistics. Each is one addition where it
 /// happens; what links and sessions count themselves is added here when they go.
@@ -178,6 +182,8 @@ pub struct Router {
     hooks: Option<Box<hooks::Hooks>>,
     /// Messages accepted for routing, since start.
     pub(crate) counters: Counters,
+    /// What the router holds for its clients, against `memory_limit`.
+    memory: memory_use::MemoryUse,
 }
 
 impl Router {
@@ -209,6 +215,7 @@ impl Router {
             stored_sessions: BTreeSet::new(),
             hooks: None,
             counters: Counters::default(),
+            memory: memory_use::MemoryUse::new(config.memory_limit),
         }
     }
 
@@ -238,11 +245,22 @@ impl Router {
                 Ok(Some((packet, length))) => {
                     consumed += length;
                     self.counters.packets_received += 1;
+                    let publish = matches!(packet, Packet::Publish(_));
                     if let Packet::Publish(publish) = &packet {
                         self.counters.publish_received += 1;
                         self.counters.publish_bytes_received += publish.payload.len() as u64;
+                        // In-process links hand over whole packets and cannot be paused.
+                        link.published = !matches!(link.peer, Peer::Bridge(_) | Peer::Host);
                     }
                     self.handle_packet(key, packet);
+                    if publish && self.memory.budget.limit() > 0 {
+                        self.assess_memory();
+                        // The rest of what was read waits with the reactor until publishers
+                        // are read again, so one large read does not run past the budget.
+                        if self.input_waits(key) {
+                            return consumed;
+                        }
+                    }
                 }
                 Err(error) => {
                     self.reject_input(key, error);
@@ -275,6 +293,7 @@ impl Router {
         } else {
             link.output.drain(..written);
         }
+        memory_use::settle_output(&mut self.memory.outputs, link);
         if let Some(session) = link.session {
             self.pump(session);
         }
@@ -298,6 +317,7 @@ impl Router {
         };
         self.end_link(key, Ending::Lost(loss));
         let link = self.links.remove(key);
+        self.memory.outputs = self.memory.outputs.saturating_sub(link.charged_output);
         let retired = &mut self.counters.retired_sent;
         retired.packets += link.sent.packets;
         retired.publishes += link.sent.publishes;
@@ -356,10 +376,14 @@ impl Router {
         while let Some(session_key) = self.session_deadlines.pop_due(now) {
             self.session_timer(session_key);
         }
-        [self.deadlines.next(), self.session_deadlines.next()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.deadlines.next(),
+            self.session_deadlines.next(),
+            self.memory_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Takes a configuration read afresh (SIGHUP). The listeners stay as they were bound; every
@@ -376,6 +400,7 @@ impl Router {
         let listeners = std::mem::take(&mut self.config.listeners);
         self.config = config.clone();
         self.config.listeners = listeners;
+        self.set_memory_limit(config.memory_limit);
     }
 
     /// Publishes a message the broker itself originates (its log lines on
@@ -498,7 +523,7 @@ impl Router {
 
     fn mark_ready(&mut self, key: usize) {
         if let Some(link) = self.links.get_mut(key) {
-            publish::mark_ready(&mut self.ready, link, key);
+            publish::mark_ready(&mut self.ready, &mut self.memory.outputs, link, key);
         }
     }
 

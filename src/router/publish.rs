@@ -7,6 +7,7 @@ use log::debug;
 
 use super::access::may_read;
 use super::link::{Link, LinkState};
+use super::memory_use;
 use super::message::Message;
 use super::outbound::{Unsent, write_publish};
 use super::publish_checks::publish_refusal;
@@ -15,6 +16,9 @@ use super::session::{Enqueued, Flight, Queued, Session};
 use super::{LinkId, Ready, Router};
 use crate::config::Config;
 use crate::protocol::{Packet, PacketId, PubResponse, Publish, PublishHeader, QoS, ReasonCode};
+
+/// Queue entries an empty queue keeps room for; beyond this its room is given back.
+const QUEUE_KEPT_ROOM: usize = 64;
 
 impl Router {
     pub(super) fn handle_publish(&mut self, key: usize, mut publish: Publish) {
@@ -54,6 +58,13 @@ impl Router {
         if !self.authorise_publish(key, session_key, &publish) {
             return;
         }
+        if publish.qos != QoS::AtMostOnce
+            && !self.is_qos2_resend(session_key, &publish)
+            && self.refuse_for_memory()
+        {
+            self.refuse_publish_for_memory(key, &publish);
+            return;
+        }
         let now = self.now;
         match (publish.qos, publish.packet_id) {
             (QoS::AtMostOnce, _) => {
@@ -76,6 +87,46 @@ impl Router {
                 self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
             }
         }
+    }
+
+    /// A QoS 2 PUBLISH sent again before its PUBREL: accepted before, so never refused now.
+    fn is_qos2_resend(&self, session_key: usize, publish: &Publish) -> bool {
+        publish.qos == QoS::ExactlyOnce
+            && publish.packet_id.is_some_and(|id| {
+                self.sessions
+                    .get(session_key)
+                    .is_some_and(|session| session.inbound_qos2.contains(id.get()))
+            })
+    }
+
+    /// At the memory limit a QoS 1/2 PUBLISH is not taken: an MQTT 5 client gets PUBACK or
+    /// PUBREC 0x97 (Quota exceeded), which ends the exchange [MQTT-4.3.3-4] and leaves the
+    /// client free to send it again; a 3.x client has no way to be told, so its connection is
+    /// closed without an acknowledgement [MQTT-3.3.5-2].
+    fn refuse_publish_for_memory(&mut self, key: usize, publish: &Publish) {
+        let Some(link) = self.links.get(key) else {
+            return;
+        };
+        debug!(
+            "memory_limit: QoS {} PUBLISH from {} on {} refused",
+            publish.qos.bits(),
+            link.name(),
+            publish.topic
+        );
+        if !link.version.is_v5() {
+            self.end_link(key, super::lifecycle::Ending::OutOfMemory);
+            return;
+        }
+        let Some(id) = publish.packet_id else {
+            return;
+        };
+        let mut response = PubResponse::new(id);
+        response.reason = ReasonCode::QUOTA_EXCEEDED;
+        let packet = match publish.qos {
+            QoS::ExactlyOnce => Packet::PubRec(response),
+            _ => Packet::PubAck(response),
+        };
+        self.send(key, &packet);
     }
 
     /// [MQTT-4.3.3-2] Delivered once on first receipt ("method B"); a re-sent PUBLISH with the
@@ -178,12 +229,13 @@ impl Router {
     /// session at the highest granted QoS (3.1.1 section 3.3.5), and to one member of each
     /// matching shared subscription group. With `allow_duplicate_messages`, a 3.x session
     /// gets one copy per matching subscription instead, as mosquitto sends them.
-    pub(super) fn route(&mut self, message: Arc<Message>, publisher: Option<usize>) {
+    pub(super) fn route(&mut self, mut message: Arc<Message>, publisher: Option<usize>) {
         self.counters.messages_received += 1;
+        self.memory.charge(&mut message);
         if self.has_hooks() {
             self.observe_message(&message, publisher);
         }
-        let replaced = if message.retain {
+        let replaced = if message.retain && self.may_retain(&message) {
             let replaced = self.retained.update(&message);
             self.journal_retained(&message, replaced.as_ref());
             replaced
@@ -216,8 +268,29 @@ impl Router {
         self.route_shared(&message, publisher);
     }
 
+    /// Whether a retained message may be stored: at the memory limit, only one that does not
+    /// grow the store (it clears a topic, or replaces a message at least its size) is.
+    fn may_retain(&mut self, message: &Message) -> bool {
+        if self.memory.budget.limit() == 0 || message.payload.is_empty() {
+            return true;
+        }
+        let replaces = self.retained.get(&message.topic);
+        if replaces.is_some_and(|old| old.footprint() >= message.footprint()) {
+            return true;
+        }
+        if !self.refuse_for_memory() {
+            return true;
+        }
+        debug!(
+            "memory_limit: retained message on {} not stored",
+            message.topic
+        );
+        false
+    }
+
     /// Sends `item` to the session now if its link has room and the window allows, else queues
-    /// it. Order is kept: nothing overtakes a non-empty queue.
+    /// it. Order is kept: nothing overtakes a non-empty queue. At the memory limit a QoS 0
+    /// message that would have to wait is dropped instead.
     pub(super) fn deliver(&mut self, session_key: usize, item: Queued) {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
@@ -228,6 +301,7 @@ impl Router {
         if self.has_hooks() && !self.delivery_allowed(session_key, &item.message.topic) {
             return;
         }
+        let high_water = self.output_high_water();
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
@@ -235,38 +309,49 @@ impl Router {
             .link
             .and_then(|key| self.links.get_mut(key).map(|link| (key, link)))
             .filter(|(_, link)| link.state == LinkState::Connected);
-        match link {
+        // Whether it waits for a connected client, rather than for one to come back.
+        let online = match link {
             Some((key, link))
                 if session.queue.is_empty()
-                    && link.has_room()
+                    && link.has_room(high_water)
                     && (item.qos == QoS::AtMostOnce || !session.window_full()) =>
             {
                 transmit(session, link, item, self.now);
-                mark_ready(&mut self.ready, link, key);
-            }
-            Some(_) => {
-                // A connected client that has stopped taking: `slow_consumer_timeout` counts
-                // from its first drop.
-                if enqueue(session, item, &self.config)
-                    && session.full_since.is_none()
-                    && let Some(timeout) = self.config.slow_consumer_timeout
-                {
-                    session.full_since = Some(self.now);
-                    self.session_deadlines.push(self.now + timeout, session_key);
-                }
+                mark_ready(&mut self.ready, &mut self.memory.outputs, link, key);
+                return;
             }
             None if item.qos == QoS::AtMostOnce
                 && !self.config.queue_qos0_offline
-                && !session.queue_qos0 => {}
-            None => {
-                enqueue(session, item, &self.config);
+                && !session.queue_qos0 =>
+            {
+                return;
             }
+            Some(_) => true,
+            None => false,
+        };
+        if self.drop_waiting_qos0(&item) {
+            return;
         }
+        let Some(session) = self.sessions.get_mut(session_key) else {
+            return;
+        };
+        // A connected client that has stopped taking: `slow_consumer_timeout` counts from its
+        // first drop.
+        if enqueue(session, item, &self.config)
+            && online
+            && session.full_since.is_none()
+            && let Some(timeout) = self.config.slow_consumer_timeout
+        {
+            session.full_since = Some(self.now);
+            self.session_deadlines.push(self.now + timeout, session_key);
+        }
+        memory_use::settle_entries(&mut self.memory.entries, session);
     }
 
     /// Moves queued messages into the link's output while it has room and the window allows;
     /// expired messages are dropped on the way [MQTT-3.3.2-5].
     pub(super) fn pump(&mut self, session_key: usize) {
+        let high_water = self.output_high_water();
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
@@ -280,7 +365,7 @@ impl Router {
             return;
         }
         let mut sent = false;
-        while link.has_room() {
+        while link.has_room(high_water) {
             let Some(front) = session.queue.front() else {
                 break;
             };
@@ -312,12 +397,17 @@ impl Router {
                 session,
                 link,
                 &mut self.retained,
-                (self.now, upgrade),
+                (self.now, upgrade, high_water),
                 &mut allowed,
             );
+            // A queue that once held many messages gives their room back once it is empty.
+            if session.queue.capacity() > QUEUE_KEPT_ROOM {
+                session.queue = std::collections::VecDeque::new();
+            }
         }
+        memory_use::settle_entries(&mut self.memory.entries, session);
         if sent {
-            mark_ready(&mut self.ready, link, key);
+            mark_ready(&mut self.ready, &mut self.memory.outputs, link, key);
         }
     }
 
@@ -423,7 +513,10 @@ fn enqueue(session: &mut Session, item: Queued, config: &Config) -> bool {
     }
 }
 
-pub(super) fn mark_ready(ready: &mut Vec<Ready>, link: &mut Link, key: usize) {
+/// Puts the link in the ready list once, and counts its output against the memory budget: every
+/// write to a link's output is followed by this call.
+pub(super) fn mark_ready(ready: &mut Vec<Ready>, outputs: &mut usize, link: &mut Link, key: usize) {
+    memory_use::settle_output(outputs, link);
     if !link.ready {
         link.ready = true;
         ready.push(Ready {

@@ -30,6 +30,8 @@ pub enum Refusal {
     ByHost(ReasonCode),
     /// The connection came in over `max_connections` or `max_connections_total`.
     TooManyConnections,
+    /// The broker is at its `memory_limit`.
+    OutOfMemory,
 }
 
 impl Refusal {
@@ -63,7 +65,7 @@ impl Refusal {
                 ConnectReturnCode::NotAuthorized,
                 ReasonCode::PACKET_TOO_LARGE,
             ),
-            Refusal::TooManyConnections => (
+            Refusal::TooManyConnections | Refusal::OutOfMemory => (
                 ConnectReturnCode::ServerUnavailable,
                 ReasonCode::QUOTA_EXCEEDED,
             ),
@@ -104,6 +106,7 @@ impl Refusal {
             Refusal::WillTooLarge => "will payload larger than message_size_limit",
             Refusal::ByHost(_) => "refused by the host program",
             Refusal::TooManyConnections => "max_connections exceeded",
+            Refusal::OutOfMemory => "memory_limit reached",
         }
     }
 }

@@ -14,7 +14,7 @@ use log::warn;
 
 use super::Router;
 use super::lifecycle::offline_lifetime;
-use super::message::Message;
+use super::message::{Charge, Message};
 use super::session::{Flight, Queued, Session};
 use super::shared::{self, Member};
 use crate::protocol::{
@@ -73,6 +73,7 @@ impl Router {
             clocks,
             made: HashMap::new(),
             failed: 0,
+            meter: self.memory.meter(),
         };
         for id in image.retained.values() {
             match messages.get(*id) {
@@ -169,6 +170,7 @@ impl Router {
         // Journaling starts now: what was loaded is already in the store.
         session.store_id = id;
         let pending_will = session.pending_will.as_ref().map(|p| p.0);
+        super::memory_use::settle_entries(&mut self.memory.entries, &mut session);
         let key = self.sessions.insert(session);
         self.stored_sessions.insert(key);
         self.session_by_client_id.insert(client_id, key);
@@ -218,6 +220,8 @@ impl Router {
 /// The stored messages turned into shared router messages, each once.
 struct Messages<'a> {
     image: &'a Image,
+    /// The memory budget's meter each message made is charged to, when there is a budget.
+    meter: Option<Arc<std::sync::atomic::AtomicUsize>>,
     clocks: Clocks,
     made: HashMap<u64, Option<Arc<Message>>>,
     /// Stored messages refused: expired, or properties that do not decode.
@@ -234,7 +238,12 @@ impl Messages<'_> {
             .messages
             .get(&id)
             .and_then(|stored| message(stored, &self.clocks))
-            .map(Arc::new);
+            .map(|mut message| {
+                if let Some(meter) = &self.meter {
+                    message.charge = Charge::new(meter, message.footprint());
+                }
+                Arc::new(message)
+            });
         self.failed += usize::from(made.is_none());
         self.made.insert(id, made.clone());
         made

@@ -89,17 +89,18 @@ impl Router {
 /// Moves retained messages from the session's backlogs into the link's output while it has
 /// room and, for QoS 1 and 2, the in-flight window allows. Returns whether anything was sent.
 /// Expired messages met on the way are skipped and removed from the store. `upgrade` is
-/// `upgrade_outgoing_qos`; `allowed` is the host program's delivery hook.
+/// `upgrade_outgoing_qos`; `high_water` the output the link may fill; `allowed` is the host
+/// program's delivery hook.
 pub(super) fn drain_backlog(
     session: &mut Session,
     link: &mut Link,
     retained: &mut RetainedStore,
-    (now, upgrade): (Instant, bool),
+    (now, upgrade, high_water): (Instant, bool, usize),
     allowed: &mut dyn FnMut(&Session, &str) -> bool,
 ) -> bool {
     let mut sent = false;
     let mut expired = Vec::new();
-    while link.has_room() {
+    while link.has_room(high_water) {
         let window_full = session.window_full();
         let Some(backlog) = session.retained_backlog.front_mut() else {
             break;

@@ -135,6 +135,8 @@ pub struct Session {
     pub last_entry: u64,
     /// What changed since the store last took this session's changes.
     pub journal: Vec<Change>,
+    /// The queue and window room counted against the memory budget (see `memory_use`).
+    pub charged_entries: usize,
 }
 
 impl Session {
@@ -165,6 +167,7 @@ impl Session {
             store_id: 0,
             last_entry: 0,
             journal: Vec::new(),
+            charged_entries: 0,
         }
     }
 
@@ -276,6 +279,28 @@ impl Session {
         }
         self.queue.push_back(item);
         outcome
+    }
+
+    /// Drops every queued QoS 0 message, for the memory budget; returns how many.
+    pub fn shed_qos0(&mut self) -> usize {
+        if self.queued_qos0 == 0 {
+            return 0;
+        }
+        let mut shed = Vec::new();
+        self.queue.retain(|item| {
+            let keep = item.qos != QoS::AtMostOnce;
+            if !keep {
+                shed.push((item.entry, item.message.payload.len()));
+            }
+            keep
+        });
+        for &(entry, bytes) in &shed {
+            self.queued_bytes -= bytes;
+            self.journal_unqueue(entry);
+        }
+        self.queued_qos0 = 0;
+        self.dropped += shed.len() as u64;
+        shed.len()
     }
 
     pub fn dequeue(&mut self) -> Option<Queued> {

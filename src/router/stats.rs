@@ -7,6 +7,7 @@ use std::mem::size_of;
 use std::time::Duration;
 
 use super::link::{Link, LinkState};
+pub use super::memory::Pressure as MemoryPressure;
 use super::message::Message;
 use super::session::{Queued, Session};
 use super::{HOST_CLIENT_PREFIX, Peer, Router};
@@ -65,6 +66,21 @@ pub struct Stats {
     /// Bytes the broker holds in its buffers, queues, sessions and retained messages, by its
     /// own count (what it allocates for them, not what the allocator adds).
     pub heap_current: u64,
+    /// `memory_limit` in bytes; 0 when there is none.
+    pub memory_limit: u64,
+    /// The bytes counted against `memory_limit`: what grows with clients (messages, queues,
+    /// buffers, connections, sessions, subscriptions), by the broker's own count.
+    pub memory_used: u64,
+    /// How close the broker is to `memory_limit`.
+    pub memory_pressure: MemoryPressure,
+    /// Times the broker came near `memory_limit` since start.
+    pub memory_episodes: u64,
+    /// QoS 0 deliveries dropped for memory since start.
+    pub memory_dropped: u64,
+    /// QoS 1/2 publishes refused, and retained messages not stored, for memory since start.
+    pub memory_refused_publishes: u64,
+    /// Connections refused for memory since start.
+    pub memory_refused_connections: u64,
 }
 
 impl Router {
@@ -72,6 +88,7 @@ impl Router {
     pub fn stats(&self) -> Stats {
         let network = |peer: &Peer| !matches!(peer, Peer::Bridge(_) | Peer::Host);
         let own = |session: &Session| session.client_id.starts_with(HOST_CLIENT_PREFIX);
+        let memory = self.memory_counters();
         let mut stats = Stats {
             subscriptions: self.subscriptions.len() as u64,
             shared_subscriptions: self.shared.len() as u64,
@@ -85,6 +102,13 @@ impl Router {
             publish_sent: self.counters.retired_sent.publishes,
             publish_bytes_sent: self.counters.retired_sent.publish_bytes,
             publish_dropped: self.counters.retired_dropped,
+            memory_limit: self.memory_limit() as u64,
+            memory_used: self.memory_used() as u64,
+            memory_pressure: self.memory_pressure(),
+            memory_episodes: memory.episodes,
+            memory_dropped: memory.dropped,
+            memory_refused_publishes: memory.refused_publishes,
+            memory_refused_connections: memory.refused_connections,
             ..Stats::default()
         };
         let mut heap = 0;

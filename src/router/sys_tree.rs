@@ -56,6 +56,12 @@ fn values(c: &Stats) -> Vec<(&'static str, u64)> {
         ("shared_subscriptions/count", c.shared_subscriptions),
         ("retained messages/count", c.retained_messages),
         ("heap/current", c.heap_current),
+        ("memory/limit", c.memory_limit),
+        ("memory/used", c.memory_used),
+        ("memory/episodes", c.memory_episodes),
+        ("memory/dropped", c.memory_dropped),
+        ("memory/refused/publishes", c.memory_refused_publishes),
+        ("memory/refused/connections", c.memory_refused_connections),
     ]
 }
 
@@ -121,6 +127,8 @@ impl SysTree {
         for (name, value) in values(counters).into_iter().chain(maxima) {
             self.changed(format!("$SYS/broker/{name}"), value.to_string(), &mut out);
         }
+        let state = counters.memory_pressure.name().to_owned();
+        self.changed("$SYS/broker/memory/state".to_owned(), state, &mut out);
         self.update_loads(counters, now, &mut out);
         self.last = Some((counters.clone(), now));
         out

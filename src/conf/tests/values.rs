@@ -207,14 +207,18 @@ fn log_type_and_log_dest_accumulate_none_clears_all_sets_everything() {
 
 #[test]
 fn options_kept_for_later_issues_are_noted_with_file_and_line() {
-    let notes =
-        notes("memory_limit 100\nlistener 1883\nmax_connections 10\nallow_anonymous true\n");
+    let notes = notes(
+        "check_retain_source true\nlistener 1883\nmax_connections 10\nallow_anonymous true\n",
+    );
     assert_eq!(
         notes,
-        [format!("memory_limit ({MAIN}:1) is not supported yet")]
+        [format!(
+            "check_retain_source true ({MAIN}:1) is not supported yet"
+        )]
     );
     // The default value is what the broker does anyway: nothing to say; `$SYS` is applied.
-    let applied = "persistence false\nretain_available true\nsys_interval 0\nsys_interval 10\n";
+    let applied = "persistence false\nretain_available true\nsys_interval 0\nsys_interval 10\n\
+                   memory_limit 1000000\n";
     assert!(super::notes(applied).is_empty());
 }
 

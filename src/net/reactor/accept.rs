@@ -56,20 +56,31 @@ impl Reactor {
                     .get(group)
                     .is_some_and(|&open| open >= max)
             }) || self.max_total.is_some_and(|max| self.open_total >= max);
+            let over = if full {
+                Some(Over::Connections)
+            } else if self.router.memory_full() {
+                Some(Over::Memory)
+            } else {
+                None
+            };
             match listener.socket.accept() {
-                Ok((_, peer)) if full && self.refusing >= MAX_REFUSING => {
+                Ok((_, peer)) if over.is_some() && self.refusing >= MAX_REFUSING => {
                     // mosquitto's line; dropping the stream closes it before a byte is read.
+                    let why = over.map_or("", Over::limit);
                     info!(
                         target: CONNECTION_TARGET,
-                        "Client connection from {peer} denied: max_connections exceeded."
+                        "Client connection from {peer} denied: {why} exceeded."
                     );
                 }
-                Ok((stream, peer)) if full => {
+                Ok((stream, peer)) if let Some(over) = over => {
                     // Told why in its CONNACK rather than dropped, which clients retry at once.
+                    // At the memory limit a client coming back to its session is let in at
+                    // its CONNECT: taking its queue frees memory.
                     info!(
                         target: CONNECTION_TARGET,
-                        "New connection from {peer} on port {port} over max_connections: \
-                         its CONNECT will be refused."
+                        "New connection from {peer} on port {port} over {}: its CONNECT will \
+                         be refused.",
+                        over.limit()
                     );
                     let origin = Origin {
                         kind,
@@ -79,7 +90,10 @@ impl Reactor {
                         websocket: listener.websocket.clone(),
                     };
                     if let Some(link) = self.add_connection(stream, origin, peer, now) {
-                        self.router.refuse_connect_over_limit(link);
+                        match over {
+                            Over::Connections => self.router.refuse_connect_over_limit(link),
+                            Over::Memory => self.router.refuse_connect_for_memory(link),
+                        }
                         self.refusing += 1;
                     }
                 }
@@ -175,6 +189,7 @@ impl Reactor {
         }
         connection.writable_registered = establishing;
         entry.insert(connection);
+        self.settle_io(token);
         Some(link)
     }
 }
@@ -204,6 +219,23 @@ fn tcp_transport(
                 None
             }
         },
+    }
+}
+
+/// The limit a new connection came over.
+#[derive(Debug, Clone, Copy)]
+enum Over {
+    /// `max_connections` or `max_connections_total`.
+    Connections,
+    Memory,
+}
+
+impl Over {
+    fn limit(self) -> &'static str {
+        match self {
+            Over::Connections => "max_connections",
+            Over::Memory => "memory_limit",
+        }
     }
 }
 

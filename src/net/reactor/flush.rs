@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use mio::{Interest, Token};
 
-use super::{READ_PAUSE_OUTPUT, Reactor};
+use super::Reactor;
 use crate::net::listener::os_message;
 use crate::router::LinkLoss;
 
@@ -18,7 +18,10 @@ impl Reactor {
         let mut ready = mem::take(&mut self.ready);
         for r in &ready {
             match self.connections.get(r.token) {
-                Some(conn) if conn.link == r.link => self.flush_one(Token(r.token), now),
+                Some(conn) if conn.link == r.link => {
+                    self.flush_one(Token(r.token), now);
+                    self.settle_io(Token(r.token));
+                }
                 // The link is gone, or its slot now holds a newer connection.
                 _ => {}
             }
@@ -27,6 +30,7 @@ impl Reactor {
         self.ready = ready;
         for token in mem::take(&mut self.writable) {
             self.flush_one(token, now);
+            self.settle_io(token);
         }
     }
 
@@ -53,7 +57,8 @@ impl Reactor {
                 Err(e) => return self.doom(token, link, Some(LinkLoss::Io(os_message(&e)))),
             }
         }
-        if conn.reads_paused && self.router.output(link).len() < READ_PAUSE_OUTPUT / 2 {
+        if conn.reads_paused && self.router.output(link).len() < self.router.read_pause_output() / 2
+        {
             // Edge-triggered: what arrived while paused raised no event we acted on.
             conn.reads_paused = false;
             self.continue_reading.push((token, link));

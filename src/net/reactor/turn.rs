@@ -72,6 +72,7 @@ impl Reactor {
         self.host_pump(now);
         self.bridge_writes(now);
         self.remove_doomed(now);
+        self.settle_memory(now);
         // `log_dest topic`: this turn's log lines go to their $SYS topics.
         let router = &mut self.router;
         logging::publish_topic_lines(|topic, line| {

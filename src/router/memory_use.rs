@@ -1,0 +1,311 @@
+//! What the router holds for its clients, counted as it changes, and the memory budget's
+//! actions on the router's state (see `memory` for the policy).
+//!
+//! Counting must cost nothing per delivery and little per message, so nothing is scanned:
+//! messages count themselves while they live (`Charge`), a link's output and a session's
+//! queue and window are settled when they change (the capacity charged is kept beside them),
+//! and links, sessions, subscriptions and retained topics cost a fixed amount each, measured
+//! once and rounded up. The reactor adds what it holds per connection.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use log::{info, warn};
+
+use super::link::Link;
+use super::memory::{Budget, MemoryCounters, PATIENCE, Pressure, RELIEF_PERCENT, Turn};
+use super::message::{Charge, Message};
+use super::session::{Flight, Queued, Session};
+use super::{Ready, Router};
+use crate::protocol::{PacketId, QoS};
+
+/// A link's own record, its slab slot, its rules and its client id, rounded up.
+const LINK_COST: usize = size_of::<Link>() + 96;
+/// A session's record, its client id twice over (the session and the index by id), rounded up.
+const SESSION_COST: usize = size_of::<Session>() + 160;
+/// One subscription: its entry in the table and its filter's levels, rounded up.
+const SUBSCRIPTION_COST: usize = 192;
+/// One retained topic's node in the ordered store, beside the message itself.
+const RETAINED_TOPIC_COST: usize = 64;
+const QUEUED_COST: usize = size_of::<Queued>();
+const FLIGHT_COST: usize = size_of::<(PacketId, Flight)>();
+
+/// A link's output above this is not added to while the broker is under pressure: new
+/// deliveries wait in the session's queue, which holds a shared message instead of an encoded
+/// copy per link.
+const PRESSURE_OUTPUT_HIGH_WATER: usize = 16 * 1024;
+/// A link whose unwritten output is above this is not read while the broker is under pressure
+/// (see [`Router::read_pause_output`]).
+const PRESSURE_READ_PAUSE: usize = 64 * 1024;
+/// The same, without pressure: replies (PINGRESP, PUBACK) to a client that sends without
+/// reading would otherwise grow without bound.
+const READ_PAUSE: usize = 1024 * 1024;
+
+/// The router's share of the memory budget.
+#[derive(Debug, Default)]
+pub struct MemoryUse {
+    pub budget: Budget,
+    /// Bytes of the messages alive, shared with each message's `Charge`.
+    messages: Arc<AtomicUsize>,
+    /// Link output capacity, as last settled.
+    pub outputs: usize,
+    /// Session queue and window capacity, as last settled.
+    pub entries: usize,
+    /// What the reactor holds for its connections, as it last said.
+    io: usize,
+    /// Publishers not read during the episode, to read again at its end.
+    paused: Vec<Ready>,
+    /// Links to read again, for the reactor to take.
+    resumed: Vec<Ready>,
+}
+
+impl MemoryUse {
+    pub fn new(limit: usize) -> MemoryUse {
+        MemoryUse {
+            budget: Budget::new(limit),
+            ..MemoryUse::default()
+        }
+    }
+
+    /// Has `message` count against the budget from now on, when a budget is set. Only a
+    /// message not yet shared can be charged, which is every message the router takes.
+    pub fn charge(&self, message: &mut Arc<Message>) {
+        if self.budget.limit() > 0
+            && let Some(message) = Arc::get_mut(message)
+        {
+            message.charge = Charge::new(&self.messages, message.footprint());
+        }
+    }
+
+    /// What messages made outside `route` (restored from the store) are charged to, when a
+    /// budget is set.
+    pub fn meter(&self) -> Option<Arc<AtomicUsize>> {
+        (self.budget.limit() > 0).then(|| Arc::clone(&self.messages))
+    }
+}
+
+/// Brings the outputs' total up to date with `link`'s output buffer.
+pub fn settle_output(outputs: &mut usize, link: &mut Link) {
+    let capacity = link.output.capacity();
+    *outputs = outputs.saturating_sub(link.charged_output) + capacity;
+    link.charged_output = capacity;
+}
+
+/// Brings the entries' total up to date with `session`'s queue and window.
+pub fn settle_entries(entries: &mut usize, session: &mut Session) {
+    let capacity =
+        session.queue.capacity() * QUEUED_COST + session.inflight.capacity() * FLIGHT_COST;
+    *entries = entries.saturating_sub(session.charged_entries) + capacity;
+    session.charged_entries = capacity;
+}
+
+impl Router {
+    /// Bytes the broker holds for its clients, by its own count.
+    pub fn memory_used(&self) -> usize {
+        let m = &self.memory;
+        m.messages.load(Ordering::Relaxed)
+            + m.outputs
+            + m.entries
+            + m.io
+            + self.links.len() * LINK_COST
+            + self.sessions.len() * SESSION_COST
+            + self.subscriptions.len() * SUBSCRIPTION_COST
+            + self.retained.len() * RETAINED_TOPIC_COST
+    }
+
+    /// `memory_limit`, 0 for none.
+    pub fn memory_limit(&self) -> usize {
+        self.memory.budget.limit()
+    }
+
+    /// The budget's state now, for the statistics.
+    pub fn memory_pressure(&self) -> Pressure {
+        self.memory.budget.pressure(self.memory_used())
+    }
+
+    pub fn memory_counters(&self) -> MemoryCounters {
+        self.memory.budget.counters
+    }
+
+    /// The reactor's own share: its connections' buffers and transport state. Called once a
+    /// turn, after which the budget is assessed.
+    pub fn set_io_memory(&mut self, bytes: usize, now: Instant) {
+        self.now = now;
+        self.memory.io = bytes;
+        self.assess_memory();
+    }
+
+    /// Whether a new connection is to be refused for memory.
+    pub fn memory_full(&self) -> bool {
+        self.memory.budget.at_limit(self.memory_used())
+    }
+
+    /// Counts a connection refused for memory.
+    pub(super) fn count_connection_refused_for_memory(&mut self) {
+        self.memory.budget.counters.refused_connections += 1;
+    }
+
+    /// Unwritten output above which the reactor stops reading a link until writes bring it
+    /// below half: lower under pressure, so a client that sends without reading holds little.
+    pub fn read_pause_output(&self) -> usize {
+        if self.memory.budget.under_pressure() {
+            PRESSURE_READ_PAUSE
+        } else {
+            READ_PAUSE
+        }
+    }
+
+    /// Output above which a link takes no new deliveries, which wait in the session's queue.
+    pub(super) fn output_high_water(&self) -> usize {
+        if self.memory.budget.under_pressure() {
+            PRESSURE_OUTPUT_HIGH_WATER
+        } else {
+            super::link::OUTPUT_HIGH_WATER
+        }
+    }
+
+    /// Whether the reactor may read `link` now. A link that has published is not read while
+    /// an episode pauses publishers; it is handed back by [`Router::take_resumed`].
+    pub fn may_read(&mut self, id: super::LinkId) -> bool {
+        let pausing = self.memory.budget.pausing_publishers();
+        let Some(link) = self.live(id).and_then(|key| self.links.get_mut(key)) else {
+            return true;
+        };
+        if link.paused_for_memory {
+            return false;
+        }
+        if pausing && link.published {
+            link.paused_for_memory = true;
+            let token = link.token;
+            self.memory.paused.push(Ready { token, link: id });
+            return false;
+        }
+        true
+    }
+
+    /// Whether the link's remaining input is to wait: it published and publishers are paused.
+    pub(super) fn input_waits(&self, key: usize) -> bool {
+        self.memory.budget.pausing_publishers()
+            && self.links.get(key).is_some_and(|link| link.published)
+    }
+
+    /// Links paused earlier that may be read again; the reactor reads them without waiting
+    /// for an event, since what arrived meanwhile raised none it acted on.
+    pub fn take_resumed(&mut self, out: &mut Vec<Ready>) {
+        out.append(&mut self.memory.resumed);
+    }
+
+    /// Runs the budget with what is in use now: starts and ends episodes, gives up patience,
+    /// and at the limit sheds queued QoS 0 messages.
+    pub(super) fn assess_memory(&mut self) {
+        if self.memory.budget.limit() == 0 && !self.memory.budget.under_pressure() {
+            return;
+        }
+        let used = self.memory_used();
+        let limit = self.memory.budget.limit();
+        match self.memory.budget.assess(used, self.now) {
+            Some(Turn::Started) => warn!(
+                "memory_limit: {used} of {limit} bytes in use; publishers are not read until \
+                 it falls below {RELIEF_PERCENT}%"
+            ),
+            Some(Turn::PatienceOver) => {
+                warn!(
+                    "memory_limit: still {used} of {limit} bytes in use after {PATIENCE:?}; \
+                     publishers are read again, and at the limit QoS 0 messages are dropped, \
+                     QoS 1/2 publishes and new connections refused"
+                );
+                self.resume_paused();
+            }
+            Some(Turn::Ended { lasted, cost }) => {
+                info!(
+                    "memory_limit: back to {used} of {limit} bytes after {:.1} s; {} QoS 0 \
+                     messages dropped, {} publishes and {} connections refused",
+                    lasted.as_secs_f64(),
+                    cost.dropped,
+                    cost.refused_publishes,
+                    cost.refused_connections
+                );
+                self.resume_paused();
+            }
+            None => {}
+        }
+        if self.memory.budget.at_limit(used) {
+            self.shed_queued_qos0();
+        }
+    }
+
+    fn resume_paused(&mut self) {
+        for ready in std::mem::take(&mut self.memory.paused) {
+            if let Some(link) = self
+                .live(ready.link)
+                .and_then(|key| self.links.get_mut(key))
+            {
+                link.paused_for_memory = false;
+                self.memory.resumed.push(ready);
+            }
+        }
+    }
+
+    /// When the budget next needs assessing without any event: the end of its patience.
+    pub(super) fn memory_deadline(&self) -> Option<Instant> {
+        self.memory.budget.next_deadline()
+    }
+
+    /// Drops queued QoS 0 messages, the fullest queues first, until memory is back under the
+    /// shedding target or no queue has any.
+    fn shed_queued_qos0(&mut self) {
+        let target = self.memory.budget.shed_target();
+        let mut fullest: Vec<(usize, usize)> = self
+            .sessions
+            .iter()
+            .filter(|(_, session)| session.queued_qos0 > 0)
+            .map(|(key, session)| (session.queued_bytes, key))
+            .collect();
+        fullest.sort_unstable_by(|a, b| b.cmp(a));
+        for (_, key) in fullest {
+            if self.memory_used() < target {
+                break;
+            }
+            let Some(session) = self.sessions.get_mut(key) else {
+                continue;
+            };
+            let shed = session.shed_qos0();
+            session.queue.shrink_to_fit();
+            settle_entries(&mut self.memory.entries, session);
+            self.memory.budget.counters.dropped += shed as u64;
+        }
+    }
+
+    /// A QoS 0 delivery that would have to wait in a queue, at the limit: dropped instead.
+    pub(super) fn drop_waiting_qos0(&mut self, item: &Queued) -> bool {
+        if item.qos != QoS::AtMostOnce || self.memory.budget.limit() == 0 {
+            return false;
+        }
+        if !self.memory.budget.at_limit(self.memory_used()) {
+            return false;
+        }
+        self.memory.budget.counters.dropped += 1;
+        true
+    }
+
+    /// Whether a QoS 1/2 PUBLISH, or a retained message growing the store by `growth` bytes,
+    /// is to be refused for memory now; counts the refusal.
+    pub(super) fn refuse_for_memory(&mut self) -> bool {
+        if self.memory.budget.limit() == 0 {
+            return false;
+        }
+        self.assess_memory();
+        let refuse = self.memory.budget.at_limit(self.memory_used());
+        if refuse {
+            self.memory.budget.counters.refused_publishes += 1;
+        }
+        refuse
+    }
+
+    /// A reload's new limit.
+    pub(super) fn set_memory_limit(&mut self, limit: usize) {
+        self.memory.budget.set_limit(limit);
+        self.assess_memory();
+    }
+}
