@@ -219,8 +219,14 @@ pub struct Config {
     /// without taking any, is disconnected (`slow_consumer_timeout`, a minibroker option;
     /// MQTT 5 clients get DISCONNECT 0x97). `None`: never.
     pub slow_consumer_timeout: Option<Duration>,
-    /// Heap the broker may use, in bytes; 0 = no limit. Not applied yet.
+    /// The memory budget over what grows with clients, in bytes (`memory_limit`); 0 = none.
+    /// See `router::memory` for what is counted and what happens near it.
     pub memory_limit: usize,
+    /// The PUBLISH packets each network client may send a second, with their burst
+    /// (`publish_rate_limit`, a minibroker option); a client over it is not read for a while.
+    pub publish_rate: Option<crate::router::RateLimit>,
+    /// The same for payload bytes (`publish_byte_rate_limit`).
+    pub publish_byte_rate: Option<crate::router::RateLimit>,
     /// Client id prefixes that may connect; `None` = any (deprecated in mosquitto). Not applied
     /// yet.
     pub clientid_prefixes: Option<String>,
@@ -280,6 +286,8 @@ impl Default for Config {
             max_connections_total: None,
             slow_consumer_timeout: None,
             memory_limit: 0,
+            publish_rate: None,
+            publish_byte_rate: None,
             clientid_prefixes: None,
             per_listener_settings: false,
             security: SecurityOptions::default(),

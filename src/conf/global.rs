@@ -33,6 +33,7 @@ pub(super) fn option(
         | "check_retain_source"
         | "set_tcp_nodelay" => delivery(d, name, args, at),
         "memory_limit" | "sys_interval" => size(d, name, args),
+        "publish_rate_limit" | "publish_byte_rate_limit" => rate(d, name, args),
         "slow_consumer_timeout" => lexer::integer(args, name).map(|n| {
             // Seconds; 0 or below turns it off.
             let seconds = u64::try_from(n).ok().filter(|&n| n > 0);
@@ -177,6 +178,28 @@ fn size(d: &mut Draft, name: &str, args: &mut Args<'_>) -> Result<(), ErrorKind>
     let range = "must be from 0 to 65535";
     let n = lexer::integer_in(args, name, 0, 65535, range)?;
     config.sys_interval = u16::try_from(n).unwrap_or(u16::MAX);
+    Ok(())
+}
+
+/// `publish_rate_limit RATE [BURST]` and `publish_byte_rate_limit RATE [BURST]`, minibroker's
+/// own: per second, with the burst one second's worth unless given; a rate of 0 is no limit.
+fn rate(d: &mut Draft, name: &str, args: &mut Args<'_>) -> Result<(), ErrorKind> {
+    let number = |text: &str| {
+        lexer::parse_integer(text)
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| invalid(name, text, Some("must be a whole number, 0 or more")))
+    };
+    let rate = number(lexer::word(args, name)?)?;
+    let burst = match args.word() {
+        Some(text) => Some(number(text)?),
+        None => None,
+    };
+    args.end(name, &rate.to_string())?;
+    let limit = crate::router::RateLimit::new(rate, burst);
+    match name {
+        "publish_rate_limit" => d.config.publish_rate = limit,
+        _ => d.config.publish_byte_rate = limit,
+    }
     Ok(())
 }
 

@@ -110,6 +110,10 @@ pub struct Link {
     pub published: bool,
     /// Not read until the memory budget's episode lets publishers be read again.
     pub paused_for_memory: bool,
+    /// Its publish rate buckets, made at its first PUBLISH when rate limits are set.
+    pub rate: Option<Box<super::rate::PublishRate>>,
+    /// Held for going over its publish rate: not read until then.
+    pub slowed_until: Option<Instant>,
 }
 
 /// Packets written to one link: added to the router's totals when the link goes.
@@ -164,6 +168,8 @@ impl Link {
             charged_output: 0,
             published: false,
             paused_for_memory: false,
+            rate: None,
+            slowed_until: None,
         }
     }
 

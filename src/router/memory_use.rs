@@ -55,9 +55,7 @@ pub struct MemoryUse {
     /// What the reactor holds for its connections, as it last said.
     io: usize,
     /// Publishers not read during the episode, to read again at its end.
-    paused: Vec<Ready>,
-    /// Links to read again, for the reactor to take.
-    resumed: Vec<Ready>,
+    pub paused: Vec<Ready>,
 }
 
 impl MemoryUse {
@@ -165,37 +163,6 @@ impl Router {
         }
     }
 
-    /// Whether the reactor may read `link` now. A link that has published is not read while
-    /// an episode pauses publishers; it is handed back by [`Router::take_resumed`].
-    pub fn may_read(&mut self, id: super::LinkId) -> bool {
-        let pausing = self.memory.budget.pausing_publishers();
-        let Some(link) = self.live(id).and_then(|key| self.links.get_mut(key)) else {
-            return true;
-        };
-        if link.paused_for_memory {
-            return false;
-        }
-        if pausing && link.published {
-            link.paused_for_memory = true;
-            let token = link.token;
-            self.memory.paused.push(Ready { token, link: id });
-            return false;
-        }
-        true
-    }
-
-    /// Whether the link's remaining input is to wait: it published and publishers are paused.
-    pub(super) fn input_waits(&self, key: usize) -> bool {
-        self.memory.budget.pausing_publishers()
-            && self.links.get(key).is_some_and(|link| link.published)
-    }
-
-    /// Links paused earlier that may be read again; the reactor reads them without waiting
-    /// for an event, since what arrived meanwhile raised none it acted on.
-    pub fn take_resumed(&mut self, out: &mut Vec<Ready>) {
-        out.append(&mut self.memory.resumed);
-    }
-
     /// Runs the budget with what is in use now: starts and ends episodes, gives up patience,
     /// and at the limit sheds queued QoS 0 messages.
     pub(super) fn assess_memory(&mut self) {
@@ -242,7 +209,7 @@ impl Router {
                 .and_then(|key| self.links.get_mut(key))
             {
                 link.paused_for_memory = false;
-                self.memory.resumed.push(ready);
+                self.read_again.push(ready);
             }
         }
     }

@@ -26,6 +26,8 @@ mod outbound;
 pub mod persist;
 mod publish;
 mod publish_checks;
+mod rate;
+mod read_gate;
 mod refusal;
 mod restore;
 mod retain;
@@ -56,6 +58,8 @@ mod tests_persist;
 #[cfg(test)]
 mod tests_persist_v5;
 #[cfg(test)]
+mod tests_rate;
+#[cfg(test)]
 mod tests_retained;
 #[cfg(test)]
 mod tests_slow_consumer;
@@ -81,6 +85,7 @@ use link::{Link, LinkState};
 use listeners::ListenerRules;
 pub use listeners::{HOST_CLIENT_PREFIX, ListenerId, Peer};
 pub use message::Message;
+pub use rate::RateLimit;
 pub use restore::{Clocks, Restored};
 use retain::RetainedStore;
 pub use session::Queued;
@@ -103,6 +108,8 @@ pub struct Counters {
     pub retired_sent: Sent,
     /// Messages that sessions now gone dropped on full queues.
     pub retired_dropped: u64,
+    /// Times a client was held for going over its publish rate.
+    pub clients_slowed: u64,
 }
 use session::Session;
 use shared::{Member, SharedSubscriptions};
@@ -184,6 +191,10 @@ pub struct Router {
     pub(crate) counters: Counters,
     /// What the router holds for its clients, against `memory_limit`.
     memory: memory_use::MemoryUse,
+    /// When links held for their publish rate may be read again.
+    rate_deadlines: Deadlines<LinkId>,
+    /// Links held earlier that may be read again, for the reactor to take.
+    read_again: Vec<Ready>,
 }
 
 impl Router {
@@ -216,6 +227,8 @@ impl Router {
             hooks: None,
             counters: Counters::default(),
             memory: memory_use::MemoryUse::new(config.memory_limit),
+            rate_deadlines: Deadlines::default(),
+            read_again: Vec::new(),
         }
     }
 
@@ -245,21 +258,23 @@ impl Router {
                 Ok(Some((packet, length))) => {
                     consumed += length;
                     self.counters.packets_received += 1;
-                    let publish = matches!(packet, Packet::Publish(_));
-                    if let Packet::Publish(publish) = &packet {
+                    let payload = match &packet {
+                        Packet::Publish(publish) => Some(publish.payload.len()),
+                        _ => None,
+                    };
+                    if let Some(bytes) = payload {
                         self.counters.publish_received += 1;
-                        self.counters.publish_bytes_received += publish.payload.len() as u64;
+                        self.counters.publish_bytes_received += bytes as u64;
                         // In-process links hand over whole packets and cannot be paused.
                         link.published = !matches!(link.peer, Peer::Bridge(_) | Peer::Host);
                     }
                     self.handle_packet(key, packet);
-                    if publish && self.memory.budget.limit() > 0 {
-                        self.assess_memory();
-                        // The rest of what was read waits with the reactor until publishers
-                        // are read again, so one large read does not run past the budget.
-                        if self.input_waits(key) {
-                            return consumed;
-                        }
+                    // The rest of what was read waits with the reactor while the link is held,
+                    // so one large read does not run past the budget or the rate.
+                    if let Some(bytes) = payload
+                        && self.after_publish(key, bytes)
+                    {
+                        return consumed;
                     }
                 }
                 Err(error) => {
@@ -376,10 +391,12 @@ impl Router {
         while let Some(session_key) = self.session_deadlines.pop_due(now) {
             self.session_timer(session_key);
         }
+        self.end_rate_holds(now);
         [
             self.deadlines.next(),
             self.session_deadlines.next(),
             self.memory_deadline(),
+            self.rate_deadlines.next(),
         ]
         .into_iter()
         .flatten()

@@ -81,6 +81,9 @@ pub struct Stats {
     pub memory_refused_publishes: u64,
     /// Connections refused for memory since start.
     pub memory_refused_connections: u64,
+    /// Times a client was held for going over `publish_rate_limit` or
+    /// `publish_byte_rate_limit` since start.
+    pub clients_slowed: u64,
 }
 
 impl Router {
@@ -109,6 +112,7 @@ impl Router {
             memory_dropped: memory.dropped,
             memory_refused_publishes: memory.refused_publishes,
             memory_refused_connections: memory.refused_connections,
+            clients_slowed: self.counters.clients_slowed,
             ..Stats::default()
         };
         let mut heap = 0;

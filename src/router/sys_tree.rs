@@ -62,6 +62,7 @@ fn values(c: &Stats) -> Vec<(&'static str, u64)> {
         ("memory/dropped", c.memory_dropped),
         ("memory/refused/publishes", c.memory_refused_publishes),
         ("memory/refused/connections", c.memory_refused_connections),
+        ("clients/slowed", c.clients_slowed),
     ]
 }
 

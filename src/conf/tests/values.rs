@@ -274,3 +274,42 @@ fn slow_consumer_timeout_is_seconds_and_0_is_off() {
     assert_eq!(seconds(""), None);
     assert!(notes("slow_consumer_timeout 30\n").is_empty());
 }
+
+#[test]
+fn publish_rate_limits_take_a_rate_and_a_burst() {
+    use crate::router::RateLimit;
+    let c = config("publish_rate_limit 100 250\npublish_byte_rate_limit 65536\n");
+    assert_eq!(c.publish_rate, RateLimit::new(100, Some(250)));
+    assert_eq!(c.publish_byte_rate, RateLimit::new(65536, None));
+    assert_eq!(c.publish_byte_rate.map(|l| l.burst), Some(65536));
+    assert_eq!(config("publish_rate_limit 0\n").publish_rate, None);
+    assert_eq!(config("").publish_rate, None);
+    assert!(notes("publish_rate_limit 10\n").is_empty());
+    for bad in [
+        "publish_rate_limit -1\n",
+        "publish_rate_limit ten\n",
+        "publish_rate_limit 10 -5\n",
+        "publish_rate_limit 10 20 30\n",
+    ] {
+        assert!(
+            matches!(kind(bad), ErrorKind::Invalid { .. }),
+            "{bad:?}: {:?}",
+            kind(bad)
+        );
+    }
+    assert_eq!(
+        kind("publish_rate_limit\n"),
+        ErrorKind::Empty("publish_rate_limit".into())
+    );
+}
+
+#[test]
+fn memory_limit_is_bytes_and_applied() {
+    assert_eq!(config("memory_limit 67108864\n").memory_limit, 64 << 20);
+    assert_eq!(config("memory_limit 0\n").memory_limit, 0);
+    assert!(notes("memory_limit 67108864\n").is_empty());
+    assert!(matches!(
+        kind("memory_limit -1\n"),
+        ErrorKind::Invalid { .. }
+    ));
+}

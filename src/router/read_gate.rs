@@ -1,0 +1,96 @@
+//! Whether the reactor may read a link now: the memory budget pauses links that publish during
+//! an episode (see `memory`), and the publish rate limits hold a client that went over its
+//! rate until its bucket refills (see `rate`). Both stop the router taking the rest of a read
+//! at the PUBLISH that decided it, so the reactor keeps those bytes and hands them back when
+//! the link is read again ([`Router::take_resumed`]).
+
+use std::time::Instant;
+
+use super::listeners::Peer;
+use super::rate::PublishRate;
+use super::{LinkId, Ready, Router};
+
+impl Router {
+    /// Whether the reactor may read `link` now. A link refused here is handed back by
+    /// [`Router::take_resumed`] once it may be read again.
+    pub fn may_read(&mut self, id: LinkId) -> bool {
+        let pausing = self.memory.budget.pausing_publishers();
+        let Some(link) = self.live(id).and_then(|key| self.links.get_mut(key)) else {
+            return true;
+        };
+        if link.paused_for_memory || link.slowed_until.is_some() {
+            return false;
+        }
+        if pausing && link.published {
+            link.paused_for_memory = true;
+            let token = link.token;
+            self.memory.paused.push(Ready { token, link: id });
+            return false;
+        }
+        true
+    }
+
+    /// Links paused earlier that may be read again; the reactor reads them without waiting
+    /// for an event, since what arrived meanwhile raised none it acted on.
+    pub fn take_resumed(&mut self, out: &mut Vec<Ready>) {
+        out.append(&mut self.read_again);
+    }
+
+    /// After a PUBLISH of `payload` bytes from the link at `key`: whether the rest of what was
+    /// read is to wait, for the memory budget or the link's rate.
+    pub(super) fn after_publish(&mut self, key: usize, payload: usize) -> bool {
+        if self.config.publish_rate.is_some() || self.config.publish_byte_rate.is_some() {
+            self.take_publish_rate(key, payload);
+        }
+        if self.memory.budget.limit() > 0 {
+            self.assess_memory();
+        }
+        let pausing = self.memory.budget.pausing_publishers();
+        self.links
+            .get(key)
+            .is_some_and(|link| link.slowed_until.is_some() || (pausing && link.published))
+    }
+
+    /// Counts one PUBLISH against the link's buckets; a link over its rate is held until they
+    /// have refilled. The broker's own in-process links have no rate.
+    fn take_publish_rate(&mut self, key: usize, payload: usize) {
+        let (messages, bytes) = (self.config.publish_rate, self.config.publish_byte_rate);
+        let now = self.now;
+        let Some(link) = self.links.get_mut(key) else {
+            return;
+        };
+        if matches!(link.peer, Peer::Bridge(_) | Peer::Host) {
+            return;
+        }
+        let rate = match &mut link.rate {
+            Some(rate) if rate.follows(messages, bytes) => rate,
+            rate => rate.insert(Box::new(PublishRate::new(messages, bytes, now))),
+        };
+        let Some(until) = rate.take(payload, now) else {
+            return;
+        };
+        link.slowed_until = Some(until);
+        let id = LinkId {
+            index: key,
+            generation: link.generation,
+        };
+        self.rate_deadlines.push(until, id);
+        self.counters.clients_slowed += 1;
+    }
+
+    /// Links whose rate hold ended by `now` go back to being read.
+    pub(super) fn end_rate_holds(&mut self, now: Instant) {
+        while let Some(id) = self.rate_deadlines.pop_due(now) {
+            let Some(link) = self.live(id).and_then(|key| self.links.get_mut(key)) else {
+                continue;
+            };
+            if link.slowed_until.is_some_and(|until| until <= now) {
+                link.slowed_until = None;
+                self.read_again.push(Ready {
+                    token: link.token,
+                    link: id,
+                });
+            }
+        }
+    }
+}
