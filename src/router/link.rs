@@ -135,6 +135,8 @@ pub struct Credentials {
 /// Above this many unwritten bytes a link takes no new deliveries into its output: they wait in
 /// the session's bounded queue instead, so a slow reader costs bounded memory.
 pub const OUTPUT_HIGH_WATER: usize = 256 * 1024;
+/// How much a large output buffer grows by at a time (see [`Link::reserve_output`]).
+pub const OUTPUT_GROWTH: usize = 16 * 1024;
 
 impl Link {
     pub fn new(
@@ -193,6 +195,7 @@ impl Link {
     /// [`encode_within`]). Deliveries go through `outbound::write_publish` instead.
     pub fn write(&mut self, packet: &Packet) {
         self.sent.packets += 1;
+        self.reserve_output(64);
         let maximum = self.limits.maximum_packet_size;
         if encode_within(packet, self.version, maximum, &mut self.output) == Fit::Oversize {
             debug!(
@@ -200,6 +203,17 @@ impl Link {
                 packet.name(),
                 self.name()
             );
+        }
+    }
+
+    /// Makes room for about `additional` more bytes of output. Once the buffer is large, it
+    /// grows by [`OUTPUT_GROWTH`] at a time rather than doubling: a fan-out to many slow
+    /// readers would otherwise double all their buffers at the same message, a jump the memory
+    /// budget sees only after it happened.
+    pub fn reserve_output(&mut self, additional: usize) {
+        let capacity = self.output.capacity();
+        if capacity >= OUTPUT_GROWTH && capacity - self.output.len() < additional {
+            self.output.reserve_exact(additional.max(OUTPUT_GROWTH));
         }
     }
 

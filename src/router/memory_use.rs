@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
@@ -41,6 +41,8 @@ const PRESSURE_READ_PAUSE: usize = 64 * 1024;
 /// The same, without pressure: replies (PINGRESP, PUBACK) to a client that sends without
 /// reading would otherwise grow without bound.
 const READ_PAUSE: usize = 1024 * 1024;
+/// Episodes are logged at most this often; the next report counts those in between.
+const REPORT_EVERY: Duration = Duration::from_secs(60);
 
 /// The router's share of the memory budget.
 #[derive(Debug, Default)]
@@ -56,6 +58,12 @@ pub struct MemoryUse {
     io: usize,
     /// Publishers not read during the episode, to read again at its end.
     pub paused: Vec<Ready>,
+    /// When an episode was last logged, and how many went unlogged since: a broker hovering
+    /// at its threshold may start and end episodes many times a second.
+    last_report: Option<Instant>,
+    unreported: u64,
+    /// Whether the episode under way was logged, so its end is too.
+    reporting: bool,
 }
 
 impl MemoryUse {
@@ -171,28 +179,48 @@ impl Router {
         }
         let used = self.memory_used();
         let limit = self.memory.budget.limit();
-        match self.memory.budget.assess(used, self.now) {
-            Some(Turn::Started) => warn!(
-                "memory_limit: {used} of {limit} bytes in use; publishers are not read until \
-                 it falls below {RELIEF_PERCENT}%"
-            ),
-            Some(Turn::PatienceOver) => {
+        let now = self.now;
+        match self.memory.budget.assess(used, now) {
+            Some(Turn::Started) => {
+                let m = &mut self.memory;
+                m.reporting = m.last_report.is_none_or(|at| now >= at + REPORT_EVERY);
+                if !m.reporting {
+                    m.unreported += 1;
+                    return;
+                }
+                m.last_report = Some(now);
+                let earlier = std::mem::take(&mut m.unreported);
+                let also = if earlier > 0 {
+                    format!(" ({earlier} shorter episodes since the last report)")
+                } else {
+                    String::new()
+                };
                 warn!(
-                    "memory_limit: still {used} of {limit} bytes in use after {PATIENCE:?}; \
+                    "memory_limit: {used} of {limit} bytes in use; publishers are not read \
+                     until it falls below {RELIEF_PERCENT}%{also}"
+                );
+            }
+            Some(Turn::PatienceOver) => {
+                if self.memory.reporting {
+                    warn!(
+                        "memory_limit: still {used} of {limit} bytes in use after {PATIENCE:?}; \
                      publishers are read again, and at the limit QoS 0 messages are dropped, \
                      QoS 1/2 publishes and new connections refused"
-                );
+                    );
+                }
                 self.resume_paused();
             }
             Some(Turn::Ended { lasted, cost }) => {
-                info!(
-                    "memory_limit: back to {used} of {limit} bytes after {:.1} s; {} QoS 0 \
+                if self.memory.reporting {
+                    info!(
+                        "memory_limit: back to {used} of {limit} bytes after {:.1} s; {} QoS 0 \
                      messages dropped, {} publishes and {} connections refused",
-                    lasted.as_secs_f64(),
-                    cost.dropped,
-                    cost.refused_publishes,
-                    cost.refused_connections
-                );
+                        lasted.as_secs_f64(),
+                        cost.dropped,
+                        cost.refused_publishes,
+                        cost.refused_connections
+                    );
+                }
                 self.resume_paused();
             }
             None => {}
