@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::config::{Config, QueueFullPolicy};
 use crate::protocol::{Packet, ProtocolVersion, encode};
+use crate::router::RateLimit;
 
 /// One step of a client population. A link is named by its position among the links open at
 /// the time, modulo their number; when none is open, the step is skipped.
@@ -187,6 +188,13 @@ pub(crate) fn config_from(head: [u8; 4]) -> Config {
             super::MAX_PACKET_SIZE
         },
         connect_timeout: Duration::from_secs(1 + u64::from(limits >> 1)),
+        // Small enough that a few messages reach it.
+        memory_limit: if bit(window, 4) {
+            2048 + 64 * usize::from(bytes)
+        } else {
+            0
+        },
+        publish_rate: RateLimit::new(u64::from(bit(window, 5)) * 2, Some(3)),
         ..Config::default()
     };
     if bit(queued, 3)

@@ -21,6 +21,7 @@ impl Router {
         }
         self.check_links()?;
         self.check_client_ids()?;
+        self.check_memory_counts()?;
         let held: usize = self
             .sessions
             .iter()
@@ -31,6 +32,31 @@ impl Router {
                 "subscription table holds {} subscriptions, live sessions {held}",
                 self.subscriptions.len()
             ));
+        }
+        Ok(())
+    }
+
+    /// The memory budget's running totals are the sums of what each link and session was
+    /// charged, and every link's output is charged as it stands: each write to it is followed
+    /// by `mark_ready`, which settles it.
+    fn check_memory_counts(&self) -> Result<(), String> {
+        let outputs: usize = self.links.iter().map(|(_, l)| l.charged_output).sum();
+        let entries: usize = self.sessions.iter().map(|(_, s)| s.charged_entries).sum();
+        if (outputs, entries) != (self.memory.outputs, self.memory.entries) {
+            return Err(format!(
+                "memory totals {} and {} for outputs and entries, charged {outputs} and {entries}",
+                self.memory.outputs, self.memory.entries
+            ));
+        }
+        for (_, link) in &self.links {
+            if link.charged_output != link.output.capacity() {
+                return Err(format!(
+                    "link {} charged {} bytes of output for {}",
+                    link.name(),
+                    link.charged_output,
+                    link.output.capacity()
+                ));
+            }
         }
         Ok(())
     }

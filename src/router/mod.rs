@@ -392,6 +392,7 @@ impl Router {
             self.session_timer(session_key);
         }
         self.end_rate_holds(now);
+        self.assess_memory();
         [
             self.deadlines.next(),
             self.session_deadlines.next(),

@@ -7,6 +7,7 @@ use log::debug;
 
 use super::access::may_read;
 use super::link::{Link, LinkState};
+use super::listeners::Peer;
 use super::memory_use;
 use super::message::Message;
 use super::outbound::{Unsent, write_publish};
@@ -16,6 +17,10 @@ use super::session::{Enqueued, Flight, Queued, Session};
 use super::{LinkId, Ready, Router};
 use crate::config::Config;
 use crate::protocol::{Packet, PacketId, PubResponse, Publish, PublishHeader, QoS, ReasonCode};
+
+fn link_peer(links: &slab::Slab<Link>, key: usize) -> Option<&Peer> {
+    links.get(key).map(|link| &link.peer)
+}
 
 /// Queue entries an empty queue keeps room for; beyond this its room is given back.
 const QUEUE_KEPT_ROOM: usize = 64;
@@ -58,7 +63,11 @@ impl Router {
         if !self.authorise_publish(key, session_key, &publish) {
             return;
         }
+        // A bridge acknowledges upstream what the local side took and has no way to pass a
+        // refusal on, so its messages are taken at the limit too.
+        let from_bridge = matches!(link_peer(&self.links, key), Some(Peer::Bridge(_)));
         if publish.qos != QoS::AtMostOnce
+            && !from_bridge
             && !self.is_qos2_resend(session_key, &publish)
             && self.refuse_for_memory()
         {
