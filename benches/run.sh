@@ -11,6 +11,7 @@
 #   BENCH_QUICK  1 for a single-round smoke run with 2-second runs
 #   BENCH_ROUNDS rounds (default 3; medians are taken over them)
 #   BENCH_CONNS  idle connections in the conns scenario (default 10000)
+#   BENCH_MEMORY_BUDGET  memory_limit in bytes of the *(memory budget set)* rows (default 64 MiB)
 #   BENCH_OUT    where to write the markdown (default BENCHMARKS.md at the repository root)
 
 set -euo pipefail
@@ -29,6 +30,8 @@ fi
 conns=${BENCH_CONNS:-10000}
 # Messages the bridge queues while its upstream is down (max_queued_messages of the burst rows).
 burst_bound=${BENCH_BURST_BOUND:-100000}
+# memory_limit of the rows with a memory budget, in bytes (64 MiB).
+memory_budget=${BENCH_MEMORY_BUDGET:-67108864}
 out=${BENCH_OUT:-$root/BENCHMARKS.md}
 command_line="BENCH_QUICK=$quick BENCH_SECS=$secs BENCH_ROUNDS=$rounds BENCH_CONNS=$conns benches/run.sh"
 
@@ -261,6 +264,9 @@ add_broker minibroker-persist-batch minibroker "persistence, batch fsync" \
 add_broker mosquitto-persist mosquitto "persistence" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
 add_broker minibroker-burst minibroker "bridge, upstream down" "$minibroker_bin -c $tmp/bridge-PORT.conf -q"
 add_broker mosquitto-burst mosquitto "bridge, upstream down" "$mosquitto_bin -c $tmp/bridge-PORT.conf"
+# The main rows' limits plus memory_limit, which both brokers take from their configuration.
+add_broker minibroker-memlimit minibroker "memory budget set" "$minibroker_bin -c $tmp/memlimit-PORT.conf -q"
+add_broker mosquitto-memlimit mosquitto "memory budget set" "$mosquitto_bin -c $tmp/memlimit-PORT.conf"
 if [[ -n $rumqttd_bin ]]; then
     add_broker rumqttd rumqttd "" "$rumqttd_bin -c $tmp/rumqttd-PORT.toml"
 fi
@@ -295,6 +301,15 @@ for name in "${names[@]}"; do
     *-burst)
         [[ -n ${port[dead]:-} ]] || take_port dead
         write_bridge_conf "$tmp/bridge-$p.conf" "$p" "${port[dead]}" "bench-$name" "$burst_bound"
+        ;;
+    minibroker-memlimit)
+        printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$p" >"$tmp/memlimit-$p.conf"
+        printf 'max_queued_messages 1000000\nmax_inflight_messages 100\n' >>"$tmp/memlimit-$p.conf"
+        echo "memory_limit $memory_budget" >>"$tmp/memlimit-$p.conf"
+        ;;
+    mosquitto-memlimit)
+        write_mosquitto_conf "$tmp/memlimit-$p.conf" "$p" raised
+        echo "memory_limit $memory_budget" >>"$tmp/memlimit-$p.conf"
         ;;
     rumqttd) write_rumqttd_conf "$tmp/rumqttd-$p.toml" "$p" ;;
     minibroker-persist) write_minibroker_persist_conf "$tmp/persist-$p.conf" "$p" periodic ;;
@@ -377,7 +392,7 @@ fanin_v5=("0 --mqtt5" "0 --mqtt5 --topic-alias" "1 --mqtt5")
 main_brokers=()
 for name in "${names[@]}"; do
     case $name in
-    *-defaults | *-tls | *-ws | *-auth | *-embedded | upstream | *-bridge | *-burst | *-persist*) ;;
+    *-defaults | *-tls | *-ws | *-auth | *-embedded | upstream | *-bridge | *-burst | *-persist* | *-memlimit) ;;
     *) main_brokers+=("$name") ;;
     esac
 done
@@ -418,6 +433,10 @@ for ((round = 1; round <= rounds; round++)); do
     # Fan-in with every client on WebSockets, against each broker's WebSocket listener.
     for qos in 0 1; do
         for name in minibroker-ws mosquitto-ws; do run_load "$name" fanin --qos "$qos" --ws; done
+    done
+    # Fan-in with memory_limit set: what keeping the memory budget's account costs.
+    for qos in 0 1; do
+        for name in minibroker-memlimit mosquitto-memlimit; do run_load "$name" fanin --qos "$qos"; done
     done
     # Fan-in to a broker embedded in a host program with every hook set and a subscriber of its
     # own on #.
@@ -509,6 +528,8 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
     echo "- Rows marked *(users and ACL)* ran both brokers at default limits with a password file (one"
     echo "  user, mosquitto's \$7\$ PBKDF2 form at 101 iterations) and an ACL file granting bench/#; every"
     echo "  client logs in."
+    echo "- Rows marked *(memory budget set)* ran both brokers as in the main rows with"
+    echo "  \`memory_limit $memory_budget\` ($((memory_budget / 1048576)) MiB), a budget fan-in stays well within."
     echo "- Rows marked *(embedded: hooks, host subscribed to #)* ran minibroker inside"
     echo "  \`examples/audit_log.rs\`: every hook set (each allows), an observer counting every event,"
     echo "  and an in-process subscription to # taking every message, so each message is delivered"

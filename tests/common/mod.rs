@@ -9,6 +9,9 @@ pub mod client;
 pub mod client_v5;
 pub mod conf;
 pub mod embedded;
+pub mod healthy;
+pub mod hostile;
+pub mod memory;
 pub mod props_v5;
 #[cfg(feature = "tls")]
 pub mod tls;
