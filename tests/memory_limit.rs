@@ -252,19 +252,26 @@ fn slow_consumers_are_held_to_the_budget() {
     scene.check_peak("slow consumers");
     scene.check_pressure_seen("slow consumers");
     let w = &scene.watcher;
-    // QoS 0 deliveries that would have waited in the silent subscribers' queues are dropped,
-    // and counted.
+    // QoS 0 goes first: deliveries that would have waited in the silent subscribers' queues,
+    // and the QoS 0 messages already queued for the fullest of them, are dropped and counted.
     assert!(w.latest_number(memory::DROPPED) > 0, "{}", w.summary());
-    // At the limit a QoS 1 PUBLISH is refused: MQTT 5 says so with 0x97 Quota exceeded ...
-    assert!(report.v5.refused > 0, "{:?}", report.v5);
+    // A QoS 1 PUBLISH is refused only when dropping QoS 0 does not bring memory under the
+    // limit, which this load's QoS 0 traffic usually does. When one is, MQTT 5 is told with
+    // 0x97 Quota exceeded and it is counted; 3.1.1, which has no negative acknowledgement, has
+    // its connection closed without one [MQTT-3.3.5-2]. Either way nothing acknowledged is
+    // lost: the well-behaved pair checks that.
+    if report.v5.refused > 0 {
+        assert!(
+            w.latest_number(memory::REFUSED_PUBLISHES) > 0,
+            "{}",
+            w.summary()
+        );
+    }
     assert!(
-        w.latest_number(memory::REFUSED_PUBLISHES) > 0,
-        "{}",
-        w.summary()
+        report.v3.closed_unacknowledged || report.v3.acknowledged == report.v3.sent,
+        "{:?}",
+        report.v3
     );
-    // ... and 3.1.1, which has no negative acknowledgement, has the connection closed without
-    // one [MQTT-3.3.5-2].
-    assert!(report.v3.closed_unacknowledged, "{:?}", report.v3);
     scene.check_recovery("slow consumers");
 }
 
@@ -326,6 +333,8 @@ struct IdleConnections {
     refused_v3: usize,
     /// Refused with MQTT 5 reason 0x97, Quota exceeded.
     refused_v5: usize,
+    /// Closed unanswered at accept, beyond the 64 refusals the broker answers at once.
+    dropped: usize,
 }
 
 /// The connections `IDLE_CONNECTIONS` allows within the open-files limit, or `None` (saying
@@ -388,18 +397,24 @@ fn idle_connections(addr: SocketAddr, count: usize) -> (Vec<Client>, IdleConnect
             .collect();
         let mut accepted = Vec::new();
         for (i, mut client) in opened {
-            let code = if i % 2 == 1 {
-                let wanted =
-                    |p: &Packet| matches!(p, Packet::V5(wire_v5::PacketV5::ConnAck { .. }));
-                match client.expect_within("CONNACK", Duration::from_secs(20), wanted) {
-                    Packet::V5(wire_v5::PacketV5::ConnAck { reason, .. }) => reason,
-                    _ => unreachable!(),
-                }
-            } else {
-                let wanted = |p: &Packet| matches!(p, Packet::ConnAck { .. });
-                match client.expect_within("CONNACK", Duration::from_secs(20), wanted) {
-                    Packet::ConnAck { code, .. } => code,
-                    _ => unreachable!(),
+            let wanted = |p: &Packet| {
+                matches!(
+                    p,
+                    Packet::ConnAck { .. } | Packet::V5(wire_v5::PacketV5::ConnAck { .. })
+                )
+            };
+            let code = match client.expect_or_closed("CONNACK", Duration::from_secs(20), wanted) {
+                Some(Packet::V5(wire_v5::PacketV5::ConnAck { reason, .. })) => reason,
+                Some(Packet::ConnAck { code, .. }) => code,
+                // Past 64 connections waiting for their refusal, a flood's extra ones are
+                // closed at accept, unanswered: only once refusing has begun.
+                _ => {
+                    assert!(
+                        report.refused_v3 + report.refused_v5 > 0,
+                        "idle-{i:05} closed before any refusal"
+                    );
+                    report.dropped += 1;
+                    continue;
                 }
             };
             match (i % 2 == 1, code) {

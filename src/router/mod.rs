@@ -254,7 +254,14 @@ impl Router {
             }
             let rest = data.get(consumed..).unwrap_or_default();
             match decode_packet(rest, link.version, self.config.max_packet_size) {
-                Ok(None) => return consumed,
+                Ok(None) => {
+                    // Replies to what was read (PINGRESP, PUBACK) count against the budget
+                    // too, before the reactor reads more.
+                    if self.memory.budget.limit() > 0 {
+                        self.assess_memory();
+                    }
+                    return consumed;
+                }
                 Ok(Some((packet, length))) => {
                     consumed += length;
                     self.counters.packets_received += 1;

@@ -278,6 +278,31 @@ impl Client {
         }
     }
 
+    /// Like [`Client::expect_within`], but `None` when the connection closes first (a broker
+    /// that drops a connection at accept, under a flood, closes it unanswered).
+    pub fn expect_or_closed(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        wanted: impl Fn(&Packet) -> bool,
+    ) -> Option<Packet> {
+        if let Some(i) = self.pending.iter().position(&wanted) {
+            return self.pending.remove(i);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.read_one(deadline) {
+                Read1::Packet(p) if wanted(&p) => return Some(p),
+                Read1::Packet(p) => self.pending.push_back(p),
+                Read1::TimedOut => panic!(
+                    "{}: no {what} within {timeout:?}; other packets received: {:?}",
+                    self.label, self.pending
+                ),
+                Read1::Closed(_) => return None,
+            }
+        }
+    }
+
     /// The next packet (kept ones first) if one arrives within `timeout`; `None` if none does.
     /// Panics if the connection closes.
     pub fn try_next(&mut self, timeout: Duration) -> Option<Packet> {
