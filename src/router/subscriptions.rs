@@ -17,7 +17,6 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt::Debug;
-use std::hash::Hash;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -25,10 +24,12 @@ use crate::protocol::{QoS, SubscriptionOptions};
 use crate::topic::TopicFilter;
 use held::HeldFilters;
 use index::{IndexKey, WildcardIndex};
+pub use key::SubscriberKey;
 use subscribers::Subscribers;
 
 mod held;
 mod index;
+mod key;
 mod subscribers;
 
 /// One receiver of a PUBLISH, after merging all of its subscriptions that match the topic.
@@ -214,24 +215,6 @@ pub struct SubscriptionTable<K> {
     held: Vec<HeldFilters>,
     /// The number of subscriptions, over all keys.
     len: usize,
-}
-
-/// A subscriber key: a small number that indexes the table's per-key index, as the keys of
-/// a slab do. Memory grows with the largest key in use, so sparse keys do not suit.
-pub trait SubscriberKey: Copy + Eq + Hash + Ord + Debug {
-    fn index(self) -> usize;
-}
-
-impl SubscriberKey for usize {
-    fn index(self) -> usize {
-        self
-    }
-}
-
-impl SubscriberKey for u32 {
-    fn index(self) -> usize {
-        usize::try_from(self).unwrap_or(usize::MAX)
-    }
 }
 
 impl<K: SubscriberKey> Default for SubscriptionTable<K> {
