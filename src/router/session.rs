@@ -380,3 +380,21 @@ impl InboundQos2 {
         self.0.iter().flat_map(|ids| ids.iter().copied())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    use super::*;
+
+    /// Every client, idle or not, has a session: its size is much of what an idle connection
+    /// costs the broker. Raise this only with a reason.
+    #[test]
+    fn a_session_stays_small() {
+        assert!(
+            size_of::<Session>() <= 280,
+            "Session is {} bytes",
+            size_of::<Session>()
+        );
+    }
+}

@@ -396,3 +396,13 @@ fn large_table_delivers_only_the_matching_subscriptions() {
     assert_eq!(table.filter_count(), 10);
     assert_consistent(&table);
 }
+
+/// The table holds one subscriber per subscription and a per-key slot per subscribed client;
+/// a filter with a single subscriber keeps it inline. Raise these only with a reason.
+#[test]
+fn subscription_entries_stay_small() {
+    use std::mem::size_of;
+    assert!(size_of::<Subscriber<usize>>() <= 16);
+    assert!(size_of::<Subscribers<usize>>() <= 24);
+    assert!(size_of::<HeldFilters>() <= 32);
+}
