@@ -325,3 +325,24 @@ fn handshake_failed(error: &native_tls::Error) -> io::Error {
 fn not_established() -> io::Error {
     io::Error::new(io::ErrorKind::NotConnected, "session not established")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    use super::super::connection::Connection;
+    use super::*;
+
+    /// One of each per open connection: the TLS and WebSocket states are boxed so that the
+    /// plain connections of idle clients do not pay for them. Raise these only with a reason.
+    #[test]
+    fn a_connection_stays_small() {
+        assert!(
+            size_of::<Transport>() <= 24,
+            "Transport is {} bytes",
+            size_of::<Transport>()
+        );
+        let connection = size_of::<Connection>();
+        assert!(connection <= 88, "Connection is {connection} bytes");
+    }
+}

@@ -177,7 +177,10 @@ impl WebSocket {
             Peer::Tcp(addr) => *addr,
             _ => return None,
         };
-        Some(Peer::Forwarded { client, proxy })
+        Some(Peer::Forwarded {
+            client,
+            proxy: Box::new(proxy),
+        })
     }
 
     /// Reads MQTT bytes into `buf`. `WouldBlock` during the handshake and whenever nothing but

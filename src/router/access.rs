@@ -49,10 +49,10 @@ impl Router {
         session.listener = listener;
         session.username = username.map(Into::into);
         session.acl = acl_file.map(|file| {
-            file.compile(&ClientIdentity {
+            Box::new(file.compile(&ClientIdentity {
                 client_id: &session.client_id,
                 username,
-            })
+            }))
         });
     }
 
@@ -75,7 +75,10 @@ impl Router {
         session_key: usize,
         publish: &Publish,
     ) -> bool {
-        let acl = self.sessions.get(session_key).and_then(|s| s.acl.as_ref());
+        let acl = self
+            .sessions
+            .get(session_key)
+            .and_then(|s| s.acl.as_deref());
         let reason = if !allows(acl, &publish.topic, Access::Write) {
             ReasonCode::NOT_AUTHORIZED
         } else if !self.has_hooks() {
@@ -131,7 +134,7 @@ impl Router {
     pub(super) fn may_subscribe(&self, session_key: usize, filter: &TopicFilter) -> bool {
         self.sessions
             .get(session_key)
-            .and_then(|s| s.acl.as_ref())
+            .and_then(|s| s.acl.as_deref())
             .is_none_or(|acl| acl.can_ever_read(filter))
     }
 

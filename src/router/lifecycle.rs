@@ -209,7 +209,7 @@ impl Router {
         self.journal_session(session_key);
         self.reassign_shared(session_key);
         if let Some(will) = publish_now {
-            self.publish_will(will, acl.as_ref());
+            self.publish_will(will, acl.as_deref());
         }
         if expiry == 0 {
             self.end_session(session_key);
@@ -234,7 +234,7 @@ impl Router {
             );
         }
         if let Some(pending) = session.pending_will {
-            self.publish_will(pending.1, session.acl.as_ref());
+            self.publish_will(pending.1, session.acl.as_deref());
         }
     }
 
@@ -251,7 +251,7 @@ impl Router {
             && let Some(pending) = session.pending_will.take()
         {
             let acl = session.acl.clone();
-            self.publish_will(pending.1, acl.as_ref());
+            self.publish_will(pending.1, acl.as_deref());
             self.journal_session(session_key);
         }
         let expired = self.sessions.get(session_key).is_some_and(|session| {

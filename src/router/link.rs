@@ -228,3 +228,26 @@ impl Link {
         self.client_id.as_deref().unwrap_or("<unknown>")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    use super::*;
+
+    /// A broker holds one link per connected client, most of them idle sensors, so every byte
+    /// here is multiplied by thousands. Raise these only with a reason.
+    #[test]
+    fn a_link_stays_small() {
+        assert!(
+            size_of::<Peer>() <= 40,
+            "Peer is {} bytes",
+            size_of::<Peer>()
+        );
+        assert!(
+            size_of::<Link>() <= 216,
+            "Link is {} bytes",
+            size_of::<Link>()
+        );
+    }
+}

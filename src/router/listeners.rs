@@ -44,10 +44,11 @@ pub enum Peer {
     /// does in mosquitto's log.
     Unix(Arc<Path>),
     /// A WebSocket client behind a trusted reverse proxy: the address the proxy named in
-    /// X-Forwarded-For, and the proxy's own connection.
+    /// X-Forwarded-For, and the proxy's own connection. The proxy's address is boxed, being
+    /// rare and only logged, so that every link's peer takes 40 bytes rather than 56.
     Forwarded {
         client: IpAddr,
-        proxy: SocketAddr,
+        proxy: Box<SocketAddr>,
     },
     /// The local side of one of the broker's own bridges, by the bridge's name.
     Bridge(Arc<str>),

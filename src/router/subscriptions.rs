@@ -17,17 +17,19 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt::Debug;
-use std::hash::Hash;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use crate::protocol::{QoS, SubscriptionOptions};
 use crate::topic::TopicFilter;
 use held::HeldFilters;
 use index::{IndexKey, WildcardIndex};
+pub use key::SubscriberKey;
 use subscribers::Subscribers;
 
 mod held;
 mod index;
+mod key;
 mod subscribers;
 
 /// One receiver of a PUBLISH, after merging all of its subscriptions that match the topic.
@@ -46,12 +48,14 @@ pub struct Delivery<K> {
     pub subscription_ids: Vec<u32>,
 }
 
-/// One key's subscription to one filter.
+/// One key's subscription to one filter. Kept to 16 bytes for a `usize` key, so that
+/// [`Subscribers`] holds one inline in 24: the table has one per subscription.
 #[derive(Debug, Clone, Copy)]
 struct Subscriber<K> {
     key: K,
     options: SubscriptionOptions,
-    identifier: Option<u32>,
+    /// Never 0, which the decoder refuses (MQTT 5 section 3.8.2.1.2), so the niche costs nothing.
+    identifier: Option<NonZeroU32>,
 }
 
 /// A distinct wildcard filter and everyone subscribed to it (each key at most once).
@@ -204,23 +208,26 @@ impl<K: Copy + Eq> Filters<K> {
 #[derive(Debug)]
 pub struct SubscriptionTable<K> {
     filters: Filters<K>,
-    /// For each key, the filters it holds and its position in each filter's subscriber list.
-    held: HashMap<K, HeldFilters>,
+    /// For each key, by [`SubscriberKey::index`], the filters it holds and its position in each
+    /// filter's subscriber list. A vector rather than a map: the keys are dense (the router's
+    /// session slab keys), so each costs one 32-byte slot instead of a map entry with its
+    /// hash-table slack, which matters for the many idle clients of a large broker.
+    held: Vec<HeldFilters>,
     /// The number of subscriptions, over all keys.
     len: usize,
 }
 
-impl<K: Copy + Eq + Hash + Ord + Debug> Default for SubscriptionTable<K> {
+impl<K: SubscriberKey> Default for SubscriptionTable<K> {
     fn default() -> SubscriptionTable<K> {
         SubscriptionTable::new()
     }
 }
 
-impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
+impl<K: SubscriberKey> SubscriptionTable<K> {
     pub fn new() -> SubscriptionTable<K> {
         SubscriptionTable {
             filters: Filters::new(),
-            held: HashMap::new(),
+            held: Vec::new(),
             len: 0,
         }
     }
@@ -238,9 +245,15 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
         let subscriber = Subscriber {
             key,
             options,
-            identifier,
+            identifier: identifier.and_then(NonZeroU32::new),
         };
-        let held = self.held.entry(key).or_default();
+        let at = key.index();
+        if self.held.len() <= at {
+            self.held.resize_with(at + 1, HeldFilters::default);
+        }
+        let Some(held) = self.held.get_mut(at) else {
+            return false;
+        };
         if let Some(position) = held.get(filter.as_str()) {
             if let Some(slot) = self
                 .filters
@@ -259,14 +272,14 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
 
     /// Removes `key`'s subscription to the filter with text `filter`. Returns true if it existed.
     pub fn unsubscribe(&mut self, key: K, filter: &str) -> bool {
-        let Some(held) = self.held.get_mut(&key) else {
+        let Some(held) = self.held.get_mut(key.index()) else {
             return false;
         };
         let Some(position) = held.remove(filter) else {
             return false;
         };
         if held.is_empty() {
-            self.held.remove(&key);
+            self.release(key);
         }
         self.len = self.len.saturating_sub(1);
         self.detach(filter, position);
@@ -275,12 +288,26 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
 
     /// Removes every subscription `key` holds.
     pub fn remove_subscriber(&mut self, key: K) {
-        let Some(held) = self.held.remove(&key) else {
+        let Some(held) = self.held.get_mut(key.index()).map(std::mem::take) else {
             return;
         };
+        self.release(key);
         self.len = self.len.saturating_sub(held.len());
         for (text, position) in held.into_entries() {
             self.detach(&text, position);
+        }
+    }
+
+    /// Called when `key` holds no filter any more: the slots at the end that hold nothing are
+    /// dropped, so the index shrinks back after the highest keys leave.
+    fn release(&mut self, key: K) {
+        if key.index() + 1 == self.held.len() {
+            while self.held.last().is_some_and(HeldFilters::is_empty) {
+                self.held.pop();
+            }
+            if self.held.capacity() > 2 * self.held.len() {
+                self.held.shrink_to_fit();
+            }
         }
     }
 
@@ -290,7 +317,7 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
         if let Some(moved) = self.filters.remove(text, position)
             && let Some(slot) = self
                 .held
-                .get_mut(&moved)
+                .get_mut(moved.index())
                 .and_then(|held| held.get_mut(text))
         {
             *slot = position;
@@ -304,12 +331,16 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
         key: K,
     ) -> impl Iterator<Item = (&str, SubscriptionOptions, Option<u32>)> {
         self.held
-            .get(&key)
+            .get(key.index())
             .into_iter()
             .flat_map(HeldFilters::iter)
             .filter_map(|(text, position)| {
                 let subscriber = self.filters.subscribers(text)?.get(position)?;
-                Some((&**text, subscriber.options, subscriber.identifier))
+                Some((
+                    &**text,
+                    subscriber.options,
+                    subscriber.identifier.map(NonZeroU32::get),
+                ))
             })
     }
 
@@ -345,7 +376,9 @@ impl<K: Copy + Eq + Hash + Ord + Debug> SubscriptionTable<K> {
                     key: subscriber.key,
                     qos: subscriber.options.qos,
                     retain_as_published: subscriber.options.retain_as_published,
-                    subscription_ids: subscriber.identifier.map_or_else(Vec::new, |id| vec![id]),
+                    subscription_ids: subscriber
+                        .identifier
+                        .map_or_else(Vec::new, |id| vec![id.get()]),
                 });
             }
         });

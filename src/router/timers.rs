@@ -9,6 +9,9 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
+/// Entries below which the heap keeps whatever room it has.
+const SHRINK_ABOVE: usize = 1024;
+
 /// A min-heap of `(deadline, key)`.
 pub struct Deadlines<K: Ord> {
     heap: BinaryHeap<Reverse<(Instant, K)>>,
@@ -33,11 +36,44 @@ impl<K: Ord> Deadlines<K> {
         if *at > now {
             return None;
         }
-        self.heap.pop().map(|Reverse((_, key))| key)
+        let key = self.heap.pop().map(|Reverse((_, key))| key);
+        // Every accepted connection adds a CONNECT deadline; after a burst of connections the
+        // heap would otherwise keep their room for good, idle or not.
+        if self.heap.capacity() > SHRINK_ABOVE && self.heap.len() < self.heap.capacity() / 4 {
+            self.heap.shrink_to(self.heap.len() * 2);
+        }
+        key
     }
 
     /// The earliest deadline, possibly a stale one (a spurious wake-up costs one empty turn).
     pub fn next(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse((at, _))| *at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_heap_gives_back_its_room_once_drained() {
+        let start = Instant::now();
+        let mut deadlines = Deadlines::default();
+        for key in 0..10_000u32 {
+            deadlines.push(start + Duration::from_millis(u64::from(key)), key);
+        }
+        let later = start + Duration::from_secs(60);
+        let mut popped = 0;
+        while deadlines.pop_due(later).is_some() {
+            popped += 1;
+        }
+        assert_eq!(popped, 10_000);
+        assert!(
+            deadlines.heap.capacity() <= SHRINK_ABOVE,
+            "{}",
+            deadlines.heap.capacity()
+        );
     }
 }

@@ -68,7 +68,8 @@ fn random_operations_agree_with_a_naive_model() {
                     retain_as_published: rng.below(2) == 0,
                     ..SubscriptionOptions::default()
                 };
-                let id = [None, Some(rng.below(100) as u32)][rng.below(2)];
+                // Identifiers run from 1: the decoder refuses 0 (MQTT 5 section 3.8.2.1.2).
+                let id = [None, Some(1 + rng.below(100) as u32)][rng.below(2)];
                 let new = model
                     .insert((key, text.to_owned()), (options, id))
                     .is_none();
