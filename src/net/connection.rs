@@ -42,8 +42,9 @@ pub(crate) struct Connection {
     pub(crate) reads_paused: bool,
     /// The loop turn in which output was last written, to write at most once per turn.
     pub(crate) flushed_in_turn: u64,
-    /// What is counted against the memory budget for it (see [`Connection::footprint`]).
-    pub(crate) charged: usize,
+    /// What is counted against the memory budget for it (see [`Connection::footprint`]):
+    /// a record, a partial packet and TLS state, far below 4 GiB.
+    pub(crate) charged: u32,
 }
 
 impl Connection {

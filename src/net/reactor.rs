@@ -349,8 +349,9 @@ impl Reactor {
     /// Brings the connections' total held in memory up to date with this one's.
     fn settle_io(&mut self, token: Token) {
         if let Some(conn) = self.connections.get_mut(token.0) {
-            let footprint = conn.footprint();
-            self.io_bytes = self.io_bytes.saturating_sub(conn.charged) + footprint;
+            let footprint = u32::try_from(conn.footprint()).unwrap_or(u32::MAX);
+            self.io_bytes =
+                self.io_bytes.saturating_sub(conn.charged as usize) + footprint as usize;
             conn.charged = footprint;
         }
     }
@@ -383,7 +384,7 @@ impl Reactor {
                 _ => continue, // already removed: doomed twice in one turn
             }
             let mut conn = self.connections.remove(token.0);
-            self.io_bytes = self.io_bytes.saturating_sub(conn.charged);
+            self.io_bytes = self.io_bytes.saturating_sub(conn.charged as usize);
             if let Some(open) = self.open_in_group.get_mut(conn.group) {
                 *open = open.saturating_sub(1);
                 self.open_total = self.open_total.saturating_sub(1);

@@ -47,7 +47,8 @@ impl Router {
         if let Some(key) = self.live(link)
             && let Some(link) = self.links.get_mut(key)
         {
-            link.listener = listener;
+            // Listeners are fewer than `MAX_LISTENERS`, far below 65,536.
+            link.listener = u16::try_from(listener).unwrap_or(u16::MAX);
         }
     }
 
@@ -58,7 +59,10 @@ impl Router {
 
     /// The security settings of the listener `key` arrived on.
     pub(super) fn link_security(&self, key: usize) -> ListenerSecurity {
-        let listener = self.links.get(key).map_or(0, |link| link.listener);
+        let listener = self
+            .links
+            .get(key)
+            .map_or(0, |link| usize::from(link.listener));
         self.security
             .listeners
             .get(listener)
@@ -189,7 +193,7 @@ impl Router {
         };
         let unchanged = old
             .listeners
-            .get(link.listener)
+            .get(usize::from(link.listener))
             .and_then(|l| l.passwords.as_ref())
             .is_some_and(|before| before.same_entry(passwords, &username));
         if unchanged {

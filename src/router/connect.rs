@@ -5,7 +5,7 @@ use std::sync::Arc;
 use log::info;
 
 use super::hooks::Verdict;
-use super::link::{ClientLimits, LinkState};
+use super::link::{ClientLimits, LinkState, OverLimit};
 use super::listeners::HOST_CLIENT_PREFIX;
 use super::publish_checks::will_refusal;
 pub use super::refusal::Refusal;
@@ -35,12 +35,14 @@ impl Router {
         let resumes = !connect.clean_start
             && (self.session_by_client_id).contains_key(connect.client_id.as_str());
         match self.links.get(key).and_then(|link| link.over_limit) {
-            Some(Refusal::OutOfMemory) if resumes => {}
-            Some(refusal) => {
-                if refusal == Refusal::OutOfMemory {
-                    self.count_connection_refused_for_memory();
-                }
-                self.refuse_connect(key, refusal);
+            Some(OverLimit::Memory) if resumes => {}
+            Some(OverLimit::Memory) => {
+                self.count_connection_refused_for_memory();
+                self.refuse_connect(key, Refusal::OutOfMemory);
+                return;
+            }
+            Some(OverLimit::Connections) => {
+                self.refuse_connect(key, Refusal::TooManyConnections);
                 return;
             }
             None if !resumes && self.memory_full() => {
@@ -113,7 +115,10 @@ impl Router {
         };
         let (session_key, session_present) =
             self.open_session(&client_id, connect.clean_start, expiry);
-        let listener = self.links.get(key).map_or(0, |link| link.listener);
+        let listener = self
+            .links
+            .get(key)
+            .map_or(0, |link| usize::from(link.listener));
         self.compile_acl(session_key, listener, connect.username.as_deref());
         let keep_alive = self.keep_alive_for(&connect);
         let assigned = assigned.then(|| client_id.to_string());
@@ -162,8 +167,8 @@ impl Router {
             u8::from(connect.clean_start),
             keep_alive
         );
-        let configured = usize::from(self.config.max_inflight_messages);
-        let receive_maximum = connect.properties.receive_maximum.map(usize::from);
+        let configured = self.config.max_inflight_messages;
+        let receive_maximum = connect.properties.receive_maximum;
         if let Some(session) = self.sessions.get_mut(session_key) {
             session.link = Some(key);
             session.expiry_interval = expiry;

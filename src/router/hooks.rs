@@ -145,13 +145,13 @@ impl Router {
 
     /// Whether the link is one of a listener's, and so subject to the hooks.
     fn client_info<'a>(&self, link: &'a Link, username: Option<&'a str>) -> Option<ClientInfo<'a>> {
-        if link.listener >= self.config.listener_options().count() {
+        if usize::from(link.listener) >= self.config.listener_options().count() {
             return None;
         }
         let tls = self
             .config
             .listeners
-            .get(link.listener)
+            .get(usize::from(link.listener))
             .is_some_and(|l| l.kind == ListenerKind::Tls);
         let address = match &link.peer {
             Peer::Tcp(addr) => Some(*addr),
@@ -164,7 +164,7 @@ impl Router {
             username,
             address,
             tls,
-            listener: link.listener,
+            listener: usize::from(link.listener),
         })
     }
 
@@ -277,7 +277,7 @@ impl Router {
         let Some(link) = self.links.get(key) else {
             return;
         };
-        if link.listener >= self.config.listener_options().count() {
+        if usize::from(link.listener) >= self.config.listener_options().count() {
             return;
         }
         let client_id = link.client_id.clone().unwrap_or_else(|| Arc::from(""));

@@ -40,8 +40,14 @@ impl Router {
     /// charged, and every link's output is charged as it stands: each write to it is followed
     /// by `mark_ready`, which settles it.
     fn check_memory_counts(&self) -> Result<(), String> {
-        let outputs: usize = self.links.iter().map(|(_, l)| l.charged_output).sum();
-        let entries: usize = self.sessions.iter().map(|(_, s)| s.charged_entries).sum();
+        let outputs: usize = self
+            .links
+            .iter()
+            .map(|(_, l)| l.charged_output as usize)
+            .sum();
+        let entries: usize = (self.sessions.iter())
+            .map(|(_, s)| s.charged_entries as usize)
+            .sum();
         if (outputs, entries) != (self.memory.outputs, self.memory.entries) {
             return Err(format!(
                 "memory totals {} and {} for outputs and entries, charged {outputs} and {entries}",
@@ -49,7 +55,7 @@ impl Router {
             ));
         }
         for (_, link) in &self.links {
-            if link.charged_output != link.output.capacity() {
+            if link.charged_output as usize != link.output.capacity() {
                 return Err(format!(
                     "link {} charged {} bytes of output for {}",
                     link.name(),

@@ -221,7 +221,8 @@ impl Router {
         let Some(session) = self.sessions.try_remove(session_key) else {
             return;
         };
-        self.memory.entries = self.memory.entries.saturating_sub(session.charged_entries);
+        self.memory.entries =
+            (self.memory.entries).saturating_sub(session.charged_entries as usize);
         self.subscriptions.remove_subscriber(session_key);
         self.shared.remove_session(session_key);
         self.session_by_client_id.remove(&session.client_id);

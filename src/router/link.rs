@@ -92,7 +92,7 @@ pub struct Link {
     /// Whether the link is in the router's ready list.
     pub ready: bool,
     /// The listener it arrived on, by position in the configuration's listeners.
-    pub listener: usize,
+    pub listener: u16,
     /// What the client logged in with, kept while the listener has a password file so a
     /// reload can check it against the new file (mosquitto does the same).
     pub credentials: Option<Box<Credentials>>,
@@ -102,18 +102,26 @@ pub struct Link {
     pub penalty_served: bool,
     /// What was written to this link, for the `$SYS` counters.
     pub sent: Sent,
-    /// Accepted over a connection limit: its CONNECT is answered with this refusal.
-    pub over_limit: Option<super::refusal::Refusal>,
-    /// The output capacity counted against the memory budget (see `memory_use`).
-    pub charged_output: usize,
+    /// Accepted over a limit: its CONNECT is answered with a refusal.
+    pub over_limit: Option<OverLimit>,
+    /// The output capacity counted against the memory budget (see `memory_use`); an output
+    /// never comes near 4 GiB (deliveries stop at the high-water mark, packets are bounded).
+    pub charged_output: u32,
     /// It has sent a PUBLISH: the memory budget's backpressure pauses such links.
     pub published: bool,
     /// Not read until the memory budget's episode lets publishers be read again.
     pub paused_for_memory: bool,
-    /// Its publish rate buckets, made at its first PUBLISH when rate limits are set.
+    /// Its publish rate buckets and hold, made at its first PUBLISH when rate limits are set.
     pub rate: Option<Box<super::rate::PublishRate>>,
-    /// Held for going over its publish rate: not read until then.
-    pub slowed_until: Option<Instant>,
+}
+
+/// The limit a connection was accepted over, which its CONNECT is refused for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverLimit {
+    /// `max_connections` or `max_connections_total`.
+    Connections,
+    /// `memory_limit`; a client resuming its own session is let in all the same.
+    Memory,
 }
 
 /// Packets written to one link: added to the router's totals when the link goes.
@@ -171,7 +179,6 @@ impl Link {
             published: false,
             paused_for_memory: false,
             rate: None,
-            slowed_until: None,
         }
     }
 
@@ -223,6 +230,11 @@ impl Link {
         self.output.len() < high_water
     }
 
+    /// Until when it is held for going over its publish rate, if it is.
+    pub fn held_until(&self) -> Option<Instant> {
+        self.rate.as_ref().and_then(|rate| rate.held_until)
+    }
+
     /// The client id for log lines, or "<unknown>" before CONNECT.
     pub fn name(&self) -> &str {
         self.client_id.as_deref().unwrap_or("<unknown>")
@@ -244,8 +256,10 @@ mod tests {
             "Peer is {} bytes",
             size_of::<Peer>()
         );
+        // 224: the memory budget's charge and pause and the publish rate's buckets (boxed,
+        // as most links never go over a rate) took 8 bytes more.
         assert!(
-            size_of::<Link>() <= 216,
+            size_of::<Link>() <= 224,
             "Link is {} bytes",
             size_of::<Link>()
         );

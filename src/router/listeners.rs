@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::link::Link;
-use super::refusal::Refusal;
+use super::link::OverLimit;
 use super::{LinkId, Router};
 use crate::config::{Config, ListenerOptions};
 use crate::protocol::{QoS, Will};
@@ -201,7 +201,7 @@ impl Router {
         if let Some(key) = self.live(link)
             && let Some(link) = self.links.get_mut(key)
         {
-            link.over_limit = Some(Refusal::TooManyConnections);
+            link.over_limit = Some(OverLimit::Connections);
         }
     }
 
@@ -211,7 +211,7 @@ impl Router {
         if let Some(key) = self.live(link)
             && let Some(link) = self.links.get_mut(key)
         {
-            link.over_limit = Some(Refusal::OutOfMemory);
+            link.over_limit = Some(OverLimit::Memory);
         }
     }
 

@@ -93,8 +93,8 @@ impl MemoryUse {
 
 /// Brings the outputs' total up to date with `link`'s output buffer.
 pub fn settle_output(outputs: &mut usize, link: &mut Link) {
-    let capacity = link.output.capacity();
-    *outputs = outputs.saturating_sub(link.charged_output) + capacity;
+    let capacity = u32::try_from(link.output.capacity()).unwrap_or(u32::MAX);
+    *outputs = outputs.saturating_sub(link.charged_output as usize) + capacity as usize;
     link.charged_output = capacity;
 }
 
@@ -102,7 +102,8 @@ pub fn settle_output(outputs: &mut usize, link: &mut Link) {
 pub fn settle_entries(entries: &mut usize, session: &mut Session) {
     let capacity =
         session.queue.capacity() * QUEUED_COST + session.inflight.capacity() * FLIGHT_COST;
-    *entries = entries.saturating_sub(session.charged_entries) + capacity;
+    let capacity = u32::try_from(capacity).unwrap_or(u32::MAX);
+    *entries = entries.saturating_sub(session.charged_entries as usize) + capacity as usize;
     session.charged_entries = capacity;
 }
 

@@ -339,7 +339,7 @@ impl Router {
         };
         self.end_link(key, Ending::Lost(loss));
         let link = self.links.remove(key);
-        self.memory.outputs = self.memory.outputs.saturating_sub(link.charged_output);
+        self.memory.outputs = (self.memory.outputs).saturating_sub(link.charged_output as usize);
         let retired = &mut self.counters.retired_sent;
         retired.packets += link.sent.packets;
         retired.publishes += link.sent.publishes;

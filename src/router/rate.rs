@@ -82,11 +82,13 @@ fn micros(units: u64) -> i64 {
         .saturating_mul(MICRO)
 }
 
-/// One client's buckets.
+/// One client's buckets, and its hold.
 #[derive(Debug, Clone)]
 pub struct PublishRate {
     messages: Option<Bucket>,
     bytes: Option<Bucket>,
+    /// Over its rate: not read until then.
+    pub held_until: Option<Instant>,
 }
 
 impl PublishRate {
@@ -94,6 +96,7 @@ impl PublishRate {
         PublishRate {
             messages: messages.map(|limit| Bucket::new(limit, now)),
             bytes: bytes.map(|limit| Bucket::new(limit, now)),
+            held_until: None,
         }
     }
 

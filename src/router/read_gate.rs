@@ -18,7 +18,7 @@ impl Router {
         let Some(link) = self.live(id).and_then(|key| self.links.get_mut(key)) else {
             return true;
         };
-        if link.paused_for_memory || link.slowed_until.is_some() {
+        if link.paused_for_memory || link.held_until().is_some() {
             return false;
         }
         if pausing && link.published {
@@ -48,7 +48,7 @@ impl Router {
         let pausing = self.memory.budget.pausing_publishers();
         self.links
             .get(key)
-            .is_some_and(|link| link.slowed_until.is_some() || (pausing && link.published))
+            .is_some_and(|link| link.held_until().is_some() || (pausing && link.published))
     }
 
     /// Counts one PUBLISH against the link's buckets; a link over its rate is held until they
@@ -69,7 +69,7 @@ impl Router {
         let Some(until) = rate.take(payload, now) else {
             return;
         };
-        link.slowed_until = Some(until);
+        rate.held_until = Some(until);
         let id = LinkId {
             index: key,
             generation: link.generation,
@@ -84,8 +84,10 @@ impl Router {
             let Some(link) = self.live(id).and_then(|key| self.links.get_mut(key)) else {
                 continue;
             };
-            if link.slowed_until.is_some_and(|until| until <= now) {
-                link.slowed_until = None;
+            if let Some(rate) = &mut link.rate
+                && rate.held_until.is_some_and(|until| until <= now)
+            {
+                rate.held_until = None;
                 self.read_again.push(Ready {
                     token: link.token,
                     link: id,

@@ -88,7 +88,7 @@ pub struct Session {
     pub protocol: ProtocolVersion,
     /// QoS 1 and 2 deliveries in flight at once: the broker's limit, lowered to the client's
     /// receive maximum [MQTT-3.3.4-9].
-    pub window: usize,
+    pub window: u16,
     /// Payload bytes in flight at once (`max_inflight_bytes`); 0 is no limit. A delivery may
     /// start while fewer are in flight, so one larger than the limit still goes, alone.
     pub window_bytes: usize,
@@ -136,8 +136,9 @@ pub struct Session {
     pub last_entry: u64,
     /// What changed since the store last took this session's changes.
     pub journal: Vec<Change>,
-    /// The queue and window room counted against the memory budget (see `memory_use`).
-    pub charged_entries: usize,
+    /// The queue and window room counted against the memory budget (see `memory_use`); far
+    /// below 4 GiB, since the queue is bounded by `max_queued_messages`.
+    pub charged_entries: u32,
 }
 
 impl Session {
@@ -197,7 +198,7 @@ impl Session {
 
     /// No more QoS 1/2 deliveries may start: the window's count or its bytes are used up.
     pub fn window_full(&self) -> bool {
-        self.inflight.len() >= self.window
+        self.inflight.len() >= usize::from(self.window)
             || (self.window_bytes > 0 && self.inflight_bytes >= self.window_bytes)
     }
 
