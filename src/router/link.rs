@@ -109,6 +109,9 @@ pub struct Link {
     pub charged_output: u32,
     /// It has sent a PUBLISH: the memory budget's backpressure pauses such links.
     pub published: bool,
+    /// A memory budget was in force as it opened: its output is counted at every write and
+    /// grows a step at a time once large (see [`Link::reserve_output`]).
+    pub budgeted: bool,
     /// Not read until the memory budget's episode lets publishers be read again.
     pub paused_for_memory: bool,
     /// Its publish rate buckets and hold, made at its first PUBLISH when rate limits are set.
@@ -177,6 +180,7 @@ impl Link {
             over_limit: None,
             charged_output: 0,
             published: false,
+            budgeted: false,
             paused_for_memory: false,
             rate: None,
         }
@@ -202,7 +206,9 @@ impl Link {
     /// [`encode_within`]). Deliveries go through `outbound::write_publish` instead.
     pub fn write(&mut self, packet: &Packet) {
         self.sent.packets += 1;
-        self.reserve_output(64);
+        if self.budgeted {
+            self.reserve_output(64);
+        }
         let maximum = self.limits.maximum_packet_size;
         if encode_within(packet, self.version, maximum, &mut self.output) == Fit::Oversize {
             debug!(
@@ -213,10 +219,11 @@ impl Link {
         }
     }
 
-    /// Makes room for about `additional` more bytes of output. Once the buffer is large, it
-    /// grows by [`OUTPUT_GROWTH`] at a time rather than doubling: a fan-out to many slow
-    /// readers would otherwise double all their buffers at the same message, a jump the memory
-    /// budget sees only after it happened.
+    /// Makes room for about `additional` more bytes of output, for a link under a memory
+    /// budget: once the buffer is large it grows by [`OUTPUT_GROWTH`] at a time rather than
+    /// doubling, as a fan-out to many slow readers would otherwise double all their buffers at
+    /// the same message, a jump the budget sees only after it happened. Without a budget the
+    /// buffer doubles, which copies less as it grows.
     pub fn reserve_output(&mut self, additional: usize) {
         let capacity = self.output.capacity();
         if capacity >= OUTPUT_GROWTH && capacity - self.output.len() < additional {

@@ -235,9 +235,9 @@ impl Router {
         self.now = now;
         let generation = self.next_generation;
         self.next_generation = self.next_generation.wrapping_add(1);
-        let index = self
-            .links
-            .insert(Link::new(token, generation, peer, rules, now));
+        let mut link = Link::new(token, generation, peer, rules, now);
+        link.budgeted = self.memory.budget.limit() > 0;
+        let index = self.links.insert(link);
         let id = LinkId { index, generation };
         self.deadlines.push(now + self.config.connect_timeout, id);
         id

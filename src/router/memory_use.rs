@@ -58,6 +58,8 @@ pub struct MemoryUse {
     io: usize,
     /// Publishers not read during the episode, to read again at its end.
     pub paused: Vec<Ready>,
+    /// See [`Router::output_high_water`].
+    high_water: usize,
     /// When an episode was last logged, and how many went unlogged since: a broker hovering
     /// at its threshold may start and end episodes many times a second.
     last_report: Option<Instant>,
@@ -70,6 +72,7 @@ impl MemoryUse {
     pub fn new(limit: usize) -> MemoryUse {
         MemoryUse {
             budget: Budget::new(limit),
+            high_water: super::link::OUTPUT_HIGH_WATER,
             ..MemoryUse::default()
         }
     }
@@ -93,7 +96,12 @@ impl MemoryUse {
 
 /// Brings the outputs' total up to date with `link`'s output buffer.
 pub fn settle_output(outputs: &mut usize, link: &mut Link) {
-    let capacity = u32::try_from(link.output.capacity()).unwrap_or(u32::MAX);
+    let capacity = link.output.capacity();
+    // Most writes fit the room the buffer has: one comparison then.
+    if capacity == link.charged_output as usize {
+        return;
+    }
+    let capacity = u32::try_from(capacity).unwrap_or(u32::MAX);
     *outputs = outputs.saturating_sub(link.charged_output as usize) + capacity as usize;
     link.charged_output = capacity;
 }
@@ -163,13 +171,10 @@ impl Router {
         }
     }
 
-    /// Output above which a link takes no new deliveries, which wait in the session's queue.
+    /// Output above which a link takes no new deliveries, which wait in the session's queue:
+    /// lower under pressure. Read at every delivery, so kept rather than worked out.
     pub(super) fn output_high_water(&self) -> usize {
-        if self.memory.budget.under_pressure() {
-            PRESSURE_OUTPUT_HIGH_WATER
-        } else {
-            super::link::OUTPUT_HIGH_WATER
-        }
+        self.memory.high_water
     }
 
     /// Runs the budget with what is in use now: starts and ends episodes, gives up patience,
@@ -178,6 +183,7 @@ impl Router {
         if self.memory.budget.limit() == 0 && !self.memory.budget.under_pressure() {
             return;
         }
+        self.settle_ready_outputs();
         let used = self.memory_used();
         let limit = self.memory.budget.limit();
         let now = self.now;
@@ -185,21 +191,21 @@ impl Router {
             Some(Turn::Started) => {
                 let m = &mut self.memory;
                 m.reporting = m.last_report.is_none_or(|at| now >= at + REPORT_EVERY);
-                if !m.reporting {
-                    m.unreported += 1;
-                    return;
-                }
-                m.last_report = Some(now);
-                let earlier = std::mem::take(&mut m.unreported);
-                let also = if earlier > 0 {
-                    format!(" ({earlier} shorter episodes since the last report)")
+                if m.reporting {
+                    m.last_report = Some(now);
+                    let earlier = std::mem::take(&mut m.unreported);
+                    let also = if earlier > 0 {
+                        format!(" ({earlier} shorter episodes since the last report)")
+                    } else {
+                        String::new()
+                    };
+                    warn!(
+                        "memory_limit: {used} of {limit} bytes in use; publishers are not read \
+                         until it falls below {RELIEF_PERCENT}%{also}"
+                    );
                 } else {
-                    String::new()
-                };
-                warn!(
-                    "memory_limit: {used} of {limit} bytes in use; publishers are not read \
-                     until it falls below {RELIEF_PERCENT}%{also}"
-                );
+                    m.unreported += 1;
+                }
             }
             Some(Turn::PatienceOver) => {
                 if self.memory.reporting {
@@ -226,8 +232,25 @@ impl Router {
             }
             None => {}
         }
+        self.memory.high_water = if self.memory.budget.under_pressure() {
+            PRESSURE_OUTPUT_HIGH_WATER
+        } else {
+            super::link::OUTPUT_HIGH_WATER
+        };
         if self.memory.budget.at_limit(used) {
             self.shed_queued_qos0();
+        }
+    }
+
+    /// Counts the output of the links written to since the reactor last took them, before the
+    /// budget looks: settling at every write would cost each delivery.
+    fn settle_ready_outputs(&mut self) {
+        for ready in &self.ready {
+            if let Some(link) = self.links.get_mut(ready.link.index)
+                && link.generation == ready.link.generation
+            {
+                settle_output(&mut self.memory.outputs, link);
+            }
         }
     }
 
@@ -285,14 +308,15 @@ impl Router {
         true
     }
 
-    /// Whether a QoS 1/2 PUBLISH, or a retained message growing the store by `growth` bytes,
-    /// is to be refused for memory now; counts the refusal.
-    pub(super) fn refuse_for_memory(&mut self) -> bool {
+    /// Whether a QoS 1/2 PUBLISH, or a retained message, is to be refused for memory now:
+    /// whether the `incoming` bytes it would add (0 for one already counted) reach the limit.
+    /// Counts the refusal.
+    pub(super) fn refuse_for_memory(&mut self, incoming: usize) -> bool {
         if self.memory.budget.limit() == 0 {
             return false;
         }
         self.assess_memory();
-        let refuse = self.memory.budget.at_limit(self.memory_used());
+        let refuse = (self.memory.budget).at_limit(self.memory_used() + incoming);
         if refuse {
             self.memory.budget.counters.refused_publishes += 1;
         }

@@ -364,6 +364,7 @@ impl Router {
                 && link.generation == entry.link.generation
             {
                 link.ready = false;
+                memory_use::settle_output(&mut self.memory.outputs, link);
                 ready.push(entry);
             }
         }
@@ -548,7 +549,7 @@ impl Router {
 
     fn mark_ready(&mut self, key: usize) {
         if let Some(link) = self.links.get_mut(key) {
-            publish::mark_ready(&mut self.ready, &mut self.memory.outputs, link, key);
+            publish::mark_ready(&mut self.ready, link, key);
         }
     }
 

@@ -70,8 +70,10 @@ pub fn write_publish(
     }
     link.sent.publishes += 1;
     link.sent.publish_bytes += message.payload.len() as u64;
-    // The fixed header, topic, packet id and properties on top of the payload, generously.
-    link.reserve_output(message.payload.len() + topic.len() + 256);
+    if link.budgeted {
+        // The fixed header, topic, packet id and properties on top of the payload, generously.
+        link.reserve_output(message.payload.len() + topic.len() + 256);
+    }
     encode_publish_with(
         &mut link.output,
         version,

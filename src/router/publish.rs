@@ -18,6 +18,13 @@ use super::{LinkId, Ready, Router};
 use crate::config::Config;
 use crate::protocol::{Packet, PacketId, PubResponse, Publish, PublishHeader, QoS, ReasonCode};
 
+/// What a PUBLISH will hold once taken, as `Message::footprint` counts it, roughly: checked
+/// before the message is made, so that a message which would reach the memory limit is
+/// refused rather than taken, and a retained one refused rather than taken and not kept.
+fn incoming_size(publish: &Publish) -> usize {
+    size_of::<Message>() + 48 + publish.topic.len() + publish.payload.len()
+}
+
 fn link_peer(links: &slab::Slab<Link>, key: usize) -> Option<&Peer> {
     links.get(key).map(|link| &link.peer)
 }
@@ -69,7 +76,7 @@ impl Router {
         if publish.qos != QoS::AtMostOnce
             && !from_bridge
             && !self.is_qos2_resend(session_key, &publish)
-            && self.refuse_for_memory()
+            && self.refuse_for_memory(incoming_size(&publish))
         {
             self.refuse_publish_for_memory(key, &publish);
             return;
@@ -287,7 +294,7 @@ impl Router {
         if replaces.is_some_and(|old| old.footprint() >= message.footprint()) {
             return true;
         }
-        if !self.refuse_for_memory() {
+        if !self.refuse_for_memory(0) {
             return true;
         }
         debug!(
@@ -326,7 +333,7 @@ impl Router {
                     && (item.qos == QoS::AtMostOnce || !session.window_full()) =>
             {
                 transmit(session, link, item, self.now);
-                mark_ready(&mut self.ready, &mut self.memory.outputs, link, key);
+                mark_ready(&mut self.ready, link, key);
                 return;
             }
             None if item.qos == QoS::AtMostOnce
@@ -416,7 +423,7 @@ impl Router {
         }
         memory_use::settle_entries(&mut self.memory.entries, session);
         if sent {
-            mark_ready(&mut self.ready, &mut self.memory.outputs, link, key);
+            mark_ready(&mut self.ready, link, key);
         }
     }
 
@@ -522,10 +529,9 @@ fn enqueue(session: &mut Session, item: Queued, config: &Config) -> bool {
     }
 }
 
-/// Puts the link in the ready list once, and counts its output against the memory budget: every
-/// write to a link's output is followed by this call.
-pub(super) fn mark_ready(ready: &mut Vec<Ready>, outputs: &mut usize, link: &mut Link, key: usize) {
-    memory_use::settle_output(outputs, link);
+/// Puts the link in the ready list once. Every write to a link's output is followed by this
+/// call, so the ready links are those whose output the memory budget has yet to count.
+pub(super) fn mark_ready(ready: &mut Vec<Ready>, link: &mut Link, key: usize) {
     if !link.ready {
         link.ready = true;
         ready.push(Ready {

@@ -39,10 +39,15 @@ impl Router {
     /// After a PUBLISH of `payload` bytes from the link at `key`: whether the rest of what was
     /// read is to wait, for the memory budget or the link's rate.
     pub(super) fn after_publish(&mut self, key: usize, payload: usize) -> bool {
-        if self.config.publish_rate.is_some() || self.config.publish_byte_rate.is_some() {
+        let rated = self.config.publish_rate.is_some() || self.config.publish_byte_rate.is_some();
+        let budgeted = self.memory.budget.limit() > 0;
+        if !rated && !budgeted {
+            return false;
+        }
+        if rated {
             self.take_publish_rate(key, payload);
         }
-        if self.memory.budget.limit() > 0 {
+        if budgeted {
             self.assess_memory();
         }
         let pausing = self.memory.budget.pausing_publishers();
