@@ -45,6 +45,7 @@ impl Charge {
 }
 
 impl Drop for Charge {
+    #[inline]
     fn drop(&mut self) {
         if let Some((meter, bytes)) = &self.0 {
             meter.fetch_sub(*bytes, Ordering::Relaxed);

@@ -279,6 +279,7 @@ impl Router {
                     // The rest of what was read waits with the reactor while the link is held,
                     // so one large read does not run past the budget or the rate.
                     if let Some(bytes) = payload
+                        && self.reads_may_be_held()
                         && self.after_publish(key, bytes)
                     {
                         return consumed;

@@ -70,15 +70,10 @@ impl Router {
         if !self.authorise_publish(key, session_key, &publish) {
             return;
         }
-        // A bridge acknowledges upstream what the local side took and has no way to pass a
-        // refusal on, so its messages are taken at the limit too.
-        let from_bridge = matches!(link_peer(&self.links, key), Some(Peer::Bridge(_)));
         if publish.qos != QoS::AtMostOnce
-            && !from_bridge
-            && !self.is_qos2_resend(session_key, &publish)
-            && self.refuse_for_memory(incoming_size(&publish))
+            && self.memory.budget.limit() > 0
+            && self.refused_for_memory(key, session_key, &publish)
         {
-            self.refuse_publish_for_memory(key, &publish);
             return;
         }
         let now = self.now;
@@ -118,7 +113,24 @@ impl Router {
     /// At the memory limit a QoS 1/2 PUBLISH is not taken: an MQTT 5 client gets PUBACK or
     /// PUBREC 0x97 (Quota exceeded), which ends the exchange [MQTT-4.3.3-4] and leaves the
     /// client free to send it again; a 3.x client has no way to be told, so its connection is
-    /// closed without an acknowledgement [MQTT-3.3.5-2].
+    /// closed without an acknowledgement [MQTT-3.3.5-2]. Returns whether it was refused.
+    ///
+    /// A QoS 2 PUBLISH sent again before its PUBREL was taken before and is not refused now.
+    /// A bridge acknowledges upstream what its local side took and has no way to pass a
+    /// refusal on, so its messages are taken at the limit too.
+    #[inline(never)]
+    fn refused_for_memory(&mut self, key: usize, session_key: usize, publish: &Publish) -> bool {
+        let from_bridge = matches!(link_peer(&self.links, key), Some(Peer::Bridge(_)));
+        if from_bridge
+            || self.is_qos2_resend(session_key, publish)
+            || !self.refuse_for_memory(incoming_size(publish))
+        {
+            return false;
+        }
+        self.refuse_publish_for_memory(key, publish);
+        true
+    }
+
     fn refuse_publish_for_memory(&mut self, key: usize, publish: &Publish) {
         let Some(link) = self.links.get(key) else {
             return;
@@ -325,8 +337,7 @@ impl Router {
             .link
             .and_then(|key| self.links.get_mut(key).map(|link| (key, link)))
             .filter(|(_, link)| link.state == LinkState::Connected);
-        // Whether it waits for a connected client, rather than for one to come back.
-        let online = match link {
+        match link {
             Some((key, link))
                 if session.queue.is_empty()
                     && link.has_room(high_water)
@@ -334,17 +345,19 @@ impl Router {
             {
                 transmit(session, link, item, self.now);
                 mark_ready(&mut self.ready, link, key);
-                return;
             }
             None if item.qos == QoS::AtMostOnce
                 && !self.config.queue_qos0_offline
-                && !session.queue_qos0 =>
-            {
-                return;
-            }
-            Some(_) => true,
-            None => false,
-        };
+                && !session.queue_qos0 => {}
+            Some(_) => self.wait_in_queue(session_key, item, true),
+            None => self.wait_in_queue(session_key, item, false),
+        }
+    }
+
+    /// Queues a delivery the session cannot take now: its client is `online` and busy, or
+    /// away. At the memory limit a QoS 0 message is dropped instead.
+    #[inline(never)]
+    fn wait_in_queue(&mut self, session_key: usize, item: Queued, online: bool) {
         if self.drop_waiting_qos0(&item) {
             return;
         }
