@@ -55,6 +55,29 @@ fn a_sensor_over_its_message_rate_is_slowed_and_loses_nothing() {
 }
 
 #[test]
+fn sys_counts_the_holds() {
+    let dir = ConfDir::new();
+    let port = free_port();
+    let _broker = start(&dir, port, "publish_rate_limit 5 5\nsys_interval 1\n");
+    let mut sensor = Client::connect(loopback(port), "runaway");
+    burst(&mut sensor, "t", 20, 8);
+    let mut watcher = Client::connect(loopback(port), "watcher");
+    watcher.subscribe(1, &[("$SYS/broker/clients/slowed", 0)]);
+    // Retained, then updated every second: it reaches 1 or more once the burst went over.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let message = watcher.expect_publish_within(Duration::from_secs(30));
+        let holds: u64 = String::from_utf8_lossy(&message.payload)
+            .parse()
+            .unwrap_or(0);
+        if holds > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no hold counted");
+    }
+}
+
+#[test]
 fn a_sensor_within_its_rate_is_not_held_up_by_a_runaway_one() {
     let dir = ConfDir::new();
     let port = free_port();
