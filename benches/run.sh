@@ -267,6 +267,10 @@ add_broker mosquitto-burst mosquitto "bridge, upstream down" "$mosquitto_bin -c 
 # The main rows' limits plus memory_limit, which both brokers take from their configuration.
 add_broker minibroker-memlimit minibroker "memory budget set" "$minibroker_bin -c $tmp/memlimit-PORT.conf -q"
 add_broker mosquitto-memlimit mosquitto "memory budget set" "$mosquitto_bin -c $tmp/memlimit-PORT.conf"
+# minibroker with per-client publish rate limits far above what the load sends; mosquitto has no
+# such option and runs as in the main rows.
+add_broker minibroker-ratelimit minibroker "publish rate limits set" "$minibroker_bin -c $tmp/ratelimit-PORT.conf -q"
+add_broker mosquitto-ratelimit mosquitto "publish rate limits set" "$mosquitto_bin -c $tmp/ratelimit-PORT.conf"
 if [[ -n $rumqttd_bin ]]; then
     add_broker rumqttd rumqttd "" "$rumqttd_bin -c $tmp/rumqttd-PORT.toml"
 fi
@@ -311,6 +315,12 @@ for name in "${names[@]}"; do
         write_mosquitto_conf "$tmp/memlimit-$p.conf" "$p" raised
         echo "memory_limit $memory_budget" >>"$tmp/memlimit-$p.conf"
         ;;
+    minibroker-ratelimit)
+        printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$p" >"$tmp/ratelimit-$p.conf"
+        printf 'max_queued_messages 1000000\nmax_inflight_messages 100\n' >>"$tmp/ratelimit-$p.conf"
+        printf 'publish_rate_limit 100000000\npublish_byte_rate_limit 100000000000\n' >>"$tmp/ratelimit-$p.conf"
+        ;;
+    mosquitto-ratelimit) write_mosquitto_conf "$tmp/ratelimit-$p.conf" "$p" raised ;;
     rumqttd) write_rumqttd_conf "$tmp/rumqttd-$p.toml" "$p" ;;
     minibroker-persist) write_minibroker_persist_conf "$tmp/persist-$p.conf" "$p" periodic ;;
     minibroker-persist-batch) write_minibroker_persist_conf "$tmp/persist-$p.conf" "$p" batch ;;
@@ -392,7 +402,7 @@ fanin_v5=("0 --mqtt5" "0 --mqtt5 --topic-alias" "1 --mqtt5")
 main_brokers=()
 for name in "${names[@]}"; do
     case $name in
-    *-defaults | *-tls | *-ws | *-auth | *-embedded | upstream | *-bridge | *-burst | *-persist* | *-memlimit) ;;
+    *-defaults | *-tls | *-ws | *-auth | *-embedded | upstream | *-bridge | *-burst | *-persist* | *-memlimit | *-ratelimit) ;;
     *) main_brokers+=("$name") ;;
     esac
 done
@@ -437,6 +447,10 @@ for ((round = 1; round <= rounds; round++)); do
     # Fan-in with memory_limit set: what keeping the memory budget's account costs.
     for qos in 0 1; do
         for name in minibroker-memlimit mosquitto-memlimit; do run_load "$name" fanin --qos "$qos"; done
+    done
+    # Fan-in with publish rate limits set, never reached: what keeping the buckets costs.
+    for qos in 0 1; do
+        for name in minibroker-ratelimit mosquitto-ratelimit; do run_load "$name" fanin --qos "$qos"; done
     done
     # Fan-in to a broker embedded in a host program with every hook set and a subscriber of its
     # own on #.
@@ -530,6 +544,9 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
     echo "  client logs in."
     echo "- Rows marked *(memory budget set)* ran both brokers as in the main rows with"
     echo "  \`memory_limit $memory_budget\` ($((memory_budget / 1048576)) MiB), a budget fan-in stays well within."
+    echo "- Rows marked *(publish rate limits set)* ran minibroker as in the main rows with"
+    echo "  \`publish_rate_limit 100000000\` and \`publish_byte_rate_limit 100000000000\`, limits the load never"
+    echo "  reaches, and mosquitto, which has no such option, as in the main rows."
     echo "- Rows marked *(embedded: hooks, host subscribed to #)* ran minibroker inside"
     echo "  \`examples/audit_log.rs\`: every hook set (each allows), an observer counting every event,"
     echo "  and an in-process subscription to # taking every message, so each message is delivered"
