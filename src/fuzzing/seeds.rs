@@ -343,7 +343,49 @@ fn session_seeds() -> Vec<Seed> {
         name: "v311-host-client".into(),
         bytes: host_client().into_bytes(),
     });
+    seeds.push(Seed {
+        target: "session",
+        name: "v311-memory-budget-and-rate".into(),
+        bytes: budget_and_rate().into_bytes(),
+    });
     seeds
+}
+
+/// A memory budget of a few kilobytes and a publish rate of 2 a second (`config_from` head
+/// bits): a subscriber that does not read while a publisher floods it at QoS 0 and 1, so the
+/// publisher is held for its rate and the budget's episode starts, pauses it and reaches the
+/// limit; then time passes, the subscriber reads and acknowledges, and everything resumes.
+fn budget_and_rate() -> Script {
+    let v = ProtocolVersion::V3_1_1;
+    let mut script = Script::new([0x30, 7, 200, 0])
+        .op(Op::Open)
+        .op(Op::Open)
+        .send(0, &connect(v, "slow", false, false), v, 1000)
+        .send(1, &connect(v, "flood", true, false), v, 1000)
+        .send(0, &subscribe(1, &[("t/#", QoS::AtLeastOnce)]), v, 1000);
+    for n in 1..=24 {
+        let qos = if n % 3 == 0 {
+            QoS::AtLeastOnce
+        } else {
+            QoS::AtMostOnce
+        };
+        script = script.send(1, &publish(&format!("t/{n}"), qos, n, n % 4 == 0), v, 1000);
+    }
+    script = script
+        .op(Op::Advance { tenths: 15 })
+        .op(Op::Tick)
+        .read(1)
+        .op(Op::Open)
+        .send(2, &connect(v, "late", true, false), v, 1000)
+        .read(2);
+    for n in 1..=6 {
+        script = script
+            .read(0)
+            .send(0, &Packet::PubAck(PubResponse::new(id(n))), v, 1000)
+            .op(Op::Advance { tenths: 5 })
+            .op(Op::Tick);
+    }
+    script.read(1)
 }
 
 /// An embedded broker's host program beside a network client: retained publications at every
