@@ -1,11 +1,12 @@
 //! What the router holds for its clients, counted as it changes, and the memory budget's
 //! actions on the router's state (see `memory` for the policy).
 //!
-//! Counting must cost nothing per delivery and little per message, so nothing is scanned:
-//! messages count themselves while they live (`Charge`), a link's output and a session's
-//! queue and window are settled when they change (the capacity charged is kept beside them),
-//! and links, sessions, subscriptions and retained topics cost a fixed amount each, measured
-//! once and rounded up. The reactor adds what it holds per connection.
+//! Counting must cost next to nothing per delivery, so nothing is scanned: messages count
+//! themselves while they live (`Charge`); a session's queue and window are settled when they
+//! grow or drain, and a link's output when it is written out, or, under a budget, before
+//! each assessment for the links written since (the ready ones), the capacity charged kept
+//! beside them; links, sessions, subscriptions and retained topics cost a fixed amount each,
+//! measured once and rounded up. The reactor adds what it holds per connection.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
