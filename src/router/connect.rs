@@ -359,7 +359,7 @@ impl Router {
         else {
             return;
         };
-        for (packet_id, flight) in &session.inflight {
+        for (packet_id, flight) in &session.delivery().inflight {
             match flight {
                 Flight::Qos1Sent(queued) | Flight::Qos2Sent(queued) => {
                     let header = PublishHeader {

@@ -183,7 +183,9 @@ impl Router {
             return;
         };
         session.link = None;
-        session.full_since = None;
+        if let Some(d) = session.existing_delivery_mut() {
+            d.full_since = None;
+        }
         let expiry = session.expiry_interval;
         let now = self.now;
         let mut publish_now = None;
@@ -227,11 +229,12 @@ impl Router {
         self.shared.remove_session(session_key);
         self.session_by_client_id.remove(&session.client_id);
         self.journal_session_ended(session_key, &session);
-        self.counters.retired_dropped += session.dropped;
-        if session.dropped > 0 {
+        self.counters.retired_dropped += session.delivery().dropped;
+        if session.delivery().dropped > 0 {
             debug!(
                 "Session {} ended having dropped {} messages on full queues",
-                session.client_id, session.dropped
+                session.client_id,
+                session.delivery().dropped
             );
         }
         if let Some(pending) = session.pending_will {
@@ -260,7 +263,7 @@ impl Router {
         });
         let stuck = self.config.slow_consumer_timeout.and_then(|timeout| {
             let session = self.sessions.get(session_key)?;
-            let since = session.full_since?;
+            let since = session.delivery().full_since?;
             (since + timeout <= now).then_some(session.link?)
         });
         if let Some(key) = stuck {

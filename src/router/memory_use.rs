@@ -108,8 +108,8 @@ pub fn settle_output(outputs: &mut usize, link: &mut Link) {
 
 /// Brings the entries' total up to date with `session`'s queue and window.
 pub fn settle_entries(entries: &mut usize, session: &mut Session) {
-    let capacity =
-        session.queue.capacity() * QUEUED_COST + session.inflight.capacity() * FLIGHT_COST;
+    let capacity = session.delivery().queue.capacity() * QUEUED_COST
+        + session.delivery().inflight.capacity() * FLIGHT_COST;
     let capacity = u32::try_from(capacity).unwrap_or(u32::MAX);
     *entries = entries.saturating_sub(session.charged_entries as usize) + capacity as usize;
     session.charged_entries = capacity;
@@ -278,8 +278,8 @@ impl Router {
         let mut fullest: Vec<(usize, usize)> = self
             .sessions
             .iter()
-            .filter(|(_, session)| session.queued_qos0 > 0)
-            .map(|(key, session)| (session.queued_bytes, key))
+            .filter(|(_, session)| session.delivery().queued_qos0 > 0)
+            .map(|(key, session)| (session.delivery().queued_bytes, key))
             .collect();
         fullest.sort_unstable_by(|a, b| b.cmp(a));
         for (_, key) in fullest {
@@ -290,7 +290,9 @@ impl Router {
                 continue;
             };
             let shed = session.shed_qos0();
-            session.queue.shrink_to_fit();
+            if let Some(d) = session.existing_delivery_mut() {
+                d.queue.shrink_to_fit();
+            }
             settle_entries(&mut self.memory.entries, session);
             self.memory.budget.counters.dropped += shed as u64;
         }

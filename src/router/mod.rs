@@ -14,6 +14,7 @@ mod access;
 mod authenticate;
 mod bridge_link;
 mod connect;
+mod deliveries;
 pub mod hooks;
 mod invariants;
 mod lifecycle;

@@ -106,7 +106,7 @@ impl Router {
             && publish.packet_id.is_some_and(|id| {
                 self.sessions
                     .get(session_key)
-                    .is_some_and(|session| session.inbound_qos2.contains(id.get()))
+                    .is_some_and(|session| session.delivery().inbound_qos2.contains(id.get()))
             })
     }
 
@@ -166,8 +166,8 @@ impl Router {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
-        let known = session.inbound_qos2.contains(id.get());
-        if !known && is_v5 && session.inbound_qos2.len() >= receive_maximum {
+        let known = session.delivery().inbound_qos2.contains(id.get());
+        if !known && is_v5 && session.delivery().inbound_qos2.len() >= receive_maximum {
             let why = format!("more than {receive_maximum} QoS 2 messages awaiting PUBREL");
             self.violation(key, ReasonCode::RECEIVE_MAXIMUM_EXCEEDED, why);
             return;
@@ -238,6 +238,7 @@ impl Router {
         match session.flight_position(id) {
             Some(position)
                 if session
+                    .delivery()
                     .inflight
                     .get(position)
                     .is_some_and(|(_, flight)| expected(flight)) =>
@@ -339,7 +340,7 @@ impl Router {
             .filter(|(_, link)| link.state == LinkState::Connected);
         match link {
             Some((key, link))
-                if session.queue.is_empty()
+                if session.delivery().queue.is_empty()
                     && link.has_room(high_water)
                     && (item.qos == QoS::AtMostOnce || !session.window_full()) =>
             {
@@ -368,10 +369,10 @@ impl Router {
         // first drop.
         if enqueue(session, item, &self.config)
             && online
-            && session.full_since.is_none()
+            && session.delivery().full_since.is_none()
             && let Some(timeout) = self.config.slow_consumer_timeout
         {
-            session.full_since = Some(self.now);
+            session.delivery_mut().full_since = Some(self.now);
             self.session_deadlines.push(self.now + timeout, session_key);
         }
         memory_use::settle_entries(&mut self.memory.entries, session);
@@ -395,7 +396,7 @@ impl Router {
         }
         let mut sent = false;
         while link.has_room(high_water) {
-            let Some(front) = session.queue.front() else {
+            let Some(front) = session.delivery().queue.front() else {
                 break;
             };
             if front.qos != QoS::AtMostOnce
@@ -413,9 +414,11 @@ impl Router {
             transmit(session, link, item, self.now);
             sent = true;
             // The client is taking messages again.
-            session.full_since = None;
+            if let Some(d) = session.existing_delivery_mut() {
+                d.full_since = None;
+            }
         }
-        if session.queue.is_empty() {
+        if session.delivery().queue.is_empty() {
             let upgrade = self.config.upgrade_outgoing_qos;
             let hooks = &mut self.hooks;
             let listeners = self.config.listener_options().count();
@@ -430,8 +433,10 @@ impl Router {
                 &mut allowed,
             );
             // A queue that once held many messages gives their room back once it is empty.
-            if session.queue.capacity() > QUEUE_KEPT_ROOM {
-                session.queue = std::collections::VecDeque::new();
+            if let Some(d) = session.existing_delivery_mut()
+                && d.queue.capacity() > QUEUE_KEPT_ROOM
+            {
+                d.queue = std::collections::VecDeque::new();
             }
         }
         memory_use::settle_entries(&mut self.memory.entries, session);
@@ -535,7 +540,8 @@ fn enqueue(session: &mut Session, item: Queued, config: &Config) -> bool {
         Enqueued::Evicted | Enqueued::Dropped => {
             debug!(
                 "Queue full for client {}: message dropped ({} dropped so far)",
-                session.client_id, session.dropped
+                session.client_id,
+                session.delivery().dropped
             );
             true
         }

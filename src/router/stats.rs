@@ -130,13 +130,13 @@ impl Router {
                 stats.clients_total += 1;
                 stats.clients_disconnected += u64::from(session.link.is_none());
             }
-            stats.publish_dropped += session.dropped;
-            let stored = session.queue.len() + session.inflight.len();
+            stats.publish_dropped += session.delivery().dropped;
+            let stored = session.delivery().queue.len() + session.delivery().inflight.len();
             stats.messages_stored += stored as u64;
-            let bytes = session.queued_bytes + session.inflight_bytes;
+            let bytes = session.delivery().queued_bytes + session.delivery().inflight_bytes;
             stats.messages_stored_bytes += bytes as u64;
             heap += size_of::<Session>() + session.client_id.len();
-            heap += session.queue.capacity() * size_of::<Queued>() + bytes;
+            heap += session.delivery().queue.capacity() * size_of::<Queued>() + bytes;
         }
         for message in self.retained.iter() {
             heap += size_of::<Message>() + message.topic.len() + message.payload.len();

@@ -182,8 +182,12 @@ impl Router {
             let existed = if shared::parse(filter).is_some() {
                 self.shared.unsubscribe(filter, session_key)
             } else {
-                if let Some(session) = self.sessions.get_mut(session_key) {
-                    session.retained_backlog.remove(filter);
+                if let Some(d) = self
+                    .sessions
+                    .get_mut(session_key)
+                    .and_then(|session| session.existing_delivery_mut())
+                {
+                    d.retained_backlog.remove(filter);
                 }
                 self.subscriptions.unsubscribe(session_key, filter)
             };
