@@ -30,7 +30,7 @@ pub(crate) struct Connection {
     pub(crate) transport: Transport,
     pub(crate) link: LinkId,
     /// The listener group it was accepted on, which counts it against `max_connections`.
-    pub(crate) group: usize,
+    pub(crate) group: u32,
     /// A partial packet the router has not consumed yet. Empty (and unallocated) for an idle
     /// connection: complete packets go from the shared scratch buffer straight to the router.
     pending_in: Vec<u8>,
@@ -48,7 +48,7 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(transport: Transport, link: LinkId, group: usize) -> Connection {
+    pub(crate) fn new(transport: Transport, link: LinkId, group: u32) -> Connection {
         Connection {
             transport,
             link,

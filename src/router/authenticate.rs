@@ -92,10 +92,7 @@ impl Router {
                 Verdict::HoldUntil(at) => {
                     link.state = LinkState::Held;
                     link.held = Some(Box::new((at, connect)));
-                    let id = LinkId {
-                        index: key,
-                        generation: link.generation,
-                    };
+                    let id = LinkId::new(key, link.generation);
                     self.deadlines.push(at, id);
                     return None;
                 }

@@ -145,10 +145,7 @@ impl Router {
         if let Some(deadline) = link.deadline(self.config.connect_timeout)
             && deadline < pending_entry
         {
-            let id = LinkId {
-                index: key,
-                generation: link.generation,
-            };
+            let id = LinkId::new(key, link.generation);
             self.deadlines.push(deadline, id);
         }
         // mosquitto's line: p is its protocol number (1 for 3.1, 2 for 3.1.1, 5), and the

@@ -149,7 +149,7 @@ impl Router {
                 && !self
                     .ready
                     .iter()
-                    .any(|r| r.link.index == key && r.link.generation == link.generation)
+                    .any(|r| r.link.key() == key && r.link.generation == link.generation)
             {
                 return Err(format!("link {key} marked ready but not in the ready list"));
             }

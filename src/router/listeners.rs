@@ -238,7 +238,7 @@ impl Router {
         let mut link = Link::new(token, generation, peer, rules, now);
         link.budgeted = self.memory.budget.limit() > 0;
         let index = self.links.insert(link);
-        let id = LinkId { index, generation };
+        let id = LinkId::new(index, generation);
         self.deadlines.push(now + self.config.connect_timeout, id);
         id
     }

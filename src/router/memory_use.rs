@@ -246,7 +246,7 @@ impl Router {
     /// budget looks: settling at every write would cost each delivery.
     fn settle_ready_outputs(&mut self) {
         for ready in &self.ready {
-            if let Some(link) = self.links.get_mut(ready.link.index)
+            if let Some(link) = self.links.get_mut(ready.link.key())
                 && link.generation == ready.link.generation
             {
                 settle_output(&mut self.memory.outputs, link);

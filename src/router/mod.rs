@@ -122,8 +122,24 @@ use timers::Deadlines;
 /// a departed client never reaches the slot's next occupant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LinkId {
-    index: usize,
+    /// The link's key in the router's slab, narrowed: a broker holds far fewer than 2^32
+    /// links, and every connection and deadline carries one of these.
+    index: u32,
     generation: u32,
+}
+
+impl LinkId {
+    fn new(key: usize, generation: u32) -> LinkId {
+        // A key beyond u32 cannot occur (each link is an open socket); were it to, the id
+        // would name no link rather than another one.
+        let index = u32::try_from(key).unwrap_or(u32::MAX);
+        LinkId { index, generation }
+    }
+
+    /// The link's key in the router's slab.
+    fn key(self) -> usize {
+        self.index as usize
+    }
 }
 
 /// Why the reactor ended a connection the router did not ask to close.
@@ -362,7 +378,7 @@ impl Router {
     /// Moves the links with new output or a close request into `ready` (each once).
     pub fn take_ready(&mut self, ready: &mut Vec<Ready>) {
         for entry in self.ready.drain(..) {
-            if let Some(link) = self.links.get_mut(entry.link.index)
+            if let Some(link) = self.links.get_mut(entry.link.key())
                 && link.generation == entry.link.generation
             {
                 link.ready = false;
@@ -482,8 +498,8 @@ impl Router {
     }
 
     fn live(&self, id: LinkId) -> Option<usize> {
-        let link = self.links.get(id.index)?;
-        (link.generation == id.generation).then_some(id.index)
+        let link = self.links.get(id.key())?;
+        (link.generation == id.generation).then_some(id.key())
     }
 
     fn handle_packet(&mut self, key: usize, packet: Packet) {

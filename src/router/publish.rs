@@ -555,10 +555,7 @@ pub(super) fn mark_ready(ready: &mut Vec<Ready>, link: &mut Link, key: usize) {
         link.ready = true;
         ready.push(Ready {
             token: link.token,
-            link: LinkId {
-                index: key,
-                generation: link.generation,
-            },
+            link: LinkId::new(key, link.generation),
         });
     }
 }

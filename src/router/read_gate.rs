@@ -82,10 +82,7 @@ impl Router {
             return;
         };
         rate.held_until = Some(until);
-        let id = LinkId {
-            index: key,
-            generation: link.generation,
-        };
+        let id = LinkId::new(key, link.generation);
         self.rate_deadlines.push(until, id);
         self.counters.clients_slowed += 1;
     }
