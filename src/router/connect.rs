@@ -371,13 +371,17 @@ impl Router {
                     // allows it.
                     let _ = super::outbound::write_publish(
                         link,
+                        &mut self.counters.sent,
                         header,
                         &queued.message,
                         ids,
                         self.now,
                     );
                 }
-                Flight::Released => link.write(&Packet::PubRel(PubResponse::new(*packet_id))),
+                Flight::Released => link.write(
+                    &Packet::PubRel(PubResponse::new(*packet_id)),
+                    &mut self.counters.sent,
+                ),
             }
         }
         self.mark_ready(key);

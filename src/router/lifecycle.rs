@@ -141,7 +141,8 @@ impl Router {
             if let Ending::Violation { why, .. } = &ending {
                 properties.reason_string = Some(why.clone());
             }
-            link.write(&Packet::Disconnect(Disconnect { reason, properties }));
+            let disconnect = Packet::Disconnect(Disconnect { reason, properties });
+            link.write(&disconnect, &mut self.counters.sent);
         }
         link.state = LinkState::Closing;
         let will = link.will.take().filter(|_| ending.publishes_will());

@@ -105,8 +105,8 @@ pub struct Counters {
     pub publish_bytes_received: u64,
     /// Sessions ended by their expiry.
     pub clients_expired: u64,
-    /// What links that are gone had written.
-    pub retired_sent: Sent,
+    /// What was written to links.
+    pub sent: Sent,
     /// Messages that sessions now gone dropped on full queues.
     pub retired_dropped: u64,
     /// Times a client was held for going over its publish rate.
@@ -358,10 +358,6 @@ impl Router {
         self.end_link(key, Ending::Lost(loss));
         let link = self.links.remove(key);
         self.memory.outputs = (self.memory.outputs).saturating_sub(link.charged_output as usize);
-        let retired = &mut self.counters.retired_sent;
-        retired.packets += link.sent.packets;
-        retired.publishes += link.sent.publishes;
-        retired.publish_bytes += link.sent.publish_bytes;
     }
 
     /// The broker is stopping: MQTT 5 clients are sent DISCONNECT with reason "server shutting
@@ -560,7 +556,7 @@ impl Router {
     /// packet the broker originates goes through here or `Link::write`.
     fn send(&mut self, key: usize, packet: &Packet) {
         if let Some(link) = self.links.get_mut(key) {
-            link.write(packet);
+            link.write(packet, &mut self.counters.sent);
             self.mark_ready(key);
         }
     }

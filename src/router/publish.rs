@@ -6,7 +6,7 @@ use std::sync::Arc;
 use log::debug;
 
 use super::access::may_read;
-use super::link::{Link, LinkState};
+use super::link::{Link, LinkState, Sent};
 use super::listeners::Peer;
 use super::memory_use;
 use super::message::Message;
@@ -344,7 +344,7 @@ impl Router {
                     && link.has_room(high_water)
                     && (item.qos == QoS::AtMostOnce || !session.window_full()) =>
             {
-                transmit(session, link, item, self.now);
+                transmit(session, link, &mut self.counters.sent, item, self.now);
                 mark_ready(&mut self.ready, link, key);
             }
             None if item.qos == QoS::AtMostOnce
@@ -411,7 +411,7 @@ impl Router {
             if item.message.is_expired(self.now) {
                 continue;
             }
-            transmit(session, link, item, self.now);
+            transmit(session, link, &mut self.counters.sent, item, self.now);
             sent = true;
             // The client is taking messages again.
             if let Some(d) = session.existing_delivery_mut() {
@@ -428,6 +428,7 @@ impl Router {
             sent |= drain_backlog(
                 session,
                 link,
+                &mut self.counters.sent,
                 &mut self.retained,
                 (self.now, upgrade, high_water),
                 &mut allowed,
@@ -495,6 +496,7 @@ fn resolve_topic_alias(
 pub(super) fn transmit(
     session: &mut Session,
     link: &mut Link,
+    sent: &mut Sent,
     item: Queued,
     now: std::time::Instant,
 ) {
@@ -512,7 +514,14 @@ pub(super) fn transmit(
         retain: item.retain,
         packet_id,
     };
-    if let Err(unsent) = write_publish(link, header, &item.message, &item.subscription_ids, now) {
+    if let Err(unsent) = write_publish(
+        link,
+        sent,
+        header,
+        &item.message,
+        &item.subscription_ids,
+        now,
+    ) {
         let why = match unsent {
             Unsent::TooLarge => "larger than the client accepts",
             Unsent::OutsideMountPoint => "outside the mount point of its listener",

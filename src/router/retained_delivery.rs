@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::Router;
 use super::access::may_read;
-use super::link::Link;
+use super::link::{Link, Sent};
 use super::message::Message;
 use super::publish::transmit;
 use super::retain::RetainedStore;
@@ -94,6 +94,7 @@ impl Router {
 pub(super) fn drain_backlog(
     session: &mut Session,
     link: &mut Link,
+    written: &mut Sent,
     retained: &mut RetainedStore,
     (now, upgrade, high_water): (Instant, bool, usize),
     allowed: &mut dyn FnMut(&Session, &str) -> bool,
@@ -136,7 +137,7 @@ pub(super) fn drain_backlog(
             continue;
         }
         let item = retained_item(message, granted, identifier, upgrade);
-        transmit(session, link, item, now);
+        transmit(session, link, written, item, now);
         sent = true;
     }
     for topic in expired {

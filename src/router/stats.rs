@@ -101,9 +101,9 @@ impl Router {
             publish_received: self.counters.publish_received,
             publish_bytes_received: self.counters.publish_bytes_received,
             clients_expired: self.counters.clients_expired,
-            packets_sent: self.counters.retired_sent.packets + self.counters.retired_sent.publishes,
-            publish_sent: self.counters.retired_sent.publishes,
-            publish_bytes_sent: self.counters.retired_sent.publish_bytes,
+            packets_sent: self.counters.sent.packets + self.counters.sent.publishes,
+            publish_sent: self.counters.sent.publishes,
+            publish_bytes_sent: self.counters.sent.publish_bytes,
             publish_dropped: self.counters.retired_dropped,
             memory_limit: self.memory_limit() as u64,
             memory_used: self.memory_used() as u64,
@@ -120,9 +120,6 @@ impl Router {
             if link.state == LinkState::Connected && network(&link.peer) {
                 stats.clients_connected += 1;
             }
-            stats.packets_sent += link.sent.packets + link.sent.publishes;
-            stats.publish_sent += link.sent.publishes;
-            stats.publish_bytes_sent += link.sent.publish_bytes;
             heap += size_of::<Link>() + link.output.capacity();
         }
         for (_, session) in &self.sessions {
