@@ -253,7 +253,7 @@ impl Router {
         let listeners = self.config.listener_options().count();
         let client_id = publisher
             .and_then(|key| self.sessions.get(key))
-            .filter(|session| session.listener < listeners)
+            .filter(|session| usize::from(session.listener) < listeners)
             .map(|session| Arc::clone(&session.client_id));
         self.hook_event(&Event::Message {
             client_id: client_id.as_deref(),
@@ -313,7 +313,7 @@ pub(super) fn deliver_allowed(
     session: &Session,
     topic: &str,
 ) -> bool {
-    if session.listener >= listeners {
+    if usize::from(session.listener) >= listeners {
         return true;
     }
     let Some(hook) = hooks.as_mut().and_then(|h| h.deliver.as_mut()) else {

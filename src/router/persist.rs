@@ -98,7 +98,7 @@ impl SessionMeta {
             expiry_interval: session.expiry_interval,
             protocol: session.protocol,
             username: session.username.clone(),
-            listener: session.listener,
+            listener: usize::from(session.listener),
             expires_at: session.expires_at,
             will: session.pending_will.as_deref().cloned(),
         }

@@ -55,7 +55,8 @@ pub struct Session {
     pub acl: Option<Box<ClientAcl>>,
     /// Who the client last connected as: its username and listener, for recompiling `acl`.
     pub username: Option<Arc<str>>,
-    pub listener: usize,
+    /// By position in the configuration's listeners, as a link's `listener` is.
+    pub listener: u16,
     /// Its place in the persistence store; `None` when it is not stored (persistence off, or
     /// a session that ends with its connection), and then nothing is journaled. Boxed, as most
     /// sessions are never stored.
@@ -365,9 +366,9 @@ mod tests {
     /// costs the broker. Raise this only with a reason.
     #[test]
     fn a_session_stays_small() {
-        // 128: the delivery state and the store's fields are boxed, made at first use.
+        // 120: the delivery state and the store's fields are boxed, made at first use.
         assert!(
-            size_of::<Session>() <= 128,
+            size_of::<Session>() <= 120,
             "Session is {} bytes",
             size_of::<Session>()
         );
