@@ -135,7 +135,10 @@ impl Router {
         link.client_id = Some(Arc::clone(&client_id));
         // The will goes to its topic under the mount point, like the client's PUBLISH.
         let rules = &link.rules;
-        link.will = connect.will.map(|will| Box::new(rules.mount_will(will)));
+        if let Some(will) = connect.will {
+            let will = Box::new(rules.mount_will(will));
+            link.extras_mut().will = Some(will);
+        }
         link.keep_alive = keep_alive;
         // Still the time of accept: the CONNECT-timeout entry in the heap was due from then.
         let pending_entry = link.last_activity + self.config.connect_timeout;

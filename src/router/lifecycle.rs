@@ -145,7 +145,9 @@ impl Router {
             link.write(&disconnect, &mut self.counters.sent);
         }
         link.state = LinkState::Closing;
-        let will = link.will.take().filter(|_| ending.publishes_will());
+        let will = (link.extras.as_mut())
+            .and_then(|extras| extras.will.take())
+            .filter(|_| ending.publishes_will());
         let session = link.session.take();
         if was_connected && let Some(line) = ending.connection_line(link.name()) {
             info!(target: CONNECTION_TARGET, "{line}");

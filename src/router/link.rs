@@ -78,8 +78,9 @@ pub struct Link {
     pub session: Option<usize>,
     /// For log lines; set from CONNECT.
     pub client_id: Option<Arc<str>>,
-    /// Boxed: most clients have none, and a will's properties are large.
-    pub will: Option<Box<Will>>,
+    /// What few links have (a will, a login, a held CONNECT, publish rate buckets); `None`
+    /// until the first of them is set.
+    pub extras: Option<Box<LinkExtras>>,
     /// Seconds; zero disables keepalive.
     pub keep_alive: u16,
     /// When the last packet arrived; before CONNECT, when the connection was accepted (bytes of
@@ -93,11 +94,6 @@ pub struct Link {
     pub ready: bool,
     /// The listener it arrived on, by position in the configuration's listeners.
     pub listener: u16,
-    /// What the client logged in with, kept while the listener has a password file so a
-    /// reload can check it against the new file (mosquitto does the same).
-    pub credentials: Option<Box<Credentials>>,
-    /// A CONNECT held by the failure slow-down until the instant given (state `Held`).
-    pub held: Option<Box<(Instant, crate::protocol::Connect)>>,
     /// The slow-down's delay was served: the held CONNECT is checked when it comes back.
     pub penalty_served: bool,
     /// Accepted over a limit: its CONNECT is answered with a refusal.
@@ -112,6 +108,20 @@ pub struct Link {
     pub budgeted: bool,
     /// Not read until the memory budget's episode lets publishers be read again.
     pub paused_for_memory: bool,
+}
+
+/// What few links have, boxed together so that a link with none of it (an anonymous client
+/// without a will, the usual idle sensor) holds one pointer rather than four.
+#[derive(Debug, Default)]
+pub struct LinkExtras {
+    /// Boxed: a will's properties are large, and a link with a login alone need not pay for
+    /// them.
+    pub will: Option<Box<Will>>,
+    /// What the client logged in with, kept so that a reload can check it against the new
+    /// password file (mosquitto does the same).
+    pub credentials: Option<Credentials>,
+    /// A CONNECT held by the failure slow-down until the instant given (state `Held`).
+    pub held: Option<Box<(Instant, crate::protocol::Connect)>>,
     /// Its publish rate buckets and hold, made at its first PUBLISH when rate limits are set.
     pub rate: Option<Box<super::rate::PublishRate>>,
 }
@@ -165,22 +175,19 @@ impl Link {
             version: ProtocolVersion::V3_1_1,
             session: None,
             client_id: None,
-            will: None,
+            extras: None,
             keep_alive: 0,
             last_activity: now,
             limits: ClientLimits::default(),
             output: Vec::new(),
             ready: false,
             listener: 0,
-            credentials: None,
-            held: None,
             penalty_served: false,
             over_limit: None,
             charged_output: 0,
             published: false,
             budgeted: false,
             paused_for_memory: false,
-            rate: None,
         }
     }
 
@@ -194,7 +201,7 @@ impl Link {
                 let period = Duration::from_millis(1500 * u64::from(self.keep_alive));
                 Some(self.last_activity + period)
             }
-            LinkState::Held => self.held.as_ref().map(|held| held.0),
+            LinkState::Held => self.extras.as_ref()?.held.as_ref().map(|held| held.0),
             LinkState::Connected | LinkState::Closing => None,
         }
     }
@@ -238,7 +245,12 @@ impl Link {
 
     /// Until when it is held for going over its publish rate, if it is.
     pub fn held_until(&self) -> Option<Instant> {
-        self.rate.as_ref().and_then(|rate| rate.held_until)
+        self.extras.as_ref()?.rate.as_ref()?.held_until
+    }
+
+    /// The link's [`LinkExtras`], made now if it has none: only for setting one of them.
+    pub fn extras_mut(&mut self) -> &mut LinkExtras {
+        self.extras.get_or_insert_default()
     }
 
     /// The client id for log lines, or "<unknown>" before CONNECT.
@@ -262,9 +274,10 @@ mod tests {
             "Peer is {} bytes",
             size_of::<Peer>()
         );
-        // 200: what was written is counted in the router's totals, not in each link.
+        // 176: what was written is counted in the router's totals, not in each link, and the
+        // will, login, held CONNECT and rate buckets share one box.
         assert!(
-            size_of::<Link>() <= 200,
+            size_of::<Link>() <= 176,
             "Link is {} bytes",
             size_of::<Link>()
         );
