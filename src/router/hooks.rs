@@ -156,7 +156,7 @@ impl Router {
         let address = match &link.peer {
             Peer::Tcp(addr) => Some(*addr),
             // The proxy names the client's address only; its port is unknown.
-            Peer::Forwarded { client, .. } => Some(SocketAddr::new(*client, 0)),
+            Peer::Forwarded(forwarded) => Some(SocketAddr::new(forwarded.client, 0)),
             Peer::Unix(_) | Peer::Bridge(_) | Peer::Host => None,
         };
         Some(ClientInfo {

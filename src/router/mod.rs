@@ -84,7 +84,7 @@ use lifecycle::Ending;
 pub use link::Sent;
 use link::{Link, LinkState};
 use listeners::ListenerRules;
-pub use listeners::{HOST_CLIENT_PREFIX, ListenerId, Peer};
+pub use listeners::{Forwarded, HOST_CLIENT_PREFIX, ListenerId, Peer};
 pub use message::Message;
 pub use rate::RateLimit;
 pub use restore::{Clocks, Restored};
