@@ -131,7 +131,7 @@ impl Router {
             return;
         };
         link.state = LinkState::Connected;
-        link.session = Some(session_key);
+        link.attach_session(session_key);
         link.client_id = Some(Arc::clone(&client_id));
         // The will goes to its topic under the mount point, like the client's PUBLISH.
         let rules = &link.rules;

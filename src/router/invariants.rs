@@ -136,7 +136,7 @@ impl Router {
                 .links
                 .get(link_key)
                 .ok_or_else(|| format!("attached to missing link {link_key}"))?;
-            if link.session != Some(key) {
+            if link.session() != Some(key) {
                 return Err(format!("link {link_key} does not point back"));
             }
         }
@@ -153,7 +153,7 @@ impl Router {
             {
                 return Err(format!("link {key} marked ready but not in the ready list"));
             }
-            let Some(session_key) = link.session else {
+            let Some(session_key) = link.session() else {
                 continue;
             };
             if link.state != LinkState::Connected {

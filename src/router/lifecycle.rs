@@ -148,7 +148,7 @@ impl Router {
         let will = (link.extras.as_mut())
             .and_then(|extras| extras.will.take())
             .filter(|_| ending.publishes_will());
-        let session = link.session.take();
+        let session = link.detach_session();
         if was_connected && let Some(line) = ending.connection_line(link.name()) {
             info!(target: CONNECTION_TARGET, "{line}");
         }

@@ -74,8 +74,9 @@ pub struct Link {
     pub state: LinkState,
     /// The version CONNECT announced; the decoder's guess before that.
     pub version: ProtocolVersion,
-    /// Key of the session in the router's session slab, once connected.
-    pub session: Option<usize>,
+    /// Key of the session in the router's session slab, once connected; narrowed, as a
+    /// broker holds far fewer than 2^32 sessions (see [`Link::session`]).
+    session: Option<u32>,
     /// For log lines; set from CONNECT.
     pub client_id: Option<Arc<str>>,
     /// What few links have (a will, a login, a held CONNECT, publish rate buckets); `None`
@@ -253,6 +254,23 @@ impl Link {
         self.extras.get_or_insert_default()
     }
 
+    /// Key of the session in the router's session slab, once connected.
+    pub fn session(&self) -> Option<usize> {
+        self.session.map(|key| key as usize)
+    }
+
+    /// CONNECT was accepted: the link serves the session `key`. A key beyond u32 cannot occur
+    /// (every session is over a hundred bytes of memory); were it to, the link would serve
+    /// none rather than another.
+    pub fn attach_session(&mut self, key: usize) {
+        self.session = u32::try_from(key).ok();
+    }
+
+    /// The link is ending: it serves its session no more.
+    pub fn detach_session(&mut self) -> Option<usize> {
+        self.session.take().map(|key| key as usize)
+    }
+
     /// The client id for log lines, or "<unknown>" before CONNECT.
     pub fn name(&self) -> &str {
         self.client_id.as_deref().unwrap_or("<unknown>")
@@ -274,10 +292,11 @@ mod tests {
             "Peer is {} bytes",
             size_of::<Peer>()
         );
-        // 168: what was written is counted in the router's totals, not in each link; the
-        // will, login, held CONNECT and rate buckets share one box; the peer takes 32 bytes.
+        // What was written is counted in the router's totals, not in each link; the
+        // will, login, held CONNECT and rate buckets share one box; the peer takes 32 bytes;
+        // the session key 4 (160).
         assert!(
-            size_of::<Link>() <= 168,
+            size_of::<Link>() <= 160,
             "Link is {} bytes",
             size_of::<Link>()
         );

@@ -334,7 +334,7 @@ impl Router {
             link.output.drain(..written);
         }
         memory_use::settle_output(&mut self.memory.outputs, link);
-        if let Some(session) = link.session {
+        if let Some(session) = link.session() {
             self.pump(session);
         }
     }

@@ -37,7 +37,7 @@ impl Router {
         let Some(link) = self.links.get_mut(key) else {
             return;
         };
-        let Some(session_key) = link.session else {
+        let Some(session_key) = link.session() else {
             return;
         };
         if let Some((reason, why)) = publish_refusal(link, &publish, &self.config) {
@@ -229,7 +229,7 @@ impl Router {
     /// Removes the in-flight entry `id` if it is in the state `expected` accepts, then refills
     /// the window from the queue.
     fn finish_flight(&mut self, key: usize, id: PacketId, expected: impl Fn(&Flight) -> bool) {
-        let Some(session_key) = self.links.get(key).and_then(|link| link.session) else {
+        let Some(session_key) = self.links.get(key).and_then(|link| link.session()) else {
             return;
         };
         let Some(session) = self.sessions.get_mut(session_key) else {
@@ -447,7 +447,7 @@ impl Router {
     }
 
     pub(super) fn session_of(&mut self, key: usize) -> Option<&mut Session> {
-        let session_key = self.links.get(key)?.session?;
+        let session_key = self.links.get(key)?.session()?;
         self.sessions.get_mut(session_key)
     }
 }

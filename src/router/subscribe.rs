@@ -28,7 +28,7 @@ impl Router {
         let Some(link) = self.links.get(key) else {
             return;
         };
-        let Some(session_key) = link.session else {
+        let Some(session_key) = link.session() else {
             return;
         };
         let (version, problem_information) = (link.version, link.limits.problem_information);
@@ -172,7 +172,7 @@ impl Router {
         let Some((session_key, version, rules)) = self
             .links
             .get(key)
-            .and_then(|link| Some((link.session?, link.version, Arc::clone(&link.rules))))
+            .and_then(|link| Some((link.session()?, link.version, Arc::clone(&link.rules))))
         else {
             return;
         };
