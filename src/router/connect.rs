@@ -170,7 +170,7 @@ impl Router {
         let configured = self.config.max_inflight_messages;
         let receive_maximum = connect.properties.receive_maximum;
         if let Some(session) = self.sessions.get_mut(session_key) {
-            session.link = Some(key);
+            session.attach_link(key);
             session.expiry_interval = expiry;
             session.expires_at = None;
             // [MQTT-3.1.3-9] a resumed session cancels the will still waiting out its delay,
@@ -297,7 +297,7 @@ impl Router {
             .session_by_client_id
             .get(client_id)
             .and_then(|&session| self.sessions.get(session))
-            .and_then(|session| session.link);
+            .and_then(|session| session.link());
         if let Some(old_link) = online {
             self.end_link(old_link, Ending::TakenOver);
         }

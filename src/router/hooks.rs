@@ -229,7 +229,7 @@ impl Router {
         let Some(session) = self.sessions.get(session_key) else {
             return Verdict::Allow;
         };
-        let (Some(key), username) = (session.link, session.username.clone()) else {
+        let (Some(key), username) = (session.link(), session.username.clone()) else {
             return Verdict::Allow;
         };
         self.ask_about_client(key, username.as_deref(), |hooks, client| {

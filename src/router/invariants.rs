@@ -131,7 +131,7 @@ impl Router {
         if byte_limit != 0 && bytes > byte_limit {
             return Err(format!("{bytes} payload bytes queued, limit {byte_limit}"));
         }
-        if let Some(link_key) = session.link {
+        if let Some(link_key) = session.link() {
             let link = self
                 .links
                 .get(link_key)
@@ -163,7 +163,7 @@ impl Router {
                 .sessions
                 .get(session_key)
                 .ok_or_else(|| format!("link {key} holds missing session {session_key}"))?;
-            if session.link != Some(key) {
+            if session.link() != Some(key) {
                 return Err(format!("session of link {key} is attached elsewhere"));
             }
         }

@@ -185,7 +185,7 @@ impl Router {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
-        session.link = None;
+        session.detach_link();
         if let Some(d) = session.existing_delivery_mut() {
             d.full_since = None;
         }
@@ -262,12 +262,12 @@ impl Router {
             self.journal_session(session_key);
         }
         let expired = self.sessions.get(session_key).is_some_and(|session| {
-            session.link.is_none() && session.expires_at.is_some_and(|at| at <= now)
+            session.link().is_none() && session.expires_at.is_some_and(|at| at <= now)
         });
         let stuck = self.config.slow_consumer_timeout.and_then(|timeout| {
             let session = self.sessions.get(session_key)?;
             let since = session.delivery().full_since?;
-            (since + timeout <= now).then_some(session.link?)
+            (since + timeout <= now).then_some(session.link()?)
         });
         if let Some(key) = stuck {
             self.end_link(key, Ending::SlowConsumer);

@@ -335,7 +335,7 @@ impl Router {
             return;
         };
         let link = session
-            .link
+            .link()
             .and_then(|key| self.links.get_mut(key).map(|link| (key, link)))
             .filter(|(_, link)| link.state == LinkState::Connected);
         match link {
@@ -385,7 +385,7 @@ impl Router {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
-        let Some(key) = session.link else {
+        let Some(key) = session.link() else {
             return;
         };
         let Some(link) = self.links.get_mut(key) else {

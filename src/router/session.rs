@@ -32,8 +32,9 @@ pub struct Session {
     /// An MQTT 5 will waiting out its will delay interval; cancelled when the client resumes the
     /// session first [MQTT-3.1.3-9].
     pub pending_will: Option<Box<(Instant, Will)>>,
-    /// The key of the link currently attached, if the client is online.
-    pub link: Option<usize>,
+    /// The key of the link currently attached, if the client is online; narrowed, as a
+    /// broker holds far fewer than 2^32 links (see [`Session::link`]).
+    link: Option<u32>,
     /// The protocol of the client's latest connection, which decides how overlapping
     /// subscriptions deliver while it is offline too.
     pub protocol: ProtocolVersion,
@@ -93,6 +94,23 @@ impl Session {
             listener: 0,
             store: None,
         }
+    }
+
+    /// The key of the link currently attached, if the client is online.
+    pub fn link(&self) -> Option<usize> {
+        self.link.map(|key| key as usize)
+    }
+
+    /// The client is online on the link `key`. A key beyond u32 cannot occur (every link is
+    /// an open connection); were it to, the session would look offline rather than reach
+    /// another client.
+    pub fn attach_link(&mut self, key: usize) {
+        self.link = u32::try_from(key).ok();
+    }
+
+    /// The client went offline.
+    pub fn detach_link(&mut self) {
+        self.link = None;
     }
 
     /// The delivery state, empty for a session that never needed one.
@@ -366,9 +384,10 @@ mod tests {
     /// costs the broker. Raise this only with a reason.
     #[test]
     fn a_session_stays_small() {
-        // 120: the delivery state and the store's fields are boxed, made at first use.
+        // 112: the delivery state and the store's fields are boxed, made at first use; the
+        // link's key and the listener are narrowed.
         assert!(
-            size_of::<Session>() <= 120,
+            size_of::<Session>() <= 112,
             "Session is {} bytes",
             size_of::<Session>()
         );

@@ -125,7 +125,7 @@ impl Router {
         for (_, session) in &self.sessions {
             if !own(session) {
                 stats.clients_total += 1;
-                stats.clients_disconnected += u64::from(session.link.is_none());
+                stats.clients_disconnected += u64::from(session.link().is_none());
             }
             stats.publish_dropped += session.delivery().dropped;
             let stored = session.delivery().queue.len() + session.delivery().inflight.len();
