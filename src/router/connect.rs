@@ -372,14 +372,11 @@ impl Router {
                     // Not for this connection's client (too large, or outside its mount
                     // point): it stays in flight and is sent again if a later connection
                     // allows it.
-                    let _ = super::outbound::write_publish(
-                        link,
-                        &mut self.counters.sent,
-                        header,
-                        &queued.message,
-                        ids,
-                        self.now,
-                    );
+                    let message = &queued.message;
+                    if super::outbound::write_publish(link, header, message, ids, self.now).is_ok()
+                    {
+                        self.counters.sent.count_publish(message.payload.len());
+                    }
                 }
                 Flight::Released => link.write(
                     &Packet::PubRel(PubResponse::new(*packet_id)),

@@ -146,6 +146,14 @@ pub struct Sent {
     pub publish_bytes: u64,
 }
 
+impl Sent {
+    /// A PUBLISH with `bytes` of payload was written.
+    pub fn count_publish(&mut self, bytes: usize) {
+        self.publishes += 1;
+        self.publish_bytes += bytes as u64;
+    }
+}
+
 /// A connected client's login.
 #[derive(Debug, Clone)]
 pub struct Credentials {

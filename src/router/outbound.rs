@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::link::{Link, Sent};
+use super::link::Link;
 use super::message::Message;
 use crate::protocol::{PublishHeader, PublishOverrides, encode_publish_with, publish_len_with};
 
@@ -20,10 +20,10 @@ pub enum Unsent {
 }
 
 /// Appends the PUBLISH for `message` to the link's output, its topic without the mount point
-/// of the link's listener. Writes nothing when it cannot be sent to this client.
+/// of the link's listener. Writes nothing when it cannot be sent to this client. The caller
+/// counts it in the router's totals.
 pub fn write_publish(
     link: &mut Link,
-    sent: &mut Sent,
     header: PublishHeader,
     message: &Message,
     subscription_ids: &[u32],
@@ -69,8 +69,6 @@ pub fn write_publish(
         let aliases = link.limits.aliases.get_or_insert_with(Box::default);
         aliases.outbound.insert(Arc::clone(&message.topic), alias);
     }
-    sent.publishes += 1;
-    sent.publish_bytes += message.payload.len() as u64;
     if link.budgeted {
         // The fixed header, topic, packet id and properties on top of the payload, generously.
         link.reserve_output(message.payload.len() + topic.len() + 256);

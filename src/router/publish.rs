@@ -6,7 +6,7 @@ use std::sync::Arc;
 use log::debug;
 
 use super::access::may_read;
-use super::link::{Link, LinkState, Sent};
+use super::link::{Link, LinkState};
 use super::listeners::Peer;
 use super::memory_use;
 use super::message::Message;
@@ -340,11 +340,13 @@ impl Router {
             .filter(|(_, link)| link.state == LinkState::Connected);
         match link {
             Some((key, link))
-                if session.delivery().queue.is_empty()
+                if session.nothing_queued()
                     && link.has_room(high_water)
                     && (item.qos == QoS::AtMostOnce || !session.window_full()) =>
             {
-                transmit(session, link, &mut self.counters.sent, item, self.now);
+                if let Some(bytes) = transmit(session, link, item, self.now) {
+                    self.counters.sent.count_publish(bytes);
+                }
                 mark_ready(&mut self.ready, link, key);
             }
             None if item.qos == QoS::AtMostOnce
@@ -411,7 +413,9 @@ impl Router {
             if item.message.is_expired(self.now) {
                 continue;
             }
-            transmit(session, link, &mut self.counters.sent, item, self.now);
+            if let Some(bytes) = transmit(session, link, item, self.now) {
+                self.counters.sent.count_publish(bytes);
+            }
             sent = true;
             // The client is taking messages again.
             if let Some(d) = session.existing_delivery_mut() {
@@ -492,14 +496,13 @@ fn resolve_topic_alias(
 
 /// Encodes `item` into the link's output, taking a packet id and a window slot for QoS 1/2.
 /// A delivery too large for the client, or outside its mount point, is dropped as if it had
-/// been acknowledged.
+/// been acknowledged. Returns the payload bytes written, for the caller to count.
 pub(super) fn transmit(
     session: &mut Session,
     link: &mut Link,
-    sent: &mut Sent,
     item: Queued,
     now: std::time::Instant,
-) {
+) -> Option<usize> {
     let packet_id = match item.qos {
         QoS::AtMostOnce => None,
         QoS::AtLeastOnce | QoS::ExactlyOnce => session.allocate_packet_id(),
@@ -514,14 +517,7 @@ pub(super) fn transmit(
         retain: item.retain,
         packet_id,
     };
-    if let Err(unsent) = write_publish(
-        link,
-        sent,
-        header,
-        &item.message,
-        &item.subscription_ids,
-        now,
-    ) {
+    if let Err(unsent) = write_publish(link, header, &item.message, &item.subscription_ids, now) {
         let why = match unsent {
             Unsent::TooLarge => "larger than the client accepts",
             Unsent::OutsideMountPoint => "outside the mount point of its listener",
@@ -531,8 +527,9 @@ pub(super) fn transmit(
             item.message.topic,
             link.name()
         );
-        return;
+        return None;
     }
+    let bytes = item.message.payload.len();
     if let Some(id) = packet_id {
         let flight = match item.qos {
             QoS::ExactlyOnce => Flight::Qos2Sent(item),
@@ -540,6 +537,7 @@ pub(super) fn transmit(
         };
         session.push_flight(id, flight);
     }
+    Some(bytes)
 }
 
 /// Queues `item`; whether the full queue dropped a message.

@@ -58,7 +58,7 @@ impl Router {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
-        if session.delivery().retained_backlog.is_empty() {
+        if !session.owes_retained() {
             return;
         }
         let topic = &live.topic;
@@ -137,7 +137,9 @@ pub(super) fn drain_backlog(
             continue;
         }
         let item = retained_item(message, granted, identifier, upgrade);
-        transmit(session, link, written, item, now);
+        if let Some(bytes) = transmit(session, link, item, now) {
+            written.count_publish(bytes);
+        }
         sent = true;
     }
     for topic in expired {

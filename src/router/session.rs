@@ -118,6 +118,17 @@ impl Session {
         self.deliveries.as_deref().unwrap_or(&NO_DELIVERIES)
     }
 
+    /// Nothing waits in the queue, so a delivery may go straight to the link. Asked on every
+    /// delivery: a session without delivery state answers from the pointer alone.
+    pub fn nothing_queued(&self) -> bool {
+        self.deliveries.as_ref().is_none_or(|d| d.queue.is_empty())
+    }
+
+    /// Retained messages are owed to a new subscription; asked on every delivery too.
+    pub fn owes_retained(&self) -> bool {
+        (self.deliveries.as_ref()).is_some_and(|d| !d.retained_backlog.is_empty())
+    }
+
     /// The delivery state, made now if the session has none: only for what adds to it.
     pub fn delivery_mut(&mut self) -> &mut Deliveries {
         self.deliveries.get_or_insert_default()
