@@ -385,7 +385,7 @@ impl Reactor {
             }
             let mut conn = self.connections.remove(token.0);
             self.io_bytes = self.io_bytes.saturating_sub(conn.charged as usize);
-            if let Some(open) = self.open_in_group.get_mut(conn.group) {
+            if let Some(open) = self.open_in_group.get_mut(conn.group as usize) {
                 *open = open.saturating_sub(1);
                 self.open_total = self.open_total.saturating_sub(1);
             } else if conn.group == accept::REFUSING {

@@ -343,6 +343,8 @@ mod tests {
             size_of::<Transport>()
         );
         let connection = size_of::<Connection>();
-        assert!(connection <= 88, "Connection is {connection} bytes");
+        // 64 with debug assertions, under which mio keeps a selector id in each socket; 56
+        // in a release build.
+        assert!(connection <= 64, "Connection is {connection} bytes");
     }
 }

@@ -27,7 +27,7 @@ use mio::event::Source;
 
 use super::transport::Transport;
 use crate::logging::WEBSOCKETS_TARGET;
-use crate::router::Peer;
+use crate::router::{Forwarded, Peer};
 use crate::ws::frame::{self, CLOSE_NORMAL, Control, Decoder};
 use crate::ws::{HttpError, Parsed, Request, parse_request};
 
@@ -177,10 +177,7 @@ impl WebSocket {
             Peer::Tcp(addr) => *addr,
             _ => return None,
         };
-        Some(Peer::Forwarded {
-            client,
-            proxy: Box::new(proxy),
-        })
+        Some(Peer::Forwarded(Box::new(Forwarded { client, proxy })))
     }
 
     /// Reads MQTT bytes into `buf`. `WouldBlock` during the handshake and whenever nothing but

@@ -46,7 +46,8 @@ impl Router {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
-        session.listener = listener;
+        // Listeners are fewer than `MAX_LISTENERS`, far below 65,536.
+        session.listener = u16::try_from(listener).unwrap_or(u16::MAX);
         session.username = username.map(Into::into);
         session.acl = acl_file.map(|file| {
             Box::new(file.compile(&ClientIdentity {
@@ -61,7 +62,7 @@ impl Router {
         let sessions: Vec<(usize, usize, Option<std::sync::Arc<str>>)> = self
             .sessions
             .iter()
-            .map(|(key, s)| (key, s.listener, s.username.clone()))
+            .map(|(key, s)| (key, usize::from(s.listener), s.username.clone()))
             .collect();
         for (key, listener, username) in sessions {
             self.compile_acl(key, listener, username.as_deref());

@@ -76,12 +76,14 @@ impl Router {
         let security = self.link_security(key);
         let link = self.links.get_mut(key)?;
         // Kept for a reload to check against the files then in force.
-        link.credentials = connect.username.as_deref().map(|username| {
-            Box::new(Credentials {
+        if let Some(username) = connect.username.as_deref() {
+            link.extras_mut().credentials = Some(Credentials {
                 username: username.into(),
                 password: connect.password.as_deref().map(Into::into),
-            })
-        });
+            });
+        } else if let Some(extras) = &mut link.extras {
+            extras.credentials = None;
+        }
         if !security.authenticates() {
             return Some(connect);
         }
@@ -91,11 +93,8 @@ impl Router {
                 Verdict::CheckNow => {}
                 Verdict::HoldUntil(at) => {
                     link.state = LinkState::Held;
-                    link.held = Some(Box::new((at, connect)));
-                    let id = LinkId {
-                        index: key,
-                        generation: link.generation,
-                    };
+                    link.extras_mut().held = Some(Box::new((at, connect)));
+                    let id = LinkId::new(key, link.generation);
                     self.deadlines.push(at, id);
                     return None;
                 }
@@ -120,7 +119,7 @@ impl Router {
         let Some(link) = self.links.get_mut(key) else {
             return;
         };
-        let Some(held) = link.held.take() else {
+        let Some(held) = link.extras.as_mut().and_then(|extras| extras.held.take()) else {
             return;
         };
         link.state = LinkState::AwaitingConnect;
@@ -179,7 +178,8 @@ impl Router {
             return Ok(());
         };
         let security = self.link_security(key);
-        let Some(username) = link.credentials.as_ref().map(|c| Arc::clone(&c.username)) else {
+        let credentials = link.extras.as_ref().and_then(|e| e.credentials.as_ref());
+        let Some(username) = credentials.map(|c| Arc::clone(&c.username)) else {
             return match security.allow_anonymous {
                 true => Ok(()),
                 false => Err("anonymous clients are no longer allowed"),
@@ -199,10 +199,7 @@ impl Router {
         if unchanged {
             return Ok(());
         }
-        let password = link
-            .credentials
-            .as_ref()
-            .and_then(|c| c.password.as_deref());
+        let password = credentials.and_then(|c| c.password.as_deref());
         match passwords.check(&username, password) {
             true => Ok(()),
             false => Err("the password no longer validates"),

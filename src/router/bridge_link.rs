@@ -46,6 +46,6 @@ impl Router {
         self.session_by_client_id
             .get(client_id)
             .and_then(|&key| self.sessions.get(key))
-            .map_or(0, |session| session.queue.len())
+            .map_or(0, |session| session.delivery().queue.len())
     }
 }

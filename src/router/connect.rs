@@ -131,11 +131,14 @@ impl Router {
             return;
         };
         link.state = LinkState::Connected;
-        link.session = Some(session_key);
+        link.attach_session(session_key);
         link.client_id = Some(Arc::clone(&client_id));
         // The will goes to its topic under the mount point, like the client's PUBLISH.
         let rules = &link.rules;
-        link.will = connect.will.map(|will| Box::new(rules.mount_will(will)));
+        if let Some(will) = connect.will {
+            let will = Box::new(rules.mount_will(will));
+            link.extras_mut().will = Some(will);
+        }
         link.keep_alive = keep_alive;
         // Still the time of accept: the CONNECT-timeout entry in the heap was due from then.
         let pending_entry = link.last_activity + self.config.connect_timeout;
@@ -145,10 +148,7 @@ impl Router {
         if let Some(deadline) = link.deadline(self.config.connect_timeout)
             && deadline < pending_entry
         {
-            let id = LinkId {
-                index: key,
-                generation: link.generation,
-            };
+            let id = LinkId::new(key, link.generation);
             self.deadlines.push(deadline, id);
         }
         // mosquitto's line: p is its protocol number (1 for 3.1, 2 for 3.1.1, 5), and the
@@ -170,7 +170,7 @@ impl Router {
         let configured = self.config.max_inflight_messages;
         let receive_maximum = connect.properties.receive_maximum;
         if let Some(session) = self.sessions.get_mut(session_key) {
-            session.link = Some(key);
+            session.attach_link(key);
             session.expiry_interval = expiry;
             session.expires_at = None;
             // [MQTT-3.1.3-9] a resumed session cancels the will still waiting out its delay,
@@ -297,7 +297,7 @@ impl Router {
             .session_by_client_id
             .get(client_id)
             .and_then(|&session| self.sessions.get(session))
-            .and_then(|session| session.link);
+            .and_then(|session| session.link());
         if let Some(old_link) = online {
             self.end_link(old_link, Ending::TakenOver);
         }
@@ -359,7 +359,7 @@ impl Router {
         else {
             return;
         };
-        for (packet_id, flight) in &session.inflight {
+        for (packet_id, flight) in &session.delivery().inflight {
             match flight {
                 Flight::Qos1Sent(queued) | Flight::Qos2Sent(queued) => {
                     let header = PublishHeader {
@@ -372,15 +372,16 @@ impl Router {
                     // Not for this connection's client (too large, or outside its mount
                     // point): it stays in flight and is sent again if a later connection
                     // allows it.
-                    let _ = super::outbound::write_publish(
-                        link,
-                        header,
-                        &queued.message,
-                        ids,
-                        self.now,
-                    );
+                    let message = &queued.message;
+                    if super::outbound::write_publish(link, header, message, ids, self.now).is_ok()
+                    {
+                        self.counters.sent.count_publish(message.payload.len());
+                    }
                 }
-                Flight::Released => link.write(&Packet::PubRel(PubResponse::new(*packet_id))),
+                Flight::Released => link.write(
+                    &Packet::PubRel(PubResponse::new(*packet_id)),
+                    &mut self.counters.sent,
+                ),
             }
         }
         self.mark_ready(key);

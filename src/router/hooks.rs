@@ -156,7 +156,7 @@ impl Router {
         let address = match &link.peer {
             Peer::Tcp(addr) => Some(*addr),
             // The proxy names the client's address only; its port is unknown.
-            Peer::Forwarded { client, .. } => Some(SocketAddr::new(*client, 0)),
+            Peer::Forwarded(forwarded) => Some(SocketAddr::new(forwarded.client, 0)),
             Peer::Unix(_) | Peer::Bridge(_) | Peer::Host => None,
         };
         Some(ClientInfo {
@@ -229,7 +229,7 @@ impl Router {
         let Some(session) = self.sessions.get(session_key) else {
             return Verdict::Allow;
         };
-        let (Some(key), username) = (session.link, session.username.clone()) else {
+        let (Some(key), username) = (session.link(), session.username.clone()) else {
             return Verdict::Allow;
         };
         self.ask_about_client(key, username.as_deref(), |hooks, client| {
@@ -253,7 +253,7 @@ impl Router {
         let listeners = self.config.listener_options().count();
         let client_id = publisher
             .and_then(|key| self.sessions.get(key))
-            .filter(|session| session.listener < listeners)
+            .filter(|session| usize::from(session.listener) < listeners)
             .map(|session| Arc::clone(&session.client_id));
         self.hook_event(&Event::Message {
             client_id: client_id.as_deref(),
@@ -313,7 +313,7 @@ pub(super) fn deliver_allowed(
     session: &Session,
     topic: &str,
 ) -> bool {
-    if session.listener >= listeners {
+    if usize::from(session.listener) >= listeners {
         return true;
     }
     let Some(hook) = hooks.as_mut().and_then(|h| h.deliver.as_mut()) else {

@@ -69,58 +69,74 @@ impl Router {
 
     fn check_session(&self, key: usize, session: &Session) -> Result<(), String> {
         let window = usize::from(self.config.max_inflight_messages);
-        if session.inflight.len() > window {
+        if session.delivery().inflight.len() > window {
             return Err(format!(
                 "{} messages in flight, window {window}",
-                session.inflight.len()
+                session.delivery().inflight.len()
             ));
         }
-        let held: usize = session.inflight.iter().map(|(_, f)| f.held_bytes()).sum();
-        if held != session.inflight_bytes {
+        let held: usize = session
+            .delivery()
+            .inflight
+            .iter()
+            .map(|(_, f)| f.held_bytes())
+            .sum();
+        if held != session.delivery().inflight_bytes {
             return Err(format!(
                 "inflight_bytes {} but the window holds {held}",
-                session.inflight_bytes
+                session.delivery().inflight_bytes
             ));
         }
         let mut ids = HashSet::new();
-        if let Some((id, _)) = session.inflight.iter().find(|(id, _)| !ids.insert(*id)) {
+        if let Some((id, _)) = session
+            .delivery()
+            .inflight
+            .iter()
+            .find(|(id, _)| !ids.insert(*id))
+        {
             return Err(format!("packet id {} in flight twice", id.get()));
         }
-        if session.queue.len() > self.config.max_queued_messages {
+        if session.delivery().queue.len() > self.config.max_queued_messages {
             return Err(format!(
                 "{} messages queued, limit {}",
-                session.queue.len(),
+                session.delivery().queue.len(),
                 self.config.max_queued_messages
             ));
         }
-        let bytes: usize = session.queue.iter().map(|q| q.message.payload.len()).sum();
-        if bytes != session.queued_bytes {
+        let bytes: usize = session
+            .delivery()
+            .queue
+            .iter()
+            .map(|q| q.message.payload.len())
+            .sum();
+        if bytes != session.delivery().queued_bytes {
             return Err(format!(
                 "queued_bytes {} but queue holds {bytes}",
-                session.queued_bytes
+                session.delivery().queued_bytes
             ));
         }
         let qos0 = session
+            .delivery()
             .queue
             .iter()
             .filter(|q| q.qos == crate::protocol::QoS::AtMostOnce)
             .count();
-        if qos0 != session.queued_qos0 {
+        if qos0 != session.delivery().queued_qos0 {
             return Err(format!(
                 "queued_qos0 {} but queue holds {qos0}",
-                session.queued_qos0
+                session.delivery().queued_qos0
             ));
         }
         let byte_limit = self.config.max_queued_bytes;
         if byte_limit != 0 && bytes > byte_limit {
             return Err(format!("{bytes} payload bytes queued, limit {byte_limit}"));
         }
-        if let Some(link_key) = session.link {
+        if let Some(link_key) = session.link() {
             let link = self
                 .links
                 .get(link_key)
                 .ok_or_else(|| format!("attached to missing link {link_key}"))?;
-            if link.session != Some(key) {
+            if link.session() != Some(key) {
                 return Err(format!("link {link_key} does not point back"));
             }
         }
@@ -133,11 +149,11 @@ impl Router {
                 && !self
                     .ready
                     .iter()
-                    .any(|r| r.link.index == key && r.link.generation == link.generation)
+                    .any(|r| r.link.key() == key && r.link.generation == link.generation)
             {
                 return Err(format!("link {key} marked ready but not in the ready list"));
             }
-            let Some(session_key) = link.session else {
+            let Some(session_key) = link.session() else {
                 continue;
             };
             if link.state != LinkState::Connected {
@@ -147,7 +163,7 @@ impl Router {
                 .sessions
                 .get(session_key)
                 .ok_or_else(|| format!("link {key} holds missing session {session_key}"))?;
-            if session.link != Some(key) {
+            if session.link() != Some(key) {
                 return Err(format!("session of link {key} is attached elsewhere"));
             }
         }

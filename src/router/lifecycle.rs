@@ -141,11 +141,14 @@ impl Router {
             if let Ending::Violation { why, .. } = &ending {
                 properties.reason_string = Some(why.clone());
             }
-            link.write(&Packet::Disconnect(Disconnect { reason, properties }));
+            let disconnect = Packet::Disconnect(Disconnect { reason, properties });
+            link.write(&disconnect, &mut self.counters.sent);
         }
         link.state = LinkState::Closing;
-        let will = link.will.take().filter(|_| ending.publishes_will());
-        let session = link.session.take();
+        let will = (link.extras.as_mut())
+            .and_then(|extras| extras.will.take())
+            .filter(|_| ending.publishes_will());
+        let session = link.detach_session();
         if was_connected && let Some(line) = ending.connection_line(link.name()) {
             info!(target: CONNECTION_TARGET, "{line}");
         }
@@ -182,8 +185,10 @@ impl Router {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
-        session.link = None;
-        session.full_since = None;
+        session.detach_link();
+        if let Some(d) = session.existing_delivery_mut() {
+            d.full_since = None;
+        }
         let expiry = session.expiry_interval;
         let now = self.now;
         let mut publish_now = None;
@@ -227,11 +232,12 @@ impl Router {
         self.shared.remove_session(session_key);
         self.session_by_client_id.remove(&session.client_id);
         self.journal_session_ended(session_key, &session);
-        self.counters.retired_dropped += session.dropped;
-        if session.dropped > 0 {
+        self.counters.retired_dropped += session.delivery().dropped;
+        if session.delivery().dropped > 0 {
             debug!(
                 "Session {} ended having dropped {} messages on full queues",
-                session.client_id, session.dropped
+                session.client_id,
+                session.delivery().dropped
             );
         }
         if let Some(pending) = session.pending_will {
@@ -256,12 +262,12 @@ impl Router {
             self.journal_session(session_key);
         }
         let expired = self.sessions.get(session_key).is_some_and(|session| {
-            session.link.is_none() && session.expires_at.is_some_and(|at| at <= now)
+            session.link().is_none() && session.expires_at.is_some_and(|at| at <= now)
         });
         let stuck = self.config.slow_consumer_timeout.and_then(|timeout| {
             let session = self.sessions.get(session_key)?;
-            let since = session.full_since?;
-            (since + timeout <= now).then_some(session.link?)
+            let since = session.delivery().full_since?;
+            (since + timeout <= now).then_some(session.link()?)
         });
         if let Some(key) = stuck {
             self.end_link(key, Ending::SlowConsumer);

@@ -74,12 +74,14 @@ pub struct Link {
     pub state: LinkState,
     /// The version CONNECT announced; the decoder's guess before that.
     pub version: ProtocolVersion,
-    /// Key of the session in the router's session slab, once connected.
-    pub session: Option<usize>,
+    /// Key of the session in the router's session slab, once connected; narrowed, as a
+    /// broker holds far fewer than 2^32 sessions (see [`Link::session`]).
+    session: Option<u32>,
     /// For log lines; set from CONNECT.
     pub client_id: Option<Arc<str>>,
-    /// Boxed: most clients have none, and a will's properties are large.
-    pub will: Option<Box<Will>>,
+    /// What few links have (a will, a login, a held CONNECT, publish rate buckets); `None`
+    /// until the first of them is set.
+    pub extras: Option<Box<LinkExtras>>,
     /// Seconds; zero disables keepalive.
     pub keep_alive: u16,
     /// When the last packet arrived; before CONNECT, when the connection was accepted (bytes of
@@ -93,15 +95,8 @@ pub struct Link {
     pub ready: bool,
     /// The listener it arrived on, by position in the configuration's listeners.
     pub listener: u16,
-    /// What the client logged in with, kept while the listener has a password file so a
-    /// reload can check it against the new file (mosquitto does the same).
-    pub credentials: Option<Box<Credentials>>,
-    /// A CONNECT held by the failure slow-down until the instant given (state `Held`).
-    pub held: Option<Box<(Instant, crate::protocol::Connect)>>,
     /// The slow-down's delay was served: the held CONNECT is checked when it comes back.
     pub penalty_served: bool,
-    /// What was written to this link, for the `$SYS` counters.
-    pub sent: Sent,
     /// Accepted over a limit: its CONNECT is answered with a refusal.
     pub over_limit: Option<OverLimit>,
     /// The output capacity counted against the memory budget (see `memory_use`); an output
@@ -114,6 +109,20 @@ pub struct Link {
     pub budgeted: bool,
     /// Not read until the memory budget's episode lets publishers be read again.
     pub paused_for_memory: bool,
+}
+
+/// What few links have, boxed together so that a link with none of it (an anonymous client
+/// without a will, the usual idle sensor) holds one pointer rather than four.
+#[derive(Debug, Default)]
+pub struct LinkExtras {
+    /// Boxed: a will's properties are large, and a link with a login alone need not pay for
+    /// them.
+    pub will: Option<Box<Will>>,
+    /// What the client logged in with, kept so that a reload can check it against the new
+    /// password file (mosquitto does the same).
+    pub credentials: Option<Credentials>,
+    /// A CONNECT held by the failure slow-down until the instant given (state `Held`).
+    pub held: Option<Box<(Instant, crate::protocol::Connect)>>,
     /// Its publish rate buckets and hold, made at its first PUBLISH when rate limits are set.
     pub rate: Option<Box<super::rate::PublishRate>>,
 }
@@ -127,13 +136,22 @@ pub enum OverLimit {
     Memory,
 }
 
-/// Packets written to one link: added to the router's totals when the link goes.
+/// Packets written to links, for the `$SYS` counters: counted in the router's totals as they
+/// are written, not in each link, which would cost every idle connection 24 bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sent {
     /// Packets other than PUBLISH (a delivery counts two fields, not three).
     pub packets: u64,
     pub publishes: u64,
     pub publish_bytes: u64,
+}
+
+impl Sent {
+    /// A PUBLISH with `bytes` of payload was written.
+    pub fn count_publish(&mut self, bytes: usize) {
+        self.publishes += 1;
+        self.publish_bytes += bytes as u64;
+    }
 }
 
 /// A connected client's login.
@@ -166,23 +184,19 @@ impl Link {
             version: ProtocolVersion::V3_1_1,
             session: None,
             client_id: None,
-            will: None,
+            extras: None,
             keep_alive: 0,
             last_activity: now,
             limits: ClientLimits::default(),
             output: Vec::new(),
             ready: false,
             listener: 0,
-            credentials: None,
-            held: None,
             penalty_served: false,
-            sent: Sent::default(),
             over_limit: None,
             charged_output: 0,
             published: false,
             budgeted: false,
             paused_for_memory: false,
-            rate: None,
         }
     }
 
@@ -196,16 +210,17 @@ impl Link {
                 let period = Duration::from_millis(1500 * u64::from(self.keep_alive));
                 Some(self.last_activity + period)
             }
-            LinkState::Held => self.held.as_ref().map(|held| held.0),
+            LinkState::Held => self.extras.as_ref()?.held.as_ref().map(|held| held.0),
             LinkState::Connected | LinkState::Closing => None,
         }
     }
 
     /// Appends `packet` to the output within the client's maximum packet size, leaving out
     /// what the specification allows to make it fit [MQTT-3.1.2-24] (see
-    /// [`encode_within`]). Deliveries go through `outbound::write_publish` instead.
-    pub fn write(&mut self, packet: &Packet) {
-        self.sent.packets += 1;
+    /// [`encode_within`]), counting it in `sent`. Deliveries go through
+    /// `outbound::write_publish` instead.
+    pub fn write(&mut self, packet: &Packet, sent: &mut Sent) {
+        sent.packets += 1;
         if self.budgeted {
             self.reserve_output(64);
         }
@@ -239,7 +254,29 @@ impl Link {
 
     /// Until when it is held for going over its publish rate, if it is.
     pub fn held_until(&self) -> Option<Instant> {
-        self.rate.as_ref().and_then(|rate| rate.held_until)
+        self.extras.as_ref()?.rate.as_ref()?.held_until
+    }
+
+    /// The link's [`LinkExtras`], made now if it has none: only for setting one of them.
+    pub fn extras_mut(&mut self) -> &mut LinkExtras {
+        self.extras.get_or_insert_default()
+    }
+
+    /// Key of the session in the router's session slab, once connected.
+    pub fn session(&self) -> Option<usize> {
+        self.session.map(|key| key as usize)
+    }
+
+    /// CONNECT was accepted: the link serves the session `key`. A key beyond u32 cannot occur
+    /// (every session is over a hundred bytes of memory); were it to, the link would serve
+    /// none rather than another.
+    pub fn attach_session(&mut self, key: usize) {
+        self.session = u32::try_from(key).ok();
+    }
+
+    /// The link is ending: it serves its session no more.
+    pub fn detach_session(&mut self) -> Option<usize> {
+        self.session.take().map(|key| key as usize)
     }
 
     /// The client id for log lines, or "<unknown>" before CONNECT.
@@ -259,14 +296,15 @@ mod tests {
     #[test]
     fn a_link_stays_small() {
         assert!(
-            size_of::<Peer>() <= 40,
+            size_of::<Peer>() <= 32,
             "Peer is {} bytes",
             size_of::<Peer>()
         );
-        // 224: the memory budget's charge and pause and the publish rate's buckets (boxed,
-        // as most links never go over a rate) took 8 bytes more.
+        // What was written is counted in the router's totals, not in each link; the
+        // will, login, held CONNECT and rate buckets share one box; the peer takes 32 bytes;
+        // the session key 4 (160).
         assert!(
-            size_of::<Link>() <= 224,
+            size_of::<Link>() <= 160,
             "Link is {} bytes",
             size_of::<Link>()
         );

@@ -109,8 +109,8 @@ pub fn settle_output(outputs: &mut usize, link: &mut Link) {
 
 /// Brings the entries' total up to date with `session`'s queue and window.
 pub fn settle_entries(entries: &mut usize, session: &mut Session) {
-    let capacity =
-        session.queue.capacity() * QUEUED_COST + session.inflight.capacity() * FLIGHT_COST;
+    let capacity = session.delivery().queue.capacity() * QUEUED_COST
+        + session.delivery().inflight.capacity() * FLIGHT_COST;
     let capacity = u32::try_from(capacity).unwrap_or(u32::MAX);
     *entries = entries.saturating_sub(session.charged_entries as usize) + capacity as usize;
     session.charged_entries = capacity;
@@ -247,7 +247,7 @@ impl Router {
     /// budget looks: settling at every write would cost each delivery.
     fn settle_ready_outputs(&mut self) {
         for ready in &self.ready {
-            if let Some(link) = self.links.get_mut(ready.link.index)
+            if let Some(link) = self.links.get_mut(ready.link.key())
                 && link.generation == ready.link.generation
             {
                 settle_output(&mut self.memory.outputs, link);
@@ -279,8 +279,8 @@ impl Router {
         let mut fullest: Vec<(usize, usize)> = self
             .sessions
             .iter()
-            .filter(|(_, session)| session.queued_qos0 > 0)
-            .map(|(key, session)| (session.queued_bytes, key))
+            .filter(|(_, session)| session.delivery().queued_qos0 > 0)
+            .map(|(key, session)| (session.delivery().queued_bytes, key))
             .collect();
         fullest.sort_unstable_by(|a, b| b.cmp(a));
         for (_, key) in fullest {
@@ -291,7 +291,9 @@ impl Router {
                 continue;
             };
             let shed = session.shed_qos0();
-            session.queue.shrink_to_fit();
+            if let Some(d) = session.existing_delivery_mut() {
+                d.queue.shrink_to_fit();
+            }
             settle_entries(&mut self.memory.entries, session);
             self.memory.budget.counters.dropped += shed as u64;
         }

@@ -14,6 +14,7 @@ mod access;
 mod authenticate;
 mod bridge_link;
 mod connect;
+mod deliveries;
 pub mod hooks;
 mod invariants;
 mod lifecycle;
@@ -83,7 +84,7 @@ use lifecycle::Ending;
 pub use link::Sent;
 use link::{Link, LinkState};
 use listeners::ListenerRules;
-pub use listeners::{HOST_CLIENT_PREFIX, ListenerId, Peer};
+pub use listeners::{Forwarded, HOST_CLIENT_PREFIX, ListenerId, Peer};
 pub use message::Message;
 pub use rate::RateLimit;
 pub use restore::{Clocks, Restored};
@@ -104,8 +105,8 @@ pub struct Counters {
     pub publish_bytes_received: u64,
     /// Sessions ended by their expiry.
     pub clients_expired: u64,
-    /// What links that are gone had written.
-    pub retired_sent: Sent,
+    /// What was written to links.
+    pub sent: Sent,
     /// Messages that sessions now gone dropped on full queues.
     pub retired_dropped: u64,
     /// Times a client was held for going over its publish rate.
@@ -121,8 +122,24 @@ use timers::Deadlines;
 /// a departed client never reaches the slot's next occupant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LinkId {
-    index: usize,
+    /// The link's key in the router's slab, narrowed: a broker holds far fewer than 2^32
+    /// links, and every connection and deadline carries one of these.
+    index: u32,
     generation: u32,
+}
+
+impl LinkId {
+    fn new(key: usize, generation: u32) -> LinkId {
+        // A key beyond u32 cannot occur (each link is an open socket); were it to, the id
+        // would name no link rather than another one.
+        let index = u32::try_from(key).unwrap_or(u32::MAX);
+        LinkId { index, generation }
+    }
+
+    /// The link's key in the router's slab.
+    fn key(self) -> usize {
+        self.index as usize
+    }
 }
 
 /// Why the reactor ended a connection the router did not ask to close.
@@ -317,7 +334,7 @@ impl Router {
             link.output.drain(..written);
         }
         memory_use::settle_output(&mut self.memory.outputs, link);
-        if let Some(session) = link.session {
+        if let Some(session) = link.session() {
             self.pump(session);
         }
     }
@@ -341,10 +358,6 @@ impl Router {
         self.end_link(key, Ending::Lost(loss));
         let link = self.links.remove(key);
         self.memory.outputs = (self.memory.outputs).saturating_sub(link.charged_output as usize);
-        let retired = &mut self.counters.retired_sent;
-        retired.packets += link.sent.packets;
-        retired.publishes += link.sent.publishes;
-        retired.publish_bytes += link.sent.publish_bytes;
     }
 
     /// The broker is stopping: MQTT 5 clients are sent DISCONNECT with reason "server shutting
@@ -361,7 +374,7 @@ impl Router {
     /// Moves the links with new output or a close request into `ready` (each once).
     pub fn take_ready(&mut self, ready: &mut Vec<Ready>) {
         for entry in self.ready.drain(..) {
-            if let Some(link) = self.links.get_mut(entry.link.index)
+            if let Some(link) = self.links.get_mut(entry.link.key())
                 && link.generation == entry.link.generation
             {
                 link.ready = false;
@@ -481,8 +494,8 @@ impl Router {
     }
 
     fn live(&self, id: LinkId) -> Option<usize> {
-        let link = self.links.get(id.index)?;
-        (link.generation == id.generation).then_some(id.index)
+        let link = self.links.get(id.key())?;
+        (link.generation == id.generation).then_some(id.key())
     }
 
     fn handle_packet(&mut self, key: usize, packet: Packet) {
@@ -543,7 +556,7 @@ impl Router {
     /// packet the broker originates goes through here or `Link::write`.
     fn send(&mut self, key: usize, packet: &Packet) {
         if let Some(link) = self.links.get_mut(key) {
-            link.write(packet);
+            link.write(packet, &mut self.counters.sent);
             self.mark_ready(key);
         }
     }

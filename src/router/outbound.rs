@@ -20,7 +20,8 @@ pub enum Unsent {
 }
 
 /// Appends the PUBLISH for `message` to the link's output, its topic without the mount point
-/// of the link's listener. Writes nothing when it cannot be sent to this client.
+/// of the link's listener. Writes nothing when it cannot be sent to this client. The caller
+/// counts it in the router's totals.
 pub fn write_publish(
     link: &mut Link,
     header: PublishHeader,
@@ -68,8 +69,6 @@ pub fn write_publish(
         let aliases = link.limits.aliases.get_or_insert_with(Box::default);
         aliases.outbound.insert(Arc::clone(&message.topic), alias);
     }
-    link.sent.publishes += 1;
-    link.sent.publish_bytes += message.payload.len() as u64;
     if link.budgeted {
         // The fixed header, topic, packet id and properties on top of the payload, generously.
         link.reserve_output(message.payload.len() + topic.len() + 256);

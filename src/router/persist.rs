@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use super::Router;
 use super::message::Message;
-use super::session::{Flight, Queued, Session};
+use super::session::{Flight, Queued, Session, Stored};
 use crate::protocol::{PacketId, ProtocolVersion, SubscriptionOptions, Will};
 
 /// One change to the stored state.
@@ -93,12 +93,12 @@ pub struct SessionMeta {
 impl SessionMeta {
     fn of(session: &Session) -> SessionMeta {
         SessionMeta {
-            session: session.store_id,
+            session: session.store_id(),
             client_id: Arc::clone(&session.client_id),
             expiry_interval: session.expiry_interval,
             protocol: session.protocol,
             username: session.username.clone(),
-            listener: session.listener,
+            listener: usize::from(session.listener),
             expires_at: session.expires_at,
             will: session.pending_will.as_deref().cloned(),
         }
@@ -125,8 +125,8 @@ impl Router {
         }
         out.append(&mut self.journal);
         for key in &self.stored_sessions {
-            if let Some(session) = self.sessions.get_mut(*key) {
-                out.append(&mut session.journal);
+            if let Some(store) = self.sessions.get_mut(*key).and_then(|s| s.store.as_mut()) {
+                out.append(&mut store.journal);
             }
         }
     }
@@ -145,8 +145,8 @@ impl Router {
             }
         }
         for &key in &self.stored_sessions {
-            if let Some(session) = self.sessions.get_mut(key) {
-                session.journal.clear();
+            if let Some(store) = self.sessions.get_mut(key).and_then(|s| s.store.as_mut()) {
+                store.journal.clear();
             }
         }
         for &key in &self.stored_sessions {
@@ -186,28 +186,34 @@ impl Router {
         let Some(session) = self.sessions.get_mut(key) else {
             return;
         };
-        match (session.store_id, session.expiry_interval) {
+        match (session.store_id(), session.expiry_interval) {
             (0, 0) => {}
             (0, _) => {
                 self.next_store_id += 1;
-                session.store_id = self.next_store_id;
                 self.stored_sessions.insert(key);
                 // What it queued while not stored gets entry numbers now.
-                for item in &mut session.queue {
-                    session.last_entry += 1;
-                    item.entry = session.last_entry;
+                let mut last_entry = 0;
+                if let Some(d) = session.existing_delivery_mut() {
+                    for item in &mut d.queue {
+                        last_entry += 1;
+                        item.entry = last_entry;
+                    }
                 }
+                session.store = Some(Box::new(Stored {
+                    id: self.next_store_id,
+                    last_entry,
+                    journal: Vec::new(),
+                }));
                 let mut described = Vec::new();
                 self.describe_session(key, &mut |change| described.push(change));
                 if let Some(session) = self.sessions.get_mut(key) {
-                    session.journal.append(&mut described);
+                    session.journal_all(&mut described);
                 }
             }
             (id, 0) => {
-                session.store_id = 0;
+                session.store = None;
                 self.stored_sessions.remove(&key);
-                session.journal.clear();
-                let held = session.queue.len() + session.inflight.len();
+                let held = session.delivery().queue.len() + session.delivery().inflight.len();
                 self.journal
                     .push(Change::SessionEnded { session: id, held });
             }
@@ -218,29 +224,26 @@ impl Router {
     /// The session's own fields changed (connected, went offline, its will was published).
     pub(super) fn journal_session(&mut self, key: usize) {
         if let Some(session) = self.sessions.get_mut(key)
-            && session.store_id != 0
+            && session.store.is_some()
         {
             let meta = SessionMeta::of(session);
-            session.journal.push(Change::Session(Box::new(meta)));
+            session.journal(|_| Change::Session(Box::new(meta)));
         }
     }
 
     pub(super) fn journal_session_ended(&mut self, key: usize, session: &Session) {
         self.stored_sessions.remove(&key);
-        if session.store_id != 0 {
+        if let Some(store) = &session.store {
             self.journal.push(Change::SessionEnded {
-                session: session.store_id,
-                held: session.queue.len() + session.inflight.len(),
+                session: store.id,
+                held: session.delivery().queue.len() + session.delivery().inflight.len(),
             });
         }
     }
 
     pub(super) fn journal_subscription(&mut self, key: usize, change: impl FnOnce(u64) -> Change) {
-        if let Some(session) = self.sessions.get_mut(key)
-            && session.store_id != 0
-        {
-            let id = session.store_id;
-            session.journal.push(change(id));
+        if let Some(session) = self.sessions.get_mut(key) {
+            session.journal(change);
         }
     }
 
@@ -249,7 +252,7 @@ impl Router {
         let Some(session) = self.sessions.get(key) else {
             return;
         };
-        let id = session.store_id;
+        let id = session.store_id();
         out(Change::Session(Box::new(SessionMeta::of(session))));
         for (filter, options, identifier) in self.subscriptions.subscriptions_of(key) {
             out(Change::Subscribed {
@@ -267,7 +270,7 @@ impl Router {
                 identifier: member.identifier,
             });
         }
-        for (packet_id, flight) in &session.inflight {
+        for (packet_id, flight) in &session.delivery().inflight {
             let packet_id = *packet_id;
             out(match flight {
                 Flight::Qos1Sent(item) | Flight::Qos2Sent(item) => Change::InFlight {
@@ -282,7 +285,7 @@ impl Router {
             });
         }
         describe_queue(session, out);
-        for packet_id in session.inbound_qos2.iter() {
+        for packet_id in session.delivery().inbound_qos2.iter() {
             out(Change::Inbound {
                 session: id,
                 packet_id,
@@ -292,9 +295,9 @@ impl Router {
 }
 
 fn describe_queue(session: &Session, out: &mut impl FnMut(Change)) {
-    for item in &session.queue {
+    for item in &session.delivery().queue {
         out(Change::Queued {
-            session: session.store_id,
+            session: session.store_id(),
             item: item.clone(),
         });
     }

@@ -37,7 +37,7 @@ impl Router {
         let Some(link) = self.links.get_mut(key) else {
             return;
         };
-        let Some(session_key) = link.session else {
+        let Some(session_key) = link.session() else {
             return;
         };
         if let Some((reason, why)) = publish_refusal(link, &publish, &self.config) {
@@ -106,7 +106,7 @@ impl Router {
             && publish.packet_id.is_some_and(|id| {
                 self.sessions
                     .get(session_key)
-                    .is_some_and(|session| session.inbound_qos2.contains(id.get()))
+                    .is_some_and(|session| session.delivery().inbound_qos2.contains(id.get()))
             })
     }
 
@@ -166,8 +166,8 @@ impl Router {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
-        let known = session.inbound_qos2.contains(id.get());
-        if !known && is_v5 && session.inbound_qos2.len() >= receive_maximum {
+        let known = session.delivery().inbound_qos2.contains(id.get());
+        if !known && is_v5 && session.delivery().inbound_qos2.len() >= receive_maximum {
             let why = format!("more than {receive_maximum} QoS 2 messages awaiting PUBREL");
             self.violation(key, ReasonCode::RECEIVE_MAXIMUM_EXCEEDED, why);
             return;
@@ -229,7 +229,7 @@ impl Router {
     /// Removes the in-flight entry `id` if it is in the state `expected` accepts, then refills
     /// the window from the queue.
     fn finish_flight(&mut self, key: usize, id: PacketId, expected: impl Fn(&Flight) -> bool) {
-        let Some(session_key) = self.links.get(key).and_then(|link| link.session) else {
+        let Some(session_key) = self.links.get(key).and_then(|link| link.session()) else {
             return;
         };
         let Some(session) = self.sessions.get_mut(session_key) else {
@@ -238,6 +238,7 @@ impl Router {
         match session.flight_position(id) {
             Some(position)
                 if session
+                    .delivery()
                     .inflight
                     .get(position)
                     .is_some_and(|(_, flight)| expected(flight)) =>
@@ -334,16 +335,18 @@ impl Router {
             return;
         };
         let link = session
-            .link
+            .link()
             .and_then(|key| self.links.get_mut(key).map(|link| (key, link)))
             .filter(|(_, link)| link.state == LinkState::Connected);
         match link {
             Some((key, link))
-                if session.queue.is_empty()
+                if session.nothing_queued()
                     && link.has_room(high_water)
                     && (item.qos == QoS::AtMostOnce || !session.window_full()) =>
             {
-                transmit(session, link, item, self.now);
+                if let Some(bytes) = transmit(session, link, item, self.now) {
+                    self.counters.sent.count_publish(bytes);
+                }
                 mark_ready(&mut self.ready, link, key);
             }
             None if item.qos == QoS::AtMostOnce
@@ -368,10 +371,10 @@ impl Router {
         // first drop.
         if enqueue(session, item, &self.config)
             && online
-            && session.full_since.is_none()
+            && session.delivery().full_since.is_none()
             && let Some(timeout) = self.config.slow_consumer_timeout
         {
-            session.full_since = Some(self.now);
+            session.delivery_mut().full_since = Some(self.now);
             self.session_deadlines.push(self.now + timeout, session_key);
         }
         memory_use::settle_entries(&mut self.memory.entries, session);
@@ -384,7 +387,7 @@ impl Router {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
-        let Some(key) = session.link else {
+        let Some(key) = session.link() else {
             return;
         };
         let Some(link) = self.links.get_mut(key) else {
@@ -395,7 +398,7 @@ impl Router {
         }
         let mut sent = false;
         while link.has_room(high_water) {
-            let Some(front) = session.queue.front() else {
+            let Some(front) = session.delivery().queue.front() else {
                 break;
             };
             if front.qos != QoS::AtMostOnce
@@ -410,12 +413,16 @@ impl Router {
             if item.message.is_expired(self.now) {
                 continue;
             }
-            transmit(session, link, item, self.now);
+            if let Some(bytes) = transmit(session, link, item, self.now) {
+                self.counters.sent.count_publish(bytes);
+            }
             sent = true;
             // The client is taking messages again.
-            session.full_since = None;
+            if let Some(d) = session.existing_delivery_mut() {
+                d.full_since = None;
+            }
         }
-        if session.queue.is_empty() {
+        if session.delivery().queue.is_empty() {
             let upgrade = self.config.upgrade_outgoing_qos;
             let hooks = &mut self.hooks;
             let listeners = self.config.listener_options().count();
@@ -425,13 +432,16 @@ impl Router {
             sent |= drain_backlog(
                 session,
                 link,
+                &mut self.counters.sent,
                 &mut self.retained,
                 (self.now, upgrade, high_water),
                 &mut allowed,
             );
             // A queue that once held many messages gives their room back once it is empty.
-            if session.queue.capacity() > QUEUE_KEPT_ROOM {
-                session.queue = std::collections::VecDeque::new();
+            if let Some(d) = session.existing_delivery_mut()
+                && d.queue.capacity() > QUEUE_KEPT_ROOM
+            {
+                d.queue = std::collections::VecDeque::new();
             }
         }
         memory_use::settle_entries(&mut self.memory.entries, session);
@@ -441,7 +451,7 @@ impl Router {
     }
 
     pub(super) fn session_of(&mut self, key: usize) -> Option<&mut Session> {
-        let session_key = self.links.get(key)?.session?;
+        let session_key = self.links.get(key)?.session()?;
         self.sessions.get_mut(session_key)
     }
 }
@@ -486,13 +496,13 @@ fn resolve_topic_alias(
 
 /// Encodes `item` into the link's output, taking a packet id and a window slot for QoS 1/2.
 /// A delivery too large for the client, or outside its mount point, is dropped as if it had
-/// been acknowledged.
+/// been acknowledged. Returns the payload bytes written, for the caller to count.
 pub(super) fn transmit(
     session: &mut Session,
     link: &mut Link,
     item: Queued,
     now: std::time::Instant,
-) {
+) -> Option<usize> {
     let packet_id = match item.qos {
         QoS::AtMostOnce => None,
         QoS::AtLeastOnce | QoS::ExactlyOnce => session.allocate_packet_id(),
@@ -517,8 +527,9 @@ pub(super) fn transmit(
             item.message.topic,
             link.name()
         );
-        return;
+        return None;
     }
+    let bytes = item.message.payload.len();
     if let Some(id) = packet_id {
         let flight = match item.qos {
             QoS::ExactlyOnce => Flight::Qos2Sent(item),
@@ -526,6 +537,7 @@ pub(super) fn transmit(
         };
         session.push_flight(id, flight);
     }
+    Some(bytes)
 }
 
 /// Queues `item`; whether the full queue dropped a message.
@@ -535,7 +547,8 @@ fn enqueue(session: &mut Session, item: Queued, config: &Config) -> bool {
         Enqueued::Evicted | Enqueued::Dropped => {
             debug!(
                 "Queue full for client {}: message dropped ({} dropped so far)",
-                session.client_id, session.dropped
+                session.client_id,
+                session.delivery().dropped
             );
             true
         }
@@ -549,10 +562,7 @@ pub(super) fn mark_ready(ready: &mut Vec<Ready>, link: &mut Link, key: usize) {
         link.ready = true;
         ready.push(Ready {
             token: link.token,
-            link: LinkId {
-                index: key,
-                generation: link.generation,
-            },
+            link: LinkId::new(key, link.generation),
         });
     }
 }

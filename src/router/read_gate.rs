@@ -74,7 +74,7 @@ impl Router {
         if matches!(link.peer, Peer::Bridge(_) | Peer::Host) {
             return;
         }
-        let rate = match &mut link.rate {
+        let rate = match &mut link.extras_mut().rate {
             Some(rate) if rate.follows(messages, bytes) => rate,
             rate => rate.insert(Box::new(PublishRate::new(messages, bytes, now))),
         };
@@ -82,10 +82,7 @@ impl Router {
             return;
         };
         rate.held_until = Some(until);
-        let id = LinkId {
-            index: key,
-            generation: link.generation,
-        };
+        let id = LinkId::new(key, link.generation);
         self.rate_deadlines.push(until, id);
         self.counters.clients_slowed += 1;
     }
@@ -96,7 +93,7 @@ impl Router {
             let Some(link) = self.live(id).and_then(|key| self.links.get_mut(key)) else {
                 continue;
             };
-            if let Some(rate) = &mut link.rate
+            if let Some(rate) = link.extras.as_mut().and_then(|extras| extras.rate.as_mut())
                 && rate.held_until.is_some_and(|until| until <= now)
             {
                 rate.held_until = None;

@@ -15,7 +15,7 @@ use log::warn;
 use super::Router;
 use super::lifecycle::offline_lifetime;
 use super::message::{Charge, Message};
-use super::session::{Flight, Queued, Session};
+use super::session::{Flight, Queued, Session, Stored};
 use super::shared::{self, Member};
 use crate::protocol::{
     PacketId, ProtocolVersion, QoS, Will, decode_message_properties, subscription_options_from_byte,
@@ -155,20 +155,26 @@ impl Router {
             session.push_flight(packet_id, flight);
             deliveries += 1;
         }
+        let mut last_entry = 0;
         for (entry, d) in &stored.queue {
             if let Some(item) = queued(d, *entry, messages) {
-                session.last_entry = session.last_entry.max(*entry);
-                session.queued_bytes += item.message.payload.len();
-                session.queued_qos0 += usize::from(item.qos == QoS::AtMostOnce);
-                session.queue.push_back(item);
+                last_entry = last_entry.max(*entry);
+                let d = session.delivery_mut();
+                d.queued_bytes += item.message.payload.len();
+                d.queued_qos0 += usize::from(item.qos == QoS::AtMostOnce);
+                d.queue.push_back(item);
                 deliveries += 1;
             }
         }
         for packet_id in &stored.inbound_qos2 {
-            session.inbound_qos2.insert(*packet_id);
+            session.delivery_mut().inbound_qos2.insert(*packet_id);
         }
         // Journaling starts now: what was loaded is already in the store.
-        session.store_id = id;
+        session.store = Some(Box::new(Stored {
+            id,
+            last_entry,
+            journal: Vec::new(),
+        }));
         let pending_will = session.pending_will.as_ref().map(|p| p.0);
         super::memory_use::settle_entries(&mut self.memory.entries, &mut session);
         let key = self.sessions.insert(session);

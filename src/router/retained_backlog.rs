@@ -57,6 +57,8 @@ impl RetainedBacklog {
 pub struct Backlogs(Option<Box<VecDeque<RetainedBacklog>>>);
 
 impl Backlogs {
+    pub const EMPTY: Backlogs = Backlogs(None);
+
     pub fn is_empty(&self) -> bool {
         self.0.as_ref().is_none_or(|queue| queue.is_empty())
     }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::Router;
 use super::access::may_read;
-use super::link::Link;
+use super::link::{Link, Sent};
 use super::message::Message;
 use super::publish::transmit;
 use super::retain::RetainedStore;
@@ -41,7 +41,7 @@ impl Router {
             return;
         };
         let backlog = RetainedBacklog::new(filter, granted, identifier);
-        session.retained_backlog.push(backlog);
+        session.delivery_mut().retained_backlog.push(backlog);
         self.pump(session_key);
     }
 
@@ -58,13 +58,13 @@ impl Router {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
         };
-        if session.retained_backlog.is_empty() {
+        if !session.owes_retained() {
             return;
         }
         let topic = &live.topic;
         let upgrade = self.config.upgrade_outgoing_qos;
         let mut owed = Vec::new();
-        for backlog in session.retained_backlog.iter_mut() {
+        for backlog in session.delivery_mut().retained_backlog.iter_mut() {
             if !backlog.is_pending(topic) {
                 continue;
             }
@@ -94,6 +94,7 @@ impl Router {
 pub(super) fn drain_backlog(
     session: &mut Session,
     link: &mut Link,
+    written: &mut Sent,
     retained: &mut RetainedStore,
     (now, upgrade, high_water): (Instant, bool, usize),
     allowed: &mut dyn FnMut(&Session, &str) -> bool,
@@ -102,13 +103,18 @@ pub(super) fn drain_backlog(
     let mut expired = Vec::new();
     while link.has_room(high_water) {
         let window_full = session.window_full();
-        let Some(backlog) = session.retained_backlog.front_mut() else {
+        let Some(backlog) = session
+            .existing_delivery_mut()
+            .and_then(|d| d.retained_backlog.front_mut())
+        else {
             break;
         };
         let cursor = backlog.cursor.as_deref();
         let next = retained.matching_after(&backlog.filter, cursor).next();
         let Some(message) = next.map(Arc::clone) else {
-            session.retained_backlog.pop_front();
+            if let Some(d) = session.existing_delivery_mut() {
+                d.retained_backlog.pop_front();
+            }
             continue;
         };
         let topic = &message.topic;
@@ -131,7 +137,9 @@ pub(super) fn drain_backlog(
             continue;
         }
         let item = retained_item(message, granted, identifier, upgrade);
-        transmit(session, link, item, now);
+        if let Some(bytes) = transmit(session, link, item, now) {
+            written.count_publish(bytes);
+        }
         sent = true;
     }
     for topic in expired {

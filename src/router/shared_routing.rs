@@ -16,7 +16,7 @@ impl Router {
         let sessions = &self.sessions;
         self.shared.pick(
             &message.topic,
-            |key| sessions.get(key).is_some_and(|s| s.link.is_some()),
+            |key| sessions.get(key).is_some_and(|s| s.link().is_some()),
             &mut picks,
         );
         let upgrade = self.config.upgrade_outgoing_qos;
@@ -40,7 +40,7 @@ impl Router {
             };
             let sessions = &self.sessions;
             let other = self.shared.pick_other(&group, session_key, |key| {
-                sessions.get(key).is_some_and(|s| s.link.is_some())
+                sessions.get(key).is_some_and(|s| s.link().is_some())
             });
             match other {
                 Some(member) => {

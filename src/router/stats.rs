@@ -101,9 +101,9 @@ impl Router {
             publish_received: self.counters.publish_received,
             publish_bytes_received: self.counters.publish_bytes_received,
             clients_expired: self.counters.clients_expired,
-            packets_sent: self.counters.retired_sent.packets + self.counters.retired_sent.publishes,
-            publish_sent: self.counters.retired_sent.publishes,
-            publish_bytes_sent: self.counters.retired_sent.publish_bytes,
+            packets_sent: self.counters.sent.packets + self.counters.sent.publishes,
+            publish_sent: self.counters.sent.publishes,
+            publish_bytes_sent: self.counters.sent.publish_bytes,
             publish_dropped: self.counters.retired_dropped,
             memory_limit: self.memory_limit() as u64,
             memory_used: self.memory_used() as u64,
@@ -120,23 +120,20 @@ impl Router {
             if link.state == LinkState::Connected && network(&link.peer) {
                 stats.clients_connected += 1;
             }
-            stats.packets_sent += link.sent.packets + link.sent.publishes;
-            stats.publish_sent += link.sent.publishes;
-            stats.publish_bytes_sent += link.sent.publish_bytes;
             heap += size_of::<Link>() + link.output.capacity();
         }
         for (_, session) in &self.sessions {
             if !own(session) {
                 stats.clients_total += 1;
-                stats.clients_disconnected += u64::from(session.link.is_none());
+                stats.clients_disconnected += u64::from(session.link().is_none());
             }
-            stats.publish_dropped += session.dropped;
-            let stored = session.queue.len() + session.inflight.len();
+            stats.publish_dropped += session.delivery().dropped;
+            let stored = session.delivery().queue.len() + session.delivery().inflight.len();
             stats.messages_stored += stored as u64;
-            let bytes = session.queued_bytes + session.inflight_bytes;
+            let bytes = session.delivery().queued_bytes + session.delivery().inflight_bytes;
             stats.messages_stored_bytes += bytes as u64;
             heap += size_of::<Session>() + session.client_id.len();
-            heap += session.queue.capacity() * size_of::<Queued>() + bytes;
+            heap += session.delivery().queue.capacity() * size_of::<Queued>() + bytes;
         }
         for message in self.retained.iter() {
             heap += size_of::<Message>() + message.topic.len() + message.payload.len();

@@ -28,7 +28,7 @@ impl Router {
         let Some(link) = self.links.get(key) else {
             return;
         };
-        let Some(session_key) = link.session else {
+        let Some(session_key) = link.session() else {
             return;
         };
         let (version, problem_information) = (link.version, link.limits.problem_information);
@@ -172,7 +172,7 @@ impl Router {
         let Some((session_key, version, rules)) = self
             .links
             .get(key)
-            .and_then(|link| Some((link.session?, link.version, Arc::clone(&link.rules))))
+            .and_then(|link| Some((link.session()?, link.version, Arc::clone(&link.rules))))
         else {
             return;
         };
@@ -182,8 +182,12 @@ impl Router {
             let existed = if shared::parse(filter).is_some() {
                 self.shared.unsubscribe(filter, session_key)
             } else {
-                if let Some(session) = self.sessions.get_mut(session_key) {
-                    session.retained_backlog.remove(filter);
+                if let Some(d) = self
+                    .sessions
+                    .get_mut(session_key)
+                    .and_then(|session| session.existing_delivery_mut())
+                {
+                    d.retained_backlog.remove(filter);
                 }
                 self.subscriptions.unsubscribe(session_key, filter)
             };

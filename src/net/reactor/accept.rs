@@ -104,7 +104,9 @@ impl Reactor {
                     let origin = Origin {
                         kind,
                         id,
-                        group,
+                        // Listener sockets are few; were there 2^32, the connection would
+                        // count against no group.
+                        group: u32::try_from(group).unwrap_or(NO_GROUP),
                         #[cfg(feature = "websockets")]
                         websocket: listener.websocket.clone(),
                     };
@@ -183,7 +185,7 @@ impl Reactor {
         self.router.set_link_listener(link, origin.id.index());
         // The router logs the new connection.
         let mut connection = Connection::new(transport, link, origin.group);
-        if let Some(open) = self.open_in_group.get_mut(origin.group) {
+        if let Some(open) = self.open_in_group.get_mut(origin.group as usize) {
             *open += 1;
             self.open_total += 1;
         }
@@ -240,7 +242,9 @@ impl Over {
 }
 
 /// The group of a connection accepted over a limit: it counts against none.
-pub(super) const REFUSING: usize = usize::MAX;
+pub(super) const REFUSING: u32 = u32::MAX;
+/// The group of a connection that counts against no listener's `max_connections`.
+const NO_GROUP: u32 = u32::MAX - 1;
 
 /// The listener a connection came in on, as far as the reactor cares.
 #[derive(Debug, Clone)]
@@ -248,8 +252,8 @@ struct Origin {
     kind: ListenerKind,
     /// The router's name for the listener.
     id: ListenerId,
-    /// What `max_connections` counts it against.
-    group: usize,
+    /// What `max_connections` counts it against: narrowed, as each connection keeps it.
+    group: u32,
     /// A WebSockets listener's settings.
     #[cfg(feature = "websockets")]
     websocket: Option<Arc<WsSettings>>,
