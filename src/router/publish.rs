@@ -1,5 +1,7 @@
-//! PUBLISH in both directions: inbound QoS 0/1/2 handshakes, routing to subscribers, and the
-//! outbound in-flight window with the queue behind it.
+//! PUBLISH in both directions: a client's PUBLISH taken and routed to the subscribers, and each
+//! delivery sent at once or queued behind the outbound in-flight window. The QoS 1/2
+//! acknowledgements are in `publish_acks`, the checks in `publish_checks`, and what the memory
+//! budget refuses in `publish_memory`.
 
 use std::sync::Arc;
 
@@ -7,27 +9,15 @@ use log::debug;
 
 use super::access::may_read;
 use super::link::{Link, LinkState};
-use super::listeners::Peer;
 use super::memory_use;
 use super::message::Message;
 use super::outbound::{Unsent, write_publish};
-use super::publish_checks::publish_refusal;
+use super::publish_checks::{publish_refusal, resolve_topic_alias};
 use super::retained_delivery::drain_backlog;
 use super::session::{Enqueued, Flight, Queued, Session};
 use super::{LinkId, Ready, Router};
 use crate::config::Config;
-use crate::protocol::{Packet, PacketId, PubResponse, Publish, PublishHeader, QoS, ReasonCode};
-
-/// What a PUBLISH will hold once taken, as `Message::footprint` counts it, roughly: checked
-/// before the message is made, so that a message which would reach the memory limit is
-/// refused rather than taken, and a retained one refused rather than taken and not kept.
-fn incoming_size(publish: &Publish) -> usize {
-    size_of::<Message>() + 48 + publish.topic.len() + publish.payload.len()
-}
-
-fn link_peer(links: &slab::Slab<Link>, key: usize) -> Option<&Peer> {
-    links.get(key).map(|link| &link.peer)
-}
+use crate::protocol::{Packet, PubResponse, Publish, PublishHeader, QoS, ReasonCode};
 
 /// Queue entries an empty queue keeps room for; beyond this its room is given back.
 const QUEUE_KEPT_ROOM: usize = 64;
@@ -100,160 +90,6 @@ impl Router {
         }
     }
 
-    /// A QoS 2 PUBLISH sent again before its PUBREL: accepted before, so never refused now.
-    fn is_qos2_resend(&self, session_key: usize, publish: &Publish) -> bool {
-        publish.qos == QoS::ExactlyOnce
-            && publish.packet_id.is_some_and(|id| {
-                self.sessions
-                    .get(session_key)
-                    .is_some_and(|session| session.delivery().inbound_qos2.contains(id.get()))
-            })
-    }
-
-    /// At the memory limit a QoS 1/2 PUBLISH is not taken: an MQTT 5 client gets PUBACK or
-    /// PUBREC 0x97 (Quota exceeded), which ends the exchange [MQTT-4.3.3-4] and leaves the
-    /// client free to send it again; a 3.x client has no way to be told, so its connection is
-    /// closed without an acknowledgement [MQTT-3.3.5-2]. Returns whether it was refused.
-    ///
-    /// A QoS 2 PUBLISH sent again before its PUBREL was taken before and is not refused now.
-    /// A bridge acknowledges upstream what its local side took and has no way to pass a
-    /// refusal on, so its messages are taken at the limit too.
-    #[inline(never)]
-    fn refused_for_memory(&mut self, key: usize, session_key: usize, publish: &Publish) -> bool {
-        let from_bridge = matches!(link_peer(&self.links, key), Some(Peer::Bridge(_)));
-        if from_bridge
-            || self.is_qos2_resend(session_key, publish)
-            || !self.refuse_for_memory(incoming_size(publish))
-        {
-            return false;
-        }
-        self.refuse_publish_for_memory(key, publish);
-        true
-    }
-
-    fn refuse_publish_for_memory(&mut self, key: usize, publish: &Publish) {
-        let Some(link) = self.links.get(key) else {
-            return;
-        };
-        debug!(
-            "memory_limit: QoS {} PUBLISH from {} on {} refused",
-            publish.qos.bits(),
-            link.name(),
-            publish.topic
-        );
-        if !link.version.is_v5() {
-            self.end_link(key, super::lifecycle::Ending::OutOfMemory);
-            return;
-        }
-        let Some(id) = publish.packet_id else {
-            return;
-        };
-        let mut response = PubResponse::new(id);
-        response.reason = ReasonCode::QUOTA_EXCEEDED;
-        let packet = match publish.qos {
-            QoS::ExactlyOnce => Packet::PubRec(response),
-            _ => Packet::PubAck(response),
-        };
-        self.send(key, &packet);
-    }
-
-    /// [MQTT-4.3.3-2] Delivered once on first receipt ("method B"); a re-sent PUBLISH with the
-    /// same id before PUBREL is acknowledged again but not delivered again. For MQTT 5 the ids
-    /// awaiting PUBREL count against the receive maximum the broker announced [MQTT-3.3.4-8].
-    fn receive_qos2(&mut self, key: usize, session_key: usize, id: PacketId, publish: Publish) {
-        let receive_maximum = usize::from(self.config.max_inflight_messages);
-        let is_v5 = self.links.get(key).is_some_and(|link| link.version.is_v5());
-        let Some(session) = self.sessions.get_mut(session_key) else {
-            return;
-        };
-        let known = session.delivery().inbound_qos2.contains(id.get());
-        if !known && is_v5 && session.delivery().inbound_qos2.len() >= receive_maximum {
-            let why = format!("more than {receive_maximum} QoS 2 messages awaiting PUBREL");
-            self.violation(key, ReasonCode::RECEIVE_MAXIMUM_EXCEEDED, why);
-            return;
-        }
-        if !known {
-            session.inbound_insert(id.get());
-            let message = Message::from_publish(publish, self.now);
-            self.route(Arc::new(message), Some(session_key));
-        }
-        self.send(key, &Packet::PubRec(PubResponse::new(id)));
-    }
-
-    /// [MQTT-4.3.3-2] PUBREL releases the packet id; PUBCOMP answers it whether or not the id
-    /// was known (MQTT 5 says which), so a client re-sending PUBREL after a reconnect completes.
-    pub(super) fn handle_pubrel(&mut self, key: usize, rel: PubResponse) {
-        let known = self
-            .session_of(key)
-            .is_some_and(|session| session.inbound_remove(rel.packet_id.get()));
-        let mut comp = PubResponse::new(rel.packet_id);
-        if !known {
-            comp.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
-        }
-        self.send(key, &Packet::PubComp(comp));
-    }
-
-    pub(super) fn handle_puback(&mut self, key: usize, ack: PubResponse) {
-        self.finish_flight(key, ack.packet_id, |flight| {
-            matches!(flight, Flight::Qos1Sent(_))
-        });
-    }
-
-    pub(super) fn handle_pubcomp(&mut self, key: usize, comp: PubResponse) {
-        self.finish_flight(key, comp.packet_id, |flight| {
-            matches!(flight, Flight::Released)
-        });
-    }
-
-    /// PUBREC moves a QoS 2 delivery to its second half: the message is released and PUBREL
-    /// sent [MQTT-4.3.3-1]. A repeated PUBREC is answered with PUBREL again; an MQTT 5 PUBREC
-    /// with an error code ends the flow [MQTT-4.3.3-4].
-    pub(super) fn handle_pubrec(&mut self, key: usize, rec: PubResponse) {
-        let id = rec.packet_id;
-        if rec.reason.is_error() {
-            self.finish_flight(key, id, |flight| matches!(flight, Flight::Qos2Sent(_)));
-            return;
-        }
-        let known = self.session_of(key).is_some_and(|session| {
-            session
-                .flight_position(id)
-                .is_some_and(|position| session.release_flight(position))
-        });
-        let mut rel = PubResponse::new(id);
-        if !known {
-            rel.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
-        }
-        self.send(key, &Packet::PubRel(rel));
-    }
-
-    /// Removes the in-flight entry `id` if it is in the state `expected` accepts, then refills
-    /// the window from the queue.
-    fn finish_flight(&mut self, key: usize, id: PacketId, expected: impl Fn(&Flight) -> bool) {
-        let Some(session_key) = self.links.get(key).and_then(|link| link.session()) else {
-            return;
-        };
-        let Some(session) = self.sessions.get_mut(session_key) else {
-            return;
-        };
-        match session.flight_position(id) {
-            Some(position)
-                if session
-                    .delivery()
-                    .inflight
-                    .get(position)
-                    .is_some_and(|(_, flight)| expected(flight)) =>
-            {
-                session.remove_flight(position);
-                self.pump(session_key);
-            }
-            _ => debug!(
-                "Client {} acknowledged packet id {} that is not awaiting that acknowledgement",
-                session.client_id,
-                id.get()
-            ),
-        }
-    }
-
     /// Stores a retained message and delivers `message` to every matching subscription, once per
     /// session at the highest granted QoS (3.1.1 section 3.3.5), and to one member of each
     /// matching shared subscription group. With `allow_duplicate_messages`, a 3.x session
@@ -295,26 +131,6 @@ impl Router {
         deliveries.clear();
         self.scratch_deliveries = deliveries;
         self.route_shared(&message, publisher);
-    }
-
-    /// Whether a retained message may be stored: at the memory limit, only one that does not
-    /// grow the store (it clears a topic, or replaces a message at least its size) is.
-    fn may_retain(&mut self, message: &Message) -> bool {
-        if self.memory.budget.limit() == 0 || message.payload.is_empty() {
-            return true;
-        }
-        let replaces = self.retained.get(&message.topic);
-        if replaces.is_some_and(|old| old.footprint() >= message.footprint()) {
-            return true;
-        }
-        if !self.refuse_for_memory(0) {
-            return true;
-        }
-        debug!(
-            "memory_limit: retained message on {} not stored",
-            message.topic
-        );
-        false
     }
 
     /// Sends `item` to the session now if its link has room and the window allows, else queues
@@ -454,44 +270,6 @@ impl Router {
         let session_key = self.links.get(key)?.session()?;
         self.sessions.get_mut(session_key)
     }
-}
-
-/// MQTT 5 topic aliases from the client: an alias with a topic (re)defines it, an alias with an
-/// empty topic uses it. Values outside 1..=maximum are a protocol error [MQTT-3.3.2-9].
-fn resolve_topic_alias(
-    link: &mut Link,
-    publish: &mut Publish,
-    config: &Config,
-) -> Result<(), (ReasonCode, String)> {
-    let Some(alias) = publish.properties.topic_alias else {
-        return Ok(());
-    };
-    if alias == 0 || alias > config.topic_alias_maximum {
-        let why = format!(
-            "topic alias {alias} outside 1..={}",
-            config.topic_alias_maximum
-        );
-        return Err((ReasonCode::TOPIC_ALIAS_INVALID, why));
-    }
-    let aliases = link.limits.aliases.get_or_insert_with(Box::default);
-    let slot = usize::from(alias - 1);
-    if publish.topic.is_empty() {
-        match aliases.inbound.get(slot).and_then(Option::as_ref) {
-            Some(topic) => publish.topic = Arc::clone(topic),
-            None => {
-                let why = format!("topic alias {alias} used before it was set");
-                return Err((ReasonCode::PROTOCOL_ERROR, why));
-            }
-        }
-    } else {
-        if aliases.inbound.len() <= slot {
-            aliases.inbound.resize(slot + 1, None);
-        }
-        if let Some(entry) = aliases.inbound.get_mut(slot) {
-            *entry = Some(Arc::clone(&publish.topic));
-        }
-    }
-    Ok(())
 }
 
 /// Encodes `item` into the link's output, taking a packet id and a window slot for QoS 1/2.

@@ -1,5 +1,8 @@
 //! What a client's PUBLISH and will must pass before they are routed: the maximum QoS of its
-//! listener, whether the broker keeps retained messages, and the message size limit.
+//! listener, whether the broker keeps retained messages, the message size limit, and MQTT 5
+//! topic aliases resolved to their topics.
+
+use std::sync::Arc;
 
 use log::debug;
 
@@ -98,4 +101,42 @@ impl Router {
         }
         true
     }
+}
+
+/// MQTT 5 topic aliases from the client: an alias with a topic (re)defines it, an alias with an
+/// empty topic uses it. Values outside 1..=maximum are a protocol error [MQTT-3.3.2-9].
+pub(super) fn resolve_topic_alias(
+    link: &mut Link,
+    publish: &mut Publish,
+    config: &Config,
+) -> Result<(), (ReasonCode, String)> {
+    let Some(alias) = publish.properties.topic_alias else {
+        return Ok(());
+    };
+    if alias == 0 || alias > config.topic_alias_maximum {
+        let why = format!(
+            "topic alias {alias} outside 1..={}",
+            config.topic_alias_maximum
+        );
+        return Err((ReasonCode::TOPIC_ALIAS_INVALID, why));
+    }
+    let aliases = link.limits.aliases.get_or_insert_with(Box::default);
+    let slot = usize::from(alias - 1);
+    if publish.topic.is_empty() {
+        match aliases.inbound.get(slot).and_then(Option::as_ref) {
+            Some(topic) => publish.topic = Arc::clone(topic),
+            None => {
+                let why = format!("topic alias {alias} used before it was set");
+                return Err((ReasonCode::PROTOCOL_ERROR, why));
+            }
+        }
+    } else {
+        if aliases.inbound.len() <= slot {
+            aliases.inbound.resize(slot + 1, None);
+        }
+        if let Some(entry) = aliases.inbound.get_mut(slot) {
+            *entry = Some(Arc::clone(&publish.topic));
+        }
+    }
+    Ok(())
 }
