@@ -124,6 +124,13 @@ impl Budget {
         self.limit > 0 && used >= self.limit
     }
 
+    /// Whether there is anything to assess: a limit, or an episode a reload's removal of the
+    /// limit has yet to end.
+    #[inline]
+    pub fn in_force(&self) -> bool {
+        self.limit > 0 || self.episode.is_some()
+    }
+
     /// Whether links that publish are not to be read now.
     pub fn pausing_publishers(&self) -> bool {
         self.episode.is_some_and(|e| e.publishers_paused)

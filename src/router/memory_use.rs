@@ -149,7 +149,9 @@ impl Router {
     pub fn set_io_memory(&mut self, bytes: usize, now: Instant) {
         self.now = now;
         self.memory.io = bytes;
-        self.assess_memory();
+        if self.memory.budget.in_force() {
+            self.assess_memory();
+        }
     }
 
     /// Whether a new connection is to be refused for memory.
@@ -181,7 +183,7 @@ impl Router {
     /// Runs the budget with what is in use now: starts and ends episodes, gives up patience,
     /// and at the limit sheds queued QoS 0 messages.
     pub(super) fn assess_memory(&mut self) {
-        if self.memory.budget.limit() == 0 && !self.memory.budget.under_pressure() {
+        if !self.memory.budget.in_force() {
             return;
         }
         self.settle_ready_outputs();

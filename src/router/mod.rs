@@ -281,8 +281,12 @@ impl Router {
         while let Some(session_key) = self.session_deadlines.pop_due(now) {
             self.session_timer(session_key);
         }
-        self.end_rate_holds(now);
-        self.assess_memory();
+        if !self.rate_deadlines.is_empty() {
+            self.end_rate_holds(now);
+        }
+        if self.memory.budget.in_force() {
+            self.assess_memory();
+        }
         [
             self.deadlines.next(),
             self.session_deadlines.next(),

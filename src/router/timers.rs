@@ -45,6 +45,10 @@ impl<K: Ord> Deadlines<K> {
         key
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
     /// The earliest deadline, possibly a stale one (a spurious wake-up costs one empty turn).
     pub fn next(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse((at, _))| *at)
