@@ -94,16 +94,20 @@ struct Episode {
 pub struct Budget {
     /// Bytes; 0 is no limit.
     limit: usize,
+    /// The limit's thresholds in bytes, worked out once: assessed after every PUBLISH, the
+    /// budget should not divide each time.
+    starts_at: usize,
+    ends_below: usize,
+    sheds_to: usize,
     episode: Option<Episode>,
     pub counters: MemoryCounters,
 }
 
 impl Budget {
     pub fn new(limit: usize) -> Budget {
-        Budget {
-            limit,
-            ..Budget::default()
-        }
+        let mut budget = Budget::default();
+        budget.set_limit(limit);
+        budget
     }
 
     pub fn limit(&self) -> usize {
@@ -112,11 +116,11 @@ impl Budget {
 
     /// A reload changed the limit; an episode under way is judged by the new one next turn.
     pub fn set_limit(&mut self, limit: usize) {
+        let percent = |percent: usize| limit / 100 * percent + limit % 100 * percent / 100;
         self.limit = limit;
-    }
-
-    fn percent(&self, percent: usize) -> usize {
-        self.limit / 100 * percent + self.limit % 100 * percent / 100
+        self.starts_at = percent(BACKPRESSURE_PERCENT);
+        self.ends_below = percent(RELIEF_PERCENT);
+        self.sheds_to = percent(SHED_TO_PERCENT);
     }
 
     /// Whether `used` bytes are at the limit, where things are refused and dropped.
@@ -153,7 +157,7 @@ impl Budget {
 
     /// The bytes that shedding queued QoS 0 messages brings memory down to.
     pub fn shed_target(&self) -> usize {
-        self.percent(SHED_TO_PERCENT)
+        self.sheds_to
     }
 
     /// Moves the episode along with `used` bytes in use at `now`.
@@ -161,10 +165,7 @@ impl Budget {
         if self.limit == 0 {
             return self.episode.take().map(|episode| self.end(episode, now));
         }
-        let (start, relief) = (
-            self.percent(BACKPRESSURE_PERCENT),
-            self.percent(RELIEF_PERCENT),
-        );
+        let (start, relief) = (self.starts_at, self.ends_below);
         match self.episode.as_mut() {
             None if used >= start => {
                 self.counters.episodes += 1;

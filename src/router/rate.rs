@@ -56,15 +56,18 @@ impl Bucket {
     /// Takes `amount` units at `now`; when that leaves the bucket below zero, the instant it
     /// is back at zero.
     fn take(&mut self, amount: u64, now: Instant) -> Option<Instant> {
-        let elapsed =
-            i64::try_from(now.saturating_duration_since(self.at).as_micros()).unwrap_or(i64::MAX);
-        self.at = now;
         let rate = micros(self.limit.per_second) / MICRO;
-        let refill = elapsed.saturating_mul(rate);
-        self.tokens = self
-            .tokens
-            .saturating_add(refill)
-            .min(micros(self.limit.burst));
+        // The packets of one read share the loop turn's clock: the refill is done once a turn.
+        if now != self.at {
+            let elapsed = i64::try_from(now.saturating_duration_since(self.at).as_micros())
+                .unwrap_or(i64::MAX);
+            self.at = now;
+            let refill = elapsed.saturating_mul(rate);
+            self.tokens = self
+                .tokens
+                .saturating_add(refill)
+                .min(micros(self.limit.burst));
+        }
         self.tokens = self.tokens.saturating_sub(micros(amount));
         (self.tokens < 0).then(|| {
             let wait = self
