@@ -1,4 +1,5 @@
-//! The reactor's side of a link: the bytes read from its socket handed in and decoded, its
+//! The reactor's side of a link: the bytes read from its socket handed in, decoded and
+//! dispatched by packet type (a decode error or a protocol violation ending the link), its
 //! output handed out and written, and its end, asked for or not.
 
 use std::time::Instant;
@@ -6,7 +7,7 @@ use std::time::Instant;
 use super::lifecycle::Ending;
 use super::link::LinkState;
 use super::{LinkId, LinkLoss, Peer, Ready, Router, memory_use};
-use crate::protocol::{Packet, decode_packet};
+use crate::protocol::{DecodeError, Packet, ReasonCode, decode_packet};
 
 impl Router {
     /// Bytes arrived on `link`. Every complete packet at the front of `data` is decoded and
@@ -142,5 +143,59 @@ impl Router {
                 ready.push(entry);
             }
         }
+    }
+
+    pub(super) fn handle_packet(&mut self, key: usize, packet: Packet) {
+        let Some(link) = self.links.get(key) else {
+            return;
+        };
+        if link.state == LinkState::AwaitingConnect {
+            match packet {
+                Packet::Connect(connect) => self.handle_connect(key, *connect),
+                other => {
+                    let why = format!("first packet must be CONNECT, got {}", other.name());
+                    self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
+                }
+            }
+            return;
+        }
+        match packet {
+            Packet::Publish(publish) => self.handle_publish(key, publish),
+            Packet::PubAck(ack) => self.handle_puback(key, ack),
+            Packet::PubRec(rec) => self.handle_pubrec(key, rec),
+            Packet::PubRel(rel) => self.handle_pubrel(key, rel),
+            Packet::PubComp(comp) => self.handle_pubcomp(key, comp),
+            Packet::Subscribe(subscribe) => self.handle_subscribe(key, subscribe),
+            Packet::Unsubscribe(unsubscribe) => self.handle_unsubscribe(key, unsubscribe),
+            Packet::PingReq => self.send(key, &Packet::PingResp),
+            Packet::Disconnect(disconnect) => self.handle_disconnect(key, disconnect),
+            Packet::Connect(_) => {
+                let why = "second CONNECT".to_owned();
+                self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
+            }
+            other => {
+                let why = format!("{} is not accepted from clients", other.name());
+                self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
+            }
+        }
+    }
+
+    /// A decode error closes the link. Before CONNECT is accepted, an unsupported protocol name
+    /// or level is answered first with a CONNACK saying so [MQTT-3.1.2-2].
+    pub(super) fn reject_input(&mut self, key: usize, error: DecodeError) {
+        let awaiting_connect = self
+            .links
+            .get(key)
+            .is_some_and(|link| link.state == LinkState::AwaitingConnect);
+        match error {
+            DecodeError::UnsupportedProtocolVersion { level } if awaiting_connect => {
+                self.refuse_protocol(key, level);
+            }
+            _ => self.violation(key, error.reason_code(), error.to_string()),
+        }
+    }
+
+    pub(super) fn violation(&mut self, key: usize, reason: ReasonCode, why: String) {
+        self.end_link(key, Ending::Violation { reason, why });
     }
 }

@@ -81,7 +81,7 @@ use slab::Slab;
 
 use crate::auth::Security;
 use crate::config::Config;
-use crate::protocol::{DecodeError, Packet, ReasonCode};
+use crate::protocol::Packet;
 pub use connect::answer_version;
 use lifecycle::Ending;
 pub use link::Sent;
@@ -368,60 +368,6 @@ impl Router {
     fn live(&self, id: LinkId) -> Option<usize> {
         let link = self.links.get(id.key())?;
         (link.generation == id.generation).then_some(id.key())
-    }
-
-    fn handle_packet(&mut self, key: usize, packet: Packet) {
-        let Some(link) = self.links.get(key) else {
-            return;
-        };
-        if link.state == LinkState::AwaitingConnect {
-            match packet {
-                Packet::Connect(connect) => self.handle_connect(key, *connect),
-                other => {
-                    let why = format!("first packet must be CONNECT, got {}", other.name());
-                    self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
-                }
-            }
-            return;
-        }
-        match packet {
-            Packet::Publish(publish) => self.handle_publish(key, publish),
-            Packet::PubAck(ack) => self.handle_puback(key, ack),
-            Packet::PubRec(rec) => self.handle_pubrec(key, rec),
-            Packet::PubRel(rel) => self.handle_pubrel(key, rel),
-            Packet::PubComp(comp) => self.handle_pubcomp(key, comp),
-            Packet::Subscribe(subscribe) => self.handle_subscribe(key, subscribe),
-            Packet::Unsubscribe(unsubscribe) => self.handle_unsubscribe(key, unsubscribe),
-            Packet::PingReq => self.send(key, &Packet::PingResp),
-            Packet::Disconnect(disconnect) => self.handle_disconnect(key, disconnect),
-            Packet::Connect(_) => {
-                let why = "second CONNECT".to_owned();
-                self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
-            }
-            other => {
-                let why = format!("{} is not accepted from clients", other.name());
-                self.violation(key, ReasonCode::PROTOCOL_ERROR, why);
-            }
-        }
-    }
-
-    /// A decode error closes the link. Before CONNECT is accepted, an unsupported protocol name
-    /// or level is answered first with a CONNACK saying so [MQTT-3.1.2-2].
-    fn reject_input(&mut self, key: usize, error: DecodeError) {
-        let awaiting_connect = self
-            .links
-            .get(key)
-            .is_some_and(|link| link.state == LinkState::AwaitingConnect);
-        match error {
-            DecodeError::UnsupportedProtocolVersion { level } if awaiting_connect => {
-                self.refuse_protocol(key, level);
-            }
-            _ => self.violation(key, error.reason_code(), error.to_string()),
-        }
-    }
-
-    fn violation(&mut self, key: usize, reason: ReasonCode, why: String) {
-        self.end_link(key, Ending::Violation { reason, why });
     }
 
     /// Encodes `packet` into the link's output, within the client's maximum packet size: every
