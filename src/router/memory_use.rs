@@ -156,7 +156,8 @@ impl Router {
 
     /// Whether a new connection is to be refused for memory.
     pub fn memory_full(&self) -> bool {
-        self.memory.budget.at_limit(self.memory_used())
+        // Asked at every accept: without a limit, nothing is summed.
+        self.memory.budget.limit() > 0 && self.memory.budget.at_limit(self.memory_used())
     }
 
     /// Counts a connection refused for memory.

@@ -3,7 +3,6 @@
 
 use log::debug;
 
-use super::link::Link;
 use super::listeners::Peer;
 use super::message::Message;
 use super::{Router, lifecycle};
@@ -14,10 +13,6 @@ use crate::protocol::{Packet, PubResponse, Publish, QoS, ReasonCode};
 /// refused rather than taken, and a retained one refused rather than taken and not kept.
 fn incoming_size(publish: &Publish) -> usize {
     size_of::<Message>() + 48 + publish.topic.len() + publish.payload.len()
-}
-
-fn link_peer(links: &slab::Slab<Link>, key: usize) -> Option<&Peer> {
-    links.get(key).map(|link| &link.peer)
 }
 
 impl Router {
@@ -46,7 +41,7 @@ impl Router {
         session_key: usize,
         publish: &Publish,
     ) -> bool {
-        let from_bridge = matches!(link_peer(&self.links, key), Some(Peer::Bridge(_)));
+        let from_bridge = (self.links.get(key)).is_some_and(|l| matches!(l.peer, Peer::Bridge(_)));
         if from_bridge
             || self.is_qos2_resend(session_key, publish)
             || !self.refuse_for_memory(incoming_size(publish))
