@@ -3,10 +3,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use common::{Broker, Client, Connect, TIMEOUT};
+use common::{Broker, Client, Connect, TIMEOUT, wire};
 
 /// A client `id` watching `topic` at QoS 1.
 fn watcher(addr: SocketAddr, id: &str, topic: &str) -> Client {
@@ -118,4 +119,33 @@ fn will_of_mqtt_3_1_client_is_published() {
     client.drop_connection();
     let got = watch.receive();
     assert_eq!((got.payload.as_slice(), got.qos), (&b"3.1 gone"[..], 1));
+}
+
+/// [MQTT-3.1.2-8] A whole session in one write, CONNECT and PUBLISH followed at once by the
+/// end of the stream, likely all in one readiness event: the PUBLISH is delivered and the end
+/// is seen at once, so the will follows it, not one and a half keepalives later.
+#[test]
+fn bytes_and_the_end_of_the_stream_arriving_together_are_both_seen() {
+    let broker = Broker::start(&[]);
+    let mut watch = watcher(broker.addr(), "watch", "burst/#");
+    for round in 0..10 {
+        let id = format!("burst{round}");
+        let mut bytes = Connect::v311(&id)
+            .will("burst/will", id.as_bytes(), 1, false)
+            .encode();
+        bytes.extend(wire::Publish::new("burst/data", id.as_bytes()).encode());
+        let mut stream = TcpStream::connect(broker.addr()).expect("connect");
+        stream.write_all(&bytes).expect("write");
+        stream.shutdown(Shutdown::Write).expect("shutdown");
+        let data = watch.receive();
+        assert_eq!(
+            (data.topic.as_str(), data.payload_str()),
+            ("burst/data", id.clone())
+        );
+        let will = watch.receive();
+        assert_eq!(
+            (will.topic.as_str(), will.payload_str()),
+            ("burst/will", id)
+        );
+    }
 }

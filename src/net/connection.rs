@@ -17,6 +17,10 @@ const SPARE_CAPACITY: usize = 16 * 1024;
 pub(crate) enum ReadOutcome {
     /// Bytes were read and handed to the router.
     Data,
+    /// Bytes were read and handed to the router, fewer than asked for, from a socket whose
+    /// short read means it is drained: a further read would only say so. Edge-triggered
+    /// readiness brings a new event for anything that arrives after it.
+    Drained,
     /// Nothing more to read until the next readiness event.
     WouldBlock,
     /// The peer closed its end.
@@ -47,6 +51,9 @@ pub(crate) struct Connection {
     /// What is counted against the memory budget for it (see [`Connection::footprint`]):
     /// a record, a partial packet and TLS state, far below 4 GiB.
     pub(crate) charged: u32,
+    /// An event said the peer's end closed or failed. No further event comes for that, so
+    /// a short read no longer means drained: the end is found by reading on to it.
+    pub(crate) hangup_seen: bool,
 }
 
 impl Connection {
@@ -61,6 +68,7 @@ impl Connection {
             reads_paused: false,
             flushed_in_turn: 0,
             charged: 0,
+            hangup_seen: false,
         }
     }
 
@@ -113,6 +121,7 @@ impl Connection {
             router.set_link_peer(self.link, peer);
         }
         *received += n as u64;
+        let drained = n < scratch.len() && !self.hangup_seen && self.transport.short_read_drains();
         let fresh = &scratch[..n];
         match &mut self.pending_in {
             None => {
@@ -128,7 +137,11 @@ impl Connection {
                 self.release_spare();
             }
         }
-        ReadOutcome::Data
+        if drained {
+            ReadOutcome::Drained
+        } else {
+            ReadOutcome::Data
+        }
     }
 
     /// Gives back the partial-packet buffer's memory once it is no longer needed.

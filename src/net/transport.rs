@@ -137,6 +137,12 @@ impl Transport {
         let _ = max_packet_size;
     }
 
+    /// Whether a read that returns fewer bytes than asked for has emptied the socket. Not so
+    /// for TLS and WebSockets, which hand over one record or frame at a time and may hold more.
+    pub(crate) fn short_read_drains(&self) -> bool {
+        matches!(self, Transport::Plain(_) | Transport::Unix(_))
+    }
+
     /// Reads decrypted bytes. `WouldBlock` while the handshake waits for the peer, and whenever
     /// nothing complete is buffered at the TLS layer or in the socket.
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

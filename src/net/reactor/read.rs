@@ -17,8 +17,10 @@ use crate::router::LinkLoss;
 impl Reactor {
     pub(super) fn connection_event(&mut self, token: Token, event: &Event, now: Instant) {
         // Events are hints: the slot may have gone (spurious) or be on its way out.
-        match self.connections.get(token.0) {
-            Some(conn) if !conn.closing => {}
+        match self.connections.get_mut(token.0) {
+            Some(conn) if !conn.closing => {
+                conn.hangup_seen |= event.is_read_closed() || event.is_error();
+            }
             _ => return,
         }
         if event.is_writable() {
@@ -79,13 +81,15 @@ impl Reactor {
             }
             let received = &mut self.traffic.bytes_received;
             match conn.read_once(&mut self.router, &mut self.scratch, received, now) {
-                ReadOutcome::Data if conn.pending_len() > self.max_pending_in => {
+                ReadOutcome::Data | ReadOutcome::Drained
+                    if conn.pending_len() > self.max_pending_in =>
+                {
                     let loss = LinkLoss::Io("partial packet larger than the maximum".into());
                     return self.doom(token, link, Some(loss));
                 }
                 ReadOutcome::Data if self.router.wants_close(link) => return,
                 ReadOutcome::Data => {}
-                ReadOutcome::WouldBlock => return,
+                ReadOutcome::Drained | ReadOutcome::WouldBlock => return,
                 ReadOutcome::Closed => return self.doom(token, link, Some(LinkLoss::PeerClosed)),
                 ReadOutcome::Failed(e) => {
                     return self.doom(token, link, Some(LinkLoss::Io(os_message(&e))));
