@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use mio::Waker;
 
+use super::command::{Command, SubscribeRequest};
 use super::joiner::Joiner;
 use super::queue::{Ended, Queue};
-use super::receipt::{PublishReceipt, Resolver, receipt};
+use super::receipt::{PublishReceipt, receipt};
 use super::{Publication, SubscribeOptions, Subscription};
 use crate::config::Config;
 use crate::protocol::ReasonCode;
@@ -25,25 +26,6 @@ use crate::topic::{TopicFilter, TopicName};
 /// Requests waiting in the queue to the loop, by default; see
 /// [`BrokerBuilder::command_capacity`](crate::BrokerBuilder::command_capacity).
 pub const DEFAULT_COMMAND_CAPACITY: usize = 1024;
-
-/// What the host program asks of the loop.
-pub(crate) enum Command {
-    Publish {
-        publication: Publication,
-        receipt: Option<Resolver>,
-    },
-    Subscribe {
-        id: u64,
-        filter: TopicFilter,
-        options: SubscribeOptions,
-        queue: Arc<Queue>,
-    },
-    Stats(SyncSender<Stats>),
-    Reload {
-        config: Option<Box<Config>>,
-        done: SyncSender<()>,
-    },
-}
 
 /// Why a request through the handle did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,7 +220,7 @@ impl BrokerHandle {
     pub fn publish(&self, publication: Publication) -> Result<(), HandleError> {
         self.check(&publication)?;
         let command = Command::Publish {
-            publication,
+            publication: Box::new(publication),
             receipt: None,
         };
         self.shared.send(command, true)
@@ -248,7 +230,7 @@ impl BrokerHandle {
     pub fn try_publish(&self, publication: Publication) -> Result<(), HandleError> {
         self.check(&publication)?;
         let command = Command::Publish {
-            publication,
+            publication: Box::new(publication),
             receipt: None,
         };
         self.shared.send(command, false)
@@ -263,7 +245,7 @@ impl BrokerHandle {
         self.check(&publication)?;
         let (receipt, resolver) = receipt();
         let command = Command::Publish {
-            publication,
+            publication: Box::new(publication),
             receipt: Some(resolver),
         };
         self.shared.send(command, true)?;
@@ -306,12 +288,12 @@ impl BrokerHandle {
             .shared
             .next_subscription
             .fetch_add(1, Ordering::Relaxed);
-        let command = Command::Subscribe {
+        let command = Command::Subscribe(Box::new(SubscribeRequest {
             id,
             filter: filter.clone(),
             options,
             queue: Arc::clone(&queue),
-        };
+        }));
         self.shared.send(command, true)?;
         Ok(Subscription::new(filter, queue, Arc::clone(&self.shared)))
     }

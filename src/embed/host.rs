@@ -16,7 +16,8 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::time::Instant;
 
-use super::handle::{Command, Shared, end};
+use super::command::{Command, SubscribeRequest};
+use super::handle::{Shared, end};
 use super::host_subscription::{HostSubscription, Pumped};
 use super::link::open;
 use super::publisher::Publisher;
@@ -88,13 +89,14 @@ impl Host {
                     receipt,
                 }) => self
                     .publisher(router, now)
-                    .publish(router, publication, receipt, now),
-                Ok(Command::Subscribe {
-                    id,
-                    filter,
-                    options,
-                    queue,
-                }) => {
+                    .publish(router, *publication, receipt, now),
+                Ok(Command::Subscribe(request)) => {
+                    let SubscribeRequest {
+                        id,
+                        filter,
+                        options,
+                        queue,
+                    } = *request;
                     let window = u16::try_from(queue.capacity).unwrap_or(u16::MAX);
                     let link = open(router, self.token, &format!("sub-{id}"), window, now);
                     let mut subscription = HostSubscription::new(link, filter, queue);
@@ -167,8 +169,8 @@ impl Host {
     /// subscription that was never made is ended so its receiver does not wait for ever.
     fn discard_requests(&mut self) {
         while let Ok(command) = self.commands.try_recv() {
-            if let Command::Subscribe { queue, .. } = command {
-                end(&queue, Ended::Stopped);
+            if let Command::Subscribe(request) = command {
+                end(&request.queue, Ended::Stopped);
             }
         }
     }

@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod builder;
+mod command;
 mod handle;
 mod host;
 mod host_subscription;
@@ -31,8 +32,9 @@ pub use crate::protocol::{Properties, QoS, ReasonCode, RetainHandling};
 pub use crate::router::hooks::{ClientInfo, ConnectRequest, Event, Verdict};
 pub use crate::router::{MemoryPressure, Stats};
 pub use builder::BrokerBuilder;
+pub(crate) use command::Command;
+pub(crate) use handle::Shared;
 pub use handle::{BrokerHandle, DEFAULT_COMMAND_CAPACITY, HandleError};
-pub(crate) use handle::{Command, Shared};
 pub(crate) use host::{Host, LoopRequest};
 pub use message::{DEFAULT_CAPACITY, Publication, Received, SubscribeOptions};
 pub use queue::Ended;
