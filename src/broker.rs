@@ -8,12 +8,11 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::Receiver;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use log::{info, warn};
 use mio::{Poll, Waker};
@@ -23,11 +22,14 @@ use crate::config::{Config, ConfigError, ListenerKind};
 use crate::disk::{self, Store};
 use crate::embed::{BrokerHandle, Command, DEFAULT_COMMAND_CAPACITY, Host, Shared};
 use crate::net::{self, HOST_TOKEN, Listener, Reactor, TlsServer};
+use crate::router::Router;
 use crate::router::hooks::Hooks;
-use crate::router::{Router, Stats};
 use crate::store::Image;
 
 pub use crate::net::{BindError, ReloadHook, TlsError};
+pub use event_loop::BrokerLoop;
+
+mod event_loop;
 
 /// A broker whose listeners are bound, ready to run.
 ///
@@ -282,97 +284,6 @@ impl Broker {
 
 /// What [`BrokerLoop::poll_once`] found.
 pub use crate::net::Turn as LoopState;
-
-/// A started broker that runs one turn at a time, inside the host program's own event loop.
-///
-/// Wait for [`BrokerLoop::as_raw_fd`] to become readable (it is an epoll descriptor, so it
-/// can be registered with another poll), or until [`BrokerLoop::next_deadline`], then call
-/// [`BrokerLoop::poll_once`] with a zero timeout; or simply call `poll_once` with the
-/// longest time the host can spare.
-///
-/// ```
-/// use std::time::Duration;
-/// use minibroker::{BrokerBuilder, LoopState};
-/// use minibroker::embed::Publication;
-///
-/// let mut broker = BrokerBuilder::new().build()?.into_loop()?;
-/// let handle = broker.handle();
-/// let inbox = handle.subscribe("lights/#", minibroker::protocol::QoS::AtMostOnce)?;
-/// handle.publish(Publication::new("lights/hall", "on"))?;
-/// let message = loop {
-///     broker.poll_once(Some(Duration::from_millis(10)))?;
-///     if let Some(message) = inbox.try_recv() {
-///         break message;
-///     }
-/// };
-/// assert_eq!(&*message.payload, b"on");
-/// handle.stop()?;
-/// assert_eq!(broker.poll_once(None)?, LoopState::Stopped);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-///
-/// A `BrokerLoop` stays on the thread that made it (it is not `Send`): that thread is the
-/// broker's, where the handle's waiting calls refuse to wait. Make the [`Broker`] on any thread
-/// and call [`Broker::into_loop`] on the one that will turn it.
-pub struct BrokerLoop {
-    reactor: Reactor,
-    handle: BrokerHandle,
-    /// Not `Send`: the handle knows the loop's thread by the one that started it.
-    _on_this_thread: std::marker::PhantomData<*const ()>,
-}
-
-impl std::fmt::Debug for BrokerLoop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BrokerLoop")
-            .field("handle", &self.handle)
-            .finish_non_exhaustive()
-    }
-}
-
-impl BrokerLoop {
-    /// One turn of the broker: waits for network events at most `timeout` (`None`: until the
-    /// next event or timer), handles them and writes the output. After a stop (through a
-    /// handle) the turn closes every connection and returns [`LoopState::Stopped`], as every
-    /// later call does.
-    pub fn poll_once(&mut self, timeout: Option<Duration>) -> io::Result<LoopState> {
-        self.reactor.turn(timeout)
-    }
-
-    /// When the broker next has work without a network event (a keepalive, a retry, a
-    /// delayed will); `None` when it waits only for events.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.reactor.next_deadline()
-    }
-
-    /// A handle for other threads, or for this one (its waiting calls refuse to wait here).
-    pub fn handle(&self) -> BrokerHandle {
-        self.handle.clone()
-    }
-
-    /// The statistics now, without waiting for a turn.
-    pub fn stats(&self) -> Stats {
-        self.reactor.stats()
-    }
-
-    /// The TCP addresses the broker listens on.
-    pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.handle.local_addrs()
-    }
-}
-
-impl AsRawFd for BrokerLoop {
-    /// The loop's epoll descriptor: readable when `poll_once` has events to handle.
-    fn as_raw_fd(&self) -> RawFd {
-        self.reactor.poll_fd()
-    }
-}
-
-impl Drop for BrokerLoop {
-    /// Closes every connection and saves the store, as a stop does.
-    fn drop(&mut self) {
-        self.reactor.stop_now();
-    }
-}
 
 /// Loads the stored state into the router and starts the store afresh with a compacted file.
 fn restore(mut store: Store, image: &Image, router: &mut Router) -> Store {

@@ -8,18 +8,23 @@
 //! non-empty filters, 3.x return codes only where 3.x has them, and properties only where the
 //! packet may carry them for the version (5.0 section 2.2.2.2), with their value rules.
 
-use std::num::NonZeroU16;
 use std::sync::Arc;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 
 use super::MAX_PACKET_SIZE;
 use crate::protocol::{
-    Auth, ConnAck, Connect, ConnectReturnCode, Disconnect, Packet, PacketId, Properties,
-    ProtocolVersion, PubResponse, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe,
-    SubscriptionOptions, SubscriptionRequest, UnsubAck, Unsubscribe, Will, decode_packet, encode,
-    publish_len,
+    Auth, ConnAck, Connect, ConnectReturnCode, Disconnect, Packet, ProtocolVersion, PubResponse,
+    Publish, QoS, ReasonCode, SubAck, Subscribe, SubscriptionOptions, SubscriptionRequest,
+    UnsubAck, Unsubscribe, Will, decode_packet, encode, publish_len,
 };
+use fields::{binary, filter, list, text, topic};
+use properties::{
+    AUTH, CONNACK, CONNECT, DISCONNECT, PUB_RESPONSE, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, WILL, props,
+};
+
+mod fields;
+mod properties;
 
 /// A packet and the version of the connection it travels on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,181 +116,6 @@ impl<'a> Arbitrary<'a> for VersionedPacket {
         };
         Ok(VersionedPacket { version, packet })
     }
-}
-
-impl<'a> Arbitrary<'a> for ProtocolVersion {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        Ok(super::VERSIONS[usize::from(u8::arbitrary(u)? % 3)])
-    }
-}
-
-impl<'a> Arbitrary<'a> for QoS {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        Ok(QoS::from_bits(u8::arbitrary(u)? % 3).unwrap_or_default())
-    }
-}
-
-/// Never zero [MQTT-2.3.1-1]: a zero from the input becomes 1.
-impl<'a> Arbitrary<'a> for PacketId {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        Ok(PacketId(
-            NonZeroU16::new(u16::arbitrary(u)?).unwrap_or(NonZeroU16::MIN),
-        ))
-    }
-}
-
-impl<'a> Arbitrary<'a> for ReasonCode {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        Ok(ReasonCode(u8::arbitrary(u)?))
-    }
-}
-
-impl<'a> Arbitrary<'a> for ConnectReturnCode {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        use ConnectReturnCode::*;
-        let all = [
-            Accepted,
-            UnacceptableProtocolVersion,
-            IdentifierRejected,
-            ServerUnavailable,
-            BadUserNameOrPassword,
-            NotAuthorized,
-        ];
-        Ok(*u.choose(&all)?)
-    }
-}
-
-impl<'a> Arbitrary<'a> for RetainHandling {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        Ok(match u8::arbitrary(u)? % 3 {
-            0 => RetainHandling::SendAtSubscribe,
-            1 => RetainHandling::SendIfNew,
-            _ => RetainHandling::DoNotSend,
-        })
-    }
-}
-
-/// The 5.0 options byte; [`subscribe`] keeps only the QoS for 3.x.
-impl<'a> Arbitrary<'a> for SubscriptionOptions {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        Ok(SubscriptionOptions {
-            qos: u.arbitrary()?,
-            no_local: u.arbitrary()?,
-            retain_as_published: u.arbitrary()?,
-            retain_handling: u.arbitrary()?,
-        })
-    }
-}
-
-/// Between `min` and `min + 7` items.
-fn list<'a, T>(
-    u: &mut Unstructured<'a>,
-    min: usize,
-    mut item: impl FnMut(&mut Unstructured<'a>) -> Result<T>,
-) -> Result<Vec<T>> {
-    let len = min + usize::from(u8::arbitrary(u)? % 8);
-    (0..len).map(|_| item(u)).collect()
-}
-
-/// A UTF-8 string field: no U+0000 [MQTT-1.5.3-2], at most 65,535 bytes.
-fn text(u: &mut Unstructured<'_>) -> Result<String> {
-    let mut text: String = <&str>::arbitrary(u)?.replace('\0', "");
-    let mut end = text.len().min(usize::from(u16::MAX));
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
-    Ok(text)
-}
-
-fn binary(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
-    let bytes = <&[u8]>::arbitrary(u)?;
-    Ok(bytes[..bytes.len().min(usize::from(u16::MAX))].to_vec())
-}
-
-/// A topic name, possibly empty: no wildcards [MQTT-3.3.2-2].
-fn topic(u: &mut Unstructured<'_>) -> Result<String> {
-    Ok(text(u)?.replace(['+', '#'], ""))
-}
-
-/// A topic filter as SUBSCRIBE and UNSUBSCRIBE carry it: non-empty, any syntax.
-fn filter(u: &mut Unstructured<'_>) -> Result<String> {
-    let filter = text(u)?;
-    Ok(if filter.is_empty() {
-        "#".into()
-    } else {
-        filter
-    })
-}
-
-fn flag(u: &mut Unstructured<'_>) -> Result<u8> {
-    Ok(u8::from(bool::arbitrary(u)?))
-}
-
-fn non_zero(u: &mut Unstructured<'_>) -> Result<u16> {
-    Ok(u16::arbitrary(u)?.max(1))
-}
-
-// The properties each place may carry, from the table of 5.0 section 2.2.2.2.
-const CONNECT: &[u8] = &[0x11, 0x15, 0x16, 0x17, 0x19, 0x21, 0x22, 0x26, 0x27];
-const WILL: &[u8] = &[0x01, 0x02, 0x03, 0x08, 0x09, 0x18, 0x26];
-const CONNACK: &[u8] = &[
-    0x11, 0x12, 0x13, 0x15, 0x16, 0x1A, 0x1C, 0x1F, 0x21, 0x22, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29,
-    0x2A,
-];
-const PUBLISH: &[u8] = &[0x01, 0x02, 0x03, 0x08, 0x09, 0x0B, 0x23, 0x26];
-/// PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK and UNSUBACK.
-const PUB_RESPONSE: &[u8] = &[0x1F, 0x26];
-const SUBSCRIBE: &[u8] = &[0x0B, 0x26];
-const UNSUBSCRIBE: &[u8] = &[0x26];
-const DISCONNECT: &[u8] = &[0x11, 0x1C, 0x1F, 0x26];
-const AUTH: &[u8] = &[0x15, 0x16, 0x1F, 0x26];
-
-/// Properties for a packet of `version`: none before 5.0, else a subset of `allowed`.
-fn props(u: &mut Unstructured<'_>, version: ProtocolVersion, allowed: &[u8]) -> Result<Properties> {
-    let mut p = Properties::default();
-    if !version.is_v5() {
-        return Ok(p);
-    }
-    for &id in allowed {
-        if !bool::arbitrary(u)? {
-            continue;
-        }
-        match id {
-            0x01 => p.payload_format_indicator = Some(flag(u)?),
-            0x02 => p.message_expiry_interval = Some(u.arbitrary()?),
-            0x03 => p.content_type = Some(text(u)?),
-            0x08 => p.response_topic = Some(topic(u)?),
-            0x09 => p.correlation_data = Some(binary(u)?),
-            // Several in a PUBLISH, one in a SUBSCRIBE; 1 to 268,435,455.
-            0x0B if allowed == SUBSCRIBE => {
-                p.subscription_identifiers = vec![u.int_in_range(1..=268_435_455)?];
-            }
-            0x0B => p.subscription_identifiers = list(u, 1, |u| u.int_in_range(1..=268_435_455))?,
-            0x11 => p.session_expiry_interval = Some(u.arbitrary()?),
-            0x12 => p.assigned_client_identifier = Some(text(u)?),
-            0x13 => p.server_keep_alive = Some(u.arbitrary()?),
-            0x15 => p.authentication_method = Some(text(u)?),
-            0x16 => p.authentication_data = Some(binary(u)?),
-            0x17 => p.request_problem_information = Some(flag(u)?),
-            0x18 => p.will_delay_interval = Some(u.arbitrary()?),
-            0x19 => p.request_response_information = Some(flag(u)?),
-            0x1A => p.response_information = Some(text(u)?),
-            0x1C => p.server_reference = Some(text(u)?),
-            0x1F => p.reason_string = Some(text(u)?),
-            0x21 => p.receive_maximum = Some(non_zero(u)?),
-            0x22 => p.topic_alias_maximum = Some(u.arbitrary()?),
-            0x23 => p.topic_alias = Some(non_zero(u)?),
-            0x24 => p.maximum_qos = Some(flag(u)?),
-            0x25 => p.retain_available = Some(flag(u)?),
-            0x26 => p.user_properties = list(u, 1, |u| Ok((text(u)?, text(u)?)))?,
-            0x27 => p.maximum_packet_size = Some(u32::arbitrary(u)?.max(1)),
-            0x28 => p.wildcard_subscription_available = Some(flag(u)?),
-            0x29 => p.subscription_identifier_available = Some(flag(u)?),
-            _ => p.shared_subscription_available = Some(flag(u)?),
-        }
-    }
-    Ok(p)
 }
 
 fn connect(u: &mut Unstructured<'_>, version: ProtocolVersion) -> Result<Connect> {

@@ -9,12 +9,13 @@
 //! `websockets_headers_size`. A plain GET is answered from `http_dir` ([`files`]).
 //!
 //! Reading: the frames' payload is unmasked in the reactor's scratch buffer, in place, and
-//! passed on as it is (see [`crate::ws::frame`]). Writing: the caller's output is sent as one
-//! binary frame per write turn. Its header goes into this layer's buffer and the payload is
-//! copied behind it, 64 KiB at a time, which is the one copy each delivery gets on its way;
-//! the caller is told bytes are written only once they left this buffer for the socket, so the
-//! router keeps them, in place, until then, and a frame's header never promises bytes the
-//! caller no longer holds. Pongs and the close frame wait for the frame being sent to end.
+//! passed on as it is (see [`crate::ws::frame`]). Writing ([`send`]): the caller's output is
+//! sent as one binary frame per write turn. Its header goes into this layer's buffer and the
+//! payload is copied behind it, 64 KiB at a time, which is the one copy each delivery gets on
+//! its way; the caller is told bytes are written only once they left this buffer for the
+//! socket, so the router keeps them, in place, until then, and a frame's header never promises
+//! bytes the caller no longer holds. Pongs and the close frame wait for the frame being sent to
+//! end.
 
 use std::fs::File;
 use std::io;
@@ -32,6 +33,7 @@ use crate::ws::frame::{self, CLOSE_NORMAL, Control, Decoder};
 use crate::ws::{HttpError, Parsed, Request, parse_request};
 
 mod files;
+mod send;
 
 /// Payload copied into the send buffer at a time: the buffer's size, whatever the frame's.
 const CHUNK: usize = 64 * 1024;
@@ -297,79 +299,6 @@ impl WebSocket {
         self.phase = Phase::Ending;
         self.request = Vec::new();
         io::Error::new(io::ErrorKind::InvalidData, error.to_string())
-    }
-
-    /// Writes some of `data` as frame payload (see the module docs); returns how much of it
-    /// reached the socket. With empty `data` this only moves queued bytes along.
-    pub(crate) fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let mut credited = 0;
-        loop {
-            if self.sent < self.out.len() {
-                let before = self.sent;
-                if !self.send_out()? {
-                    return Ok(credited);
-                }
-                credited += self.sent.saturating_sub(before.max(self.payload_start));
-                continue;
-            }
-            if !self.refill(data.get(credited..).unwrap_or_default())? {
-                break;
-            }
-        }
-        if self.phase == Phase::Ending && self.frame_left == 0 {
-            // The client closed or broke the conversation, and no frame is half sent: what
-            // the router still says is for no one.
-            return Ok(data.len());
-        }
-        Ok(credited)
-    }
-
-    /// One write of the unsent bytes; `false` when the socket took none.
-    fn send_out(&mut self) -> io::Result<bool> {
-        let rest = self.out.get(self.sent..).unwrap_or_default();
-        match self.inner.write(rest) {
-            Ok(0) => Ok(false),
-            Ok(n) => {
-                self.sent += n;
-                Ok(true)
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Fills the drained send buffer: control frames once a frame is complete, then the next
-    /// frame's header, then up to [`CHUNK`] of payload from `data`. `false` if nothing to send.
-    fn refill(&mut self, data: &[u8]) -> io::Result<bool> {
-        self.out.clear();
-        self.sent = 0;
-        if self.out.capacity() > 2 * CHUNK {
-            self.out.shrink_to(CHUNK);
-        }
-        if self.phase == Phase::Http {
-            return self.refill_file();
-        }
-        if self.frame_left == 0 {
-            self.out.append(&mut self.control_out);
-            if self.phase == Phase::Open && !data.is_empty() {
-                self.frame_left = data.len();
-                frame::encode_binary_header(data.len() as u64, &mut self.out);
-            }
-        }
-        self.payload_start = self.out.len();
-        let n = self.frame_left.min(CHUNK).min(data.len());
-        self.out
-            .extend_from_slice(data.get(..n).unwrap_or_default());
-        self.frame_left -= n;
-        Ok(!self.out.is_empty())
-    }
-
-    fn queue_close(&mut self, code: u16) {
-        if !self.close_queued {
-            self.close_queued = true;
-            frame::encode_close(code, &mut self.control_out);
-        }
     }
 
     /// Shuts down the sending side after the last output: a close frame if the upgrade was

@@ -17,9 +17,13 @@
 //! size needs such a message, and the peer learns why it was closed rather than only that a
 //! packet inside was too large.
 
+mod encode;
 mod error;
+mod header;
 
+pub use encode::{MAX_SERVER_HEADER, encode_binary_header, encode_close, encode_pong};
 pub use error::FrameError;
+use header::{Header, header_len, parse_header, rotate, unmask};
 
 /// The largest frame header: 2 bytes, 8 of extended length, 4 of masking key (section 5.2).
 const MAX_HEADER: usize = 14;
@@ -286,116 +290,6 @@ impl Decoder {
         }
     }
 }
-
-/// A checked frame header.
-#[derive(Debug, Clone, Copy)]
-struct Header {
-    fin: bool,
-    opcode: u8,
-    len: u64,
-    mask: [u8; 4],
-}
-
-/// How long the header starting with `start` is: 2 bytes until the second byte says more.
-fn header_len(start: &[u8]) -> usize {
-    let Some(&second) = start.get(1) else {
-        return 2;
-    };
-    let extended = match second & 0x7F {
-        126 => 2,
-        127 => 8,
-        _ => 0,
-    };
-    let mask = if second & 0x80 != 0 { 4 } else { 0 };
-    2 + extended + mask
-}
-
-/// Checks a complete header (section 5.2).
-fn parse_header(header: &[u8]) -> Result<Header, FrameError> {
-    let (&first, &second, rest) = match header {
-        [first, second, rest @ ..] => (first, second, rest),
-        _ => return Err(FrameError::Unmasked),
-    };
-    if first & 0x70 != 0 {
-        return Err(FrameError::ReservedBits);
-    }
-    if second & 0x80 == 0 {
-        return Err(FrameError::Unmasked);
-    }
-    let (len, mask) = match (second & 0x7F, rest) {
-        (126, [a, b, mask @ ..]) => (u64::from(u16::from_be_bytes([*a, *b])), mask),
-        (127, [a, b, c, d, e, f, g, h, mask @ ..]) => {
-            let len = u64::from_be_bytes([*a, *b, *c, *d, *e, *f, *g, *h]);
-            if len >> 63 != 0 {
-                return Err(FrameError::LengthTooLarge);
-            }
-            (len, mask)
-        }
-        (short, mask) => (u64::from(short), mask),
-    };
-    let mask = match mask {
-        [a, b, c, d] => [*a, *b, *c, *d],
-        _ => return Err(FrameError::Unmasked),
-    };
-    Ok(Header {
-        fin: first & 0x80 != 0,
-        opcode: first & 0x0F,
-        len,
-        mask,
-    })
-}
-
-/// XORs `data` with the masking key, whose first byte masks `data`'s first (section 5.3).
-fn unmask(data: &mut [u8], mask: [u8; 4]) {
-    for (byte, key) in data.iter_mut().zip(mask.iter().cycle()) {
-        *byte ^= key;
-    }
-}
-
-/// The key as it stands after masking `n` more bytes.
-fn rotate(mut mask: [u8; 4], n: usize) -> [u8; 4] {
-    mask.rotate_left(n % 4);
-    mask
-}
-
-/// Appends the header of an unmasked server frame (servers never mask, section 5.1).
-fn encode_header(opcode: u8, len: u64, out: &mut Vec<u8>) {
-    out.push(0x80 | opcode);
-    match len {
-        0..=125 => out.push(len as u8),
-        126..=0xFFFF => {
-            out.push(126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(127);
-            out.extend_from_slice(&len.to_be_bytes());
-        }
-    }
-}
-
-/// Appends the header of a final binary frame of `len` payload bytes; the payload follows.
-pub fn encode_binary_header(len: u64, out: &mut Vec<u8>) {
-    encode_header(OP_BINARY, len, out);
-}
-
-/// Appends a pong answering a ping with `payload` (at most 125 bytes, as the ping's was).
-pub fn encode_pong(payload: &[u8], out: &mut Vec<u8>) {
-    let payload = payload
-        .get(..MAX_CONTROL_PAYLOAD.min(payload.len()))
-        .unwrap_or_default();
-    encode_header(OP_PONG, payload.len() as u64, out);
-    out.extend_from_slice(payload);
-}
-
-/// Appends a close frame with a status code (section 5.5.1).
-pub fn encode_close(code: u16, out: &mut Vec<u8>) {
-    encode_header(OP_CLOSE, 2, out);
-    out.extend_from_slice(&code.to_be_bytes());
-}
-
-/// The most bytes a binary frame header takes.
-pub const MAX_SERVER_HEADER: usize = 10;
 
 #[cfg(test)]
 mod tests;

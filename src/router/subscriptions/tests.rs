@@ -1,6 +1,9 @@
 //! Tests for the subscription table: matching, merging of overlapping subscriptions, no local,
 //! replacement, removal without residue, and a large table.
 
+use std::sync::Arc;
+
+use super::subscribers::Subscribers;
 use super::*;
 use crate::protocol::RetainHandling;
 
