@@ -12,6 +12,7 @@
 #   BENCH_ROUNDS rounds (default 3; medians are taken over them)
 #   BENCH_CONNS  idle connections in the conns scenario (default 10000)
 #   BENCH_MEMORY_BUDGET  memory_limit in bytes of the *(memory budget set)* rows (default 64 MiB)
+#   BENCH_SMALL  0 to leave out the *(small build)* rows and the `make small` build they need
 #   BENCH_OUT    where to write the markdown (default BENCHMARKS.md at the repository root)
 
 set -euo pipefail
@@ -33,6 +34,9 @@ burst_bound=${BENCH_BURST_BOUND:-100000}
 # memory_limit of the rows with a memory budget, in bytes (64 MiB).
 memory_budget=${BENCH_MEMORY_BUDGET:-67108864}
 out=${BENCH_OUT:-$root/BENCHMARKS.md}
+small=${BENCH_SMALL:-1}
+small_brokers=()
+[[ $small == 1 ]] && small_brokers=(minibroker-small mosquitto-small)
 command_line="BENCH_QUICK=$quick BENCH_SECS=$secs BENCH_ROUNDS=$rounds BENCH_CONNS=$conns benches/run.sh"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -67,6 +71,11 @@ cargo build --release --quiet -p minibroker -p mqtt-load
 cargo build --release --quiet -p minibroker --example audit_log
 minibroker_bin=$root/target/release/minibroker
 audit_log_bin=$root/target/release/examples/audit_log
+if [[ $small == 1 ]]; then
+    log "building the small build (make small)"
+    make --no-print-directory small >/dev/null
+    small_bin=$root/target/$(rustc -vV | sed -n 's/^host: //p')/small/minibroker
+fi
 load_bin=$root/target/release/mqtt-load
 
 pin_broker=()
@@ -271,6 +280,12 @@ add_broker mosquitto-memlimit mosquitto "memory budget set" "$mosquitto_bin -c $
 # such option and runs as in the main rows.
 add_broker minibroker-ratelimit minibroker "publish rate limits set" "$minibroker_bin -c $tmp/ratelimit-PORT.conf -q"
 add_broker mosquitto-ratelimit mosquitto "publish rate limits set" "$mosquitto_bin -c $tmp/ratelimit-PORT.conf"
+# `make small`'s static, size-optimised executable, with the main rows' limits.
+if [[ $small == 1 ]]; then
+    add_broker minibroker-small minibroker "small build" \
+        "$small_bin -b 127.0.0.1 -p PORT --max-queued 1000000 --max-inflight 100 -q"
+    add_broker mosquitto-small mosquitto "small build" "$mosquitto_bin -c $tmp/mosquitto-PORT.conf"
+fi
 if [[ -n $rumqttd_bin ]]; then
     add_broker rumqttd rumqttd "" "$rumqttd_bin -c $tmp/rumqttd-PORT.toml"
 fi
@@ -282,7 +297,7 @@ for name in "${names[@]}"; do
     mosquitto) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised ;;
     mosquitto-defaults) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" defaults ;;
     mosquitto-tls) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised tls ;;
-    mosquitto-embedded) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised ;;
+    mosquitto-embedded | mosquitto-small) write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" raised ;;
     mosquitto-auth)
         write_mosquitto_conf "$tmp/mosquitto-$p.conf" "$p" defaults
         sed -i '/^allow_anonymous/d' "$tmp/mosquitto-$p.conf"
@@ -402,7 +417,7 @@ fanin_v5=("0 --mqtt5" "0 --mqtt5 --topic-alias" "1 --mqtt5")
 main_brokers=()
 for name in "${names[@]}"; do
     case $name in
-    *-defaults | *-tls | *-ws | *-auth | *-embedded | upstream | *-bridge | *-burst | *-persist* | *-memlimit | *-ratelimit) ;;
+    *-defaults | *-tls | *-ws | *-auth | *-embedded | upstream | *-bridge | *-burst | *-persist* | *-memlimit | *-ratelimit | *-small) ;;
     *) main_brokers+=("$name") ;;
     esac
 done
@@ -417,6 +432,7 @@ for ((round = 1; round <= rounds; round++)); do
     done
     # Idle connections first, while every broker's memory is that of a fresh start.
     for name in "${main_brokers[@]}"; do run_load "$name" conns --conns "$conns"; done
+    for name in "${small_brokers[@]}"; do run_load "$name" conns --conns "$conns"; done
     for qos in 0 1 2; do
         for name in "${main_brokers[@]}"; do run_load "$name" fanin --qos "$qos"; done
         # MQTT 5 right after the 3.1.1 rows it is compared with (rumqttd's listener is 3.1.1).
@@ -451,6 +467,10 @@ for ((round = 1; round <= rounds; round++)); do
     # Fan-in with publish rate limits set, never reached: what keeping the buckets costs.
     for qos in 0 1; do
         for name in minibroker-ratelimit mosquitto-ratelimit; do run_load "$name" fanin --qos "$qos"; done
+    done
+    # What the small build's size-optimised code costs in speed.
+    for qos in 0 1; do
+        for name in "${small_brokers[@]}"; do run_load "$name" fanin --qos "$qos"; done
     done
     # Fan-in to a broker embedded in a host program with every hook set and a subscriber of its
     # own on #.
@@ -547,6 +567,11 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
     echo "- Rows marked *(publish rate limits set)* ran minibroker as in the main rows with"
     echo "  \`publish_rate_limit 100000000\` and \`publish_byte_rate_limit 100000000000\`, limits the load never"
     echo "  reaches, and mosquitto, which has no such option, as in the main rows."
+    if [[ $small == 1 ]]; then
+        echo "- Rows marked *(small build)* ran minibroker as \`make small\` builds it (OpenSSL built in,"
+        echo "  one static non-PIE executable, optimised for size; stripped $(stripped_kib "$small_bin") KiB) with"
+        echo "  the main rows' options, and mosquitto as in the main rows."
+    fi
     echo "- Rows marked *(embedded: hooks, host subscribed to #)* ran minibroker inside"
     echo "  \`examples/audit_log.rs\`: every hook set (each allows), an observer counting every event,"
     echo "  and an in-process subscription to # taking every message, so each message is delivered"
