@@ -97,6 +97,9 @@ pub struct Bridge {
     /// Forwarded traffic, for a lazy bridge's idle timeout.
     last_traffic: Instant,
     ping_sent: Option<Instant>,
+    /// The broker does not read the remote end now (its memory budget): a PINGRESP cannot be
+    /// read meanwhile, so its wait starts again at each tick.
+    reads_held: bool,
     /// The bridge wants the connection closed, for this reason.
     close: Option<String>,
     /// The address being tried or used, by position in the settings.
@@ -158,6 +161,7 @@ impl Bridge {
             last_sent: now,
             last_traffic: now,
             ping_sent: None,
+            reads_held: false,
             close: None,
             address: 0,
             retry_now: false,
@@ -244,6 +248,7 @@ impl Bridge {
         self.output.clear();
         self.close = None;
         self.ping_sent = None;
+        self.reads_held = false;
     }
 
     /// The transport is up (TCP connected, TLS handshake done): CONNECT goes out.
@@ -294,8 +299,22 @@ impl Bridge {
         }
     }
 
+    /// Whether the broker holds this bridge's reads; see [`Router::bridge_may_read`].
+    pub fn hold_reads(&mut self, held: bool) {
+        self.reads_held = held;
+    }
+
+    pub fn reads_held(&self) -> bool {
+        self.reads_held
+    }
+
     fn tick_connected(&mut self, router: &mut Router, now: Instant) -> Option<Instant> {
         let keepalive = Duration::from_secs(u64::from(self.settings.keepalive_interval));
+        if self.reads_held
+            && let Some(sent) = self.ping_sent.as_mut()
+        {
+            *sent = now;
+        }
         if let Some(sent) = self.ping_sent {
             if now >= sent + keepalive {
                 self.want_close("keepalive timeout, no PINGRESP");

@@ -337,6 +337,30 @@ fn keepalive_sends_pingreq_and_a_missing_pingresp_ends_the_connection() {
     assert!(why.contains("keepalive"), "{why}");
 }
 
+/// While the broker holds the bridge's reads (its memory budget), a PINGRESP that cannot be
+/// read is not a lost connection; once reads go on, a silent remote end is given one period.
+#[test]
+fn a_pingresp_is_not_awaited_while_reads_are_held() {
+    let mut w = World::new(&settings(vec![topic("t/#", BridgeDirection::Out, 1)]));
+    w.connect();
+    w.up = None;
+    w.now += Duration::from_secs(10);
+    w.bridge.tick(&mut w.local, w.now);
+    w.bridge.consume_output(usize::MAX);
+    w.bridge.hold_reads(true);
+    for _ in 0..5 {
+        w.now += Duration::from_secs(10);
+        let next = w.bridge.tick(&mut w.local, w.now).unwrap();
+        assert!(next > w.now, "a held bridge's timer must lie ahead");
+        assert!(w.bridge.take_close().is_none());
+    }
+    w.bridge.hold_reads(false);
+    w.now += Duration::from_secs(10);
+    w.bridge.tick(&mut w.local, w.now);
+    let why = w.bridge.take_close().expect("keepalive loss");
+    assert!(why.contains("keepalive"), "{why}");
+}
+
 #[test]
 fn messages_queue_while_the_remote_end_is_down_and_flush_in_order() {
     let mut w = World::new(&settings(vec![topic("t/#", BridgeDirection::Out, 1)]));

@@ -245,8 +245,8 @@ impl Outgoing {
         Ok(())
     }
 
-    /// Reads until the socket is drained or the turn's share is used; every complete packet
-    /// goes to the bridge.
+    /// Reads until the socket is drained, the turn's share is used or the memory budget holds
+    /// the bridge's reads; every complete packet goes to the bridge.
     fn read(
         &mut self,
         router: &mut Router,
@@ -258,6 +258,12 @@ impl Outgoing {
             let Some(conn) = self.conn.as_mut() else {
                 return Ok(());
             };
+            // Read again by the reactor's bridge turns once the budget allows.
+            let held = !router.bridge_may_read();
+            self.core.hold_reads(held);
+            if held {
+                return Ok(());
+            }
             let n = match conn.transport.read(scratch) {
                 Ok(0) => return Err("the remote end closed the connection".into()),
                 Ok(n) => n,

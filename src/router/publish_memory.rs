@@ -33,7 +33,8 @@ impl Router {
     ///
     /// A QoS 2 PUBLISH sent again before its PUBREL was taken before and is not refused now.
     /// A bridge acknowledges upstream what its local side took and has no way to pass a
-    /// refusal on, so its messages are taken at the limit too.
+    /// refusal on, so its messages are taken at the limit too; the broker stops reading the
+    /// bridge there instead ([`Router::bridge_may_read`]).
     #[inline(never)]
     pub(super) fn refused_for_memory(
         &mut self,

@@ -30,6 +30,16 @@ impl Router {
         true
     }
 
+    /// Whether a bridge's remote end may be read now. A bridge acknowledges upstream what its
+    /// local side takes and cannot pass a refusal on, so instead of refusing its messages the
+    /// broker leaves them with the upstream broker: it does not read the bridge while
+    /// publishers are paused, nor at the limit, where a client's QoS 1/2 PUBLISH would be
+    /// refused. What a bridge takes beyond the limit is then at most one read.
+    pub fn bridge_may_read(&self) -> bool {
+        let budget = &self.memory.budget;
+        !budget.in_force() || !(budget.pausing_publishers() || budget.at_limit(self.memory_used()))
+    }
+
     /// Links paused earlier that may be read again; the reactor reads them without waiting
     /// for an event, since what arrived meanwhile raised none it acted on.
     pub fn take_resumed(&mut self, out: &mut Vec<Ready>) {

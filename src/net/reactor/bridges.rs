@@ -44,7 +44,8 @@ impl Reactor {
         let registry = self.poll.registry();
         for (i, bridge) in self.bridges.list.iter_mut().enumerate() {
             let token = Token(FIRST_BRIDGE + i);
-            if bridge.read_more() {
+            let released = bridge.core.reads_held() && self.router.bridge_may_read();
+            if bridge.read_more() || released {
                 bridge.event(&mut self.router, registry, token, &mut self.scratch, now);
             }
             if bridge.read_more() {
@@ -66,6 +67,15 @@ impl Reactor {
             if closed || bridge.core.wants_pump(&self.router) {
                 self.bridges.next = Some(now);
             }
+        }
+    }
+
+    /// A bridge whose reads the memory budget held gets a turn at once when they may go on:
+    /// what arrived meanwhile raised no event it acted on.
+    pub(super) fn release_held_bridges(&mut self, now: Instant) {
+        let held = self.bridges.list.iter().any(|b| b.core.reads_held());
+        if held && self.router.bridge_may_read() {
+            self.bridges.next = Some(now);
         }
     }
 

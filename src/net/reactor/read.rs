@@ -119,5 +119,6 @@ impl Reactor {
         for r in resumed {
             self.continue_reading.push((Token(r.token), r.link));
         }
+        self.release_held_bridges(now);
     }
 }
