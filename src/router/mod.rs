@@ -62,9 +62,13 @@ mod tests_persist;
 #[cfg(test)]
 mod tests_persist_v5;
 #[cfg(test)]
+mod tests_qos;
+#[cfg(test)]
 mod tests_rate;
 #[cfg(test)]
 mod tests_retained;
+#[cfg(test)]
+mod tests_session;
 #[cfg(test)]
 mod tests_slow_consumer;
 #[cfg(test)]

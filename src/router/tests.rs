@@ -1,14 +1,18 @@
 //! Router scenario tests: many clients driven in-process with a fake clock, no sockets.
+//!
+//! This file holds the harness the other `tests_*.rs` files share, and the basics of routing:
+//! fan-out, overlapping subscriptions, retained messages, wills, unsubscribing, and what the
+//! router does with stale link ids and partial packets.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::{LinkId, LinkLoss, Router};
-use crate::config::{Config, QueueFullPolicy};
+use crate::config::Config;
 use crate::protocol::{Connect, PacketId};
 use crate::protocol::{
-    ConnectReturnCode, Packet, Properties, ProtocolVersion, PubResponse, Publish, QoS, Subscribe,
+    ConnectReturnCode, Packet, Properties, ProtocolVersion, Publish, QoS, Subscribe,
     SubscriptionOptions, SubscriptionRequest, Unsubscribe, Will, decode_packet, encode,
 };
 
@@ -212,145 +216,6 @@ fn overlapping_subscriptions_deliver_once_at_the_highest_qos() {
 }
 
 #[test]
-fn inflight_window_holds_back_qos1_until_acknowledged() {
-    let config = Config {
-        max_inflight_messages: 2,
-        ..Config::default()
-    };
-    let mut h = Harness::new(config);
-    let s = h.connect("s");
-    h.subscribe(s, "t", QoS::AtLeastOnce);
-    let p = h.connect("p");
-    for i in 1..=5u16 {
-        h.send(
-            p,
-            &publish("t", &[i as u8], QoS::AtLeastOnce, Some(i), false),
-        );
-    }
-    let first = h.publishes(s);
-    assert_eq!(first.len(), 2);
-    h.send(
-        s,
-        &Packet::PubAck(PubResponse::new(first[0].packet_id.unwrap())),
-    );
-    let next = h.publishes(s);
-    assert_eq!(next.len(), 1);
-    assert_eq!(&*next[0].payload, &[3]);
-}
-
-#[test]
-fn full_queue_drops_new_messages_and_keeps_the_broker_going() {
-    let config = Config {
-        max_inflight_messages: 1,
-        max_queued_messages: 3,
-        ..Config::default()
-    };
-    let mut h = Harness::new(config);
-    let s = h.connect("s");
-    h.subscribe(s, "t", QoS::AtLeastOnce);
-    let p = h.connect("p");
-    for i in 1..=10u16 {
-        h.send(
-            p,
-            &publish("t", &[i as u8], QoS::AtLeastOnce, Some(i), false),
-        );
-    }
-    // One in flight, three queued, six dropped.
-    let mut received = Vec::new();
-    for _ in 0..10 {
-        let got = h.publishes(s);
-        for publish in &got {
-            received.push(publish.payload[0]);
-            h.send(
-                s,
-                &Packet::PubAck(PubResponse::new(publish.packet_id.unwrap())),
-            );
-        }
-    }
-    assert_eq!(received, vec![1, 2, 3, 4]);
-}
-
-#[test]
-fn drop_oldest_policy_keeps_the_newest_messages() {
-    let config = Config {
-        max_inflight_messages: 1,
-        max_queued_messages: 2,
-        queue_full_policy: QueueFullPolicy::DropOldest,
-        ..Config::default()
-    };
-    let mut h = Harness::new(config);
-    let s = h.connect("s");
-    h.subscribe(s, "t", QoS::AtLeastOnce);
-    let p = h.connect("p");
-    for i in 1..=6u16 {
-        h.send(
-            p,
-            &publish("t", &[i as u8], QoS::AtLeastOnce, Some(i), false),
-        );
-    }
-    let mut received = Vec::new();
-    for _ in 0..6 {
-        for publish in h.publishes(s) {
-            received.push(publish.payload[0]);
-            h.send(
-                s,
-                &Packet::PubAck(PubResponse::new(publish.packet_id.unwrap())),
-            );
-        }
-    }
-    assert_eq!(received, vec![1, 5, 6]);
-}
-
-#[test]
-fn qos2_resent_publish_before_pubrel_is_delivered_once() {
-    let mut h = Harness::new(Config::default());
-    let s = h.connect("s");
-    h.subscribe(s, "t", QoS::ExactlyOnce);
-    let p = h.connect("p");
-    h.send(p, &publish("t", b"once", QoS::ExactlyOnce, Some(9), false));
-    let mut again = publish("t", b"once", QoS::ExactlyOnce, Some(9), false);
-    if let Packet::Publish(publish) = &mut again {
-        publish.dup = true;
-    }
-    h.send(p, &again);
-    let acks = h.read(p);
-    assert_eq!(acks.len(), 2);
-    assert!(
-        acks.iter()
-            .all(|packet| matches!(packet, Packet::PubRec(_)))
-    );
-    h.send(p, &Packet::PubRel(PubResponse::new(pid(9))));
-    assert!(matches!(h.read(p).as_slice(), [Packet::PubComp(_)]));
-    assert_eq!(h.publishes(s).len(), 1);
-    // After PUBREL the id is free again: a new message with it is delivered.
-    h.send(p, &publish("t", b"twice", QoS::ExactlyOnce, Some(9), false));
-    assert_eq!(h.publishes(s).len(), 1);
-}
-
-#[test]
-fn outbound_qos2_completes_with_pubrec_pubrel_pubcomp() {
-    let config = Config {
-        max_inflight_messages: 1,
-        ..Config::default()
-    };
-    let mut h = Harness::new(config);
-    let s = h.connect("s");
-    h.subscribe(s, "t", QoS::ExactlyOnce);
-    let p = h.connect("p");
-    h.send(p, &publish("t", b"1", QoS::ExactlyOnce, Some(1), false));
-    h.send(p, &publish("t", b"2", QoS::ExactlyOnce, Some(2), false));
-    let got = h.publishes(s);
-    assert_eq!(got.len(), 1);
-    let id = got[0].packet_id.unwrap();
-    h.send(s, &Packet::PubRec(PubResponse::new(id)));
-    assert!(matches!(h.read(s).as_slice(), [Packet::PubRel(rel)] if rel.packet_id == id));
-    h.send(s, &Packet::PubComp(PubResponse::new(id)));
-    let next = h.publishes(s);
-    assert_eq!(next.len(), 1);
-    assert_eq!(&*next[0].payload, b"2");
-}
-
-#[test]
 fn retained_message_is_sent_on_subscribe_replaced_and_deleted() {
     let mut h = Harness::new(Config::default());
     let p = h.connect("p");
@@ -401,126 +266,6 @@ fn will_is_published_on_loss_but_not_after_disconnect() {
     let got = h.publishes(s);
     assert_eq!(got.len(), 1);
     assert_eq!(&*got[0].topic, "wills/lost");
-}
-
-#[test]
-fn keepalive_expires_after_one_and_a_half_periods() {
-    let mut h = Harness::new(Config::default());
-    let mut connect = connect_packet("k", true);
-    connect.keep_alive = 10;
-    let (link, _) = h.connect_with(connect);
-    let start = h.now;
-    h.now = start + Duration::from_secs(14);
-    h.router.tick(h.now);
-    assert!(!h.router.wants_close(link));
-    h.send(link, &Packet::PingReq);
-    assert!(matches!(h.read(link).as_slice(), [Packet::PingResp]));
-    h.now = start + Duration::from_secs(28);
-    h.router.tick(h.now);
-    assert!(
-        !h.router.wants_close(link),
-        "PINGREQ at 14 s moves the deadline to 29 s"
-    );
-    h.now = start + Duration::from_secs(30);
-    let next = h.router.tick(h.now);
-    assert!(h.router.wants_close(link));
-    assert!(next.is_none() || next > Some(h.now));
-}
-
-#[test]
-fn connect_timeout_closes_a_silent_socket() {
-    let mut h = Harness::new(Config::default());
-    let link = h.open();
-    let deadline = h.router.tick(h.now).unwrap();
-    assert_eq!(deadline, h.now + Duration::from_secs(10));
-    h.now = deadline;
-    h.router.tick(h.now);
-    assert!(h.router.wants_close(link));
-}
-
-#[test]
-fn takeover_closes_the_old_link_and_keeps_the_persistent_session() {
-    let mut h = Harness::new(Config::default());
-    let (old, present) = h.connect_with(connect_packet("dev", false));
-    assert!(!present);
-    h.subscribe(old, "t", QoS::AtLeastOnce);
-    let (new, present) = h.connect_with(connect_packet("dev", false));
-    assert!(present);
-    assert!(h.router.wants_close(old));
-    h.router.close_link(old, LinkLoss::PeerClosed, h.now);
-    let p = h.connect("p");
-    h.send(p, &publish("t", b"x", QoS::AtLeastOnce, Some(1), false));
-    assert_eq!(h.publishes(new).len(), 1);
-}
-
-#[test]
-fn persistent_session_queues_offline_and_resends_unacknowledged_with_dup() {
-    let mut h = Harness::new(Config::default());
-    let (s, _) = h.connect_with(connect_packet("sub", false));
-    h.subscribe(s, "t", QoS::AtLeastOnce);
-    let p = h.connect("p");
-    h.send(p, &publish("t", b"1", QoS::AtLeastOnce, Some(1), false));
-    assert_eq!(h.publishes(s).len(), 1);
-    h.router.close_link(s, LinkLoss::PeerClosed, h.now);
-    h.send(p, &publish("t", b"2", QoS::AtLeastOnce, Some(2), false));
-    h.send(
-        p,
-        &publish("t", b"qos0 is not queued", QoS::AtMostOnce, None, false),
-    );
-    let (s, present) = h.connect_with(connect_packet("sub", false));
-    assert!(present);
-    let got = h.publishes(s);
-    assert_eq!(got.len(), 2);
-    assert!(got[0].dup, "unacknowledged message re-sent with DUP");
-    assert_eq!(&*got[0].payload, b"1");
-    assert!(!got[1].dup);
-    assert_eq!(&*got[1].payload, b"2");
-}
-
-#[test]
-fn clean_session_discards_the_previous_session() {
-    let mut h = Harness::new(Config::default());
-    let (s, _) = h.connect_with(connect_packet("sub", false));
-    h.subscribe(s, "t", QoS::AtLeastOnce);
-    h.router.close_link(s, LinkLoss::PeerClosed, h.now);
-    let (s, present) = h.connect_with(connect_packet("sub", true));
-    assert!(!present);
-    let p = h.connect("p");
-    h.send(p, &publish("t", b"x", QoS::AtLeastOnce, Some(1), false));
-    assert!(h.publishes(s).is_empty());
-    h.router.close_link(s, LinkLoss::PeerClosed, h.now);
-    assert_eq!(h.router.session_count(), 1, "only p's session is left");
-}
-
-#[test]
-fn empty_client_id_is_assigned_with_clean_session_and_refused_without() {
-    let mut h = Harness::new(Config::default());
-    let (_, present) = h.connect_with(connect_packet("", true));
-    assert!(!present);
-    let link = h.open();
-    h.send(link, &Packet::Connect(Box::new(connect_packet("", false))));
-    match h.read(link).as_slice() {
-        [Packet::ConnAck(ack)] => {
-            assert_eq!(ack.return_code, ConnectReturnCode::IdentifierRejected);
-            assert!(!ack.session_present);
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(h.router.wants_close(link));
-}
-
-#[test]
-fn first_packet_must_be_connect_and_second_connect_is_a_violation() {
-    let mut h = Harness::new(Config::default());
-    let link = h.open();
-    h.send(link, &Packet::PingReq);
-    assert!(h.router.wants_close(link));
-    let link = h.connect("twice");
-    h.send(
-        link,
-        &Packet::Connect(Box::new(connect_packet("twice", true))),
-    );
-    assert!(h.router.wants_close(link));
 }
 
 #[test]
