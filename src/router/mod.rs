@@ -74,6 +74,10 @@ mod tests_slow_consumer;
 #[cfg(test)]
 mod tests_v5;
 #[cfg(test)]
+mod tests_v5_publish;
+#[cfg(test)]
+mod tests_v5_subscribe;
+#[cfg(test)]
 mod tests_will;
 
 use std::collections::{BTreeSet, HashMap};

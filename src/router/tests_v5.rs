@@ -1,19 +1,21 @@
-//! Router scenario tests for MQTT 5 and mixed-version traffic, with a fake clock.
+//! Router scenario tests for MQTT 5 and mixed-version traffic, with a fake clock: CONNECT and
+//! CONNACK, session expiry, delayed wills and DISCONNECT reasons, and the MQTT 5 helpers that
+//! `tests_v5_publish.rs` and `tests_v5_subscribe.rs` share.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::LinkLoss;
-use super::tests::{Harness, connect_packet, pid, publish, subscribe};
+use super::tests::{Harness, connect_packet, pid, publish};
 use crate::config::Config;
 use crate::protocol::{
-    Connect, Disconnect, Packet, Properties, PropertyValues, ProtocolVersion, PubResponse, QoS,
-    ReasonCode, RetainHandling, Subscribe, SubscriptionOptions, SubscriptionRequest, Will,
+    Connect, Disconnect, Packet, Properties, PropertyValues, ProtocolVersion, QoS, ReasonCode,
+    Subscribe, SubscriptionOptions, SubscriptionRequest, Will,
 };
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
 
-fn connect_v5(client_id: &str, clean: bool, properties: Properties) -> Connect {
+pub(super) fn connect_v5(client_id: &str, clean: bool, properties: Properties) -> Connect {
     Connect {
         protocol: V5,
         properties,
@@ -21,12 +23,12 @@ fn connect_v5(client_id: &str, clean: bool, properties: Properties) -> Connect {
     }
 }
 
-fn v5(h: &mut Harness, client_id: &str) -> super::LinkId {
+pub(super) fn v5(h: &mut Harness, client_id: &str) -> super::LinkId {
     h.connect_with(connect_v5(client_id, true, Properties::default()))
         .0
 }
 
-fn subscribe_with(
+pub(super) fn subscribe_with(
     id: u16,
     filter: &str,
     options: SubscriptionOptions,
@@ -46,7 +48,12 @@ fn subscribe_with(
     })
 }
 
-fn publish_with(topic: &str, qos: QoS, id: Option<u16>, properties: Properties) -> Packet {
+pub(super) fn publish_with(
+    topic: &str,
+    qos: QoS,
+    id: Option<u16>,
+    properties: Properties,
+) -> Packet {
     let mut packet = publish(topic, b"payload", qos, id, false);
     if let Packet::Publish(publish) = &mut packet {
         publish.properties = properties;
@@ -54,7 +61,7 @@ fn publish_with(topic: &str, qos: QoS, id: Option<u16>, properties: Properties) 
     packet
 }
 
-fn disconnect_reason(packets: &[Packet]) -> Option<ReasonCode> {
+pub(super) fn disconnect_reason(packets: &[Packet]) -> Option<ReasonCode> {
     packets.iter().find_map(|packet| match packet {
         Packet::Disconnect(disconnect) => Some(disconnect.reason),
         _ => None,
@@ -104,274 +111,6 @@ fn unsupported_authentication_method_is_refused_with_0x8c() {
         other => panic!("{other:?}"),
     }
     assert!(h.router.wants_close(link));
-}
-
-#[test]
-fn properties_reach_v5_subscribers_in_order_and_v3_subscribers_get_the_plain_message() {
-    let mut h = Harness::new(Config::default());
-    let new = v5(&mut h, "new");
-    let old = h.connect("old");
-    h.subscribe(new, "t", QoS::AtMostOnce);
-    h.subscribe(old, "t", QoS::AtMostOnce);
-    let p = v5(&mut h, "p");
-    let properties: Properties = PropertyValues {
-        content_type: Some("text/plain".into()),
-        payload_format_indicator: Some(1),
-        response_topic: Some("reply/here".into()),
-        correlation_data: Some(vec![1, 2, 3]),
-        user_properties: vec![("z".into(), "1".into()), ("a".into(), "2".into())],
-        ..PropertyValues::default()
-    }
-    .into();
-    h.send(
-        p,
-        &publish_with("t", QoS::AtMostOnce, None, properties.clone()),
-    );
-    let got = h.publishes(new);
-    assert_eq!(
-        got[0].properties, properties,
-        "[MQTT-3.3.2-17] [MQTT-3.3.2-18]"
-    );
-    let got = h.publishes(old);
-    assert_eq!(&*got[0].payload, b"payload");
-    // A v3 publisher's message reaches a v5 subscriber with no properties.
-    let p3 = h.connect("p3");
-    h.send(p3, &publish("t", b"v3", QoS::AtLeastOnce, Some(1), false));
-    let got = h.publishes(new);
-    assert_eq!(&*got[0].payload, b"v3");
-    assert!(got[0].properties.is_empty());
-}
-
-#[test]
-fn inbound_topic_aliases_are_resolved_and_bad_ones_close_with_0x94() {
-    let mut h = Harness::new(Config::default());
-    let s = h.connect("s");
-    h.subscribe(s, "long/topic/name", QoS::AtMostOnce);
-    let p = v5(&mut h, "p");
-    let alias = |n| {
-        PropertyValues {
-            topic_alias: Some(n),
-            ..PropertyValues::default()
-        }
-        .into()
-    };
-    h.send(
-        p,
-        &publish_with("long/topic/name", QoS::AtMostOnce, None, alias(3)),
-    );
-    h.send(p, &publish_with("", QoS::AtMostOnce, None, alias(3)));
-    let got = h.publishes(s);
-    assert_eq!(got.len(), 2);
-    assert!(
-        got.iter()
-            .all(|publish| &*publish.topic == "long/topic/name")
-    );
-    h.send(p, &publish_with("x", QoS::AtMostOnce, None, alias(11)));
-    assert_eq!(
-        disconnect_reason(&h.read(p)),
-        Some(ReasonCode::TOPIC_ALIAS_INVALID)
-    );
-    assert!(h.router.wants_close(p));
-    let q = v5(&mut h, "q");
-    h.send(q, &publish_with("", QoS::AtMostOnce, None, alias(4)));
-    assert_eq!(
-        disconnect_reason(&h.read(q)),
-        Some(ReasonCode::PROTOCOL_ERROR)
-    );
-}
-
-#[test]
-fn outbound_topic_aliases_replace_repeated_topics() {
-    let mut h = Harness::new(Config::default());
-    let properties: Properties = PropertyValues {
-        topic_alias_maximum: Some(1),
-        ..PropertyValues::default()
-    }
-    .into();
-    let (s, _) = h.connect_with(connect_v5("s", true, properties));
-    h.subscribe(s, "#", QoS::AtMostOnce);
-    let p = h.connect("p");
-    for topic in ["a/b", "a/b", "c/d"] {
-        h.send(p, &publish(topic, b"x", QoS::AtMostOnce, None, false));
-    }
-    let got = h.publishes(s);
-    assert_eq!(
-        (&*got[0].topic, got[0].properties.topic_alias),
-        ("a/b", Some(1))
-    );
-    assert_eq!(
-        (&*got[1].topic, got[1].properties.topic_alias),
-        ("", Some(1))
-    );
-    // The one alias is taken: further topics go out in full.
-    assert_eq!(
-        (&*got[2].topic, got[2].properties.topic_alias),
-        ("c/d", None)
-    );
-}
-
-#[test]
-fn expired_messages_are_not_delivered_and_the_remaining_interval_is_sent() {
-    let mut h = Harness::new(Config::default());
-    let properties: Properties = PropertyValues {
-        session_expiry_interval: Some(3600),
-        ..PropertyValues::default()
-    }
-    .into();
-    let (s, _) = h.connect_with(connect_v5("s", false, properties.clone()));
-    h.subscribe(s, "t", QoS::AtLeastOnce);
-    h.router.close_link(s, LinkLoss::PeerClosed, h.now);
-    let p = v5(&mut h, "p");
-    let expiry = |seconds| {
-        PropertyValues {
-            message_expiry_interval: Some(seconds),
-            ..PropertyValues::default()
-        }
-        .into()
-    };
-    h.send(p, &publish_with("t", QoS::AtLeastOnce, Some(1), expiry(10)));
-    h.send(
-        p,
-        &publish_with("t", QoS::AtLeastOnce, Some(2), expiry(100)),
-    );
-    h.now += Duration::from_secs(40);
-    let (s, present) = h.connect_with(connect_v5("s", false, properties));
-    assert!(present);
-    let got = h.publishes(s);
-    assert_eq!(
-        got.len(),
-        1,
-        "[MQTT-3.3.2-5] the expired message is dropped"
-    );
-    assert_eq!(
-        got[0].properties.message_expiry_interval,
-        Some(60),
-        "[MQTT-3.3.2-6]"
-    );
-}
-
-#[test]
-fn client_receive_maximum_limits_messages_in_flight() {
-    let mut h = Harness::new(Config::default());
-    let properties: Properties = PropertyValues {
-        receive_maximum: Some(1),
-        ..PropertyValues::default()
-    }
-    .into();
-    let (s, _) = h.connect_with(connect_v5("s", true, properties));
-    h.subscribe(s, "t", QoS::AtLeastOnce);
-    let p = h.connect("p");
-    for i in 1..=3 {
-        h.send(p, &publish("t", b"x", QoS::AtLeastOnce, Some(i), false));
-    }
-    let got = h.publishes(s);
-    assert_eq!(got.len(), 1, "[MQTT-3.3.4-9]");
-    h.send(
-        s,
-        &Packet::PubAck(PubResponse::new(got[0].packet_id.unwrap())),
-    );
-    assert_eq!(h.publishes(s).len(), 1);
-}
-
-#[test]
-fn deliveries_larger_than_the_client_accepts_are_dropped() {
-    let mut h = Harness::new(Config::default());
-    let properties: Properties = PropertyValues {
-        maximum_packet_size: Some(64),
-        ..PropertyValues::default()
-    }
-    .into();
-    let (s, _) = h.connect_with(connect_v5("s", true, properties));
-    h.subscribe(s, "t", QoS::AtLeastOnce);
-    let p = h.connect("p");
-    h.send(
-        p,
-        &publish("t", &[0; 100], QoS::AtLeastOnce, Some(1), false),
-    );
-    h.send(p, &publish("t", b"small", QoS::AtLeastOnce, Some(2), false));
-    let got = h.publishes(s);
-    assert_eq!(got.len(), 1, "[MQTT-3.1.2-24]");
-    assert_eq!(&*got[0].payload, b"small");
-}
-
-#[test]
-fn subscription_options_no_local_retain_as_published_retain_handling_and_identifiers() {
-    let mut h = Harness::new(Config::default());
-    let s = v5(&mut h, "s");
-    let options = SubscriptionOptions {
-        qos: QoS::AtMostOnce,
-        no_local: true,
-        retain_as_published: true,
-        retain_handling: RetainHandling::SendAtSubscribe,
-    };
-    h.send(s, &subscribe_with(1, "t/#", options, Some(7)));
-    h.read(s);
-    // No Local: its own message does not come back [MQTT-3.8.3-3].
-    h.send(s, &publish("t/own", b"x", QoS::AtMostOnce, None, false));
-    assert!(h.publishes(s).is_empty());
-    let p = h.connect("p");
-    h.send(p, &publish("t/x", b"x", QoS::AtMostOnce, None, true));
-    let got = h.publishes(s);
-    assert!(got[0].retain, "retain as published [MQTT-3.3.1-12]");
-    assert_eq!(
-        got[0].properties.subscription_identifiers,
-        vec![7],
-        "[MQTT-3.3.4-3]"
-    );
-    // Retain handling 1 sends retained messages only for a new subscription; 2 never.
-    let r = v5(&mut h, "r");
-    let mut options = SubscriptionOptions {
-        retain_handling: RetainHandling::SendIfNew,
-        ..SubscriptionOptions::default()
-    };
-    h.send(r, &subscribe_with(1, "t/#", options, None));
-    assert_eq!(h.read(r).len(), 2);
-    h.send(r, &subscribe_with(2, "t/#", options, None));
-    assert_eq!(h.read(r).len(), 1);
-    options.retain_handling = RetainHandling::DoNotSend;
-    h.send(r, &subscribe_with(3, "t/+", options, None));
-    assert_eq!(h.read(r).len(), 1);
-}
-
-#[test]
-fn shared_subscription_round_robin_without_retained_and_reassigned_on_leave() {
-    let mut h = Harness::new(Config::default());
-    let p = h.connect("p");
-    h.send(
-        p,
-        &publish("jobs/1", b"retained", QoS::AtMostOnce, None, true),
-    );
-    let a = v5(&mut h, "a");
-    let b = v5(&mut h, "b");
-    for link in [a, b] {
-        h.send(
-            link,
-            &subscribe(1, &[("$share/workers/jobs/#", QoS::AtLeastOnce)]),
-        );
-        let packets = h.read(link);
-        assert_eq!(
-            packets.len(),
-            1,
-            "no retained message on a shared subscription"
-        );
-    }
-    for i in 1..=4 {
-        h.send(
-            p,
-            &publish("jobs/x", &[i], QoS::AtLeastOnce, Some(u16::from(i)), false),
-        );
-    }
-    let got_a = h.publishes(a);
-    let got_b = h.publishes(b);
-    assert_eq!((got_a.len(), got_b.len()), (2, 2));
-    // a leaves without acknowledging: its two messages go to b.
-    h.router.close_link(a, LinkLoss::PeerClosed, h.now);
-    let moved = h.publishes(b);
-    let mut payloads: Vec<u8> = moved.iter().map(|publish| publish.payload[0]).collect();
-    payloads.sort_unstable();
-    let mut expected: Vec<u8> = got_a.iter().map(|publish| publish.payload[0]).collect();
-    expected.sort_unstable();
-    assert_eq!(payloads, expected);
 }
 
 #[test]
@@ -506,24 +245,6 @@ fn disconnect_with_will_publishes_it_and_expiry_cannot_grow_from_zero() {
         disconnect_reason(&h.read(z)),
         Some(ReasonCode::PROTOCOL_ERROR),
         "section 3.14.2.2.2"
-    );
-}
-
-#[test]
-fn inbound_qos2_beyond_the_receive_maximum_closes_with_0x93() {
-    let config = Config {
-        max_inflight_messages: 2,
-        ..Config::default()
-    };
-    let mut h = Harness::new(config);
-    let p = v5(&mut h, "p");
-    for i in 1..=3 {
-        h.send(p, &publish("t", b"x", QoS::ExactlyOnce, Some(i), false));
-    }
-    let packets = h.read(p);
-    assert_eq!(
-        disconnect_reason(&packets),
-        Some(ReasonCode::RECEIVE_MAXIMUM_EXCEEDED)
     );
 }
 
