@@ -35,6 +35,10 @@ mod topics;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_connection;
+#[cfg(test)]
+mod tests_failover;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

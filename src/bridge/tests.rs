@@ -1,5 +1,9 @@
 //! Bridge scenarios with a fake clock: a local and a remote router, the bridge between them,
 //! and clients on both, all in-process.
+//!
+//! This file holds the `World` the other bridge `tests_*.rs` files share, and the messages
+//! across a connected bridge: prefixes both ways, retained messages, and the packet size
+//! limit.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -7,15 +11,14 @@ use std::time::{Duration, Instant};
 use super::{Bridge, State};
 use crate::config::{self, BridgeAddress, BridgeDirection, BridgeTopic, Config, RestartTimeout};
 use crate::protocol::{
-    ConnAck, Connect, ConnectReturnCode, Packet, PacketId, Properties, ProtocolVersion,
-    PubResponse, Publish, QoS, ReasonCode, Subscribe, SubscriptionOptions, SubscriptionRequest,
-    decode_packet, encode,
+    Connect, Packet, PacketId, Properties, ProtocolVersion, PubResponse, Publish, QoS, Subscribe,
+    SubscriptionOptions, SubscriptionRequest, decode_packet, encode,
 };
 use crate::router::{LinkId, LinkLoss, Router};
 
-const V4: ProtocolVersion = ProtocolVersion::V3_1_1;
+pub(super) const V4: ProtocolVersion = ProtocolVersion::V3_1_1;
 
-fn topic(pattern: &str, direction: BridgeDirection, qos: u8) -> BridgeTopic {
+pub(super) fn topic(pattern: &str, direction: BridgeDirection, qos: u8) -> BridgeTopic {
     BridgeTopic {
         pattern: pattern.into(),
         direction,
@@ -25,7 +28,7 @@ fn topic(pattern: &str, direction: BridgeDirection, qos: u8) -> BridgeTopic {
     }
 }
 
-fn settings(topics: Vec<BridgeTopic>) -> config::Bridge {
+pub(super) fn settings(topics: Vec<BridgeTopic>) -> config::Bridge {
     let mut b = config::Bridge::new("b");
     b.addresses = vec![BridgeAddress {
         host: "127.0.0.1".into(),
@@ -38,17 +41,17 @@ fn settings(topics: Vec<BridgeTopic>) -> config::Bridge {
     b
 }
 
-struct World {
-    local: Router,
-    remote: Router,
-    bridge: Bridge,
-    now: Instant,
-    up: Option<LinkId>,
+pub(super) struct World {
+    pub(super) local: Router,
+    pub(super) remote: Router,
+    pub(super) bridge: Bridge,
+    pub(super) now: Instant,
+    pub(super) up: Option<LinkId>,
     next_token: usize,
 }
 
 impl World {
-    fn new(settings: &config::Bridge) -> World {
+    pub(super) fn new(settings: &config::Bridge) -> World {
         let config = Config::default();
         let now = Instant::now();
         let mut local = Router::new(&config);
@@ -67,7 +70,7 @@ impl World {
     }
 
     /// An attempt is due: the TCP connection is made at once; CONNECT goes out.
-    fn open(&mut self) {
+    pub(super) fn open(&mut self) {
         assert!(
             self.bridge.attempt_due(&self.local, self.now),
             "{:?}",
@@ -79,14 +82,14 @@ impl World {
         self.bridge.transport_up(self.now);
     }
 
-    fn connect(&mut self) {
+    pub(super) fn connect(&mut self) {
         self.open();
         self.shuttle();
         assert_eq!(self.bridge.state(), State::Connected);
     }
 
     /// Moves bytes both ways until neither side has more.
-    fn shuttle(&mut self) {
+    pub(super) fn shuttle(&mut self) {
         for _ in 0..100 {
             let Some(up) = self.up else { return };
             let out = self.bridge.output().to_vec();
@@ -108,14 +111,14 @@ impl World {
     }
 
     /// The remote end goes away; the bridge notices.
-    fn drop_remote(&mut self) {
+    pub(super) fn drop_remote(&mut self) {
         if let Some(up) = self.up.take() {
             self.remote.close_link(up, LinkLoss::PeerClosed, self.now);
         }
         self.bridge.lost(&mut self.local, "test", self.now);
     }
 
-    fn client(&mut self, remote: bool, id: &str) -> LinkId {
+    pub(super) fn client(&mut self, remote: bool, id: &str) -> LinkId {
         self.next_token += 1;
         let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         let now = self.now;
@@ -141,13 +144,13 @@ impl World {
     }
 }
 
-fn send(router: &mut Router, link: LinkId, packet: &Packet, now: Instant) {
+pub(super) fn send(router: &mut Router, link: LinkId, packet: &Packet, now: Instant) {
     let mut bytes = Vec::new();
     encode(packet, V4, &mut bytes);
     router.receive(link, &bytes, now);
 }
 
-fn read(router: &mut Router, link: LinkId, now: Instant) -> Vec<Packet> {
+pub(super) fn read(router: &mut Router, link: LinkId, now: Instant) -> Vec<Packet> {
     let bytes = router.output(link).to_vec();
     router.consume_output(link, bytes.len(), now);
     let mut rest = bytes.as_slice();
@@ -164,7 +167,12 @@ fn pid(n: u16) -> PacketId {
 }
 
 /// Subscribes at QoS 2; returns what came with the SUBACK (retained messages).
-fn subscribe(router: &mut Router, link: LinkId, filter: &str, now: Instant) -> Vec<Packet> {
+pub(super) fn subscribe(
+    router: &mut Router,
+    link: LinkId,
+    filter: &str,
+    now: Instant,
+) -> Vec<Packet> {
     let subscribe = Subscribe {
         packet_id: pid(1),
         filters: vec![SubscriptionRequest {
@@ -180,7 +188,7 @@ fn subscribe(router: &mut Router, link: LinkId, filter: &str, now: Instant) -> V
     read(router, link, now)
 }
 
-fn publish(topic: &str, payload: &str, qos: QoS, id: u16) -> Packet {
+pub(super) fn publish(topic: &str, payload: &str, qos: QoS, id: u16) -> Packet {
     Packet::Publish(Publish {
         dup: false,
         qos,
@@ -193,7 +201,7 @@ fn publish(topic: &str, payload: &str, qos: QoS, id: u16) -> Packet {
 }
 
 /// The PUBLISH packets among `packets`, as (topic, payload, QoS).
-fn published(packets: &[Packet]) -> Vec<(String, String, QoS)> {
+pub(super) fn published(packets: &[Packet]) -> Vec<(String, String, QoS)> {
     packets
         .iter()
         .filter_map(|p| match p {
@@ -273,285 +281,6 @@ fn prefixes_are_rewritten_both_ways_at_every_qos() {
 }
 
 #[test]
-fn a_refused_connect_waits_the_backoff_and_a_success_resets_it() {
-    let mut w = World::new(&settings(vec![topic("t/#", BridgeDirection::Out, 1)]));
-    w.open();
-    let refusal = ConnAck {
-        session_present: false,
-        return_code: ConnectReturnCode::NotAuthorized,
-        reason: ReasonCode::NOT_AUTHORIZED,
-        properties: Properties::default(),
-    };
-    let mut bytes = Vec::new();
-    encode(&Packet::ConnAck(refusal), V4, &mut bytes);
-    w.bridge.receive(&mut w.local, &bytes, w.now);
-    let why = w
-        .bridge
-        .take_close()
-        .expect("the bridge closes on a refusal");
-    assert!(why.contains("code 5"), "{why}");
-    w.up = None;
-    w.bridge.lost(&mut w.local, &why, w.now);
-    // The first delay after a failure is the base, 5 s: not due before.
-    assert_eq!(
-        w.bridge.state(),
-        State::Idle(Some(w.now + Duration::from_secs(5)))
-    );
-    assert!(
-        !w.bridge
-            .attempt_due(&w.local, w.now + Duration::from_secs(4))
-    );
-    w.now += Duration::from_secs(5);
-    w.connect();
-    w.drop_remote();
-    assert_eq!(
-        w.bridge.state(),
-        State::Idle(Some(w.now + Duration::from_secs(5))),
-        "reset by the success"
-    );
-}
-
-#[test]
-fn keepalive_sends_pingreq_and_a_missing_pingresp_ends_the_connection() {
-    let mut w = World::new(&settings(vec![topic("t/#", BridgeDirection::Out, 1)]));
-    w.connect();
-    let next = w.bridge.tick(&mut w.local, w.now).unwrap();
-    assert_eq!(next, w.now + Duration::from_secs(10));
-    w.now = next;
-    w.bridge.tick(&mut w.local, w.now);
-    let (packet, _) = decode_packet(w.bridge.output(), V4, u32::MAX)
-        .unwrap()
-        .unwrap();
-    assert_eq!(packet, Packet::PingReq);
-    // A PINGRESP clears it...
-    w.shuttle();
-    assert!(w.bridge.take_close().is_none());
-    // ...a remote end that stops answering is given one keepalive period.
-    w.up = None;
-    w.now += Duration::from_secs(10);
-    w.bridge.tick(&mut w.local, w.now);
-    w.bridge.consume_output(usize::MAX);
-    w.now += Duration::from_secs(10);
-    w.bridge.tick(&mut w.local, w.now);
-    let why = w.bridge.take_close().expect("keepalive loss");
-    assert!(why.contains("keepalive"), "{why}");
-}
-
-/// While the broker holds the bridge's reads (its memory budget), a PINGRESP that cannot be
-/// read is not a lost connection; once reads go on, a silent remote end is given one period.
-#[test]
-fn a_pingresp_is_not_awaited_while_reads_are_held() {
-    let mut w = World::new(&settings(vec![topic("t/#", BridgeDirection::Out, 1)]));
-    w.connect();
-    w.up = None;
-    w.now += Duration::from_secs(10);
-    w.bridge.tick(&mut w.local, w.now);
-    w.bridge.consume_output(usize::MAX);
-    w.bridge.hold_reads(true);
-    for _ in 0..5 {
-        w.now += Duration::from_secs(10);
-        let next = w.bridge.tick(&mut w.local, w.now).unwrap();
-        assert!(next > w.now, "a held bridge's timer must lie ahead");
-        assert!(w.bridge.take_close().is_none());
-    }
-    w.bridge.hold_reads(false);
-    w.now += Duration::from_secs(10);
-    w.bridge.tick(&mut w.local, w.now);
-    let why = w.bridge.take_close().expect("keepalive loss");
-    assert!(why.contains("keepalive"), "{why}");
-}
-
-#[test]
-fn messages_queue_while_the_remote_end_is_down_and_flush_in_order() {
-    let mut w = World::new(&settings(vec![topic("t/#", BridgeDirection::Out, 1)]));
-    w.connect();
-    let remote_sub = w.client(true, "rs");
-    let now = w.now;
-    subscribe(&mut w.remote, remote_sub, "site/#", now);
-    w.drop_remote();
-    let local_pub = w.client(false, "lp");
-    for i in 0..5 {
-        let payload = format!("m{i}");
-        send(
-            &mut w.local,
-            local_pub,
-            &publish("home/t/x", &payload, QoS::AtLeastOnce, i + 1),
-            now,
-        );
-    }
-    // Nothing reaches the remote end while it is down; the local publisher is answered.
-    assert_eq!(read(&mut w.local, local_pub, now).len(), 5);
-    assert_eq!(w.local.queued_for("local.host.b"), 5);
-    w.now += Duration::from_secs(5);
-    w.connect();
-    let got: Vec<String> = published(&read(&mut w.remote, remote_sub, w.now))
-        .into_iter()
-        .map(|m| m.1)
-        .collect();
-    assert_eq!(got, ["m0", "m1", "m2", "m3", "m4"]);
-    assert_eq!(w.local.queued_for("local.host.b"), 0);
-}
-
-#[test]
-fn a_delivery_unacknowledged_remotely_is_sent_again_after_a_reconnect() {
-    let mut w = World::new(&settings(vec![topic("t/#", BridgeDirection::Out, 1)]));
-    w.connect();
-    let local_pub = w.client(false, "lp");
-    let now = w.now;
-    send(
-        &mut w.local,
-        local_pub,
-        &publish("home/t/x", "once", QoS::AtLeastOnce, 1),
-        now,
-    );
-    // Taken from the local side and written, but the remote end is gone before its PUBACK.
-    w.bridge.pump(&mut w.local, now);
-    assert!(!w.bridge.output().is_empty());
-    w.drop_remote();
-    let remote_sub = w.client(true, "rs");
-    subscribe(&mut w.remote, remote_sub, "site/#", now);
-    w.now += Duration::from_secs(5);
-    w.connect();
-    let got = read(&mut w.remote, remote_sub, w.now);
-    assert_eq!(
-        published(&got),
-        [("site/t/x".into(), "once".into(), QoS::AtLeastOnce)]
-    );
-}
-
-#[test]
-fn a_refused_bridge_bit_is_dropped_and_retried_at_once() {
-    let mut s = settings(vec![topic("t/#", BridgeDirection::Out, 1)]);
-    s.try_private = true;
-    let mut w = World::new(&s);
-    w.open();
-    w.shuttle();
-    let why = w
-        .bridge
-        .take_close()
-        .expect("the remote router refuses level 0x84");
-    assert!(why.contains("code 1"), "{why}");
-    w.up = None;
-    w.bridge.lost(&mut w.local, &why, w.now);
-    assert_eq!(w.bridge.state(), State::Idle(Some(w.now)));
-    w.connect();
-}
-
-#[test]
-fn the_local_state_topic_says_0_then_1() {
-    let mut w = World::new(&settings(vec![topic("t/#", BridgeDirection::Out, 1)]));
-    let watcher = w.client(false, "watch");
-    let now = w.now;
-    let got = subscribe(&mut w.local, watcher, "$SYS/broker/connection/b/state", now);
-    assert_eq!(published(&got)[0].1, "0", "retained from the start");
-    w.connect();
-    assert_eq!(published(&read(&mut w.local, watcher, w.now))[0].1, "1");
-    w.drop_remote();
-    assert_eq!(published(&read(&mut w.local, watcher, w.now))[0].1, "0");
-}
-
-/// A failed attempt (the connection refused before CONNACK, say).
-fn fail_attempt(w: &mut World) {
-    w.open();
-    w.up = None;
-    w.bridge.lost(&mut w.local, "refused", w.now);
-}
-
-#[test]
-fn failover_tries_each_address_then_waits_and_returns_to_the_primary() {
-    let mut s = settings(vec![topic("t/#", BridgeDirection::Out, 1)]);
-    let address = |port| BridgeAddress {
-        host: "127.0.0.1".into(),
-        port,
-    };
-    s.addresses = vec![address(1), address(2), address(3)];
-    let mut w = World::new(&s);
-    let mut tried = Vec::new();
-    for _ in 0..3 {
-        tried.push(w.bridge.address());
-        fail_attempt(&mut w);
-    }
-    assert_eq!(tried, [0, 1, 2]);
-    // A full round failed: back to the primary, after the backoff.
-    assert_eq!(w.bridge.address(), 0);
-    assert_eq!(
-        w.bridge.state(),
-        State::Idle(Some(w.now + Duration::from_secs(5)))
-    );
-    w.now += Duration::from_secs(5);
-    fail_attempt(&mut w);
-    w.connect();
-    assert_eq!(w.bridge.address(), 1, "connected on the secondary");
-    w.drop_remote();
-    assert_eq!(
-        w.bridge.address(),
-        0,
-        "the primary first after a lost connection"
-    );
-    // Round robin moves on instead.
-    s.round_robin = true;
-    let mut w = World::new(&s);
-    w.connect();
-    w.drop_remote();
-    assert_eq!(w.bridge.address(), 1);
-}
-
-#[test]
-fn start_type_once_does_not_reconnect() {
-    let mut s = settings(vec![topic("t/#", BridgeDirection::Out, 1)]);
-    s.start_type = config::StartType::Once;
-    let mut w = World::new(&s);
-    w.connect();
-    w.drop_remote();
-    assert_eq!(w.bridge.state(), State::Idle(None));
-    w.now += Duration::from_secs(3600);
-    assert!(!w.bridge.attempt_due(&w.local, w.now));
-}
-
-#[test]
-fn a_lazy_bridge_connects_at_its_threshold_and_leaves_when_idle() {
-    let mut s = settings(vec![topic("t/#", BridgeDirection::Out, 1)]);
-    s.start_type = config::StartType::Lazy;
-    s.threshold = 3;
-    s.idle_timeout = 20;
-    let mut w = World::new(&s);
-    assert!(!w.bridge.attempt_due(&w.local, w.now));
-    let local_pub = w.client(false, "lp");
-    let now = w.now;
-    // QoS 0 counts too: a lazy bridge's session queues it, as mosquitto's does.
-    for i in 0..2 {
-        send(
-            &mut w.local,
-            local_pub,
-            &publish("home/t/x", "m", QoS::AtMostOnce, i + 1),
-            now,
-        );
-    }
-    assert!(
-        !w.bridge.attempt_due(&w.local, w.now),
-        "below the threshold"
-    );
-    send(
-        &mut w.local,
-        local_pub,
-        &publish("home/t/x", "m", QoS::AtLeastOnce, 3),
-        now,
-    );
-    w.connect();
-    assert_eq!(w.local.queued_for("local.host.b"), 0, "the queue went out");
-    w.now += Duration::from_secs(20);
-    w.bridge.tick(&mut w.local, w.now);
-    let why = w.bridge.take_close().expect("idle");
-    assert!(why.contains("idle"), "{why}");
-    w.drop_remote();
-    assert_eq!(
-        w.bridge.state(),
-        State::Idle(None),
-        "until the threshold again"
-    );
-}
-
-#[test]
 fn outgoing_retain_false_clears_the_flag() {
     let mut s = settings(vec![topic("t/#", BridgeDirection::Out, 1)]);
     s.outgoing_retain = false;
@@ -595,80 +324,6 @@ fn retained_messages_go_out_again_on_every_connection() {
         w.drop_remote();
         w.now += Duration::from_secs(30);
     }
-}
-
-#[test]
-fn attempt_unsubscribe_removes_what_an_earlier_in_line_left_remotely() {
-    let mut w = World::new(&settings(vec![topic("t/#", BridgeDirection::Both, 1)]));
-    w.connect();
-    let has = |w: &World| {
-        w.remote
-            .subscription_lines()
-            .iter()
-            .any(|l| l.starts_with("host.b site/t/#"))
-    };
-    assert!(has(&w));
-    w.drop_remote();
-    // The same bridge, now `out` only, with its remote session kept.
-    w.bridge = Bridge::new(
-        &settings(vec![topic("t/#", BridgeDirection::Out, 1)]),
-        "host",
-        1000,
-        w.now,
-    )
-    .unwrap();
-    w.bridge.start(&mut w.local, w.now);
-    w.connect();
-    assert!(!has(&w), "{:?}", w.remote.subscription_lines());
-}
-
-#[test]
-fn the_will_and_the_protocol_follow_the_settings() {
-    let mut s = settings(vec![topic("t/#", BridgeDirection::Out, 1)]);
-    let will = World::new(&s).bridge.connect_packet().will.expect("a will");
-    assert_eq!(
-        (&*will.topic, &*will.payload, will.retain),
-        ("$SYS/broker/connection/b/state", &b"0"[..], true)
-    );
-    s.notifications_local_only = true;
-    assert!(World::new(&s).bridge.connect_packet().will.is_none());
-    s.notification_topic = Some("gw/state".into());
-    s.notifications_local_only = false;
-    assert_eq!(
-        &*World::new(&s).bridge.connect_packet().will.unwrap().topic,
-        "gw/state"
-    );
-    // MQTT 3.1 (MQIsdp) is spoken and accepted.
-    s.protocol_version = config::BridgeProtocol::V31;
-    let mut w = World::new(&s);
-    w.connect();
-}
-
-#[test]
-fn a_bridge_on_a_secondary_address_goes_back_when_the_primary_answers() {
-    let mut s = settings(vec![topic("t/#", BridgeDirection::Out, 1)]);
-    let address = |port| BridgeAddress {
-        host: "127.0.0.1".into(),
-        port,
-    };
-    s.addresses = vec![address(1), address(2)];
-    let mut w = World::new(&s);
-    assert!(!w.bridge.probing_primary());
-    fail_attempt(&mut w);
-    w.connect();
-    assert!(w.bridge.probing_primary(), "connected on the secondary");
-    w.bridge.primary_is_back();
-    let why = w.bridge.take_close().expect("the connection ends");
-    assert!(why.contains("primary"), "{why}");
-    w.drop_remote();
-    assert_eq!(w.bridge.address(), 0);
-    assert_eq!(w.bridge.state(), State::Idle(Some(w.now)), "at once");
-    // Round robin does not probe.
-    s.round_robin = true;
-    let mut w = World::new(&s);
-    fail_attempt(&mut w);
-    w.connect();
-    assert!(!w.bridge.probing_primary());
 }
 
 #[test]
