@@ -275,3 +275,5 @@ fn merge_by_key<K: Copy + Ord>(out: &mut Vec<Delivery<K>>, apart: impl Fn(&K) ->
 mod model_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_removal;
