@@ -1,24 +1,22 @@
-//! CONNECT: the checks in their order, client identifiers, CONNACK, and refusals; the session
-//! it attaches to, taken over or resumed, is `resume`'s.
+//! CONNECT: the checks in their order, client identifiers, and refusals; the acceptance
+//! (session, link, CONNACK) is `accept`'s, and the session it attaches to, taken over or
+//! resumed, is `resume`'s.
 
 use std::sync::Arc;
 
 use log::info;
 
 use super::hooks::Verdict;
-use super::link::{ClientLimits, LinkState, OverLimit};
+use super::link::{ClientLimits, OverLimit};
 use super::listeners::HOST_CLIENT_PREFIX;
 use super::publish_checks::will_refusal;
 pub use super::refusal::Refusal;
-use super::session::NEVER_EXPIRES;
-use super::{Ending, LinkId, Peer, Router};
+use super::{Ending, Peer, Router};
 use crate::auth::ListenerSecurity;
-use crate::config::MAX_REMAINING_LENGTH;
 use crate::logging::CONNECTION_TARGET;
-use crate::protocol::{
-    ConnAck, Connect, ConnectReturnCode, Packet, Properties, ProtocolVersion, QoS, ReasonCode,
-};
+use crate::protocol::{ConnAck, Connect, Packet, Properties, ProtocolVersion};
 
+mod accept;
 mod resume;
 
 /// MQTT 3.1 limits client identifiers to 23 characters; mosquitto enforces it, so clients
@@ -26,172 +24,118 @@ mod resume;
 const MQTT31_MAX_CLIENT_ID: usize = 23;
 
 impl Router {
+    /// Handles a CONNECT in its steps: the limits and the checks that need no login, the
+    /// login, the client id, the host program's hook, then the takeover of a connection with
+    /// the same id and the acceptance. A step that refuses answers, ends the link, and stops
+    /// the steps after it.
     pub(super) fn handle_connect(&mut self, key: usize, connect: Connect) {
         if let Some(link) = self.links.get_mut(key) {
             link.version = connect.protocol;
             // Before any answer, refusals included: they too must fit [MQTT-3.1.2-24].
             link.limits = client_limits(&connect.properties);
         }
-        // A client coming back to its session is let in even at the memory limit: taking its
-        // queue is what frees the memory, and it costs only its connection.
-        let resumes = !connect.clean_start
-            && (self.session_by_client_id).contains_key(connect.client_id.as_str());
-        match self.links.get(key).and_then(|link| link.over_limit) {
-            Some(OverLimit::Memory) if resumes => {}
-            Some(OverLimit::Memory) => {
-                self.count_connection_refused_for_memory();
-                self.refuse_connect(key, Refusal::OutOfMemory);
-                return;
-            }
-            Some(OverLimit::Connections) => {
-                self.refuse_connect(key, Refusal::TooManyConnections);
-                return;
-            }
-            None if !resumes && self.memory_full() => {
-                self.count_connection_refused_for_memory();
-                self.refuse_connect(key, Refusal::OutOfMemory);
-                return;
-            }
-            None => {}
-        }
-        if let Some(method) = &connect.properties.authentication_method {
-            log::debug!("Authentication method {method:?} is not supported");
-            self.refuse_connect(key, Refusal::BadAuthenticationMethod);
+        if self.refuse_over_limit(key, &connect) {
             return;
         }
-        let will_refusal = self
-            .links
-            .get(key)
-            .and_then(|link| will_refusal(link, &connect, &self.config));
-        if let Some(refusal) = will_refusal {
+        if let Some(refusal) = self.refusal_before_login(key, &connect) {
             self.refuse_connect(key, refusal);
-            return;
-        }
-        if !connect.protocol.is_v5() && self.keep_alive_for(&connect) != connect.keep_alive {
-            // A 3.x client cannot be told a shorter keepalive; mosquitto refuses it likewise.
-            self.refuse_connect(key, Refusal::KeepAliveTooLong);
             return;
         }
         let Some(connect) = self.authenticate(key, connect) else {
             return;
         };
+        let Some((client_id, assigned)) = self.identify(key, &connect) else {
+            return;
+        };
+        if self.denied_by_hooks(key, &client_id, &connect) {
+            return;
+        }
+        self.take_over(&client_id);
+        self.accept(key, connect, client_id, assigned);
+    }
+
+    /// Refuses a CONNECT that comes in over the connection or memory limits; returns whether
+    /// it did.
+    fn refuse_over_limit(&mut self, key: usize, connect: &Connect) -> bool {
+        // A client coming back to its session is let in even at the memory limit: taking its
+        // queue is what frees the memory, and it costs only its connection.
+        let resumes = !connect.clean_start
+            && (self.session_by_client_id).contains_key(connect.client_id.as_str());
+        let refusal = match self.links.get(key).and_then(|link| link.over_limit) {
+            Some(OverLimit::Memory) if resumes => return false,
+            Some(OverLimit::Memory) => Refusal::OutOfMemory,
+            Some(OverLimit::Connections) => Refusal::TooManyConnections,
+            None if !resumes && self.memory_full() => Refusal::OutOfMemory,
+            None => return false,
+        };
+        if matches!(refusal, Refusal::OutOfMemory) {
+            self.count_connection_refused_for_memory();
+        }
+        self.refuse_connect(key, refusal);
+        true
+    }
+
+    /// The first refusal a CONNECT meets before its login is checked: an authentication
+    /// method, a will the listener does not allow, a keepalive a 3.x client cannot be told.
+    fn refusal_before_login(&self, key: usize, connect: &Connect) -> Option<Refusal> {
+        if let Some(method) = &connect.properties.authentication_method {
+            log::debug!("Authentication method {method:?} is not supported");
+            return Some(Refusal::BadAuthenticationMethod);
+        }
+        let link = self.links.get(key);
+        if let Some(refusal) = link.and_then(|link| will_refusal(link, connect, &self.config)) {
+            return Some(refusal);
+        }
+        if !connect.protocol.is_v5() && self.keep_alive_for(connect) != connect.keep_alive {
+            // A 3.x client cannot be told a shorter keepalive; mosquitto refuses it likewise.
+            return Some(Refusal::KeepAliveTooLong);
+        }
+        None
+    }
+
+    /// The client id, and whether the broker assigned it; `None` when the id was refused. The
+    /// host program's links keep the id they were given.
+    fn identify(&mut self, key: usize, connect: &Connect) -> Option<(Arc<str>, bool)> {
         let security = self.link_security(key);
         let from_host = self.links.get(key).is_some_and(|l| l.peer == Peer::Host);
         let ids = match from_host {
             true => Ok((Arc::from(connect.client_id.as_str()), false)),
-            false => self.client_id_for(&connect, &security),
+            false => self.client_id_for(connect, &security),
         };
         let (client_id, assigned) = match ids {
             Ok(id) => id,
             Err(Refusal::NotAuthorized(why)) => {
-                self.refuse_login(key, &connect, why);
-                return;
+                self.refuse_login(key, connect, why);
+                return None;
             }
             Err(refusal) => {
                 self.refuse_connect(key, refusal);
-                return;
+                return None;
             }
         };
         // The host program's in-process links: no network client may take one over, whether
         // it names the id, or its username or an assigned-id prefix makes it.
         if !from_host && client_id.starts_with(HOST_CLIENT_PREFIX) {
             self.refuse_connect(key, Refusal::IdentifierRejected);
-            return;
+            return None;
         }
-        if self.has_hooks() {
-            let (username, password) = (connect.username.as_deref(), connect.password.as_deref());
-            if let Verdict::Deny(reason) =
-                self.hook_authenticate(key, &client_id, username, password)
-            {
-                info!(target: CONNECTION_TARGET, "Client {client_id} disconnected, not authorised.");
-                self.refuse_connect(key, Refusal::ByHost(reason));
-                return;
-            }
+        Some((client_id, assigned))
+    }
+
+    /// Asks the host program's authenticate hook, when there is one, and refuses the client
+    /// it denies; returns whether it did.
+    fn denied_by_hooks(&mut self, key: usize, client_id: &Arc<str>, connect: &Connect) -> bool {
+        if !self.has_hooks() {
+            return false;
         }
-        self.take_over(&client_id);
-        let is_v5 = connect.protocol.is_v5();
-        let expiry = match (is_v5, connect.clean_start) {
-            (true, _) => connect.properties.session_expiry_interval.unwrap_or(0),
-            (false, true) => 0,
-            (false, false) => NEVER_EXPIRES,
+        let (username, password) = (connect.username.as_deref(), connect.password.as_deref());
+        let Verdict::Deny(reason) = self.hook_authenticate(key, client_id, username, password)
+        else {
+            return false;
         };
-        let (session_key, session_present) =
-            self.open_session(&client_id, connect.clean_start, expiry);
-        let listener = self
-            .links
-            .get(key)
-            .map_or(0, |link| usize::from(link.listener));
-        self.compile_acl(session_key, listener, connect.username.as_deref());
-        let keep_alive = self.keep_alive_for(&connect);
-        let assigned = assigned.then(|| client_id.to_string());
-        let max_qos = self
-            .links
-            .get(key)
-            .map_or(QoS::ExactlyOnce, |l| l.rules.max_qos);
-        let connack = self.connack(&connect, session_present, assigned, keep_alive, max_qos);
-        let Some(link) = self.links.get_mut(key) else {
-            return;
-        };
-        link.state = LinkState::Connected;
-        link.attach_session(session_key);
-        link.client_id = Some(Arc::clone(&client_id));
-        // The will goes to its topic under the mount point, like the client's PUBLISH.
-        let rules = &link.rules;
-        if let Some(will) = connect.will {
-            let will = Box::new(rules.mount_will(will));
-            link.extras_mut().will = Some(will);
-        }
-        link.keep_alive = keep_alive;
-        // Still the time of accept: the CONNECT-timeout entry in the heap was due from then.
-        let pending_entry = link.last_activity + self.config.connect_timeout;
-        link.last_activity = self.now;
-        // The CONNECT-timeout entry is still in the heap and re-arms itself at the keepalive
-        // deadline when it comes due; a second entry is needed only to fire sooner than that.
-        if let Some(deadline) = link.deadline(self.config.connect_timeout)
-            && deadline < pending_entry
-        {
-            let id = LinkId::new(key, link.generation);
-            self.deadlines.push(deadline, id);
-        }
-        // mosquitto's line: p is its protocol number (1 for 3.1, 2 for 3.1.1, 5), and the
-        // user name is shown only when there is one.
-        let user = connect
-            .username
-            .as_deref()
-            .map(|name| format!(", u'{name}'"))
-            .unwrap_or_default();
-        info!(
-            target: CONNECTION_TARGET,
-            "New client connected from {} as {} (p{}, c{}, k{}{user}).",
-            link.peer,
-            client_id,
-            mosquitto_protocol_number(connect.protocol),
-            u8::from(connect.clean_start),
-            keep_alive
-        );
-        let configured = self.config.max_inflight_messages;
-        let receive_maximum = connect.properties.receive_maximum;
-        if let Some(session) = self.sessions.get_mut(session_key) {
-            session.attach_link(key);
-            session.expiry_interval = expiry;
-            session.expires_at = None;
-            // [MQTT-3.1.3-9] a resumed session cancels the will still waiting out its delay,
-            // whether its connection was lost or taken over by this one.
-            session.pending_will = None;
-            session.window = receive_maximum.map_or(configured, |max| max.min(configured));
-            session.window_bytes = self.config.max_inflight_bytes;
-            session.protocol = connect.protocol;
-        }
-        // Stored before the CONNACK can leave: the reactor writes the store first.
-        self.journal_connected(session_key);
-        self.send(key, &Packet::ConnAck(connack));
-        if self.has_hooks() {
-            self.observe_connected(key, connect.username.as_deref());
-        }
-        if session_present {
-            self.resend_inflight(session_key, key);
-            self.pump(session_key);
-        }
+        info!(target: CONNECTION_TARGET, "Client {client_id} disconnected, not authorised.");
+        self.refuse_connect(key, Refusal::ByHost(reason));
+        true
     }
 
     /// The id to use, and whether the broker assigned it [MQTT-3.1.3-6]. The listener's rules
@@ -249,46 +193,6 @@ impl Router {
         }
     }
 
-    fn connack(
-        &self,
-        connect: &Connect,
-        session_present: bool,
-        assigned: Option<String>,
-        keep_alive: u16,
-        max_qos: QoS,
-    ) -> ConnAck {
-        let mut properties = Properties::default();
-        if connect.protocol.is_v5() {
-            properties.receive_maximum = Some(self.config.max_inflight_messages);
-            properties.topic_alias_maximum = Some(self.config.topic_alias_maximum);
-            // [MQTT-3.2.2-9] a server without QoS 1 or 2 says so; the property may only be
-            // 0 or 1, its absence meaning 2.
-            if max_qos < QoS::ExactlyOnce {
-                properties.maximum_qos = Some(max_qos.bits());
-            }
-            properties.retain_available = Some(u8::from(self.config.retain_available));
-            properties.wildcard_subscription_available = Some(1);
-            properties.subscription_identifier_available = Some(1);
-            properties.shared_subscription_available = Some(1);
-            if self.config.max_packet_size < MAX_REMAINING_LENGTH + 5 {
-                properties.maximum_packet_size = Some(self.config.max_packet_size);
-            }
-            properties.assigned_client_identifier = assigned;
-            if keep_alive != connect.keep_alive {
-                properties.server_keep_alive = Some(keep_alive);
-            }
-        }
-        ConnAck {
-            // [MQTT-3.2.2-1] 0 with clean session; [MQTT-3.2.2-2] 1 when a session resumed. In
-            // MQTT 3.1 that byte is "reserved, not used" and stays 0: the flag is new in 3.1.1,
-            // and a resumed 3.1 session is still resumed, only not announced.
-            session_present: session_present && connect.protocol != ProtocolVersion::V3_1,
-            return_code: ConnectReturnCode::Accepted,
-            reason: ReasonCode::SUCCESS,
-            properties,
-        }
-    }
-
     /// Answers a CONNECT whose protocol name and level minibroker does not speak, in the
     /// CONNACK format [`answer_version`] picks for its level, and closes.
     pub(super) fn refuse_protocol(&mut self, key: usize, level: u8) {
@@ -336,15 +240,6 @@ pub fn answer_version(level: u8) -> ProtocolVersion {
     match level {
         3 | 4 | 0x83 | 0x84 => ProtocolVersion::V3_1_1,
         _ => ProtocolVersion::V5,
-    }
-}
-
-/// The protocol number mosquitto's connect line shows.
-fn mosquitto_protocol_number(version: ProtocolVersion) -> u8 {
-    match version {
-        ProtocolVersion::V3_1 => 1,
-        ProtocolVersion::V3_1_1 => 2,
-        ProtocolVersion::V5 => 5,
     }
 }
 
