@@ -252,9 +252,14 @@ fn slow_consumers_are_held_to_the_budget() {
     scene.check_peak("slow consumers");
     scene.check_pressure_seen("slow consumers");
     let w = &scene.watcher;
-    // QoS 0 goes first: deliveries that would have waited in the silent subscribers' queues,
-    // and the QoS 0 messages already queued for the fullest of them, are dropped and counted.
-    assert!(w.latest_number(memory::DROPPED) > 0, "{}", w.summary());
+    // QoS 0 goes first: at the limit, deliveries that would have waited in the silent
+    // subscribers' queues, and the QoS 0 messages already queued for the fullest of them, are
+    // dropped and counted (in the next second's `$SYS`). On a busy machine the flood may not
+    // reach the limit within its time; the peak checked above must hold either way.
+    let dropped = w.wait_until(Duration::from_secs(5), |w| {
+        w.latest_number(memory::DROPPED) > 0
+    });
+    assert!(dropped || !w.saw_state("full"), "{}", w.summary());
     // A QoS 1 PUBLISH is refused only when dropping QoS 0 does not bring memory under the
     // limit, which this load's QoS 0 traffic usually does. When one is, MQTT 5 is told with
     // 0x97 Quota exceeded and it is counted; 3.1.1, which has no negative acknowledgement, has
