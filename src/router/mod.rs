@@ -381,7 +381,7 @@ impl Router {
 
     fn mark_ready(&mut self, key: usize) {
         if let Some(link) = self.links.get_mut(key) {
-            publish::mark_ready(&mut self.ready, link, key);
+            publish::mark_ready(&mut self.ready, &mut self.memory, link, key);
         }
     }
 
