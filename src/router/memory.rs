@@ -135,6 +135,13 @@ impl Budget {
         self.limit > 0 || self.episode.is_some()
     }
 
+    /// Whether assessing `used` bytes would change nothing: no episode is under way, and `used`
+    /// is below where one starts, which is below the limit where shedding starts too.
+    #[inline]
+    pub fn at_ease(&self, used: usize) -> bool {
+        self.episode.is_none() && used < self.starts_at
+    }
+
     /// Whether links that publish are not to be read now.
     pub fn pausing_publishers(&self) -> bool {
         self.episode.is_some_and(|e| e.publishers_paused)

@@ -3,10 +3,12 @@
 //!
 //! Counting must cost next to nothing per delivery, so nothing is scanned: messages count
 //! themselves while they live (`Charge`); a session's queue and window are settled when they
-//! grow or drain, and a link's output when it is written out, or, under a budget, before
-//! each assessment for the links written since (the ready ones), the capacity charged kept
-//! beside them; links, sessions, subscriptions and retained topics cost a fixed amount each,
-//! measured once and rounded up. The reactor adds what it holds per connection.
+//! grow or drain, and a link's output when it is written out, when the reactor takes it, and,
+//! under a budget, at every write, the capacity charged kept beside them; links, sessions,
+//! subscriptions and retained topics cost a fixed amount each, measured once and rounded up.
+//! The reactor adds what it holds per connection. Under a budget the total is thus always
+//! current, and assessing it after every PUBLISH costs a sum and a comparison while memory is
+//! below where an episode starts.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -88,6 +90,17 @@ impl MemoryUse {
         }
     }
 
+    /// Counts a write to `link`'s output, under a budget: settling at every write costs a
+    /// comparison, where settling the links written to before each assessment would go over
+    /// all of them again after every PUBLISH. Without a budget the output is counted when the
+    /// reactor takes the link.
+    #[inline]
+    pub fn count_output(&mut self, link: &mut Link) {
+        if self.budget.limit() > 0 {
+            settle_output(&mut self.outputs, link);
+        }
+    }
+
     /// What messages made outside `route` (restored from the store) are charged to, when a
     /// budget is set.
     pub fn meter(&self) -> Option<Arc<AtomicUsize>> {
@@ -96,6 +109,7 @@ impl MemoryUse {
 }
 
 /// Brings the outputs' total up to date with `link`'s output buffer.
+#[inline]
 pub fn settle_output(outputs: &mut usize, link: &mut Link) {
     let capacity = link.output.capacity();
     // Most writes fit the room the buffer has: one comparison then.
@@ -183,12 +197,21 @@ impl Router {
 
     /// Runs the budget with what is in use now: starts and ends episodes, gives up patience,
     /// and at the limit sheds queued QoS 0 messages.
+    #[inline]
     pub(super) fn assess_memory(&mut self) {
         if !self.memory.budget.in_force() {
             return;
         }
-        self.settle_ready_outputs();
         let used = self.memory_used();
+        // At ease there is nothing to start, end or shed, and the output high water, which
+        // follows the episode, stays as it is.
+        if !self.memory.budget.at_ease(used) {
+            self.act_on_memory(used);
+        }
+    }
+
+    #[inline(never)]
+    fn act_on_memory(&mut self, used: usize) {
         let limit = self.memory.budget.limit();
         let now = self.now;
         match self.memory.budget.assess(used, now) {
@@ -246,8 +269,8 @@ impl Router {
         }
     }
 
-    /// Counts the output of the links written to since the reactor last took them, before the
-    /// budget looks: settling at every write would cost each delivery.
+    /// Counts the output of the links written to since the reactor last took them, which went
+    /// uncounted while no budget was set.
     fn settle_ready_outputs(&mut self) {
         for ready in &self.ready {
             if let Some(link) = self.links.get_mut(ready.link.key())
@@ -332,6 +355,7 @@ impl Router {
     /// A reload's new limit.
     pub(super) fn set_memory_limit(&mut self, limit: usize) {
         self.memory.budget.set_limit(limit);
+        self.settle_ready_outputs();
         self.assess_memory();
     }
 }

@@ -221,6 +221,9 @@ pub struct Router {
     memory: memory_use::MemoryUse,
     /// When links held for their publish rate may be read again.
     rate_deadlines: Deadlines<LinkId>,
+    /// Configurations taken since start: a link's rate buckets, checked against the limits
+    /// in force at one, need not be checked again until the next.
+    reloads: u64,
     /// Links held earlier that may be read again, for the reactor to take.
     read_again: Vec<Ready>,
 }
@@ -256,6 +259,7 @@ impl Router {
             counters: Counters::default(),
             memory: memory_use::MemoryUse::new(config.memory_limit),
             rate_deadlines: Deadlines::default(),
+            reloads: 0,
             read_again: Vec::new(),
         }
     }
@@ -320,6 +324,7 @@ impl Router {
         let listeners = std::mem::take(&mut self.config.listeners);
         self.config = config.clone();
         self.config.listeners = listeners;
+        self.reloads += 1;
         self.set_memory_limit(config.memory_limit);
     }
 
@@ -389,7 +394,7 @@ impl Router {
 
     fn mark_ready(&mut self, key: usize) {
         if let Some(link) = self.links.get_mut(key) {
-            publish::mark_ready(&mut self.ready, link, key);
+            publish::mark_ready(&mut self.ready, &mut self.memory, link, key);
         }
     }
 

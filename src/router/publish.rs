@@ -9,7 +9,7 @@ use log::debug;
 
 use super::access::may_read;
 use super::link::{Link, LinkState};
-use super::memory_use;
+use super::memory_use::{self, MemoryUse};
 use super::message::Message;
 use super::outbound::{Unsent, write_publish};
 use super::publish_checks::{publish_refusal, resolve_topic_alias};
@@ -163,7 +163,7 @@ impl Router {
                 if let Some(bytes) = transmit(session, link, item, self.now) {
                     self.counters.sent.count_publish(bytes);
                 }
-                mark_ready(&mut self.ready, link, key);
+                mark_ready(&mut self.ready, &mut self.memory, link, key);
             }
             None if item.qos == QoS::AtMostOnce
                 && !self.config.queue_qos0_offline
@@ -262,7 +262,7 @@ impl Router {
         }
         memory_use::settle_entries(&mut self.memory.entries, session);
         if sent {
-            mark_ready(&mut self.ready, link, key);
+            mark_ready(&mut self.ready, &mut self.memory, link, key);
         }
     }
 
@@ -334,8 +334,14 @@ fn enqueue(session: &mut Session, item: Queued, config: &Config) -> bool {
 }
 
 /// Puts the link in the ready list once. Every write to a link's output is followed by this
-/// call, so the ready links are those whose output the memory budget has yet to count.
-pub(super) fn mark_ready(ready: &mut Vec<Ready>, link: &mut Link, key: usize) {
+/// call, so it is where the memory budget counts the output (see `MemoryUse::count_output`).
+pub(super) fn mark_ready(
+    ready: &mut Vec<Ready>,
+    memory: &mut MemoryUse,
+    link: &mut Link,
+    key: usize,
+) {
+    memory.count_output(link);
     if !link.ready {
         link.ready = true;
         ready.push(Ready {

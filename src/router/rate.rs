@@ -41,40 +41,40 @@ struct Bucket {
     limit: RateLimit,
     /// Millionths of a unit; below zero after a packet larger than what was left.
     tokens: i64,
-    at: Instant,
+    /// The burst, and the millionths a microsecond refills, worked out once: a bucket is taken
+    /// from at every PUBLISH.
+    full: i64,
+    per_micro: i64,
 }
 
 impl Bucket {
-    fn new(limit: RateLimit, now: Instant) -> Bucket {
+    fn new(limit: RateLimit) -> Bucket {
+        let full = micros(limit.burst);
         Bucket {
             limit,
-            tokens: micros(limit.burst),
-            at: now,
+            tokens: full,
+            full,
+            per_micro: micros(limit.per_second) / MICRO,
         }
     }
 
-    /// Takes `amount` units at `now`; when that leaves the bucket below zero, the instant it
-    /// is back at zero.
-    fn take(&mut self, amount: u64, now: Instant) -> Option<Instant> {
-        let rate = micros(self.limit.per_second) / MICRO;
-        // The packets of one read share the loop turn's clock: the refill is done once a turn.
-        if now != self.at {
-            let elapsed = i64::try_from(now.saturating_duration_since(self.at).as_micros())
-                .unwrap_or(i64::MAX);
-            self.at = now;
-            let refill = elapsed.saturating_mul(rate);
-            self.tokens = self
-                .tokens
-                .saturating_add(refill)
-                .min(micros(self.limit.burst));
-        }
-        self.tokens = self.tokens.saturating_sub(micros(amount));
+    fn refill(&mut self, elapsed_micros: i64) {
+        let refill = elapsed_micros.saturating_mul(self.per_micro);
+        self.tokens = self.tokens.saturating_add(refill).min(self.full);
+    }
+
+    /// Takes `amount` millionths; whether that left the bucket below zero.
+    #[inline]
+    fn take(&mut self, amount: i64) -> bool {
+        self.tokens = self.tokens.saturating_sub(amount);
+        self.tokens < 0
+    }
+
+    /// How long the bucket takes to refill to zero, if it is below.
+    fn wait(&self) -> Option<Duration> {
         (self.tokens < 0).then(|| {
-            let wait = self
-                .tokens
-                .unsigned_abs()
-                .div_ceil(rate.unsigned_abs().max(1));
-            now + Duration::from_micros(wait).min(MAX_WAIT)
+            let wait = (self.tokens.unsigned_abs()).div_ceil(self.per_micro.unsigned_abs().max(1));
+            Duration::from_micros(wait).min(MAX_WAIT)
         })
     }
 }
@@ -90,20 +90,28 @@ fn micros(units: u64) -> i64 {
 pub struct PublishRate {
     messages: Option<Bucket>,
     bytes: Option<Bucket>,
+    /// When both buckets were last refilled. The packets of one read share the loop turn's
+    /// clock, so the refill is worked out once a turn, not once a packet.
+    at: Instant,
     /// Over its rate: not read until then.
     pub held_until: Option<Instant>,
+    /// The router's count of reloads when these buckets were last found to follow its limits.
+    pub checked_at_reload: u64,
 }
 
 impl PublishRate {
     pub fn new(messages: Option<RateLimit>, bytes: Option<RateLimit>, now: Instant) -> PublishRate {
         PublishRate {
-            messages: messages.map(|limit| Bucket::new(limit, now)),
-            bytes: bytes.map(|limit| Bucket::new(limit, now)),
+            messages: messages.map(Bucket::new),
+            bytes: bytes.map(Bucket::new),
+            at: now,
             held_until: None,
+            checked_at_reload: 0,
         }
     }
 
     /// Whether these buckets were made for these limits (a reload may have changed them).
+    #[inline]
     pub fn follows(&self, messages: Option<RateLimit>, bytes: Option<RateLimit>) -> bool {
         self.messages.as_ref().map(|b| b.limit) == messages
             && self.bytes.as_ref().map(|b| b.limit) == bytes
@@ -111,11 +119,36 @@ impl PublishRate {
 
     /// One PUBLISH with `payload` bytes at `now`: until when the client is not to be read,
     /// if it went over either rate.
+    #[inline]
     pub fn take(&mut self, payload: usize, now: Instant) -> Option<Instant> {
-        let messages = self.messages.as_mut().and_then(|b| b.take(1, now));
-        let payload = u64::try_from(payload).unwrap_or(u64::MAX);
-        let bytes = self.bytes.as_mut().and_then(|b| b.take(payload, now));
-        messages.max(bytes)
+        if now != self.at {
+            self.refill(now);
+        }
+        let payload = micros(u64::try_from(payload).unwrap_or(u64::MAX));
+        let over_messages = self.messages.as_mut().is_some_and(|b| b.take(MICRO));
+        let over_bytes = self.bytes.as_mut().is_some_and(|b| b.take(payload));
+        if over_messages || over_bytes {
+            return self.hold(now);
+        }
+        None
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed =
+            i64::try_from(now.saturating_duration_since(self.at).as_micros()).unwrap_or(i64::MAX);
+        self.at = now;
+        for bucket in [&mut self.messages, &mut self.bytes].into_iter().flatten() {
+            bucket.refill(elapsed);
+        }
+    }
+
+    /// Until when a client whose buckets went below zero at `now` waits: the later of the two.
+    #[cold]
+    fn hold(&self, now: Instant) -> Option<Instant> {
+        let wait = |bucket: &Option<Bucket>| bucket.as_ref().and_then(Bucket::wait);
+        wait(&self.messages)
+            .max(wait(&self.bytes))
+            .map(|wait| now + wait)
     }
 }
 

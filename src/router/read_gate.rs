@@ -6,9 +6,11 @@
 
 use std::time::Instant;
 
+use super::link::Link;
 use super::listeners::Peer;
 use super::rate::PublishRate;
 use super::{LinkId, Ready, Router};
+use crate::config::Config;
 
 impl Router {
     /// Whether the reactor may read `link` now. A link refused here is handed back by
@@ -59,42 +61,49 @@ impl Router {
     /// read is to wait, for the memory budget or the link's rate.
     #[inline(never)]
     pub(super) fn after_publish(&mut self, key: usize, payload: usize) -> bool {
-        let rated = self.config.publish_rate.is_some() || self.config.publish_byte_rate.is_some();
-        let budgeted = self.memory.budget.limit() > 0;
-        if rated {
-            self.take_publish_rate(key, payload);
-        }
-        if budgeted {
+        let held = if self.config.publish_rate.is_some() || self.config.publish_byte_rate.is_some()
+        {
+            self.take_publish_rate(key, payload)
+        } else {
+            // Held under limits a reload has since removed, until the hold ends. Every hold has
+            // its deadline queued, so with none queued no link is held.
+            !self.rate_deadlines.is_empty()
+                && (self.links.get(key)).is_some_and(|link| link.held_until().is_some())
+        };
+        if self.memory.budget.limit() > 0 {
             self.assess_memory();
         }
-        let pausing = self.memory.budget.pausing_publishers();
-        self.links
-            .get(key)
-            .is_some_and(|link| link.held_until().is_some() || (pausing && link.published))
+        if !held && self.memory.budget.pausing_publishers() {
+            return self.links.get(key).is_some_and(|link| link.published);
+        }
+        held
     }
 
     /// Counts one PUBLISH against the link's buckets; a link over its rate is held until they
-    /// have refilled. The broker's own in-process links have no rate.
-    fn take_publish_rate(&mut self, key: usize, payload: usize) {
-        let (messages, bytes) = (self.config.publish_rate, self.config.publish_byte_rate);
+    /// have refilled. The broker's own in-process links have no rate. Returns whether the link
+    /// is held.
+    fn take_publish_rate(&mut self, key: usize, payload: usize) -> bool {
         let now = self.now;
         let Some(link) = self.links.get_mut(key) else {
-            return;
+            return false;
         };
-        if matches!(link.peer, Peer::Bridge(_) | Peer::Host) {
-            return;
+        let checked = (link.extras.as_ref())
+            .and_then(|extras| extras.rate.as_ref())
+            .is_some_and(|rate| rate.checked_at_reload == self.reloads);
+        if !checked && !follow_limits(link, &self.config, self.reloads, now) {
+            return false;
         }
-        let rate = match &mut link.extras_mut().rate {
-            Some(rate) if rate.follows(messages, bytes) => rate,
-            rate => rate.insert(Box::new(PublishRate::new(messages, bytes, now))),
+        let Some(rate) = link.extras.as_mut().and_then(|extras| extras.rate.as_mut()) else {
+            return false;
         };
         let Some(until) = rate.take(payload, now) else {
-            return;
+            return rate.held_until.is_some();
         };
         rate.held_until = Some(until);
         let id = LinkId::new(key, link.generation);
         self.rate_deadlines.push(until, id);
         self.counters.clients_slowed += 1;
+        true
     }
 
     /// Links whose rate hold ended by `now` go back to being read.
@@ -114,4 +123,21 @@ impl Router {
             }
         }
     }
+}
+
+/// Gives `link` buckets for the limits in `config`, made afresh if it has none or has them for
+/// other limits (a reload changed them), and notes them checked at reload `reloads`. False for
+/// the broker's own in-process links, which have no rate.
+#[cold]
+fn follow_limits(link: &mut Link, config: &Config, reloads: u64, now: Instant) -> bool {
+    if matches!(link.peer, Peer::Bridge(_) | Peer::Host) {
+        return false;
+    }
+    let (messages, bytes) = (config.publish_rate, config.publish_byte_rate);
+    let rate = match &mut link.extras_mut().rate {
+        Some(rate) if rate.follows(messages, bytes) => rate,
+        rate => rate.insert(Box::new(PublishRate::new(messages, bytes, now))),
+    };
+    rate.checked_at_reload = reloads;
+    true
 }
