@@ -1,7 +1,8 @@
 //! MQTT over TLS through real sockets: a broker with a plain and a TLS listener side by side,
 //! clients on native-tls trusting a CA made for the test, and the hostile cases: the wrong CA,
 //! plaintext on the TLS port, silent and half-open handshakes, a crowd of handshakes at once,
-//! certificate reload on SIGHUP, unusable certificate files, and the protocol versions offered.
+//! certificate reload on SIGHUP and through an embedding program's handle, unusable certificate
+//! files, and the protocol versions offered.
 #![cfg(feature = "tls")]
 
 mod common;
@@ -373,4 +374,46 @@ fn a_tls_1_3_only_client_is_refused_as_the_readme_says() {
     assert!(broker.wait_for_log("TLS handshake failed", Duration::from_secs(5)));
     exchange_qos1(broker.addr(), "after-tls13", 10);
     broker.assert_alive();
+}
+
+/// An embedding program renews the certificate through its handle, as SIGHUP does for the
+/// binary: `reload(None)` reads the files again, a broken file keeps the certificate served,
+/// and a connection made before either reload goes on.
+#[test]
+fn reload_through_the_handle_reads_the_certificate_again() {
+    let certs = Certs::new();
+    let listener = minibroker::ListenerConfig::tls("127.0.0.1:0".parse().expect("addr"));
+    let identity = minibroker::TlsIdentity::Pem {
+        cert: certs.path("server.crt"),
+        key: certs.path("server.key"),
+    };
+    let handle = minibroker::BrokerBuilder::new()
+        .configure(|config| {
+            config.listeners.push(listener);
+            config.tls = Some(identity);
+        })
+        .build()
+        .expect("bind")
+        .spawn();
+    let tls = handle.local_addrs()[0];
+    let first = certs.der("server.crt");
+    assert_eq!(serial_served(tls, &certs), first);
+    let established = TlsClient::connect(tls, &certs.path("ca.crt"), "established");
+
+    certs.make_server("server", "ca", "renewed.localhost", 2);
+    let renewed = certs.der("server.crt");
+    assert_ne!(renewed, first);
+    handle.reload(None).expect("reload");
+    assert_eq!(serial_served(tls, &certs), renewed);
+
+    std::fs::write(certs.path("server.crt"), "not a certificate\n").expect("break the file");
+    handle
+        .reload(None)
+        .expect("a reload that keeps the old certificate");
+    assert_eq!(serial_served(tls, &certs), renewed);
+
+    let mut established = established;
+    established.subscribe("still/here", 0);
+    established.disconnect();
+    handle.stop().expect("stop");
 }
