@@ -18,7 +18,7 @@ use log::{info, warn};
 
 use super::link::Link;
 use super::memory::{Budget, MemoryCounters, PATIENCE, Pressure, RELIEF_PERCENT, Turn};
-use super::message::{Charge, Message};
+use super::message::Message;
 use super::session::{Flight, Queued, Session};
 use super::{Ready, Router};
 use crate::protocol::{PacketId, QoS};
@@ -80,13 +80,10 @@ impl MemoryUse {
         }
     }
 
-    /// Has `message` count against the budget from now on, when a budget is set. Only a
-    /// message not yet shared can be charged, which is every message the router takes.
-    pub fn charge(&self, message: &mut Arc<Message>) {
-        if self.budget.limit() > 0
-            && let Some(message) = Arc::get_mut(message)
-        {
-            message.charge = Charge::new(&self.messages, message.footprint());
+    /// Has `message` count against the budget from now on, when a budget is set.
+    pub fn charge(&self, message: &Message) {
+        if self.budget.limit() > 0 {
+            message.charge.set(&self.messages, message.footprint());
         }
     }
 
@@ -281,6 +278,27 @@ impl Router {
         }
     }
 
+    /// A reload set a budget where there was none: the messages held already (retained, in
+    /// queues and windows) count from now on, each once however many hold it, as those taken
+    /// later do. Those a host program's subscription holds are its own.
+    fn charge_held_messages(&mut self) {
+        let memory = &self.memory;
+        for message in self.retained.iter() {
+            memory.charge(message);
+        }
+        for (_, session) in self.sessions.iter() {
+            let delivery = session.delivery();
+            for queued in &delivery.queue {
+                memory.charge(&queued.message);
+            }
+            for (_, flight) in delivery.inflight.iter() {
+                if let Flight::Qos1Sent(sent) | Flight::Qos2Sent(sent) = flight {
+                    memory.charge(&sent.message);
+                }
+            }
+        }
+    }
+
     fn resume_paused(&mut self) {
         for ready in std::mem::take(&mut self.memory.paused) {
             if let Some(link) = self
@@ -354,7 +372,11 @@ impl Router {
 
     /// A reload's new limit.
     pub(super) fn set_memory_limit(&mut self, limit: usize) {
+        let was_unlimited = self.memory.budget.limit() == 0;
         self.memory.budget.set_limit(limit);
+        if was_unlimited && limit > 0 {
+            self.charge_held_messages();
+        }
         self.settle_ready_outputs();
         self.assess_memory();
     }

@@ -1,7 +1,7 @@
 //! An application message as the broker stores and forwards it.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::protocol::{Properties, Publish, QoS, Will};
@@ -30,24 +30,35 @@ pub struct Message {
 }
 
 /// A message's share of the memory budget (`memory_limit`): added when the router takes the
-/// message, taken back when the last queue, window or store holding it lets go. Counting at
-/// the message rather than at each holder counts a message fanned out to a thousand queues
-/// once, as it is held once. Atomic only because the host program may hold a message on
-/// another thread; the router alone charges.
+/// message, or when a reload sets a budget while it is held, and taken back when the last
+/// queue, window or store holding it lets go. Counting at the message rather than at each
+/// holder counts a message fanned out to a thousand queues once, as it is held once. Set at
+/// most once, through a shared reference: a message already shared may need counting. Atomic
+/// only because the host program may hold a message on another thread; the router alone
+/// charges.
 #[derive(Debug, Default)]
-pub struct Charge(Option<(Arc<AtomicUsize>, usize)>);
+pub struct Charge(OnceLock<(Arc<AtomicUsize>, usize)>);
 
 impl Charge {
     pub fn new(meter: &Arc<AtomicUsize>, bytes: usize) -> Charge {
-        meter.fetch_add(bytes, Ordering::Relaxed);
-        Charge(Some((Arc::clone(meter), bytes)))
+        let charge = Charge::default();
+        charge.set(meter, bytes);
+        charge
+    }
+
+    /// Counts `bytes` on `meter` for as long as the message lives, unless it is counted
+    /// already.
+    pub fn set(&self, meter: &Arc<AtomicUsize>, bytes: usize) {
+        if self.0.get().is_none() && self.0.set((Arc::clone(meter), bytes)).is_ok() {
+            meter.fetch_add(bytes, Ordering::Relaxed);
+        }
     }
 }
 
 impl Drop for Charge {
     #[inline]
     fn drop(&mut self) {
-        if let Some((meter, bytes)) = &self.0 {
+        if let Some((meter, bytes)) = self.0.get() {
             meter.fetch_sub(*bytes, Ordering::Relaxed);
         }
     }
@@ -56,9 +67,9 @@ impl Drop for Charge {
 /// A copy is held separately, so it is counted again.
 impl Clone for Charge {
     fn clone(&self) -> Charge {
-        match &self.0 {
+        match self.0.get() {
             Some((meter, bytes)) => Charge::new(meter, *bytes),
-            None => Charge(None),
+            None => Charge::default(),
         }
     }
 }

@@ -94,9 +94,9 @@ impl Router {
     /// session at the highest granted QoS (3.1.1 section 3.3.5), and to one member of each
     /// matching shared subscription group. With `allow_duplicate_messages`, a 3.x session
     /// gets one copy per matching subscription instead, as mosquitto sends them.
-    pub(super) fn route(&mut self, mut message: Arc<Message>, publisher: Option<usize>) {
+    pub(super) fn route(&mut self, message: Arc<Message>, publisher: Option<usize>) {
         self.counters.messages_received += 1;
-        self.memory.charge(&mut message);
+        self.memory.charge(&message);
         if self.has_hooks() {
             self.observe_message(&message, publisher);
         }

@@ -104,6 +104,44 @@ fn memory_counted_is_given_back_when_the_session_ends() {
     assert!(link_and_session < 8 * KIB, "{link_and_session}");
 }
 
+/// A reload that sets a budget where there was none counts what is held already, retained
+/// and queued, each message once, as it would have been counted had the budget been there.
+#[test]
+fn a_budget_set_by_a_reload_counts_the_messages_held_already() {
+    let fill = |h: &mut Harness| {
+        for id in ["a", "b"] {
+            offline_subscriber(h, id, "t", QoS::AtLeastOnce);
+        }
+        let publisher = h.connect("p");
+        flood(h, publisher, "t", QoS::AtLeastOnce, 40, KIB);
+        h.send(
+            publisher,
+            &publish("r", &[b'x'; 4 * KIB], QoS::AtMostOnce, None, true),
+        );
+        h.read(publisher);
+    };
+    let mut budgeted = Harness::new(config(64 * 1024 * KIB));
+    fill(&mut budgeted);
+    let mut reloaded = Harness::new(config(0));
+    fill(&mut reloaded);
+    let uncounted = reloaded.router.memory_used();
+    reloaded.router.reconfigure(&config(64 * 1024 * KIB));
+    let counted = reloaded.router.memory_used();
+    assert!(counted > uncounted + 44 * KIB, "{uncounted} then {counted}");
+    assert_eq!(counted, budgeted.router.memory_used());
+    reloaded.router.check_invariants().unwrap();
+    // Given back as the messages go: the sessions end and the retained message is cleared.
+    let idle = Harness::new(config(64 * 1024 * KIB)).router.memory_used();
+    for id in ["a", "b"] {
+        let fresh = reloaded.connect(id);
+        reloaded.read(fresh);
+    }
+    let publisher = reloaded.connect("p");
+    reloaded.send(publisher, &publish("r", b"", QoS::AtMostOnce, None, true));
+    let left = reloaded.router.memory_used() - idle;
+    assert!(left < 16 * KIB, "{left}");
+}
+
 #[test]
 fn an_episode_pauses_publishers_and_not_subscribers() {
     let mut h = Harness::new(config(200 * KIB));
