@@ -75,6 +75,24 @@ const SYS_VERSION: &str = concat!("minibroker version ", env!("CARGO_PKG_VERSION
 const READS_PER_TURN: usize = 16;
 /// The shared buffer every socket is read into; only partial packets are copied out of it.
 const SCRATCH_SIZE: usize = 64 * 1024;
+
+/// The read buffer shared by every socket, made at the first read: a broker no client has
+/// reached yet does not hold it.
+#[derive(Default)]
+struct Scratch(Vec<u8>);
+
+impl Scratch {
+    fn get(&mut self) -> &mut [u8] {
+        if self.0.is_empty() {
+            self.0 = vec![0; SCRATCH_SIZE];
+        }
+        &mut self.0
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
 /// How long to stop accepting when out of file descriptors or memory, instead of spinning on a
 /// listener that stays readable.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
@@ -110,7 +128,7 @@ pub(crate) struct Reactor {
     /// Where a SIGHUP gets the configuration read afresh.
     reload: Option<ReloadHook>,
     stop: Arc<AtomicBool>,
-    scratch: Box<[u8]>,
+    scratch: Scratch,
     /// Links to write; filled by the router, carried to the next turn when it refills output.
     ready: Vec<Ready>,
     /// Connections whose socket became writable this turn.
@@ -216,7 +234,7 @@ impl Reactor {
             signals,
             reload,
             stop,
-            scratch: vec![0; SCRATCH_SIZE].into_boxed_slice(),
+            scratch: Scratch::default(),
             ready: Vec::new(),
             writable: Vec::new(),
             continue_reading: Vec::new(),
@@ -258,7 +276,7 @@ impl Reactor {
             Token(t) if t >= FIRST_CLOSING => {
                 let registry = self.poll.registry();
                 self.closing
-                    .event(registry, t - FIRST_CLOSING, &mut self.scratch);
+                    .event(registry, t - FIRST_CLOSING, self.scratch.get());
             }
             Token(t) if (FIRST_BRIDGE..FIRST_CLOSING).contains(&t) => {
                 self.bridge_event(t - FIRST_BRIDGE, now);
@@ -298,7 +316,7 @@ impl Reactor {
                 self.router.close_link(link, LinkLoss::Requested, now);
                 let registry = self.poll.registry();
                 self.closing
-                    .start(registry, conn.transport, output, now, &mut self.scratch);
+                    .start(registry, conn.transport, output, now, self.scratch.get());
                 continue;
             };
             if conn.transport.farewell_pending() {
@@ -306,7 +324,13 @@ impl Reactor {
                 // go out before the socket closes, as a refusal would.
                 self.router.close_link(link, loss, now);
                 let registry = self.poll.registry();
-                (self.closing).start(registry, conn.transport, Vec::new(), now, &mut self.scratch);
+                (self.closing).start(
+                    registry,
+                    conn.transport,
+                    Vec::new(),
+                    now,
+                    self.scratch.get(),
+                );
                 continue;
             }
             // A loss: the peer or its socket is gone, so there is nobody left to tell.

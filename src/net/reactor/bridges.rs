@@ -34,7 +34,7 @@ impl Reactor {
         let registry = self.poll.registry();
         let token = Token(FIRST_BRIDGE + index);
         if let Some(bridge) = self.bridges.list.get_mut(index) {
-            bridge.event(&mut self.router, registry, token, &mut self.scratch, now);
+            bridge.event(&mut self.router, registry, token, self.scratch.get(), now);
         }
     }
 
@@ -46,7 +46,7 @@ impl Reactor {
             let token = Token(FIRST_BRIDGE + i);
             let released = bridge.core.reads_held() && self.router.bridge_may_read();
             if bridge.read_more() || released {
-                bridge.event(&mut self.router, registry, token, &mut self.scratch, now);
+                bridge.event(&mut self.router, registry, token, self.scratch.get(), now);
             }
             if bridge.read_more() {
                 next = Some(now);

@@ -80,7 +80,7 @@ impl Reactor {
                 return;
             }
             let received = &mut self.traffic.bytes_received;
-            match conn.read_once(&mut self.router, &mut self.scratch, received, now) {
+            match conn.read_once(&mut self.router, self.scratch.get(), received, now) {
                 ReadOutcome::Data | ReadOutcome::Drained
                     if conn.pending_len() > self.max_pending_in =>
                 {
