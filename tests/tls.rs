@@ -182,37 +182,52 @@ fn two_hundred_concurrent_handshakes_complete_while_a_plain_client_works() {
     broker.assert_alive();
 }
 
-#[test]
-fn sighup_reloads_the_certificate_and_a_broken_file_keeps_the_old_one() {
-    let certs = Certs::new();
-    let mut broker = start(&certs, &[]);
-    let tls = broker.tls_addr();
+/// A certificate renewal as both reload paths go through it: the first certificate served, a
+/// renewed file served after `reload_renewed`, a broken file that `reload_broken` leaves the
+/// renewed one served over, and a connection from before both reloads still served.
+fn renew_and_break_the_certificate(
+    tls: SocketAddr,
+    certs: &Certs,
+    reload_renewed: impl FnOnce(),
+    reload_broken: impl FnOnce(),
+) {
     let first = certs.der("server.crt");
-    assert_eq!(serial_served(tls, &certs), first);
-    let established = TlsClient::connect(tls, &certs.path("ca.crt"), "established");
+    assert_eq!(serial_served(tls, certs), first);
+    let mut established = TlsClient::connect(tls, &certs.path("ca.crt"), "established");
 
     certs.make_server("server", "ca", "renewed.localhost", 2);
     let renewed = certs.der("server.crt");
     assert_ne!(renewed, first);
-    hangup(&broker);
-    assert!(broker.wait_for_log("TLS certificate reloaded", Duration::from_secs(5)));
-    assert_eq!(serial_served(tls, &certs), renewed);
+    reload_renewed();
+    assert_eq!(serial_served(tls, certs), renewed);
 
     std::fs::write(certs.path("server.crt"), "not a certificate\n").expect("break the file");
-    hangup(&broker);
-    assert!(broker.wait_for_log("TLS certificate not reloaded", Duration::from_secs(5)));
-    let logged = broker.logs();
-    let line = logged
-        .iter()
-        .find(|l| l.contains("not reloaded"))
-        .expect("the error line");
-    assert!(line.contains("server.crt"), "{line}");
-    assert_eq!(serial_served(tls, &certs), renewed);
+    reload_broken();
+    assert_eq!(serial_served(tls, certs), renewed);
 
-    // The connection made before both reloads is still served.
-    let mut established = established;
     established.subscribe("still/here", 0);
     established.disconnect();
+}
+
+#[test]
+fn sighup_reloads_the_certificate_and_a_broken_file_keeps_the_old_one() {
+    let certs = Certs::new();
+    let mut broker = start(&certs, &[]);
+    let reloaded = || {
+        hangup(&broker);
+        assert!(broker.wait_for_log("TLS certificate reloaded", Duration::from_secs(5)));
+    };
+    let kept = || {
+        hangup(&broker);
+        assert!(broker.wait_for_log("TLS certificate not reloaded", Duration::from_secs(5)));
+        let logged = broker.logs();
+        let line = logged
+            .iter()
+            .find(|l| l.contains("not reloaded"))
+            .expect("the error line");
+        assert!(line.contains("server.crt"), "{line}");
+    };
+    renew_and_break_the_certificate(broker.tls_addr(), &certs, reloaded, kept);
     broker.assert_alive();
 }
 
@@ -395,25 +410,13 @@ fn reload_through_the_handle_reads_the_certificate_again() {
         .build()
         .expect("bind")
         .spawn();
-    let tls = handle.local_addrs()[0];
-    let first = certs.der("server.crt");
-    assert_eq!(serial_served(tls, &certs), first);
-    let established = TlsClient::connect(tls, &certs.path("ca.crt"), "established");
-
-    certs.make_server("server", "ca", "renewed.localhost", 2);
-    let renewed = certs.der("server.crt");
-    assert_ne!(renewed, first);
-    handle.reload(None).expect("reload");
-    assert_eq!(serial_served(tls, &certs), renewed);
-
-    std::fs::write(certs.path("server.crt"), "not a certificate\n").expect("break the file");
-    handle
-        .reload(None)
-        .expect("a reload that keeps the old certificate");
-    assert_eq!(serial_served(tls, &certs), renewed);
-
-    let mut established = established;
-    established.subscribe("still/here", 0);
-    established.disconnect();
+    renew_and_break_the_certificate(
+        handle.local_addrs()[0],
+        &certs,
+        || handle.reload(None).expect("reload"),
+        || {
+            (handle.reload(None)).expect("a reload that keeps the old certificate");
+        },
+    );
     handle.stop().expect("stop");
 }
