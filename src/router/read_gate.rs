@@ -87,11 +87,14 @@ impl Router {
         let Some(link) = self.links.get_mut(key) else {
             return false;
         };
+        if matches!(link.peer, Peer::Bridge(_) | Peer::Host) {
+            return false;
+        }
         let checked = (link.extras.as_ref())
             .and_then(|extras| extras.rate.as_ref())
             .is_some_and(|rate| rate.checked_at_reload == self.reloads);
-        if !checked && !follow_limits(link, &self.config, self.reloads, now) {
-            return false;
+        if !checked {
+            follow_limits(link, &self.config, self.reloads, now);
         }
         let Some(rate) = link.extras.as_mut().and_then(|extras| extras.rate.as_mut()) else {
             return false;
@@ -126,18 +129,13 @@ impl Router {
 }
 
 /// Gives `link` buckets for the limits in `config`, made afresh if it has none or has them for
-/// other limits (a reload changed them), and notes them checked at reload `reloads`. False for
-/// the broker's own in-process links, which have no rate.
+/// other limits (a reload changed them), and notes them checked at reload `reloads`.
 #[cold]
-fn follow_limits(link: &mut Link, config: &Config, reloads: u64, now: Instant) -> bool {
-    if matches!(link.peer, Peer::Bridge(_) | Peer::Host) {
-        return false;
-    }
+fn follow_limits(link: &mut Link, config: &Config, reloads: u64, now: Instant) {
     let (messages, bytes) = (config.publish_rate, config.publish_byte_rate);
     let rate = match &mut link.extras_mut().rate {
         Some(rate) if rate.follows(messages, bytes) => rate,
         rate => rate.insert(Box::new(PublishRate::new(messages, bytes, now))),
     };
     rate.checked_at_reload = reloads;
-    true
 }
