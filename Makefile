@@ -176,20 +176,21 @@ venvs: .venv-paho1/.installed .venv-paho2/.installed
 fmt-check:
 	$(CARGO) fmt --check
 
+# --workspace: the load generator in benches/load too.
 clippy:
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # The build without TLS (no OpenSSL) must stay clean too.
 clippy-no-tls:
-	$(CARGO) clippy --no-default-features --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --no-default-features --all-targets -- -D warnings
 
 # The API documentation builds without a warning (broken links, links to private items).
 doc-check:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
-# Unit, socket and doc tests, and the tests of examples/home_hub.rs.
+# Unit, socket and doc tests, the tests of examples/home_hub.rs and the load generator's.
 cargo-test:
-	$(CARGO) test
+	$(CARGO) test --workspace
 
 e2e: e2e-paho1 e2e-paho2
 

@@ -3,7 +3,7 @@
 # the medians to BENCHMARKS.md.
 #
 # Every broker runs pinned to core 0 and the load generator to core 1, so the generator never
-# steals the broker's CPU. Each round starts every broker afresh (so the idle-connection memory
+# steals the broker's CPU; the latency scenario also runs with nothing pinned (see run_unpinned). Each round starts every broker afresh (so the idle-connection memory
 # figure starts from an idle broker), then runs each scenario against each broker in turn.
 #
 # Environment:
@@ -289,6 +289,9 @@ fi
 if [[ -n $rumqttd_bin ]]; then
     add_broker rumqttd rumqttd "" "$rumqttd_bin -c $tmp/rumqttd-PORT.toml"
 fi
+# A stand-in that does no broker work, only copies bytes from publisher to subscriber: the floor
+# under the latency rows. Its figures go to the notes below the table, not into it.
+add_broker floor floor "" "$load_bin forward --host 127.0.0.1 --port PORT"
 
 for name in "${names[@]}"; do
     take_port "$name"
@@ -386,7 +389,9 @@ stop_broker() { # name
 }
 
 results=$tmp/results.jsonl
+floor_results=$tmp/floor.jsonl
 : >"$results"
+: >"$floor_results"
 
 # Runs one scenario against one broker and keeps its JSON line.
 run_load() { # name scenario args...
@@ -399,14 +404,31 @@ run_load() { # name scenario args...
     fi
     local args=("$@" --port "${port[$name]}" --secs "$secs" --broker-pid "$p" --label "${label[$name]}")
     [[ -n ${note[$name]} ]] && args+=(--note "${note[$name]}")
-    local output status=0 t0=$SECONDS
+    local output status=0 t0=$SECONDS into=$results
+    [[ $name == floor ]] && into=$floor_results
     output=$(timeout 300 "${pin_load[@]}" "$load_bin" "${args[@]}" 2>&1) || status=$?
     grep -v '^{' <<<"$output" | sed "s/^/   [$name] /" >&2 || true
-    grep '^{' <<<"$output" >>"$results" || true
+    grep '^{' <<<"$output" >>"$into" || true
     log "$name $* took $((SECONDS - t0))s"
     if ((status != 0)); then
         log "mqtt-load $1 against $name failed (status $status)"
     fi
+}
+
+# Runs one scenario with nothing pinned, the broker and the generator sharing the cores as the
+# kernel sees fit, as on a gateway where nobody pins anything; its rows are marked (not pinned).
+# Pinned apart, every message of the latency scenario waits for two wake-ups across cores, and
+# the floor shows that those take most of the figure whatever the broker does.
+run_unpinned() { # name scenario args...
+    local p=${pid[$1]:-} all_cores="0-$(($(nproc) - 1))" saved_pin_load=("${pin_load[@]}")
+    if ((${#pin_broker[@]} == 0)) || [[ -z $p ]]; then
+        return 0
+    fi
+    taskset -a -p -c "$all_cores" "$p" >/dev/null
+    pin_load=()
+    run_load "$@" --note "not pinned"
+    pin_load=("${saved_pin_load[@]}")
+    taskset -a -p -c 0 "$p" >/dev/null 2>&1 || true
 }
 
 # --- the rounds -----------------------------------------------------------------------------
@@ -417,7 +439,7 @@ fanin_v5=("0 --mqtt5" "0 --mqtt5 --topic-alias" "1 --mqtt5")
 main_brokers=()
 for name in "${names[@]}"; do
     case $name in
-    *-defaults | *-tls | *-ws | *-auth | *-embedded | upstream | *-bridge | *-burst | *-persist* | *-memlimit | *-ratelimit | *-small) ;;
+    *-defaults | *-tls | *-ws | *-auth | *-embedded | upstream | *-bridge | *-burst | *-persist* | *-memlimit | *-ratelimit | *-small | floor) ;;
     *) main_brokers+=("$name") ;;
     esac
 done
@@ -483,7 +505,8 @@ for ((round = 1; round <= rounds; round++)); do
         for qos in 0 1; do run_load "$name" fanin --qos "$qos" --username bench --password bench; done
     done
     for name in "${main_brokers[@]}"; do run_load "$name" fanout; done
-    for name in "${main_brokers[@]}"; do run_load "$name" latency; done
+    for name in "${main_brokers[@]}" floor; do run_load "$name" latency; done
+    for name in "${main_brokers[@]}" floor; do run_unpinned "$name" latency; done
     for name in "${main_brokers[@]}"; do run_load "$name" subs; done
     # 100,000 retained messages, then one subscriber on r/+/x, at each broker's default limits
     # (1000 queued, 20 in flight): all must arrive, whatever the queue limit.
@@ -531,6 +554,21 @@ stripped_kib() { # binary
 minibroker_size=$(stripped_kib "$minibroker_bin")
 mosquitto_size=$(stripped_kib "$mosquitto_bin")
 rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
+# The median of one figure over the floor's latency runs, pinned or not.
+floor_median() { # figure pinned|unpinned
+    local runs
+    if [[ $2 == pinned ]]; then
+        runs=$(grep -v 'not pinned' "$floor_results" || true)
+    else
+        runs=$(grep 'not pinned' "$floor_results" || true)
+    fi
+    grep -o "\"$1\":[0-9.]*" <<<"$runs" | cut -d: -f2 | sort -n | awk '
+        { v[NR] = $1 }
+        END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+floor_figures() { # pinned|unpinned
+    echo "p50 $(floor_median p50_us "$1") µs, p99 $(floor_median p99_us "$1") µs, p99.9 $(floor_median p999_us "$1") µs"
+}
 
 {
     echo "# Benchmarks"
@@ -572,6 +610,16 @@ rumqttd_version=${rumqttd_bin:+$(version_of "$rumqttd_bin" --version)}
         echo "  one static non-PIE executable, optimised for size; stripped $(stripped_kib "$small_bin") KiB) with"
         echo "  the main rows' options, and mosquitto as in the main rows."
     fi
+    if ((${#pin_broker[@]} > 0)); then
+        echo "- Rows marked *(not pinned)* ran the broker and the load generator with no CPU affinity,"
+        echo "  sharing both cores as the kernel placed them, as on a gateway where nothing is pinned."
+        echo "  Pinned apart, every message waits for two wake-ups across cores."
+    fi
+    echo "- The latency rows' floor: a stand-in that does no broker work, only copies the publisher's"
+    echo "  bytes to the subscriber (\`mqtt-load forward\`), measured as the brokers were. What a"
+    echo "  broker's figure has above it is the broker's own doing:"
+    echo "  - pinned: $(floor_figures pinned);"
+    echo "  - not pinned: $(floor_figures unpinned)."
     echo "- Rows marked *(embedded: hooks, host subscribed to #)* ran minibroker inside"
     echo "  \`examples/audit_log.rs\`: every hook set (each allows), an observer counting every event,"
     echo "  and an in-process subscription to # taking every message, so each message is delivered"

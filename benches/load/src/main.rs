@@ -1,11 +1,12 @@
-//! `mqtt-load`: drives an MQTT broker with one scenario and reports what it sustained, or turns
-//! saved results into a comparison table.
+//! `mqtt-load`: drives an MQTT broker with one scenario and reports what it sustained, turns
+//! saved results into a comparison table, or stands in for a broker to measure the machine.
 #![forbid(unsafe_code)]
 
 mod client;
 mod codec;
 mod codec_v5;
 mod flow;
+mod forward;
 mod net;
 mod opts;
 mod procstat;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Command::Table(files)) => table::print(&files),
+        Ok(Command::Forward(addr)) => forward::serve(addr),
         Ok(Command::Run(o)) => scenario::run(&o, procstat::clock_ticks()).map(|reports| {
             for report in reports {
                 report.print();

@@ -65,6 +65,8 @@ pub enum Command {
     Run(Box<Opts>),
     /// Read result lines from files and print the comparison table.
     Table(Vec<String>),
+    /// Stand in for a broker at this address, doing no broker work (`forward.rs`).
+    Forward(SocketAddr),
     Help(String),
 }
 
@@ -172,7 +174,8 @@ fn options() -> Options {
 pub fn usage() -> String {
     let brief = format!(
         "Usage: mqtt-load SCENARIO [options]   (SCENARIO: {})\n       \
-         mqtt-load table RESULTS.jsonl...     (medians per broker as a markdown table)",
+         mqtt-load table RESULTS.jsonl...     (medians per broker as a markdown table)\n       \
+         mqtt-load forward [--host H] [--port P] (a latency floor: copies bytes, no broker work)",
         SCENARIOS.join(", ")
     );
     options().usage(&brief)
@@ -189,7 +192,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     if scenario == "table" {
         return Ok(Command::Table(m.free[1..].to_vec()));
     }
-    if !SCENARIOS.contains(&scenario.as_str()) {
+    if !SCENARIOS.contains(&scenario.as_str()) && scenario != "forward" {
         return Err(format!("unknown scenario {scenario}"));
     }
     let host = m.opt_str("host").unwrap_or_else(|| "127.0.0.1".to_owned());
@@ -199,6 +202,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         .map_err(|e| format!("--host {host}: {e}"))?
         .next()
         .ok_or_else(|| format!("--host {host}: no address"))?;
+    if scenario == "forward" {
+        return Ok(Command::Forward(addr));
+    }
     let qos: u8 = get(&m, "qos", 0)?;
     if qos > 2 {
         return Err("--qos must be 0, 1 or 2".to_owned());
