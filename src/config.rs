@@ -1,10 +1,6 @@
 //! Broker configuration: plain data, the defaults a user gets from `minibroker` with no options,
 //! and validation. The command line and the mosquitto.conf reader ([`crate::conf`]) only fill
 //! this struct in.
-//!
-//! Some settings are read from a mosquitto.conf and kept here before the broker applies them,
-//! so the issues that add persistence, logging, authentication or bridges find them parsed and
-//! checked; their doc comments say "not applied yet".
 
 mod bridge;
 mod listener;
@@ -202,15 +198,15 @@ pub struct Config {
     /// subscription; `false` (mosquitto's default) delivers once, at the highest QoS. MQTT 5
     /// clients always get one copy carrying every matching subscription identifier.
     pub allow_duplicate_messages: bool,
-    /// Check the publisher's write access again when a retained message is delivered. Not
-    /// applied yet.
+    /// A retained message is sent to a new subscriber only while the client that published it
+    /// may still publish to its topic by the ACL file in force (mosquitto's option; see
+    /// `router::retain_source`). Turned on, it records each retained message's publisher.
     pub check_retain_source: bool,
     /// Upper bound on how long an offline persistent session is kept: a 3.x session with clean
     /// session 0 (which never expires otherwise) or an MQTT 5 session with a longer expiry
     /// interval ends after this long offline.
     pub persistent_client_expiration: Option<Duration>,
-    /// Seconds between `$SYS` updates; 0 = no `$SYS` tree. Not applied yet (the broker
-    /// publishes no `$SYS` topics).
+    /// Seconds between `$SYS` updates; 0 = no `$SYS` tree.
     pub sys_interval: u16,
     /// Connections open at once over every listener (`max_connections_total`, a minibroker
     /// option); `None`: no limit but each listener's `max_connections`.

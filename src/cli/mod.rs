@@ -43,7 +43,7 @@ pub struct RunSettings {
     /// `RUST_LOG`, else info.
     pub log_level: Option<LevelFilter>,
     /// What to log once logging is set up: the files read, and the configuration file's
-    /// settings that are not applied yet, in order.
+    /// settings without effect or deprecated, in order.
     pub startup_log: Vec<(Level, String)>,
     /// `-d`: fork into the background.
     pub daemon: bool,

@@ -157,7 +157,7 @@ fn a_configuration_error_exits_3_with_file_and_line() {
 
 #[test]
 fn startup_log_names_the_files_and_the_notes() {
-    let file = TempFile::new("listener 1884\nallow_anonymous true\ncheck_retain_source true\n");
+    let file = TempFile::new("listener 1884\nallow_anonymous true\nretry_interval 20\n");
     let settings = run(&["-c", file.path()]);
     let lines: Vec<&str> = settings
         .startup_log
@@ -169,7 +169,7 @@ fn startup_log_names_the_files_and_the_notes() {
         [
             format!("Config loaded from {}.", file.path()),
             format!(
-                "check_retain_source true ({}:3) is not supported yet",
+                "retry_interval ({}:3) is ignored: mosquitto 2.0 no longer has it",
                 file.path()
             ),
         ]

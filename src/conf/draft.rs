@@ -156,9 +156,4 @@ impl Draft {
             kind,
         });
     }
-
-    /// "OPTION (FILE:LINE) is not supported yet".
-    pub(super) fn not_yet(&mut self, option: impl Into<String>, at: &Origin) {
-        self.note(option, at, NoteKind::NotSupportedYet(None));
-    }
 }

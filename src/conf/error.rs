@@ -173,7 +173,7 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// A setting that was read but is not (or not fully) applied: logged once at startup.
+/// A setting that was read and is without effect, or deprecated: logged once at startup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
     /// The option as written, with its value when that is what matters (`log_dest syslog`).
@@ -184,8 +184,6 @@ pub struct Note {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NoteKind {
-    /// Belongs to a later issue; read, checked and kept in `Config`.
-    NotSupportedYet(Option<&'static str>),
     /// Read, and deliberately without effect, for the reason given.
     Ignored(&'static str),
     /// Accepted as mosquitto does, which calls it deprecated.
@@ -198,10 +196,6 @@ impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Note { option, at, kind } = self;
         match kind {
-            NoteKind::NotSupportedYet(None) => write!(f, "{option} ({at}) is not supported yet"),
-            NoteKind::NotSupportedYet(Some(why)) => {
-                write!(f, "{option} ({at}) is not supported yet: {why}")
-            }
             NoteKind::Ignored(why) => write!(f, "{option} ({at}) is ignored: {why}"),
             NoteKind::Deprecated => write!(f, "{option} ({at}) is deprecated"),
             NoteKind::Empty => write!(f, "empty {option} value ({at}) is ignored"),

@@ -129,38 +129,24 @@ fn limit(d: &mut Draft, name: &str, args: &mut Args<'_>) -> Result<(), ErrorKind
     Ok(())
 }
 
-/// Delivery switches; only the values the router already has are applied.
+/// Delivery switches.
 fn delivery(d: &mut Draft, name: &str, args: &mut Args<'_>, at: &Origin) -> Result<(), ErrorKind> {
     let on = lexer::boolean(args, name)?;
     let config = &mut d.config;
-    let applied = match name {
-        "retain_available" => {
-            config.retain_available = on;
-            true
-        }
-        "upgrade_outgoing_qos" => {
-            config.upgrade_outgoing_qos = on;
-            true
-        }
+    match name {
+        "retain_available" => config.retain_available = on,
+        "upgrade_outgoing_qos" => config.upgrade_outgoing_qos = on,
         "allow_duplicate_messages" => {
             config.allow_duplicate_messages = on;
             d.note(name, at, NoteKind::Deprecated);
-            true
         }
-        "check_retain_source" => {
-            config.check_retain_source = on;
-            !on
-        }
+        "check_retain_source" => config.check_retain_source = on,
         _ => {
             if !on {
                 let why = "minibroker always disables Nagle's algorithm";
                 d.note("set_tcp_nodelay false", at, NoteKind::Ignored(why));
             }
-            true
         }
-    };
-    if !applied {
-        d.not_yet(format!("{name} {on}"), at);
     }
     Ok(())
 }

@@ -154,8 +154,7 @@ impl LogTypes {
     }
 }
 
-/// Logging as a mosquitto.conf describes it. The command applies `types` as its log level;
-/// the rest is not applied yet.
+/// Logging as a mosquitto.conf describes it, applied by the command (`crate::logging`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Logging {
     pub destinations: LogDestinations,
@@ -183,7 +182,7 @@ impl Default for Logging {
     }
 }
 
-/// The process around the broker (not applied yet).
+/// The process around the broker: its pid file and user, applied by the command (`cli::serve`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Process {
     pub pid_file: Option<PathBuf>,

@@ -7,7 +7,7 @@ use crate::protocol::{ProtocolVersion, encode_message_properties, subscription_o
 use crate::router::persist::{Change, SessionMeta};
 use crate::router::{Clocks, Message, Queued as Delivery};
 use crate::store::record::{self, Record};
-use crate::store::{DeliveryRecord, MessageRecord, SessionRecord, WillRecord};
+use crate::store::{DeliveryRecord, MessageRecord, SessionRecord, SourceRecord, WillRecord};
 
 /// Numbers messages as they are first written to the current file.
 pub struct Numbering {
@@ -36,9 +36,22 @@ impl Encoder {
         out: &mut Vec<u8>,
     ) {
         match change {
-            Change::Retained { message, .. } => {
+            Change::Retained {
+                message, source, ..
+            } => {
                 let id = self.message(message, numbering, clocks, out);
-                record::encode(&Record::Retain { message: id }, out);
+                let source = source.as_ref().map(|s| SourceRecord {
+                    client_id: &s.client_id,
+                    username: s.username.as_deref(),
+                    listener: u32::from(s.listener),
+                });
+                record::encode(
+                    &Record::Retain {
+                        message: id,
+                        source,
+                    },
+                    out,
+                );
             }
             Change::RetainedCleared { topic, .. } => {
                 record::encode(&Record::Unretain { topic }, out);

@@ -168,6 +168,7 @@ mod tests {
             &Change::Retained {
                 message: Arc::clone(&first),
                 replaced: None,
+                source: None,
             },
             70,
         );
@@ -176,6 +177,7 @@ mod tests {
             &Change::Retained {
                 message: message("21.6"),
                 replaced: Some(first),
+                source: None,
             },
             70,
         );

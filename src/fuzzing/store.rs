@@ -4,7 +4,8 @@
 
 use crate::store::record::{self, Record};
 use crate::store::{
-    DeliveryRecord, HEADER_LEN, Image, MessageRecord, SessionRecord, WillRecord, header, scan,
+    DeliveryRecord, HEADER_LEN, Image, MessageRecord, SessionRecord, SourceRecord, WillRecord,
+    header, scan,
 };
 
 /// Reads `data` as a whole file, and again behind a valid header so the records are reached.
@@ -57,7 +58,19 @@ pub fn sample_records() -> Vec<Record<'static>> {
             expires_ms: 0,
             properties: &[0],
         }),
-        Record::Retain { message: 1 },
+        Record::Retain {
+            message: 1,
+            source: None,
+        },
+        // The same message again, from a client recorded for `check_retain_source`.
+        Record::Retain {
+            message: 1,
+            source: Some(SourceRecord {
+                client_id: "sensor-1",
+                username: Some("sensor"),
+                listener: 0,
+            }),
+        },
         Record::Message(MessageRecord {
             id: 2,
             topic: "cmd/light",

@@ -8,6 +8,7 @@ use log::{debug, info};
 
 use super::link::LinkState;
 use super::message::Message;
+use super::retain::RetainSource;
 use super::session::NEVER_EXPIRES;
 use super::{LinkLoss, Router};
 use crate::auth::ClientAcl;
@@ -172,7 +173,7 @@ impl Router {
             Some(session_key) => self.detach_session(session_key, will),
             None => {
                 if let Some(will) = will {
-                    self.publish_will(*will, None);
+                    self.publish_will(*will, None, None);
                 }
             }
         }
@@ -214,7 +215,8 @@ impl Router {
         self.journal_session(session_key);
         self.reassign_shared(session_key);
         if let Some(will) = publish_now {
-            self.publish_will(will, acl.as_deref());
+            let source = self.retain_source(Some(session_key));
+            self.publish_will(will, acl.as_deref(), source);
         }
         if expiry == 0 {
             self.end_session(session_key);
@@ -240,8 +242,14 @@ impl Router {
                 session.delivery().dropped
             );
         }
-        if let Some(pending) = session.pending_will {
-            self.publish_will(pending.1, session.acl.as_deref());
+        if session.pending_will.is_some() {
+            let source = self
+                .config
+                .check_retain_source
+                .then(|| RetainSource::of(&session));
+            if let Some(pending) = session.pending_will {
+                self.publish_will(pending.1, session.acl.as_deref(), source);
+            }
         }
     }
 
@@ -258,7 +266,8 @@ impl Router {
             && let Some(pending) = session.pending_will.take()
         {
             let acl = session.acl.clone();
-            self.publish_will(pending.1, acl.as_deref());
+            let source = self.retain_source(Some(session_key));
+            self.publish_will(pending.1, acl.as_deref(), source);
             self.journal_session(session_key);
         }
         let expired = self.sessions.get(session_key).is_some_and(|session| {
@@ -280,13 +289,19 @@ impl Router {
     }
 
     /// WRITE is checked now, with the rights of the client that set the will (mosquitto's
-    /// order: a will allowed at CONNECT may be refused by a file reloaded since).
-    pub(super) fn publish_will(&mut self, will: Will, acl: Option<&ClientAcl>) {
+    /// order: a will allowed at CONNECT may be refused by a file reloaded since). `source` is
+    /// that client, recorded with a retained will for `check_retain_source`.
+    pub(super) fn publish_will(
+        &mut self,
+        will: Will,
+        acl: Option<&ClientAcl>,
+        source: Option<RetainSource>,
+    ) {
         if !Router::will_allowed(acl, &will) {
             return;
         }
         let message = Message::from_will(will, self.now);
-        self.route(Arc::new(message), None);
+        self.route_from(Arc::new(message), None, source.as_ref());
     }
 
     /// DISCONNECT from the client. An MQTT 5 client may change the session expiry interval,

@@ -19,6 +19,7 @@ use log::{info, warn};
 use super::link::Link;
 use super::memory::{Budget, MemoryCounters, PATIENCE, Pressure, RELIEF_PERCENT, Turn};
 use super::message::Message;
+use super::retain::RetainSource;
 use super::session::{Flight, Queued, Session};
 use super::{Ready, Router};
 use crate::protocol::{PacketId, QoS};
@@ -31,6 +32,9 @@ const SESSION_COST: usize = size_of::<Session>() + 160;
 const SUBSCRIPTION_COST: usize = 192;
 /// One retained topic's node in the ordered store, beside the message itself.
 const RETAINED_TOPIC_COST: usize = 64;
+/// A retained message's recorded publisher (`check_retain_source`): its hash table entry and
+/// the names it may keep alive after the session has gone, rounded up.
+const RETAINED_SOURCE_COST: usize = size_of::<RetainSource>() + 96;
 const QUEUED_COST: usize = size_of::<Queued>();
 const FLIGHT_COST: usize = size_of::<(PacketId, Flight)>();
 
@@ -139,6 +143,7 @@ impl Router {
             + self.sessions.len() * SESSION_COST
             + self.subscriptions.len() * SUBSCRIPTION_COST
             + self.retained.len() * RETAINED_TOPIC_COST
+            + self.retained.sources() * RETAINED_SOURCE_COST
     }
 
     /// `memory_limit`, 0 for none.

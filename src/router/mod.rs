@@ -35,6 +35,7 @@ mod read_gate;
 mod refusal;
 mod restore;
 mod retain;
+mod retain_source;
 mod retained_backlog;
 mod retained_delivery;
 mod session;
@@ -65,6 +66,8 @@ mod tests_persist_v5;
 mod tests_qos;
 #[cfg(test)]
 mod tests_rate;
+#[cfg(test)]
+mod tests_retain_source;
 #[cfg(test)]
 mod tests_retained;
 #[cfg(test)]
@@ -99,6 +102,7 @@ pub use listeners::{Forwarded, HOST_CLIENT_PREFIX, ListenerId, Peer};
 pub use message::Message;
 pub use rate::RateLimit;
 pub use restore::{Clocks, Restored};
+pub use retain::RetainSource;
 use retain::RetainedStore;
 pub use session::Queued;
 pub use stats::{MemoryPressure, Stats};
@@ -310,16 +314,16 @@ impl Router {
         .min()
     }
 
-    /// Takes a configuration read afresh (SIGHUP). The listeners stay as they were bound; every
-    /// other setting holds from the next packet, connection or delivery on. Limits already
-    /// agreed with a connected client (its in-flight window, the keepalive and topic alias
-    /// maximum its CONNACK announced) stay as agreed until it reconnects, since the
-    /// specification gives the server no way to change them mid-connection.
     /// The configuration in force: the one the router was made with, or the last reload's.
     pub fn config(&self) -> &Config {
         &self.config
     }
 
+    /// Takes a configuration read afresh (SIGHUP). The listeners stay as they were bound; every
+    /// other setting holds from the next packet, connection or delivery on. Limits already
+    /// agreed with a connected client (its in-flight window, the keepalive and topic alias
+    /// maximum its CONNACK announced) stay as agreed until it reconnects, since the
+    /// specification gives the server no way to change them mid-connection.
     pub fn reconfigure(&mut self, config: &Config) {
         let listeners = std::mem::take(&mut self.config.listeners);
         self.config = config.clone();
@@ -341,26 +345,6 @@ impl Router {
             now,
         );
         self.route(Arc::new(message), None);
-    }
-
-    /// The subscription table, one line per subscription (`client filter qos N`), sorted, for
-    /// the log on SIGUSR2 (mosquitto prints its subscription tree then). Shared subscriptions
-    /// are not listed.
-    pub fn subscription_lines(&self) -> Vec<String> {
-        let mut lines: Vec<String> = self
-            .sessions
-            .iter()
-            .flat_map(|(key, session)| {
-                self.subscriptions
-                    .subscriptions_of(key)
-                    .map(move |(filter, options, _)| {
-                        let qos = options.qos.bits();
-                        format!("{} {filter} qos {qos}", session.client_id)
-                    })
-            })
-            .collect();
-        lines.sort_unstable();
-        lines
     }
 
     /// The largest packet accepted from a client, in bytes.

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use super::Router;
 use super::message::Message;
+use super::retain::{Replaced, RetainSource};
 use super::session::{Flight, Queued, Session, Stored};
 use crate::protocol::{PacketId, ProtocolVersion, SubscriptionOptions, Will};
 
@@ -23,6 +24,8 @@ pub enum Change {
     Retained {
         message: Arc<Message>,
         replaced: Option<Arc<Message>>,
+        /// Who published it, kept for `check_retain_source`.
+        source: Option<RetainSource>,
     },
     RetainedCleared {
         topic: Arc<str>,
@@ -141,6 +144,7 @@ impl Router {
                 each(Change::Retained {
                     message: Arc::clone(message),
                     replaced: None,
+                    source: self.retained.source(&message.topic).cloned(),
                 });
             }
         }
@@ -158,12 +162,13 @@ impl Router {
     pub(super) fn journal_retained(
         &mut self,
         message: &Arc<Message>,
-        replaced: Option<&Arc<Message>>,
+        source: Option<RetainSource>,
+        replaced: Option<&Replaced>,
     ) {
         if !self.journaling || !is_stored_topic(&message.topic) {
             return;
         }
-        let replaced = replaced.cloned();
+        let replaced = replaced.map(|r| Arc::clone(&r.message));
         self.journal.push(if message.payload.is_empty() {
             Change::RetainedCleared {
                 topic: Arc::clone(&message.topic),
@@ -173,6 +178,7 @@ impl Router {
             Change::Retained {
                 message: Arc::clone(message),
                 replaced,
+                source,
             }
         });
     }

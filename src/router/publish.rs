@@ -13,6 +13,7 @@ use super::memory_use::{self, MemoryUse};
 use super::message::Message;
 use super::outbound::{Unsent, write_publish};
 use super::publish_checks::{publish_refusal, resolve_topic_alias};
+use super::retain::RetainSource;
 use super::retained_delivery::drain_backlog;
 use super::session::{Enqueued, Flight, Queued, Session};
 use super::{LinkId, Ready, Router};
@@ -95,14 +96,29 @@ impl Router {
     /// matching shared subscription group. With `allow_duplicate_messages`, a 3.x session
     /// gets one copy per matching subscription instead, as mosquitto sends them.
     pub(super) fn route(&mut self, message: Arc<Message>, publisher: Option<usize>) {
+        self.route_from(message, publisher, None);
+    }
+
+    /// [`Router::route`] for a will: `will_source` is the client that set it, which is not a
+    /// publisher to leave out (it has gone), but what `check_retain_source` records.
+    pub(super) fn route_from(
+        &mut self,
+        message: Arc<Message>,
+        publisher: Option<usize>,
+        will_source: Option<&RetainSource>,
+    ) {
         self.counters.messages_received += 1;
         self.memory.charge(&message);
         if self.has_hooks() {
             self.observe_message(&message, publisher);
         }
         let replaced = if message.retain && self.may_retain(&message) {
-            let replaced = self.retained.update(&message);
-            self.journal_retained(&message, replaced.as_ref());
+            let source = match will_source {
+                Some(source) => Some(source.clone()),
+                None => self.retain_source(publisher),
+            };
+            let replaced = self.retained.update(&message, source.clone());
+            self.journal_retained(&message, source, replaced.as_ref());
             replaced
         } else {
             None
@@ -252,6 +268,7 @@ impl Router {
                 &mut self.retained,
                 (self.now, upgrade, high_water),
                 &mut allowed,
+                self.config.check_retain_source.then_some(&self.security),
             );
             // A queue that once held many messages gives their room back once it is empty.
             if let Some(d) = session.existing_delivery_mut()

@@ -15,6 +15,7 @@ use log::warn;
 use super::Router;
 use super::lifecycle::offline_lifetime;
 use super::message::{Charge, Message};
+use super::retain::RetainSource;
 use super::session::{Flight, Queued, Session, Stored};
 use super::shared::{self, Member};
 use crate::protocol::{
@@ -75,10 +76,14 @@ impl Router {
             failed: 0,
             meter: self.memory.meter(),
         };
-        for id in image.retained.values() {
+        for (topic, id) in &image.retained {
             match messages.get(*id) {
                 Some(message) => {
-                    self.retained.update(&message);
+                    let check = self.config.check_retain_source;
+                    let source = image.retained_sources.get(topic).filter(|_| check);
+                    let source = source
+                        .map(|s| retain_source(&s.client_id, s.username.as_deref(), s.listener));
+                    self.retained.update(&message, source);
                     done.retained += 1;
                 }
                 None => done.discarded += 1,
@@ -97,7 +102,13 @@ impl Router {
             }
             if stored.expires_ms != 0 && stored.expires_ms <= clocks.unix_ms {
                 done.discarded += 1;
-                overdue_wills.extend(stored_will(stored));
+                if let Some(will) = stored_will(stored) {
+                    let source = self.config.check_retain_source.then(|| {
+                        let username = stored.username.as_deref();
+                        retain_source(&stored.client_id, username, stored.listener)
+                    });
+                    overdue_wills.push((will, source));
+                }
                 continue;
             }
             done.deliveries += self.restore_session(id, stored, &mut messages);
@@ -105,8 +116,8 @@ impl Router {
         }
         // Wills whose session ended while the broker was down go out now, late rather than
         // never: the session's end is one of the moments a will is published [MQTT-3.1.2-8].
-        for will in overdue_wills {
-            self.publish_will(will, None);
+        for (will, source) in overdue_wills {
+            self.publish_will(will, None, source);
         }
         done.discarded += messages.failed;
         done
@@ -280,6 +291,14 @@ fn queued(d: &StoredDelivery, entry: u64, messages: &mut Messages<'_>) -> Option
         shared_group: d.shared_group.as_deref().map(Into::into),
         entry,
     })
+}
+
+fn retain_source(client_id: &str, username: Option<&str>, listener: u32) -> RetainSource {
+    RetainSource {
+        client_id: client_id.into(),
+        username: username.map(Into::into),
+        listener: u16::try_from(listener).unwrap_or(u16::MAX),
+    }
 }
 
 fn stored_will(stored: &StoredSession) -> Option<Will> {

@@ -10,9 +10,11 @@ use super::access::may_read;
 use super::link::{Link, Sent};
 use super::message::Message;
 use super::publish::transmit;
-use super::retain::RetainedStore;
+use super::retain::{Replaced, RetainedStore};
+use super::retain_source::source_may_publish;
 use super::retained_backlog::RetainedBacklog;
 use super::session::{Queued, Session};
+use crate::auth::Security;
 use crate::protocol::QoS;
 use crate::topic::TopicFilter;
 
@@ -30,7 +32,10 @@ impl Router {
         identifier: Option<u32>,
     ) {
         if !filter.has_wildcards() {
-            if let Some(message) = self.retained.exact(filter.as_str(), self.now) {
+            if let Some(message) = self.retained.exact(filter.as_str(), self.now)
+                && self
+                    .source_may_still_publish(self.retained.source(&message.topic), &message.topic)
+            {
                 let upgrade = self.config.upgrade_outgoing_qos;
                 let item = retained_item(message, granted, identifier, upgrade);
                 self.deliver(session_key, item);
@@ -53,7 +58,7 @@ impl Router {
         &mut self,
         session_key: usize,
         live: &Message,
-        replaced: Option<&Arc<Message>>,
+        replaced: Option<&Replaced>,
     ) {
         let Some(session) = self.sessions.get_mut(session_key) else {
             return;
@@ -69,12 +74,19 @@ impl Router {
                 continue;
             }
             backlog.done_ahead.insert(Arc::clone(topic));
-            let pending = if live.retain {
-                replaced
+            let (pending, source) = if live.retain {
+                (
+                    replaced.map(|r| &r.message),
+                    replaced.and_then(|r| r.source.as_ref()),
+                )
             } else {
-                self.retained.get(topic)
+                (self.retained.get(topic), self.retained.source(topic))
             };
-            if let Some(message) = pending.filter(|message| !message.is_expired(self.now)) {
+            let unexpired = pending.filter(|message| !message.is_expired(self.now));
+            let check = self.config.check_retain_source;
+            if let Some(message) = unexpired
+                && (!check || source_may_publish(&self.security, source, topic))
+            {
                 let message = Arc::clone(message);
                 let item = retained_item(message, backlog.granted, backlog.identifier, upgrade);
                 owed.push(item);
@@ -90,7 +102,7 @@ impl Router {
 /// room and, for QoS 1 and 2, the in-flight window allows. Returns whether anything was sent.
 /// Expired messages met on the way are skipped and removed from the store. `upgrade` is
 /// `upgrade_outgoing_qos`; `high_water` the output the link may fill; `allowed` is the host
-/// program's delivery hook.
+/// program's delivery hook; `check_sources` the security settings with `check_retain_source`.
 pub(super) fn drain_backlog(
     session: &mut Session,
     link: &mut Link,
@@ -98,6 +110,7 @@ pub(super) fn drain_backlog(
     retained: &mut RetainedStore,
     (now, upgrade, high_water): (Instant, bool, usize),
     allowed: &mut dyn FnMut(&Session, &str) -> bool,
+    check_sources: Option<&Security>,
 ) -> bool {
     let mut sent = false;
     let mut expired = Vec::new();
@@ -134,6 +147,11 @@ pub(super) fn drain_backlog(
         let (granted, identifier) = (backlog.granted, backlog.identifier);
         // READ on each retained message, as on every delivery.
         if !may_read(session, &message.topic) || !allowed(session, &message.topic) {
+            continue;
+        }
+        if let Some(security) = check_sources
+            && !source_may_publish(security, retained.source(topic), topic)
+        {
             continue;
         }
         let item = retained_item(message, granted, identifier, upgrade);

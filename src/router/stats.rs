@@ -1,6 +1,7 @@
 //! The broker's statistics as the router knows them: clients, sessions, subscriptions,
-//! retained and stored messages, and the traffic counters. Computed on request (the `$SYS`
-//! interval, or the host program asking), so counting costs the publish path an addition.
+//! retained and stored messages, and the traffic counters; and the subscription listing that
+//! SIGUSR2 logs. Computed on request (the `$SYS` interval, or the host program asking), so
+//! counting costs the publish path an addition.
 #![deny(missing_docs)]
 
 use std::mem::size_of;
@@ -142,5 +143,27 @@ impl Router {
         heap += self.subscriptions.len() * 96;
         stats.heap_current = heap as u64;
         stats
+    }
+}
+
+impl Router {
+    /// The subscription table, one line per subscription (`client filter qos N`), sorted, for
+    /// the log on SIGUSR2 (mosquitto prints its subscription tree then). Shared subscriptions
+    /// are not listed.
+    pub fn subscription_lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .sessions
+            .iter()
+            .flat_map(|(key, session)| {
+                self.subscriptions
+                    .subscriptions_of(key)
+                    .map(move |(filter, options, _)| {
+                        let qos = options.qos.bits();
+                        format!("{} {filter} qos {qos}", session.client_id)
+                    })
+            })
+            .collect();
+        lines.sort_unstable();
+        lines
     }
 }

@@ -15,7 +15,7 @@ use crate::protocol::{
 
 /// User `test`, password `test` (MOSQUITTO-COMPAT.md section 4's `$6$` vector), and `other`
 /// with the same password.
-const PASSWORDS: &str = "test:$6$njERlZMi/7DzNB9E$iiavfuXvUm8iyDZArTy7smTxh07GXXOrOsqxfW6gkOYVXHGk+W+i/8d3xDxrMwEPygEBhoA8A/gjQC0N2M4Lkw==\n\
+pub(super) const PASSWORDS: &str = "test:$6$njERlZMi/7DzNB9E$iiavfuXvUm8iyDZArTy7smTxh07GXXOrOsqxfW6gkOYVXHGk+W+i/8d3xDxrMwEPygEBhoA8A/gjQC0N2M4Lkw==\n\
 other:$6$njERlZMi/7DzNB9E$iiavfuXvUm8iyDZArTy7smTxh07GXXOrOsqxfW6gkOYVXHGk+W+i/8d3xDxrMwEPygEBhoA8A/gjQC0N2M4Lkw==\n";
 
 fn passwords(text: &str) -> Arc<PasswordFile> {
@@ -26,7 +26,7 @@ fn acl(text: &str) -> Arc<AclFile> {
     Arc::new(AclFile::parse(text.as_bytes(), "acl").unwrap())
 }
 
-fn security(anonymous: bool, pw: Option<&str>, acl_text: Option<&str>) -> Security {
+pub(super) fn security(anonymous: bool, pw: Option<&str>, acl_text: Option<&str>) -> Security {
     let mut listener = ListenerSecurity::open();
     listener.allow_anonymous = anonymous;
     listener.passwords = pw.map(passwords);
@@ -42,7 +42,11 @@ fn harness(security: Security) -> Harness {
     h
 }
 
-fn login(client_id: &str, user: Option<&str>, password: &str) -> crate::protocol::Connect {
+pub(super) fn login(
+    client_id: &str,
+    user: Option<&str>,
+    password: &str,
+) -> crate::protocol::Connect {
     let mut connect = connect_packet(client_id, true);
     connect.username = user.map(str::to_owned);
     connect.password = Some(password.as_bytes().to_vec());
@@ -50,7 +54,7 @@ fn login(client_id: &str, user: Option<&str>, password: &str) -> crate::protocol
 }
 
 /// Opens a link from `ip` and sends `connect`; returns the link and the CONNACK, if any yet.
-fn attempt(
+pub(super) fn attempt(
     h: &mut Harness,
     ip: &str,
     connect: crate::protocol::Connect,
@@ -214,7 +218,7 @@ fn acl_harness() -> Harness {
     harness(security(false, Some(PASSWORDS), Some(ACL)))
 }
 
-fn connected(h: &mut Harness, id: &str, user: &str, version: ProtocolVersion) -> LinkId {
+pub(super) fn connected(h: &mut Harness, id: &str, user: &str, version: ProtocolVersion) -> LinkId {
     let mut connect = login(id, Some(user), "test");
     connect.protocol = version;
     let (link, ack) = attempt(h, "10.0.0.9", connect);
@@ -333,7 +337,7 @@ fn forbidden_retained_messages_are_not_sent_on_subscribe() {
     assert_eq!(got, ["home/open"], "wildcard filter, through the backlog");
 }
 
-fn with_will(id: &str, user: &str, topic: &str) -> crate::protocol::Connect {
+pub(super) fn with_will(id: &str, user: &str, topic: &str) -> crate::protocol::Connect {
     let mut connect = login(id, Some(user), "test");
     connect.will = Some(Will {
         topic: topic.into(),

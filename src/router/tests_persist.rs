@@ -47,7 +47,7 @@ pub(super) fn image_of(file: &[u8]) -> Image {
 }
 
 /// The journal so far as a file, and a new router restored from it.
-fn restart(h: &mut Harness, config: &Config) -> (Harness, Vec<u8>) {
+pub(super) fn restart(h: &mut Harness, config: &Config) -> (Harness, Vec<u8>) {
     let mut changes = Vec::new();
     h.router.take_changes(&mut changes);
     let file = file_of(&changes, h.now, 0);

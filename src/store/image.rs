@@ -6,7 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use super::record::{DeliveryRecord, MessageRecord, Record, SessionRecord, WillRecord};
+use super::record::{
+    DeliveryRecord, MessageRecord, Record, SessionRecord, SourceRecord, WillRecord,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
@@ -16,6 +18,14 @@ pub struct StoredMessage {
     pub retain: bool,
     pub expires_ms: u64,
     pub properties: Vec<u8>,
+}
+
+/// Who published a retained message (`check_retain_source`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSource {
+    pub client_id: String,
+    pub username: Option<String>,
+    pub listener: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +77,8 @@ pub struct Image {
     pub messages: HashMap<u64, StoredMessage>,
     /// Topic to message number.
     pub retained: BTreeMap<String, u64>,
+    /// Topic to who published its retained message, where that was recorded.
+    pub retained_sources: BTreeMap<String, StoredSource>,
     pub sessions: BTreeMap<u64, StoredSession>,
     /// Records that referred to something the file did not have.
     pub skipped: usize,
@@ -91,15 +103,26 @@ impl Image {
                 self.messages.insert(m.id, stored_message(&m));
                 true
             }
-            Record::Retain { message } => match self.messages.get(&message) {
+            Record::Retain { message, source } => match self.messages.get(&message) {
                 Some(m) => {
-                    self.retained.insert(m.topic.clone(), message);
+                    let topic = m.topic.clone();
+                    match source {
+                        Some(source) => {
+                            self.retained_sources
+                                .insert(topic.clone(), stored_source(&source));
+                        }
+                        None => {
+                            self.retained_sources.remove(&topic);
+                        }
+                    }
+                    self.retained.insert(topic, message);
                     true
                 }
                 None => false,
             },
             Record::Unretain { topic } => {
                 self.retained.remove(topic);
+                self.retained_sources.remove(topic);
                 true
             }
             Record::Session(s) => {
@@ -228,5 +251,13 @@ fn stored_delivery(d: &DeliveryRecord<'_>) -> StoredDelivery {
         retain: d.retain,
         subscription_ids: d.subscription_ids.clone(),
         shared_group: d.shared_group.map(str::to_owned),
+    }
+}
+
+fn stored_source(source: &SourceRecord<'_>) -> StoredSource {
+    StoredSource {
+        client_id: source.client_id.to_owned(),
+        username: source.username.map(str::to_owned),
+        listener: source.listener,
     }
 }

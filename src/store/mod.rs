@@ -18,8 +18,10 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use image::{Image, StoredDelivery, StoredFlight, StoredMessage, StoredSession, StoredWill};
-pub use record::{DeliveryRecord, MessageRecord, Record, SessionRecord, WillRecord};
+pub use image::{
+    Image, StoredDelivery, StoredFlight, StoredMessage, StoredSession, StoredSource, StoredWill,
+};
+pub use record::{DeliveryRecord, MessageRecord, Record, SessionRecord, SourceRecord, WillRecord};
 pub use wire::Malformed;
 
 use record::Damage;

@@ -27,6 +27,16 @@ pub struct MessageRecord<'a> {
     pub properties: &'a [u8],
 }
 
+/// The client that published a retained message: written as a record type of its own, so a
+/// file without any reads the same as before they existed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRecord<'a> {
+    pub client_id: &'a str,
+    pub username: Option<&'a str>,
+    /// The listener's position in the configuration, as in [`SessionRecord`].
+    pub listener: u32,
+}
+
 /// A will waiting out its MQTT 5 will delay when the broker stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WillRecord<'a> {
@@ -69,9 +79,11 @@ pub struct DeliveryRecord<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record<'a> {
     Message(MessageRecord<'a>),
-    /// The message is the retained message of its topic.
+    /// The message is the retained message of its topic, published by `source` where that
+    /// was recorded (`check_retain_source`).
     Retain {
         message: u64,
+        source: Option<SourceRecord<'a>>,
     },
     /// The topic has no retained message any more.
     Unretain {
@@ -153,4 +165,5 @@ mod kind {
     pub const LANDED: u8 = 12;
     pub const INBOUND: u8 = 13;
     pub const INBOUND_DONE: u8 = 14;
+    pub const RETAIN_FROM: u8 = 15;
 }

@@ -206,20 +206,20 @@ fn log_type_and_log_dest_accumulate_none_clears_all_sets_everything() {
 }
 
 #[test]
-fn options_kept_for_later_issues_are_noted_with_file_and_line() {
-    let notes = notes(
-        "check_retain_source true\nlistener 1883\nmax_connections 10\nallow_anonymous true\n",
-    );
+fn options_without_effect_are_noted_with_file_and_line() {
+    let notes = notes("listener 1883\nallow_anonymous true\nretry_interval 20\n");
     assert_eq!(
         notes,
         [format!(
-            "check_retain_source true ({MAIN}:1) is not supported yet"
+            "retry_interval ({MAIN}:3) is ignored: mosquitto 2.0 no longer has it"
         )]
     );
-    // The default value is what the broker does anyway: nothing to say; `$SYS` is applied.
     let applied = "persistence false\nretain_available true\nsys_interval 0\nsys_interval 10\n\
-                   memory_limit 1000000\n";
+                   memory_limit 1000000\ncheck_retain_source true\n";
     assert!(super::notes(applied).is_empty());
+    assert!(config("check_retain_source true\n").check_retain_source);
+    assert!(!config("check_retain_source false\n").check_retain_source);
+    assert!(!config("").check_retain_source);
 }
 
 #[test]

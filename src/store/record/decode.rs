@@ -2,7 +2,8 @@
 //! what is wrong with bytes that are not a record.
 
 use super::{
-    DeliveryRecord, FRAME, MAX_RECORD, MessageRecord, Record, SessionRecord, WillRecord, kind,
+    DeliveryRecord, FRAME, MAX_RECORD, MessageRecord, Record, SessionRecord, SourceRecord,
+    WillRecord, kind,
 };
 use crate::store::wire::{Cursor, Malformed};
 
@@ -72,7 +73,18 @@ fn decode_body(body: &[u8]) -> Result<Record<'_>, Malformed> {
                 properties: c.bytes()?,
             })
         }
-        kind::RETAIN => Record::Retain { message: c.u64()? },
+        kind::RETAIN => Record::Retain {
+            message: c.u64()?,
+            source: None,
+        },
+        kind::RETAIN_FROM => Record::Retain {
+            message: c.u64()?,
+            source: Some(SourceRecord {
+                client_id: c.str()?,
+                username: c.opt_str()?,
+                listener: c.u32()?,
+            }),
+        },
         kind::UNRETAIN => Record::Unretain { topic: c.str()? },
         kind::SESSION => Record::Session(decode_session(&mut c)?),
         kind::SESSION_END => Record::SessionEnd { session: c.u64()? },

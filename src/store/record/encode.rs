@@ -30,9 +30,22 @@ fn encode_body(record: &Record<'_>, out: &mut Vec<u8>) {
             out.extend_from_slice(&m.expires_ms.to_le_bytes());
             put_bytes(out, m.properties);
         }
-        Record::Retain { message } => {
+        Record::Retain {
+            message,
+            source: None,
+        } => {
             out.push(kind::RETAIN);
             out.extend_from_slice(&message.to_le_bytes());
+        }
+        Record::Retain {
+            message,
+            source: Some(source),
+        } => {
+            out.push(kind::RETAIN_FROM);
+            out.extend_from_slice(&message.to_le_bytes());
+            put_str(out, source.client_id);
+            put_opt_str(out, source.username);
+            out.extend_from_slice(&source.listener.to_le_bytes());
         }
         Record::Unretain { topic } => {
             out.push(kind::UNRETAIN);

@@ -1,0 +1,132 @@
+//! `check_retain_source`: retained messages, wills among them, reach new subscribers only while
+//! their publisher may still publish to their topic, across reloads of the ACL and a restart
+//! from the store; with the option off nothing is recorded and nothing withheld.
+
+use super::LinkLoss;
+use super::tests::{Harness, publish, subscribe};
+use super::tests_auth::{PASSWORDS, attempt, connected, security, with_will};
+use super::tests_persist::{persistent, restart};
+use crate::config::Config;
+use crate::protocol::{ProtocolVersion, QoS};
+
+/// `test` reads everything under home/, `other` may publish there.
+const GRANTED: &str = "user test\ntopic read home/#\nuser other\ntopic write home/#\n";
+/// `other` has lost its right to publish.
+const REVOKED: &str = "user test\ntopic read home/#\nuser other\ntopic read out/#\n";
+
+fn config(check: bool) -> Config {
+    Config {
+        check_retain_source: check,
+        ..Config::default()
+    }
+}
+
+fn with_acl(mut h: Harness, acl: &str) -> Harness {
+    h.router
+        .set_auth(security(false, Some(PASSWORDS), Some(acl)));
+    h
+}
+
+/// `other` retains a message on home/a and home/b.
+fn retain_two(h: &mut Harness) {
+    let publisher = connected(h, "sensor", "other", ProtocolVersion::V3_1_1);
+    for topic in ["home/a", "home/b"] {
+        h.send(
+            publisher,
+            &publish(topic, b"21.5", QoS::AtMostOnce, None, true),
+        );
+    }
+}
+
+/// The retained topics a new subscriber of `test` gets, through an exact filter (sent at
+/// once) and through a wildcard one (sent through the backlog).
+fn received(h: &mut Harness, id: &str) -> (Vec<String>, Vec<String>) {
+    let mut got = Vec::new();
+    for filter in ["home/a", "home/#"] {
+        let reader = connected(
+            h,
+            &format!("{id}-{}", got.len()),
+            "test",
+            ProtocolVersion::V5,
+        );
+        // The SUBACK and what follows it come in one read.
+        h.send(reader, &subscribe(1, &[(filter, QoS::AtMostOnce)]));
+        let publishes = h.publishes(reader);
+        got.push(publishes.iter().map(|p| p.topic.to_string()).collect());
+    }
+    let wildcard = got.pop().unwrap_or_default();
+    (got.pop().unwrap_or_default(), wildcard)
+}
+
+#[test]
+fn a_publisher_whose_right_is_revoked_no_longer_reaches_new_subscribers() {
+    let mut h = with_acl(Harness::new(config(true)), GRANTED);
+    retain_two(&mut h);
+    assert_eq!(
+        received(&mut h, "r1"),
+        (
+            vec!["home/a".into()],
+            vec!["home/a".into(), "home/b".into()]
+        )
+    );
+    h.router
+        .set_auth(security(false, Some(PASSWORDS), Some(REVOKED)));
+    assert_eq!(received(&mut h, "r2"), (vec![], vec![]));
+    // Withheld, not deleted: given the right again, the publisher's messages go out again.
+    h.router
+        .set_auth(security(false, Some(PASSWORDS), Some(GRANTED)));
+    assert_eq!(received(&mut h, "r3").1.len(), 2);
+}
+
+#[test]
+fn with_the_option_off_nothing_is_recorded_and_nothing_withheld() {
+    let mut h = with_acl(Harness::new(config(false)), GRANTED);
+    retain_two(&mut h);
+    assert_eq!(h.router.retained.sources(), 0);
+    h.router
+        .set_auth(security(false, Some(PASSWORDS), Some(REVOKED)));
+    assert_eq!(received(&mut h, "r").1.len(), 2);
+}
+
+#[test]
+fn a_retained_will_is_checked_against_the_client_that_set_it() {
+    let mut h = with_acl(Harness::new(config(true)), GRANTED);
+    let mut connect = with_will("w", "other", "home/a");
+    if let Some(will) = connect.will.as_mut() {
+        will.retain = true;
+    }
+    let (w, _) = attempt(&mut h, "10.0.0.9", connect);
+    h.router.close_link(w, LinkLoss::PeerClosed, h.now);
+    assert_eq!(received(&mut h, "r1").0, ["home/a"]);
+    h.router
+        .set_auth(security(false, Some(PASSWORDS), Some(REVOKED)));
+    assert_eq!(received(&mut h, "r2").0, Vec::<String>::new());
+}
+
+#[test]
+fn an_empty_retained_message_clears_the_recorded_publisher_too() {
+    let mut h = with_acl(Harness::new(config(true)), GRANTED);
+    retain_two(&mut h);
+    assert_eq!(h.router.retained.sources(), 2);
+    let publisher = connected(&mut h, "clear", "other", ProtocolVersion::V3_1_1);
+    h.send(
+        publisher,
+        &publish("home/a", b"", QoS::AtMostOnce, None, true),
+    );
+    assert_eq!(h.router.retained.sources(), 1);
+}
+
+#[test]
+fn the_publisher_is_kept_in_the_store_across_a_restart() {
+    let config = config(true);
+    let mut h = with_acl(persistent(config.clone()), GRANTED);
+    retain_two(&mut h);
+    let (next, _) = restart(&mut h, &config);
+    let mut next = with_acl(next, REVOKED);
+    assert_eq!(next.router.retained.len(), 2);
+    assert_eq!(next.router.retained.sources(), 2);
+    assert_eq!(received(&mut next, "r1"), (vec![], vec![]));
+    next.router
+        .set_auth(security(false, Some(PASSWORDS), Some(GRANTED)));
+    assert_eq!(received(&mut next, "r2").1.len(), 2);
+}
