@@ -10,7 +10,7 @@
 # `make test` runs each step even when an earlier one failed (a formatting slip should not hide a
 # failing test), prints one line naming the failed steps, and exits non-zero if there were any.
 # The steps can also be run one by one: fmt-check, clippy, clippy-no-tls, doc-check, cargo-test,
-# e2e-paho1, e2e-paho2, e2e-js. run, test and bench first make sure OpenSSL's headers are there (build-deps).
+# e2e-paho1, e2e-paho2, e2e-small, e2e-js, install-check. run, test and bench first make sure OpenSSL's headers are there (build-deps).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 
 E2E_DIR := tests/e2e
 JS_DIR := tests/js
-TEST_STEPS := fmt-check clippy clippy-no-tls doc-check cargo-test e2e-paho1 e2e-paho2 e2e-js install-check
+TEST_STEPS := fmt-check clippy clippy-no-tls doc-check cargo-test e2e-paho1 e2e-paho2 e2e-small e2e-js install-check
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(PREFIX)/bin
@@ -33,7 +33,8 @@ SYSCONFDIR ?= /etc
 
 .PHONY: install install-check
 .PHONY: all build run small test deps build-deps mosquitto-clients mosquitto-broker venvs \
-        fmt-check clippy clippy-no-tls doc-check cargo-test e2e e2e-paho1 e2e-paho2 e2e-js node chromium \
+        fmt-check clippy clippy-no-tls doc-check cargo-test e2e e2e-paho1 e2e-paho2 e2e-small e2e-js \
+        node chromium \
         clean
 
 all: build
@@ -199,6 +200,11 @@ e2e-paho1: .venv-paho1/.installed build
 
 e2e-paho2: .venv-paho2/.installed build
 	.venv-paho2/bin/python -m pytest $(E2E_DIR) $(PYTEST_ARGS)
+
+# The same tests against the executable `make small` builds: the static build, OpenSSL compiled
+# in, checked as its users run it, TLS and WebSockets included.
+e2e-small: .venv-paho2/.installed small build
+	MINIBROKER_BIN=$(CURDIR)/$(SMALL_BIN) .venv-paho2/bin/python -m pytest $(E2E_DIR) $(PYTEST_ARGS)
 
 # MQTT.js over ws and wss in Node, and a page in headless Chromium.
 e2e-js: $(JS_DIR)/node_modules/.installed build

@@ -5,6 +5,8 @@
 //! The system calls go through nix, whose wrappers are safe functions, so the crate keeps
 //! forbidding `unsafe`.
 
+mod accounts;
+
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
@@ -12,6 +14,14 @@ use std::path::{Path, PathBuf};
 
 use log::{debug, info, warn};
 use nix::unistd::{self, Uid, User};
+
+use accounts::Account;
+
+/// A static executable (`make small`) cannot look users up through glibc's NSS, and reads
+/// the account files itself (see `accounts`).
+const READS_ACCOUNT_FILES: bool = cfg!(target_feature = "crt-static");
+const PASSWD_FILE: &str = "/etc/passwd";
+const GROUP_FILE: &str = "/etc/group";
 
 /// The user mosquitto drops to when started as root and its file names none; minibroker does
 /// the same for a configuration file (reference section 2, `user`).
@@ -24,10 +34,23 @@ const FALLBACK_USER: &str = "nobody";
 #[derive(Debug)]
 pub enum ServiceError {
     Daemon(nix::Error),
-    PidFile { path: PathBuf, error: io::Error },
+    PidFile {
+        path: PathBuf,
+        error: io::Error,
+    },
     NoSuchUser(String),
-    UserLookup { user: String, error: nix::Error },
-    Drop { user: String, error: nix::Error },
+    UserLookup {
+        user: String,
+        error: nix::Error,
+    },
+    AccountFile {
+        path: &'static str,
+        error: io::Error,
+    },
+    Drop {
+        user: String,
+        error: nix::Error,
+    },
 }
 
 impl fmt::Display for ServiceError {
@@ -43,6 +66,9 @@ impl fmt::Display for ServiceError {
             ),
             ServiceError::UserLookup { user, error } => {
                 write!(f, "cannot look up user '{user}': {error}")
+            }
+            ServiceError::AccountFile { path, error } => {
+                write!(f, "cannot read {path} to look up users: {error}")
             }
             ServiceError::Drop { user, error } => {
                 write!(f, "cannot drop privileges to '{user}': {error}")
@@ -144,20 +170,37 @@ pub fn drop_privileges(run_as: &RunAs) -> Result<(), ServiceError> {
         error,
     };
     // Groups first: once the user id has changed, the group can no longer be changed.
-    let name = std::ffi::CString::new(user.name.as_str())
-        .map_err(|_| ServiceError::NoSuchUser(user.name.clone()))?;
-    unistd::initgroups(&name, user.gid).map_err(failed)?;
+    if READS_ACCOUNT_FILES {
+        let groups = accounts::groups_of(&account_file(GROUP_FILE)?, &user.name, user.gid);
+        unistd::setgroups(&groups).map_err(failed)?;
+    } else {
+        let name = std::ffi::CString::new(user.name.as_str())
+            .map_err(|_| ServiceError::NoSuchUser(user.name.clone()))?;
+        unistd::initgroups(&name, user.gid).map_err(failed)?;
+    }
     unistd::setgid(user.gid).map_err(failed)?;
     unistd::setuid(user.uid).map_err(failed)?;
     info!("Running as user {} (uid {})", user.name, user.uid);
     Ok(())
 }
 
-fn lookup(name: &str) -> Result<Option<User>, ServiceError> {
-    User::from_name(name).map_err(|error| ServiceError::UserLookup {
+fn lookup(name: &str) -> Result<Option<Account>, ServiceError> {
+    if READS_ACCOUNT_FILES {
+        return Ok(accounts::find_user(&account_file(PASSWD_FILE)?, name));
+    }
+    let user = User::from_name(name).map_err(|error| ServiceError::UserLookup {
         user: name.to_owned(),
         error,
-    })
+    })?;
+    Ok(user.map(|user| Account {
+        name: user.name,
+        uid: user.uid,
+        gid: user.gid,
+    }))
+}
+
+fn account_file(path: &'static str) -> Result<String, ServiceError> {
+    fs::read_to_string(path).map_err(|error| ServiceError::AccountFile { path, error })
 }
 
 /// Tells systemd (under `Type=notify`) that the broker is ready: its listeners are bound.
