@@ -83,31 +83,36 @@ fn sighup(broker: &Broker, count: usize) {
     );
 }
 
-/// Retains, revokes the publisher's right by SIGHUP, and returns what a new subscriber gets
-/// before and after.
-fn revoke_and_read(check: bool) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+/// Retains, revokes the publisher's right by SIGHUP, then grants it again; returns what a new
+/// subscriber gets before, while revoked, and after.
+fn revoke_and_grant(check: bool) -> [Vec<Vec<u8>>; 3] {
     let setup = Setup::new(check, false);
     let broker = setup.start();
     retain_reading(setup.addr());
     let before = retained_for_new_subscriber(setup.addr(), "before");
     setup.dir.write("acl", REVOKED);
     sighup(&broker, 1);
-    let after = retained_for_new_subscriber(setup.addr(), "after");
-    (before, after)
+    let revoked = retained_for_new_subscriber(setup.addr(), "revoked");
+    setup.dir.write("acl", GRANTED);
+    sighup(&broker, 2);
+    let granted = retained_for_new_subscriber(setup.addr(), "granted");
+    [before, revoked, granted]
 }
 
 #[test]
 fn a_revoked_publishers_retained_message_is_withheld_with_the_option() {
-    let (before, after) = revoke_and_read(true);
-    assert_eq!(before, [b"21.5".to_vec()]);
-    assert_eq!(after, Vec::<Vec<u8>>::new());
+    let reading = vec![b"21.5".to_vec()];
+    // Withheld, not deleted: it goes out again once the right is back.
+    assert_eq!(revoke_and_grant(true), [reading.clone(), vec![], reading]);
 }
 
 #[test]
 fn without_the_option_it_still_goes_out() {
-    let (before, after) = revoke_and_read(false);
-    assert_eq!(before, [b"21.5".to_vec()]);
-    assert_eq!(after, [b"21.5".to_vec()]);
+    let reading = vec![b"21.5".to_vec()];
+    assert_eq!(
+        revoke_and_grant(false),
+        [reading.clone(), reading.clone(), reading]
+    );
 }
 
 #[test]
@@ -126,9 +131,16 @@ fn the_publisher_is_remembered_across_a_restart() {
     broker.stop(TIMEOUT);
 
     setup.dir.write("acl", GRANTED);
-    let _broker = setup.start();
+    let broker = setup.start();
     assert_eq!(
         retained_for_new_subscriber(setup.addr(), "granted"),
         [b"21.5".to_vec()]
+    );
+    // Still known after two restarts: revoked again, it is withheld again.
+    setup.dir.write("acl", REVOKED);
+    sighup(&broker, 1);
+    assert_eq!(
+        retained_for_new_subscriber(setup.addr(), "revoked-again"),
+        Vec::<Vec<u8>>::new()
     );
 }

@@ -243,10 +243,7 @@ impl Router {
             );
         }
         if session.pending_will.is_some() {
-            let source = self
-                .config
-                .check_retain_source
-                .then(|| RetainSource::of(&session));
+            let source = self.source_of(&session);
             if let Some(pending) = session.pending_will {
                 self.publish_will(pending.1, session.acl.as_deref(), source);
             }

@@ -3,9 +3,10 @@
 //! client's listener as it reads now. A user whose rights were taken away by a reloaded file
 //! stops reaching new subscribers through what they retained before.
 //!
-//! Only messages from sessions are checked, as in mosquitto: the broker's own (`$SYS`) and
-//! those a bridge brings in pass, since no ACL governs them. The publisher is recorded with a
-//! retained message while the option is on; one retained before it was turned on passes
+//! Only messages from clients the ACL governs are checked: the broker's own (`$SYS`), those
+//! a bridge brings in (unless it logs in locally with `local_username`) and the host
+//! program's pass, since no ACL applies to what they publish. The publisher is recorded with
+//! a retained message while the option is on; one retained before it was turned on passes
 //! unchecked.
 
 use std::sync::Arc;
@@ -17,24 +18,23 @@ use super::retain::RetainSource;
 use super::session::Session;
 use crate::auth::{Access, ClientIdentity, Security};
 
-impl RetainSource {
-    pub(super) fn of(session: &Session) -> RetainSource {
-        RetainSource {
-            client_id: Arc::clone(&session.client_id),
-            username: session.username.clone(),
-            listener: session.listener,
-        }
-    }
-}
-
 impl Router {
     /// Who published a message from session `publisher`, to be kept with it if it is retained:
     /// `None` while `check_retain_source` is off, or for a message from no client.
     pub(super) fn retain_source(&self, publisher: Option<usize>) -> Option<RetainSource> {
-        if !self.config.check_retain_source {
-            return None;
-        }
-        self.sessions.get(publisher?).map(RetainSource::of)
+        self.source_of(self.sessions.get(publisher?)?)
+    }
+
+    /// [`Router::retain_source`] for a session held apart from the router (one just ended):
+    /// `None` while the option is off, and for a link no listener's ACL governs (a bridge
+    /// without `local_username`, the host program's links).
+    pub(super) fn source_of(&self, session: &Session) -> Option<RetainSource> {
+        let governed = usize::from(session.listener) < self.security.listeners.len();
+        (self.config.check_retain_source && governed).then(|| RetainSource {
+            client_id: Arc::clone(&session.client_id),
+            username: session.username.clone(),
+            listener: session.listener,
+        })
     }
 
     /// Whether the retained message of `topic`, published by `source`, may still be sent.

@@ -145,13 +145,17 @@ pub(super) fn drain_backlog(
         }
         backlog.cursor = Some(Arc::clone(topic));
         let (granted, identifier) = (backlog.granted, backlog.identifier);
-        // READ on each retained message, as on every delivery.
-        if !may_read(session, &message.topic) || !allowed(session, &message.topic) {
+        // READ on each retained message, as on every delivery; the host's hook is asked last,
+        // about what would otherwise be sent.
+        if !may_read(session, &message.topic) {
             continue;
         }
         if let Some(security) = check_sources
             && !source_may_publish(security, retained.source(topic), topic)
         {
+            continue;
+        }
+        if !allowed(session, &message.topic) {
             continue;
         }
         let item = retained_item(message, granted, identifier, upgrade);

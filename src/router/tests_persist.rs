@@ -97,7 +97,7 @@ fn digest(image: &Image) -> Vec<String> {
 
 /// The snapshot as a file of its own. Its numbers start past any an earlier file gave, as the
 /// store's do, so every message is written into it again.
-fn snapshot_image(router: &mut Router, now: Instant) -> Image {
+pub(super) fn snapshot_image(router: &mut Router, now: Instant) -> Image {
     let mut changes = Vec::new();
     router.snapshot(|change| changes.push(change));
     image_of(&file_of(&changes, now, 1_000_000))

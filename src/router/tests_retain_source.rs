@@ -2,17 +2,21 @@
 //! their publisher may still publish to their topic, across reloads of the ACL and a restart
 //! from the store; with the option off nothing is recorded and nothing withheld.
 
+use std::net::SocketAddr;
+
 use super::LinkLoss;
 use super::tests::{Harness, publish, subscribe};
-use super::tests_auth::{PASSWORDS, attempt, connected, security, with_will};
-use super::tests_persist::{persistent, restart};
+use super::tests_auth::{PASSWORDS, attempt, connected, login, security, with_will};
+use super::tests_persist::{persistent, restart, snapshot_image};
 use crate::config::Config;
-use crate::protocol::{ProtocolVersion, QoS};
+use crate::protocol::{Packet, ProtocolVersion, QoS};
 
 /// `test` reads everything under home/, `other` may publish there.
 const GRANTED: &str = "user test\ntopic read home/#\nuser other\ntopic write home/#\n";
 /// `other` has lost its right to publish.
 const REVOKED: &str = "user test\ntopic read home/#\nuser other\ntopic read out/#\n";
+/// `other` has lost its right to publish, which `test` now has.
+const HANDED_OVER: &str = "user test\ntopic readwrite home/#\nuser other\ntopic read out/#\n";
 
 fn config(check: bool) -> Config {
     Config {
@@ -129,4 +133,87 @@ fn the_publisher_is_kept_in_the_store_across_a_restart() {
     next.router
         .set_auth(security(false, Some(PASSWORDS), Some(GRANTED)));
     assert_eq!(received(&mut next, "r2").1.len(), 2);
+}
+
+#[test]
+fn a_revoked_publishers_message_owed_ahead_of_a_live_one_is_withheld() {
+    let mut h = with_acl(Harness::new(config(true)), GRANTED);
+    let publisher = connected(&mut h, "sensor", "other", ProtocolVersion::V3_1_1);
+    for i in 0..3000 {
+        let topic = format!("home/{i:05}/x");
+        h.send(
+            publisher,
+            &publish(&topic, &[b'a'; 200], QoS::AtMostOnce, None, true),
+        );
+    }
+    let reader = connected(&mut h, "reader", "test", ProtocolVersion::V3_1_1);
+    // Subscribed without reading: the output fills and most of the backlog stays owed.
+    h.send(reader, &subscribe(1, &[("home/+/x", QoS::AtMostOnce)]));
+    h.router
+        .set_auth(security(false, Some(PASSWORDS), Some(HANDED_OVER)));
+    // The owed retained message of home/02991/x is owed ahead of this update, but its
+    // publisher may no longer write there.
+    let updater = connected(&mut h, "updater", "test", ProtocolVersion::V3_1_1);
+    h.send(
+        updater,
+        &publish("home/02991/x", b"new", QoS::AtMostOnce, None, true),
+    );
+    let mut all = Vec::new();
+    loop {
+        let batch = h.publishes(reader);
+        if batch.is_empty() {
+            break;
+        }
+        all.extend(batch);
+    }
+    let late: Vec<(String, Vec<u8>)> = all
+        .iter()
+        .filter(|p| p.topic.as_ref() >= "home/02000/x")
+        .map(|p| (p.topic.to_string(), p.payload.to_vec()))
+        .collect();
+    assert_eq!(late, [("home/02991/x".to_owned(), b"new".to_vec())]);
+    assert!(
+        all.len() > 1,
+        "the first output went out before the revocation"
+    );
+}
+
+#[test]
+fn messages_from_links_no_acl_governs_are_not_checked() {
+    let mut h = with_acl(Harness::new(config(true)), GRANTED);
+    // A bridge without local_username, or a host program's link: no listener.
+    let peer: SocketAddr = "10.0.0.7:50000".parse().unwrap();
+    let bridge = h.router.open_link(2000, peer, h.now);
+    h.router.set_link_listener(bridge, usize::MAX);
+    h.send(
+        bridge,
+        &Packet::Connect(Box::new(login("bridge", Some("other"), "test"))),
+    );
+    h.send(
+        bridge,
+        &publish("home/a", b"up", QoS::AtMostOnce, None, true),
+    );
+    assert_eq!(h.router.retained.sources(), 0);
+    h.router
+        .set_auth(security(false, Some(PASSWORDS), Some(REVOKED)));
+    assert_eq!(received(&mut h, "r").0, ["home/a"]);
+}
+
+#[test]
+fn a_snapshot_of_the_store_keeps_the_publishers() {
+    let mut h = with_acl(persistent(config(true)), GRANTED);
+    retain_two(&mut h);
+    let image = snapshot_image(&mut h.router, h.now);
+    let sources: Vec<(&str, &str, Option<&str>)> = image
+        .retained_sources
+        .iter()
+        .map(|(topic, s)| (topic.as_str(), s.client_id.as_str(), s.username.as_deref()))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("home/a", "sensor", Some("other")),
+            ("home/b", "sensor", Some("other"))
+        ]
+    );
 }
