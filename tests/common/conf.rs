@@ -1,8 +1,10 @@
 //! Configuration files for the socket tests that start `minibroker -c FILE`: a temporary
 //! directory of files, and loopback ports to put in them.
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A directory of configuration files, removed when dropped.
@@ -55,7 +57,18 @@ impl Drop for ConfDir {
 
 /// A loopback port that was free a moment ago: bound on port 0, read, released. The file
 /// needs a real number, since mosquitto's `listener 0` means a Unix socket.
+///
+/// Never the same port twice in one test program: a port handed out for a broker that starts
+/// later is free again until then, and the kernel may give it out once more (a home broker
+/// once got its own upstream's port and bridged to itself).
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
