@@ -36,11 +36,20 @@ def pytest_report_header(config):
     return [f"paho-mqtt {PAHO_VERSION}", f"broker under test: {BROKER_BIN}"]
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    """A loopback port that was free a moment ago, for a configuration file's listener."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that was free a moment ago, for a configuration file's listener; never
+    the same one twice in a run, since one handed out for a broker that starts later is free
+    until then and the kernel may give it out again."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def _host_port(address):

@@ -3,24 +3,17 @@ Debian's `mosquitto_passwd` (skipped when it is not installed), an ACL file, and
 `username_pw_set` and mosquitto_pub/mosquitto_sub's `-u/-P` against them."""
 
 import shutil
-import socket
 import subprocess
 
 import pytest
 
-from conftest import BROKER_BIN, _run_broker
+from conftest import BROKER_BIN, _run_broker, free_port
 from paho_client import TestClient
 
 ACL = """user alice
 topic readwrite home/#
 topic deny home/secret
 """
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _make_passwords(tool, path):
@@ -46,7 +39,7 @@ def auth_broker(request, tmp_path):
     (tmp_path / "acl").write_text(ACL)
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(
-        f"listener {_free_port()} 127.0.0.1\n"
+        f"listener {free_port()} 127.0.0.1\n"
         f"password_file {passwords}\nacl_file {tmp_path / 'acl'}\n"
     )
     yield from _run_broker(request, ["-c", str(conf), "-v"])
