@@ -124,15 +124,16 @@ impl SharedSubscriptions {
 
     /// For every group whose filter matches `topic`, the member to deliver to: the next online
     /// one in round-robin order, or the next one at all when none is online (its session keeps
-    /// the message). Appends `(group name, member)` to `out`.
+    /// the message), passing over members that cannot take it. Appends `(group name, member)`
+    /// to `out`.
     pub fn pick(
         &mut self,
         topic: &str,
-        is_online: impl Fn(usize) -> bool,
+        standing: impl Fn(usize) -> Standing,
         out: &mut Vec<(Arc<str>, Member)>,
     ) {
         for group in &mut self.groups {
-            if let Some(member) = group.choose(topic, None, &is_online) {
+            if let Some(member) = group.choose(topic, None, &standing) {
                 out.push((Arc::clone(&group.name), member));
             }
         }
@@ -144,13 +145,13 @@ impl SharedSubscriptions {
         &mut self,
         name: &str,
         leaving: usize,
-        is_online: impl Fn(usize) -> bool,
+        standing: impl Fn(usize) -> Standing,
     ) -> Option<Member> {
         let index = *self.by_name.get(name)?;
         let group = self.groups.get_mut(index)?;
         group
-            .choose("", Some(leaving), &is_online)
-            .filter(|member| is_online(member.session))
+            .choose("", Some(leaving), &standing)
+            .filter(|member| standing(member.session) == Standing::Online)
     }
 
     fn leave(&mut self, index: usize, session: usize) -> bool {
@@ -179,30 +180,37 @@ impl SharedSubscriptions {
     }
 }
 
+/// Whether a member can take a message now, later, or not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Online,
+    /// Its session keeps the message until the client is back.
+    Offline,
+    /// It may not read the topic: another member gets the message, which mosquitto drops.
+    Barred,
+}
+
 impl Group {
     /// With a non-empty `topic`, only when the filter matches it.
     fn choose(
         &mut self,
         topic: &str,
         excluded: Option<usize>,
-        is_online: &impl Fn(usize) -> bool,
+        standing: &impl Fn(usize) -> Standing,
     ) -> Option<Member> {
         if !topic.is_empty() && !self.filter.matches(topic) {
             return None;
         }
         let count = self.members.len();
         let candidates = (0..count).map(|step| (self.next + step) % count);
-        let eligible = |position: &usize| {
-            self.members
-                .get(*position)
-                .is_some_and(|m| Some(m.session) != excluded)
+        let with = |wanted: Standing| {
+            candidates.clone().find(|position| {
+                self.members
+                    .get(*position)
+                    .is_some_and(|m| Some(m.session) != excluded && standing(m.session) == wanted)
+            })
         };
-        let online = candidates.clone().filter(eligible).find(|position| {
-            self.members
-                .get(*position)
-                .is_some_and(|m| is_online(m.session))
-        });
-        let position = online.or_else(|| candidates.clone().find(eligible))?;
+        let position = with(Standing::Online).or_else(|| with(Standing::Offline))?;
         self.next = (position + 1) % count;
         self.members.get(position).copied()
     }
@@ -240,7 +248,10 @@ mod tests {
         for session in 1..=3 {
             assert!(shared.subscribe("$share/g/t", filter("t"), member(session)));
         }
-        let online = |session: usize| session != 2;
+        let online = |session: usize| match session {
+            2 => Standing::Offline,
+            _ => Standing::Online,
+        };
         let mut picked = Vec::new();
         for _ in 0..4 {
             let mut out = Vec::new();
@@ -255,6 +266,32 @@ mod tests {
     }
 
     #[test]
+    fn a_member_barred_from_the_topic_is_passed_over_online_or_not() {
+        let mut shared = SharedSubscriptions::default();
+        for session in 1..=3 {
+            shared.subscribe("$share/g/#", filter("#"), member(session));
+        }
+        let pick = |shared: &mut SharedSubscriptions, standing: &dyn Fn(usize) -> Standing| {
+            let mut out = Vec::new();
+            shared.pick("home/secret", standing, &mut out);
+            out.first().map(|(_, m)| m.session)
+        };
+        let barred_1 = |s: usize| match s {
+            1 => Standing::Barred,
+            _ => Standing::Online,
+        };
+        let picked: Vec<_> = (0..3).map(|_| pick(&mut shared, &barred_1)).collect();
+        assert_eq!(picked, [Some(2), Some(3), Some(2)]);
+        // Online members first, then an offline one that may read; never a barred one.
+        let only_3_offline = |s: usize| match s {
+            3 => Standing::Offline,
+            _ => Standing::Barred,
+        };
+        assert_eq!(pick(&mut shared, &only_3_offline), Some(3));
+        assert_eq!(pick(&mut shared, &|_| Standing::Barred), None);
+    }
+
+    #[test]
     fn leaving_members_and_empty_groups_are_removed() {
         let mut shared = SharedSubscriptions::default();
         shared.subscribe("$share/a/t", filter("t"), member(1));
@@ -263,12 +300,12 @@ mod tests {
         assert!(!shared.subscribe("$share/b/t", filter("t"), member(2)));
         shared.remove_session(1);
         let mut out = Vec::new();
-        shared.pick("t", |_| true, &mut out);
+        shared.pick("t", |_| Standing::Online, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(&*out[0].0, "$share/b/t");
         assert_eq!(
             shared
-                .pick_other("$share/b/t", 2, |_| true)
+                .pick_other("$share/b/t", 2, |_| Standing::Online)
                 .map(|m| m.session),
             None
         );

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use super::Router;
+use super::access::may_read;
 use super::message::Message;
-use super::session::Queued;
-use super::shared::Member;
+use super::session::{Queued, Session};
+use super::shared::{Member, Standing};
 
 impl Router {
     /// Delivers `message` to one member of every shared group whose filter matches.
@@ -16,7 +17,7 @@ impl Router {
         let sessions = &self.sessions;
         self.shared.pick(
             &message.topic,
-            |key| sessions.get(key).is_some_and(|s| s.link().is_some()),
+            |key| standing(sessions.get(key), &message.topic),
             &mut picks,
         );
         let upgrade = self.config.upgrade_outgoing_qos;
@@ -39,8 +40,9 @@ impl Router {
                 continue;
             };
             let sessions = &self.sessions;
+            let topic = &item.message.topic;
             let other = self.shared.pick_other(&group, session_key, |key| {
-                sessions.get(key).is_some_and(|s| s.link().is_some())
+                standing(sessions.get(key), topic)
             });
             match other {
                 Some(member) => {
@@ -55,6 +57,17 @@ impl Router {
                 }
             }
         }
+    }
+}
+
+/// Whether a member's session can take a message on `topic`: its ACL must let it read the
+/// topic, which a filter only partly readable does not promise.
+fn standing(session: Option<&Session>, topic: &str) -> Standing {
+    match session {
+        Some(s) if !may_read(s, topic) => Standing::Barred,
+        Some(s) if s.link().is_some() => Standing::Online,
+        Some(_) => Standing::Offline,
+        None => Standing::Barred,
     }
 }
 

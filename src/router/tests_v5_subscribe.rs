@@ -1,11 +1,12 @@
 //! Router scenario tests of MQTT 5 subscriptions: No Local, Retain As Published, Retain
-//! Handling, subscription identifiers, and shared subscriptions.
+//! Handling, subscription identifiers, and shared subscriptions (with an ACL among them).
 
 use super::LinkLoss;
 use super::tests::{Harness, publish, subscribe};
+use super::tests_auth::{PASSWORDS, connected, security};
 use super::tests_v5::{subscribe_with, v5};
 use crate::config::Config;
-use crate::protocol::{QoS, RetainHandling, SubscriptionOptions};
+use crate::protocol::{ProtocolVersion, QoS, RetainHandling, SubscriptionOptions};
 
 #[test]
 fn subscription_options_no_local_retain_as_published_retain_handling_and_identifiers() {
@@ -85,4 +86,40 @@ fn shared_subscription_round_robin_without_retained_and_reassigned_on_leave() {
     let mut expected: Vec<u8> = got_a.iter().map(|publish| publish.payload[0]).collect();
     expected.sort_unstable();
     assert_eq!(payloads, expected);
+}
+
+#[test]
+fn a_group_member_the_acl_bars_from_a_topic_is_passed_over_for_it() {
+    let mut h = Harness::new(Config::default());
+    // `test` may not read home/secret; `other` reads all of home/.
+    let acl = "user test\ntopic readwrite home/#\ntopic deny home/secret\n\
+               user other\ntopic readwrite home/#\n";
+    h.router
+        .set_auth(security(false, Some(PASSWORDS), Some(acl)));
+    let barred = connected(&mut h, "barred", "test", ProtocolVersion::V5);
+    let reader = connected(&mut h, "reader", "other", ProtocolVersion::V5);
+    for link in [barred, reader] {
+        h.subscribe(link, "$share/g/home/#", QoS::AtMostOnce);
+    }
+    let p = connected(&mut h, "p", "other", ProtocolVersion::V3_1_1);
+    for payload in [b"1", b"2"] {
+        h.send(
+            p,
+            &publish("home/secret", payload, QoS::AtMostOnce, None, false),
+        );
+    }
+    // Both reach the member that may read them (mosquitto would drop the one it picks for
+    // `barred`); round robin goes on for the rest.
+    assert_eq!(h.publishes(reader).len(), 2);
+    assert!(h.publishes(barred).is_empty());
+    for payload in [b"3", b"4"] {
+        h.send(
+            p,
+            &publish("home/open", payload, QoS::AtMostOnce, None, false),
+        );
+    }
+    assert_eq!(
+        (h.publishes(reader).len(), h.publishes(barred).len()),
+        (1, 1)
+    );
 }
