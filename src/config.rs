@@ -179,8 +179,9 @@ pub struct Config {
     pub allow_anonymous: bool,
     /// Queue QoS 0 messages for offline persistent sessions (mosquitto's queue_qos0_messages).
     pub queue_qos0_offline: bool,
-    /// Topic aliases an MQTT 5 client may set up on one connection (announced in CONNACK);
-    /// 0 disables inbound aliases. Each costs one stored topic per connection.
+    /// Topic aliases an MQTT 5 client may set up on one connection (announced in CONNACK),
+    /// where its listener sets no `max_topic_alias` of its own; 0 disables inbound aliases.
+    /// Each costs one stored topic per connection.
     pub topic_alias_maximum: u16,
     /// Retained messages accepted. With `false` a PUBLISH or a will with RETAIN set ends the
     /// connection, and MQTT 5 clients are told so in CONNACK (Retain Available 0).

@@ -237,7 +237,11 @@ fn limits_from(m: &Matches, config: &mut Config) -> Result<(), UsageError> {
         config.max_keepalive = n;
     }
     if let Some(n) = number(m, "max-topic-alias", "--max-topic-alias")? {
+        // Over the file's listeners too, as every other limit given here.
         config.topic_alias_maximum = n;
+        for listener in &mut config.listeners {
+            listener.options.max_topic_alias = None;
+        }
     }
     if let Some(text) = m.opt_str("connect-timeout") {
         config.connect_timeout = seconds(&text, "--connect-timeout")?;

@@ -52,6 +52,16 @@ fn addrs(settings: &RunSettings) -> Vec<SocketAddr> {
 }
 
 #[test]
+fn max_topic_alias_on_the_command_line_overrides_every_listeners_own() {
+    let file = TempFile::new("listener 1884 127.0.0.1\nmax_topic_alias 4\n");
+    let own = run(&["-c", file.path()]);
+    assert_eq!(own.config.listeners[0].options.max_topic_alias, Some(4));
+    let overridden = run(&["-c", file.path(), "--max-topic-alias", "2"]);
+    assert_eq!(overridden.config.listeners[0].options.max_topic_alias, None);
+    assert_eq!(overridden.config.topic_alias_maximum, 2);
+}
+
+#[test]
 fn the_file_says_where_to_listen() {
     let file = TempFile::new("listener 1884 127.0.0.1\nmax_queued_messages 50\n");
     for flag in ["-c", "--config-file"] {

@@ -89,7 +89,7 @@ fn listener_options(
             .filter(|&n| n > 0)
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         max_qos: l.max_qos.unwrap_or(defaults.max_qos),
-        max_topic_alias: l.max_topic_alias.unwrap_or(defaults.max_topic_alias),
+        max_topic_alias: l.max_topic_alias,
         mount_point: l.mount_point.clone(),
         use_username_as_clientid: l.use_username_as_clientid.unwrap_or(false),
         protocol: l.protocol.unwrap_or_default(),

@@ -173,8 +173,7 @@ fn lookup(host: &str, source: &dyn Source) -> Result<Vec<IpAddr>, ErrorKind> {
 }
 
 /// Puts the resolved listeners into `config`: the TCP and Unix socket ones the broker opens,
-/// the pending ones, the one certificate of every TLS listener, and the one topic alias
-/// maximum.
+/// the pending ones, and the one certificate of every TLS listener.
 pub(super) fn install(
     config: &mut Config,
     listeners: Vec<(Resolved, ListenerOptions)>,
@@ -182,7 +181,6 @@ pub(super) fn install(
 ) -> Result<(), Located> {
     config.listeners.clear();
     let mut identity: Option<(PathBuf, PathBuf)> = None;
-    let mut alias: Option<u16> = None;
     for (resolved, options) in listeners {
         let Resolved {
             draft,
@@ -206,14 +204,6 @@ pub(super) fn install(
         if kind == ListenerKind::Tls {
             one_identity(&mut identity, &draft)?;
         }
-        if *alias.get_or_insert(options.max_topic_alias) != options.max_topic_alias {
-            let reason = "minibroker applies one max_topic_alias to every listener";
-            let option = "max_topic_alias";
-            return Err((
-                draft.origin,
-                ErrorKind::DiffersBetweenListeners { option, reason },
-            ));
-        }
         config
             .listeners
             .extend(sockets.into_iter().map(|addr| ListenerConfig {
@@ -224,9 +214,6 @@ pub(super) fn install(
     }
     if let Some((cert, key)) = identity {
         config.tls = Some(TlsIdentity::Pem { cert, key });
-    }
-    if let Some(alias) = alias {
-        config.topic_alias_maximum = alias;
     }
     Ok(())
 }

@@ -62,9 +62,9 @@ pub struct ListenerOptions {
     /// Highest QoS this listener's clients may publish with and are granted (0 to 2): MQTT 5
     /// clients learn it from CONNACK, and a PUBLISH or will above it ends the connection.
     pub max_qos: u8,
-    /// Topic aliases an MQTT 5 client may set up; applied through
-    /// [`super::Config::topic_alias_maximum`], which must then agree for every listener.
-    pub max_topic_alias: u16,
+    /// Topic aliases an MQTT 5 client of this listener may set up (`max_topic_alias`);
+    /// `None` takes [`super::Config::topic_alias_maximum`].
+    pub max_topic_alias: Option<u16>,
     /// Prefix added to every topic this listener's clients publish to or subscribe to, and
     /// removed from what they receive: they see only the topics under it.
     pub mount_point: Option<String>,
@@ -97,7 +97,7 @@ impl Default for ListenerOptions {
             socket_domain: None,
             max_connections: None,
             max_qos: 2,
-            max_topic_alias: 10,
+            max_topic_alias: None,
             mount_point: None,
             use_username_as_clientid: false,
             protocol: ListenerProtocol::Mqtt,

@@ -102,23 +102,28 @@ pub struct ListenerRules {
     /// Put in front of every topic and filter the client names, and taken off every topic
     /// it is sent (mosquitto's `mount_point`).
     pub mount_point: Option<Arc<str>>,
-}
-
-impl Default for ListenerRules {
-    /// A link opened without a listener: the protocol as it is.
-    fn default() -> ListenerRules {
-        ListenerRules {
-            max_qos: QoS::ExactlyOnce,
-            mount_point: None,
-        }
-    }
+    /// Topic aliases an MQTT 5 client may set up (`max_topic_alias`), announced in CONNACK.
+    pub topic_alias_maximum: u16,
 }
 
 impl ListenerRules {
-    fn from_options(options: &ListenerOptions) -> ListenerRules {
+    /// A link opened without a listener: the protocol as it is, with the configuration's
+    /// topic alias maximum.
+    pub fn without_listener(config: &Config) -> ListenerRules {
+        ListenerRules {
+            max_qos: QoS::ExactlyOnce,
+            mount_point: None,
+            topic_alias_maximum: config.topic_alias_maximum,
+        }
+    }
+
+    fn from_options(options: &ListenerOptions, config: &Config) -> ListenerRules {
         ListenerRules {
             max_qos: QoS::from_bits(options.max_qos.min(2)).unwrap_or(QoS::ExactlyOnce),
             mount_point: options.mount_point.as_deref().map(Arc::from),
+            topic_alias_maximum: options
+                .max_topic_alias
+                .unwrap_or(config.topic_alias_maximum),
         }
     }
 
@@ -126,7 +131,7 @@ impl ListenerRules {
     pub fn of(config: &Config) -> Vec<Arc<ListenerRules>> {
         config
             .listener_options()
-            .map(|options| Arc::new(ListenerRules::from_options(options)))
+            .map(|options| Arc::new(ListenerRules::from_options(options, config)))
             .collect()
     }
 
@@ -259,7 +264,7 @@ mod tests {
     fn mounted(prefix: &str) -> ListenerRules {
         ListenerRules {
             mount_point: Some(prefix.into()),
-            ..ListenerRules::default()
+            ..ListenerRules::without_listener(&Config::default())
         }
     }
 
@@ -291,29 +296,41 @@ mod tests {
 
     #[test]
     fn without_a_mount_point_nothing_changes() {
-        let rules = ListenerRules::default();
+        let rules = ListenerRules::without_listener(&Config::default());
         assert_eq!(&*rules.mount("a".into()), "a");
         assert_eq!(rules.mount_filter("$share/g/a".into()), "$share/g/a");
         assert_eq!(rules.unmount("a"), Some("a"));
     }
 
     #[test]
-    fn max_qos_comes_from_the_listener_options() {
+    fn max_qos_mount_point_and_topic_aliases_come_from_the_listener_options() {
         let options = ListenerOptions {
             max_qos: 1,
             mount_point: Some("m/".into()),
+            max_topic_alias: Some(3),
             ..ListenerOptions::default()
         };
-        let rules = ListenerRules::from_options(&options);
-        assert_eq!(rules.max_qos, QoS::AtLeastOnce);
-        assert_eq!(rules.mount_point.as_deref(), Some("m/"));
+        let plain = crate::config::ListenerConfig::plain("127.0.0.1:0".parse().unwrap());
         let config = Config {
-            listeners: vec![crate::config::ListenerConfig {
-                options,
-                ..crate::config::ListenerConfig::plain("127.0.0.1:0".parse().unwrap())
-            }],
+            listeners: vec![
+                crate::config::ListenerConfig {
+                    options,
+                    ..plain.clone()
+                },
+                plain,
+            ],
+            topic_alias_maximum: 7,
             ..Config::default()
         };
-        assert_eq!(ListenerRules::of(&config).len(), 1);
+        let rules = ListenerRules::of(&config);
+        assert_eq!(rules[0].max_qos, QoS::AtLeastOnce);
+        assert_eq!(rules[0].mount_point.as_deref(), Some("m/"));
+        assert_eq!(rules[0].topic_alias_maximum, 3);
+        // A listener without its own value takes the configuration's.
+        assert_eq!(rules[1].topic_alias_maximum, 7);
+        assert_eq!(
+            ListenerRules::without_listener(&config).topic_alias_maximum,
+            7
+        );
     }
 }

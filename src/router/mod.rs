@@ -237,7 +237,7 @@ impl Router {
         Router {
             config: config.clone(),
             listener_rules: ListenerRules::of(config),
-            no_listener: Arc::default(),
+            no_listener: Arc::new(ListenerRules::without_listener(config)),
             now: Instant::now(),
             links: Slab::new(),
             next_generation: 0,

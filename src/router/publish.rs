@@ -36,7 +36,7 @@ impl Router {
             return;
         }
         if link.version.is_v5() {
-            if let Err((reason, why)) = resolve_topic_alias(link, &mut publish, &self.config) {
+            if let Err((reason, why)) = resolve_topic_alias(link, &mut publish) {
                 self.violation(key, reason, why);
                 return;
             }

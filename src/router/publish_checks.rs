@@ -108,16 +108,13 @@ impl Router {
 pub(super) fn resolve_topic_alias(
     link: &mut Link,
     publish: &mut Publish,
-    config: &Config,
 ) -> Result<(), (ReasonCode, String)> {
     let Some(alias) = publish.properties.topic_alias else {
         return Ok(());
     };
-    if alias == 0 || alias > config.topic_alias_maximum {
-        let why = format!(
-            "topic alias {alias} outside 1..={}",
-            config.topic_alias_maximum
-        );
+    let maximum = link.rules.topic_alias_maximum;
+    if alias == 0 || alias > maximum {
+        let why = format!("topic alias {alias} outside 1..={maximum}");
         return Err((ReasonCode::TOPIC_ALIAS_INVALID, why));
     }
     let aliases = link.limits.aliases.get_or_insert_with(Box::default);

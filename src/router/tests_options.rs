@@ -1,13 +1,16 @@
-//! Router scenario tests for the per-listener rules (mount point, maximum QoS) and for
-//! `retain_available false`: links opened on a listener of the configuration, a fake clock.
+//! Router scenario tests for the per-listener rules (mount point, maximum QoS, topic alias
+//! maximum) and for `retain_available false`: links opened on a listener of the
+//! configuration, a fake clock.
 
 use std::net::SocketAddr;
 
 use super::tests::{Harness, connect_packet, publish, subscribe};
+use super::tests_v5::publish_with;
 use super::{LinkId, LinkLoss, ListenerId};
 use crate::config::{Config, ListenerConfig, ListenerOptions};
 use crate::protocol::{
-    ConnAck, Connect, Packet, Properties, ProtocolVersion, QoS, ReasonCode, SubAck, Will,
+    ConnAck, Connect, Packet, Properties, PropertyValues, ProtocolVersion, QoS, ReasonCode, SubAck,
+    Will,
 };
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
@@ -322,4 +325,32 @@ fn a_link_opened_without_a_listener_or_on_an_unknown_one_has_no_rules() {
     let link = connected_on(&mut h, 7, connect_packet("unknown", true));
     h.send(link, &publish("a", b"x", QoS::ExactlyOnce, Some(1), false));
     assert!(matches!(h.read(link).as_slice(), [Packet::PubRec(_)]));
+}
+
+#[test]
+fn each_listener_announces_and_enforces_its_own_topic_alias_maximum() {
+    let config = config_with(ListenerOptions {
+        max_topic_alias: Some(2),
+        ..ListenerOptions::default()
+    });
+    let mut h = Harness::new(config);
+    let alias = |n| PropertyValues {
+        topic_alias: Some(n),
+        ..PropertyValues::default()
+    };
+    // Listener 0 sets 2; listener 1 sets none and takes the configuration's 10.
+    for (listener, announced) in [(0, 2), (1, 10)] {
+        let (link, packets) = connect_on(&mut h, listener, v5(&format!("c{listener}")));
+        let Some(Packet::ConnAck(ack)) = packets.first() else {
+            panic!("no CONNACK: {packets:?}");
+        };
+        assert_eq!(ack.properties.topic_alias_maximum, Some(announced));
+        h.send(
+            link,
+            &publish_with("a/b", QoS::AtMostOnce, None, alias(3).into()),
+        );
+        // [MQTT-3.3.2-9] an alias above the maximum the server announced is an error.
+        let refused = disconnect_reason(&h.read(link)) == Some(ReasonCode::TOPIC_ALIAS_INVALID);
+        assert_eq!(refused, announced < 3, "listener {listener}");
+    }
 }

@@ -180,18 +180,23 @@ fn per_listener_options_are_kept() {
     assert!(o.use_username_as_clientid);
     assert_eq!(o.bind_interface.as_deref(), Some("lo"));
     assert_eq!(o.mount_point.as_deref(), Some("home/"));
-    assert_eq!(c.topic_alias_maximum, 4);
+    assert_eq!(o.max_topic_alias, Some(4));
 }
 
 #[test]
-fn listeners_must_agree_on_max_topic_alias() {
-    assert_eq!(
-        message("listener 1883\nmax_topic_alias 4\nlistener 1884\n"),
-        format!(
-            "{MAIN}:3: max_topic_alias differs between listeners: minibroker applies one \
-             max_topic_alias to every listener."
-        )
+fn each_listener_has_its_own_max_topic_alias() {
+    let c = config(
+        "listener 1883\nmax_topic_alias 4\nlistener 1884\nmax_topic_alias 0\nlistener 1885\n",
     );
+    let values: Vec<Option<u16>> = c
+        .listeners
+        .iter()
+        .map(|l| l.options.max_topic_alias)
+        .collect();
+    // Each `listener PORT` without an address opens an IPv4 and an IPv6 socket.
+    assert_eq!(values, [Some(4), Some(4), Some(0), Some(0), None, None]);
+    // The last one takes mosquitto's default, 10.
+    assert_eq!(c.topic_alias_maximum, 10);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use crate::logging::CONNECTION_TARGET;
 use crate::protocol::{
     ConnAck, Connect, ConnectReturnCode, Packet, Properties, ProtocolVersion, QoS, ReasonCode,
 };
+use crate::router::ListenerRules;
 use crate::router::link::LinkState;
 use crate::router::session::NEVER_EXPIRES;
 use crate::router::{LinkId, Router};
@@ -36,11 +37,11 @@ impl Router {
         self.compile_acl(session_key, listener, connect.username.as_deref());
         let keep_alive = self.keep_alive_for(&connect);
         let assigned = assigned.then(|| client_id.to_string());
-        let max_qos = self
+        let rules = self
             .links
             .get(key)
-            .map_or(QoS::ExactlyOnce, |l| l.rules.max_qos);
-        let connack = self.connack(&connect, session_present, assigned, keep_alive, max_qos);
+            .map_or_else(|| Arc::clone(&self.no_listener), |l| Arc::clone(&l.rules));
+        let connack = self.connack(&connect, session_present, assigned, keep_alive, &rules);
         if !self.connect_link(key, session_key, &client_id, &mut connect, keep_alive) {
             return;
         }
@@ -118,12 +119,13 @@ impl Router {
         session_present: bool,
         assigned: Option<String>,
         keep_alive: u16,
-        max_qos: QoS,
+        rules: &ListenerRules,
     ) -> ConnAck {
         let mut properties = Properties::default();
+        let max_qos = rules.max_qos;
         if connect.protocol.is_v5() {
             properties.receive_maximum = Some(self.config.max_inflight_messages);
-            properties.topic_alias_maximum = Some(self.config.topic_alias_maximum);
+            properties.topic_alias_maximum = Some(rules.topic_alias_maximum);
             // [MQTT-3.2.2-9] a server without QoS 1 or 2 says so; the property may only be
             // 0 or 1, its absence meaning 2.
             if max_qos < QoS::ExactlyOnce {
