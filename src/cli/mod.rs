@@ -242,6 +242,9 @@ fn limits_from(m: &Matches, config: &mut Config) -> Result<(), UsageError> {
         for listener in &mut config.listeners {
             listener.options.max_topic_alias = None;
         }
+        for listener in &mut config.unix_listeners {
+            listener.options.max_topic_alias = None;
+        }
     }
     if let Some(text) = m.opt_str("connect-timeout") {
         config.connect_timeout = seconds(&text, "--connect-timeout")?;

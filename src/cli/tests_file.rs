@@ -53,11 +53,18 @@ fn addrs(settings: &RunSettings) -> Vec<SocketAddr> {
 
 #[test]
 fn max_topic_alias_on_the_command_line_overrides_every_listeners_own() {
-    let file = TempFile::new("listener 1884 127.0.0.1\nmax_topic_alias 4\n");
+    let file = TempFile::new(
+        "listener 1884 127.0.0.1\nmax_topic_alias 4\nlistener 0 /run/mqtt.sock\nmax_topic_alias 5\n",
+    );
     let own = run(&["-c", file.path()]);
     assert_eq!(own.config.listeners[0].options.max_topic_alias, Some(4));
+    assert_eq!(
+        own.config.unix_listeners[0].options.max_topic_alias,
+        Some(5)
+    );
     let overridden = run(&["-c", file.path(), "--max-topic-alias", "2"]);
-    assert_eq!(overridden.config.listeners[0].options.max_topic_alias, None);
+    let every = overridden.config.listener_options();
+    assert!(every.map(|o| o.max_topic_alias).all(|own| own.is_none()));
     assert_eq!(overridden.config.topic_alias_maximum, 2);
 }
 

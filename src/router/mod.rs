@@ -326,8 +326,14 @@ impl Router {
     /// specification gives the server no way to change them mid-connection.
     pub fn reconfigure(&mut self, config: &Config) {
         let listeners = std::mem::take(&mut self.config.listeners);
+        let unix_listeners = std::mem::take(&mut self.config.unix_listeners);
         self.config = config.clone();
         self.config.listeners = listeners;
+        self.config.unix_listeners = unix_listeners;
+        // New links take the configuration's topic alias maximum where their listener sets
+        // none; the listeners' own options stay as bound, and links keep what they agreed.
+        self.listener_rules = ListenerRules::of(&self.config);
+        self.no_listener = Arc::new(ListenerRules::without_listener(&self.config));
         self.reloads += 1;
         self.set_memory_limit(config.memory_limit);
     }

@@ -1,6 +1,6 @@
 //! MQTT 5 shared subscriptions, `$share/{ShareName}/{filter}` (section 4.8.2): each message
 //! matching a group's filter goes to one member of the group, chosen round robin among the
-//! members that are online.
+//! members that are online and may read its topic (an offline one when none is online).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -123,9 +123,9 @@ impl SharedSubscriptions {
     }
 
     /// For every group whose filter matches `topic`, the member to deliver to: the next online
-    /// one in round-robin order, or the next one at all when none is online (its session keeps
-    /// the message), passing over members that cannot take it. Appends `(group name, member)`
-    /// to `out`.
+    /// one in round-robin order, or the next offline one when none is online (its session
+    /// keeps the message), never one [`Standing::Barred`]. Appends `(group name, member)` to
+    /// `out`.
     pub fn pick(
         &mut self,
         topic: &str,

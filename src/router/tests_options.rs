@@ -354,3 +354,23 @@ fn each_listener_announces_and_enforces_its_own_topic_alias_maximum() {
         assert_eq!(refused, announced < 3, "listener {listener}");
     }
 }
+
+#[test]
+fn a_reload_sets_the_topic_alias_maximum_of_listeners_without_their_own() {
+    let config = config_with(ListenerOptions {
+        max_topic_alias: Some(2),
+        ..ListenerOptions::default()
+    });
+    let mut h = Harness::new(config.clone());
+    h.router.reconfigure(&Config {
+        topic_alias_maximum: 5,
+        ..config
+    });
+    for (listener, announced) in [(0, 2), (1, 5)] {
+        let (_, packets) = connect_on(&mut h, listener, v5(&format!("r{listener}")));
+        let Some(Packet::ConnAck(ack)) = packets.first() else {
+            panic!("no CONNACK: {packets:?}");
+        };
+        assert_eq!(ack.properties.topic_alias_maximum, Some(announced));
+    }
+}
