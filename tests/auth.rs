@@ -202,11 +202,7 @@ fn sighup_rereads_the_files_and_disconnects_who_no_longer_validates() {
     let mut alice = user(&s, "alice", "alice");
     let mut bob = user(&s, "bob", "bob");
     s.dir.write("passwd", &format!("bob:{HASH}\n"));
-    let status = Command::new("kill")
-        .args(["-HUP", &s.broker.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
+    s.broker.hang_up();
     alice.expect_closed(TIMEOUT);
     assert!(
         s.broker

@@ -12,20 +12,6 @@ fn start(file: &str) -> Broker {
     Broker::start_exactly(&["-c", file], &[])
 }
 
-/// Sends SIGHUP and waits for the broker to say what it made of it (`count` reloads so far).
-fn sighup(broker: &Broker, outcome: &str, count: usize) {
-    let status = Command::new("kill")
-        .args(["-HUP", &broker.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
-    assert!(
-        broker.wait_for_log_count(outcome, count, TIMEOUT),
-        "no {outcome:?} after SIGHUP: {:#?}",
-        broker.logs()
-    );
-}
-
 fn config(port: u16, extra: &str) -> String {
     format!("listener {port} 127.0.0.1\nallow_anonymous true\n{extra}")
 }
@@ -49,7 +35,7 @@ fn sighup_reopens_the_log_file_that_logrotate_moved() {
     Client::connect(broker.addr(), "before-rotation").disconnect();
     // What logrotate does: move the file away, then send SIGHUP.
     std::fs::rename(&log, dir.path("broker.log.1")).unwrap();
-    sighup(&broker, "Configuration reloaded.", 1);
+    broker.reload("Configuration reloaded.", 1);
     Client::connect(broker.addr(), "after-rotation").disconnect();
     assert!(broker.wait_for_log("Client after-rotation disconnected.", TIMEOUT));
     let old = std::fs::read_to_string(dir.path("broker.log.1")).unwrap();
@@ -77,7 +63,7 @@ fn sighup_applies_a_new_packet_size_limit() {
     refused.expect_closed(TIMEOUT);
 
     dir.write("minibroker.conf", &config(port, "max_packet_size 100000\n"));
-    sighup(&broker, "Configuration reloaded.", 1);
+    broker.reload("Configuration reloaded.", 1);
     let mut accepted = Client::connect(broker.addr(), "now-fits");
     accepted.publish_complete(&big);
 }
@@ -92,7 +78,7 @@ fn a_file_broken_on_sighup_keeps_the_running_configuration() {
         "minibroker.conf",
         &config(port, "max_packet_size 100000\nno_such_option 1\n"),
     );
-    sighup(&broker, "Configuration not reloaded", 1);
+    broker.reload("Configuration not reloaded", 1);
     let logs = broker.logs().join("\n");
     // The one-line error names the file and the line.
     assert!(logs.contains(&format!("{file}:4")), "{logs}");
@@ -116,7 +102,7 @@ fn connection_messages_false_after_sighup_hides_connect_lines() {
         "minibroker.conf",
         &config(port, "connection_messages false\n"),
     );
-    sighup(&broker, "Configuration reloaded.", 1);
+    broker.reload("Configuration reloaded.", 1);
     // `disconnect` returns once the broker has closed the connection, after it logged (or
     // would have logged) the connect and the disconnect.
     Client::connect(broker.addr(), "hidden-client").disconnect();

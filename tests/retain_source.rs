@@ -6,7 +6,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::Duration;
 
 use common::conf::{ConfDir, free_port};
@@ -70,19 +69,6 @@ fn retained_for_new_subscriber(addr: SocketAddr, id: &str) -> Vec<Vec<u8>> {
     payloads
 }
 
-fn sighup(broker: &Broker, count: usize) {
-    let status = Command::new("kill")
-        .args(["-HUP", &broker.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
-    assert!(
-        broker.wait_for_log_count("Configuration reloaded.", count, TIMEOUT),
-        "{:#?}",
-        broker.logs()
-    );
-}
-
 /// Retains, revokes the publisher's right by SIGHUP, then grants it again; returns what a new
 /// subscriber gets before, while revoked, and after.
 fn revoke_and_grant(check: bool) -> [Vec<Vec<u8>>; 3] {
@@ -91,10 +77,10 @@ fn revoke_and_grant(check: bool) -> [Vec<Vec<u8>>; 3] {
     retain_reading(setup.addr());
     let before = retained_for_new_subscriber(setup.addr(), "before");
     setup.dir.write("acl", REVOKED);
-    sighup(&broker, 1);
+    broker.reload("Configuration reloaded.", 1);
     let revoked = retained_for_new_subscriber(setup.addr(), "revoked");
     setup.dir.write("acl", GRANTED);
-    sighup(&broker, 2);
+    broker.reload("Configuration reloaded.", 2);
     let granted = retained_for_new_subscriber(setup.addr(), "granted");
     [before, revoked, granted]
 }
@@ -138,7 +124,7 @@ fn the_publisher_is_remembered_across_a_restart() {
     );
     // Still known after two restarts: revoked again, it is withheld again.
     setup.dir.write("acl", REVOKED);
-    sighup(&broker, 1);
+    broker.reload("Configuration reloaded.", 1);
     assert_eq!(
         retained_for_new_subscriber(setup.addr(), "revoked-again"),
         Vec::<Vec<u8>>::new()

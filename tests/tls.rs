@@ -214,11 +214,11 @@ fn sighup_reloads_the_certificate_and_a_broken_file_keeps_the_old_one() {
     let certs = Certs::new();
     let mut broker = start(&certs, &[]);
     let reloaded = || {
-        hangup(&broker);
+        broker.hang_up();
         assert!(broker.wait_for_log("TLS certificate reloaded", Duration::from_secs(5)));
     };
     let kept = || {
-        hangup(&broker);
+        broker.hang_up();
         assert!(broker.wait_for_log("TLS certificate not reloaded", Duration::from_secs(5)));
         let logged = broker.logs();
         let line = logged
@@ -229,14 +229,6 @@ fn sighup_reloads_the_certificate_and_a_broken_file_keeps_the_old_one() {
     };
     renew_and_break_the_certificate(broker.tls_addr(), &certs, reloaded, kept);
     broker.assert_alive();
-}
-
-fn hangup(broker: &Broker) {
-    let status = Command::new("kill")
-        .args(["-HUP", &broker.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
 }
 
 #[test]

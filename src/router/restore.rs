@@ -103,10 +103,8 @@ impl Router {
             if stored.expires_ms != 0 && stored.expires_ms <= clocks.unix_ms {
                 done.discarded += 1;
                 if let Some(will) = stored_will(stored) {
-                    // As for a live session: only a client some listener's ACL governs.
-                    let governed = usize::try_from(stored.listener)
-                        .is_ok_and(|l| l < self.security.listeners.len());
-                    let source = (self.config.check_retain_source && governed).then(|| {
+                    let listener = usize::try_from(stored.listener).unwrap_or(usize::MAX);
+                    let source = self.records_source_from(listener).then(|| {
                         let username = stored.username.as_deref();
                         retain_source(&stored.client_id, username, stored.listener)
                     });

@@ -29,12 +29,18 @@ impl Router {
     /// `None` while the option is off, and for a link no listener's ACL governs (a bridge
     /// without `local_username`, the host program's links).
     pub(super) fn source_of(&self, session: &Session) -> Option<RetainSource> {
-        let governed = usize::from(session.listener) < self.security.listeners.len();
-        (self.config.check_retain_source && governed).then(|| RetainSource {
+        let listener = usize::from(session.listener);
+        self.records_source_from(listener).then(|| RetainSource {
             client_id: Arc::clone(&session.client_id),
             username: session.username.clone(),
             listener: session.listener,
         })
+    }
+
+    /// Whether a publisher on `listener` is recorded: with the option on, and for a listener
+    /// whose ACL governs it.
+    pub(super) fn records_source_from(&self, listener: usize) -> bool {
+        self.config.check_retain_source && listener < self.security.listeners.len()
     }
 
     /// Whether the retained message of `topic`, published by `source`, may still be sent.

@@ -167,6 +167,19 @@ impl Harness {
             })
             .collect()
     }
+
+    /// Every PUBLISH the router has for `link`, read batch after batch as the output room
+    /// frees, until it has nothing more (QoS 0: nothing awaits an acknowledgement).
+    pub(super) fn all_publishes(&mut self, link: LinkId) -> Vec<Publish> {
+        let mut all = Vec::new();
+        loop {
+            let batch = self.publishes(link);
+            if batch.is_empty() {
+                return all;
+            }
+            all.extend(batch);
+        }
+    }
 }
 
 #[test]

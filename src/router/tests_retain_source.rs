@@ -25,9 +25,14 @@ fn config(check: bool) -> Config {
     }
 }
 
-fn with_acl(mut h: Harness, acl: &str) -> Harness {
+/// Users `test` and `other` with `acl`, as a reload that changes the ACL file sets them.
+fn set_acl(h: &mut Harness, acl: &str) {
     h.router
         .set_auth(security(false, Some(PASSWORDS), Some(acl)));
+}
+
+fn with_acl(mut h: Harness, acl: &str) -> Harness {
+    set_acl(&mut h, acl);
     h
 }
 
@@ -73,12 +78,10 @@ fn a_publisher_whose_right_is_revoked_no_longer_reaches_new_subscribers() {
             vec!["home/a".into(), "home/b".into()]
         )
     );
-    h.router
-        .set_auth(security(false, Some(PASSWORDS), Some(REVOKED)));
+    set_acl(&mut h, REVOKED);
     assert_eq!(received(&mut h, "r2"), (vec![], vec![]));
     // Withheld, not deleted: given the right again, the publisher's messages go out again.
-    h.router
-        .set_auth(security(false, Some(PASSWORDS), Some(GRANTED)));
+    set_acl(&mut h, GRANTED);
     assert_eq!(received(&mut h, "r3").1.len(), 2);
 }
 
@@ -87,8 +90,7 @@ fn with_the_option_off_nothing_is_recorded_and_nothing_withheld() {
     let mut h = with_acl(Harness::new(config(false)), GRANTED);
     retain_two(&mut h);
     assert_eq!(h.router.retained.sources(), 0);
-    h.router
-        .set_auth(security(false, Some(PASSWORDS), Some(REVOKED)));
+    set_acl(&mut h, REVOKED);
     assert_eq!(received(&mut h, "r").1.len(), 2);
 }
 
@@ -102,8 +104,7 @@ fn a_retained_will_is_checked_against_the_client_that_set_it() {
     let (w, _) = attempt(&mut h, "10.0.0.9", connect);
     h.router.close_link(w, LinkLoss::PeerClosed, h.now);
     assert_eq!(received(&mut h, "r1").0, ["home/a"]);
-    h.router
-        .set_auth(security(false, Some(PASSWORDS), Some(REVOKED)));
+    set_acl(&mut h, REVOKED);
     assert_eq!(received(&mut h, "r2").0, Vec::<String>::new());
 }
 
@@ -130,8 +131,7 @@ fn the_publisher_is_kept_in_the_store_across_a_restart() {
     assert_eq!(next.router.retained.len(), 2);
     assert_eq!(next.router.retained.sources(), 2);
     assert_eq!(received(&mut next, "r1"), (vec![], vec![]));
-    next.router
-        .set_auth(security(false, Some(PASSWORDS), Some(GRANTED)));
+    set_acl(&mut next, GRANTED);
     assert_eq!(received(&mut next, "r2").1.len(), 2);
 }
 
@@ -149,8 +149,7 @@ fn a_revoked_publishers_message_owed_ahead_of_a_live_one_is_withheld() {
     let reader = connected(&mut h, "reader", "test", ProtocolVersion::V3_1_1);
     // Subscribed without reading: the output fills and most of the backlog stays owed.
     h.send(reader, &subscribe(1, &[("home/+/x", QoS::AtMostOnce)]));
-    h.router
-        .set_auth(security(false, Some(PASSWORDS), Some(HANDED_OVER)));
+    set_acl(&mut h, HANDED_OVER);
     // The owed retained message of home/02991/x is owed ahead of this update, but its
     // publisher may no longer write there.
     let updater = connected(&mut h, "updater", "test", ProtocolVersion::V3_1_1);
@@ -158,14 +157,7 @@ fn a_revoked_publishers_message_owed_ahead_of_a_live_one_is_withheld() {
         updater,
         &publish("home/02991/x", b"new", QoS::AtMostOnce, None, true),
     );
-    let mut all = Vec::new();
-    loop {
-        let batch = h.publishes(reader);
-        if batch.is_empty() {
-            break;
-        }
-        all.extend(batch);
-    }
+    let all = h.all_publishes(reader);
     let late: Vec<(String, Vec<u8>)> = all
         .iter()
         .filter(|p| p.topic.as_ref() >= "home/02000/x")
@@ -194,8 +186,7 @@ fn messages_from_links_no_acl_governs_are_not_checked() {
         &publish("home/a", b"up", QoS::AtMostOnce, None, true),
     );
     assert_eq!(h.router.retained.sources(), 0);
-    h.router
-        .set_auth(security(false, Some(PASSWORDS), Some(REVOKED)));
+    set_acl(&mut h, REVOKED);
     assert_eq!(received(&mut h, "r").0, ["home/a"]);
 }
 

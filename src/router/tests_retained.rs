@@ -113,14 +113,7 @@ fn a_live_message_does_not_overtake_its_topics_retained_message() {
         live,
         &publish("r/02991/x", b"new", QoS::AtMostOnce, None, true),
     );
-    let mut all = Vec::new();
-    loop {
-        let batch = h.publishes(s);
-        if batch.is_empty() {
-            break;
-        }
-        all.extend(batch);
-    }
+    let all = h.all_publishes(s);
     let on = |topic: &str| -> Vec<(Vec<u8>, bool)> {
         all.iter()
             .filter(|publish| &*publish.topic == topic)

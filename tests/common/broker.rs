@@ -148,6 +148,26 @@ impl Broker {
         self.child.as_ref().expect("broker running").id()
     }
 
+    /// Sends SIGHUP, as `systemctl reload` or logrotate does.
+    pub fn hang_up(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Sends SIGHUP and waits for the broker to say what it made of it (`count` reloads so
+    /// far).
+    pub fn reload(&self, outcome: &str, count: usize) {
+        self.hang_up();
+        assert!(
+            self.wait_for_log_count(outcome, count, super::TIMEOUT),
+            "no {outcome:?} after SIGHUP: {:#?}",
+            self.logs()
+        );
+    }
+
     /// A copy of every log line so far.
     pub fn logs(&self) -> Vec<String> {
         self.log.0.lock().unwrap().clone()
